@@ -1,0 +1,11 @@
+/* Entry points of the mrigan subcommands; main.c dispatches argv[1] to them.
+ * Each takes the arguments from the subcommand name on (argv[0] is the name) and returns the process
+ * exit status: 0 on success, 1 on a failure at run time, 2 on bad usage.
+ */
+#ifndef MRIGAN_APP_COMMANDS_H
+#define MRIGAN_APP_COMMANDS_H
+
+/* mrigan bench: convolution GFLOP/s of the generators' layer shapes against plain SGEMM. */
+int cmd_bench(int argc, char **argv);
+
+#endif

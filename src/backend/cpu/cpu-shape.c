@@ -1,0 +1,111 @@
+/* Ops that move data without arithmetic on the CPU: reflection padding and channel concatenation. */
+#include <string.h>
+
+#include "cpu.h"
+
+typedef struct pad_args {
+    const float *src;
+    float *dst;
+    int h, w, ho, wo, left, top;
+} pad_args;
+
+/* PyTorch's ReflectionPad: index -k maps to k and (n-1)+k maps to (n-1)-k. */
+static inline int reflect(int i, int n)
+{
+    return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+}
+
+static void pad_fwd_planes(void *p, size_t q0, size_t q1)
+{
+    const pad_args *a = p;
+    for (size_t q = q0; q < q1; q++) {
+        const float *x = a->src + q * a->h * a->w;
+        float *y = a->dst + q * a->ho * a->wo;
+        for (int oy = 0; oy < a->ho; oy++) {
+            const float *row = x + (size_t)reflect(oy - a->top, a->h) * a->w;
+            for (int ox = 0; ox < a->wo; ox++)
+                *y++ = row[reflect(ox - a->left, a->w)];
+        }
+    }
+}
+
+/* Scatter-add, one thread per plane. */
+static void pad_bwd_planes(void *p, size_t q0, size_t q1)
+{
+    const pad_args *a = p;
+    for (size_t q = q0; q < q1; q++) {
+        float *dx = a->dst + q * a->h * a->w;
+        const float *dy = a->src + q * a->ho * a->wo;
+        for (int oy = 0; oy < a->ho; oy++) {
+            float *row = dx + (size_t)reflect(oy - a->top, a->h) * a->w;
+            for (int ox = 0; ox < a->wo; ox++)
+                row[reflect(ox - a->left, a->w)] += *dy++;
+        }
+    }
+}
+
+static pad_args pad_args_of(const mg_node *n)
+{
+    const mg_tensor *x = n->src[0], *y = n->dst;
+    return (pad_args){.h = x->shape[2], .w = x->shape[3], .ho = y->shape[2], .wo = y->shape[3],
+                      .left = n->p.pad[0], .top = n->p.pad[2]};
+}
+
+mg_status cpu_reflect_pad2d_fwd(void *ctx, mg_node *n)
+{
+    pad_args a = pad_args_of(n);
+    a.src = cpu_data(n->src[0]);
+    a.dst = cpu_data(n->dst);
+    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)n->src[0]->shape[0] * n->src[0]->shape[1], 1, pad_fwd_planes, &a);
+    return MG_OK;
+}
+
+mg_status cpu_reflect_pad2d_bwd(void *ctx, mg_node *n)
+{
+    pad_args a = pad_args_of(n);
+    a.src = cpu_data(n->dst->grad);
+    a.dst = cpu_data(n->src[0]->grad);
+    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)n->src[0]->shape[0] * n->src[0]->shape[1], 1, pad_bwd_planes, &a);
+    return MG_OK;
+}
+
+/* ------------------------------------------------------------------ concat along channels */
+typedef struct concat_args {
+    const mg_node *node;
+    size_t plane;
+    bool backward;
+} concat_args;
+
+/* Item q is output plane q = n * (ca + cb) + c; it comes from a (c < ca) or b. */
+static void concat_planes(void *p, size_t q0, size_t q1)
+{
+    const concat_args *a = p;
+    const mg_node *n = a->node;
+    size_t ca = (size_t)n->src[0]->shape[1], cb = (size_t)n->src[1]->shape[1], ct = ca + cb;
+    for (size_t q = q0; q < q1; q++) {
+        size_t s = q / ct, c = q % ct;
+        int which = c < ca ? 0 : 1;
+        size_t src_plane = which == 0 ? s * ca + c : s * cb + (c - ca);
+        const mg_tensor *src = n->src[which];
+        if (!a->backward) {
+            memcpy(cpu_data(n->dst) + q * a->plane, cpu_data(src) + src_plane * a->plane,
+                   a->plane * sizeof(float));
+        } else if (n->want_grad[which]) {
+            float *dx = cpu_data(src->grad) + src_plane * a->plane;
+            const float *dy = cpu_data(n->dst->grad) + q * a->plane;
+            for (size_t i = 0; i < a->plane; i++)
+                dx[i] += dy[i];
+        }
+    }
+}
+
+static mg_status concat_run(void *ctx, mg_node *n, bool backward)
+{
+    const mg_tensor *y = n->dst;
+    concat_args a = {n, (size_t)y->shape[2] * y->shape[3], backward};
+    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)y->shape[0] * y->shape[1], 1, concat_planes, &a);
+    return MG_OK;
+}
+
+mg_status cpu_concat_fwd(void *ctx, mg_node *n) { return concat_run(ctx, n, false); }
+mg_status cpu_concat_bwd(void *ctx, mg_node *n) { return concat_run(ctx, n, true); }

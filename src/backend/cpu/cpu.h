@@ -1,0 +1,44 @@
+/* Internals of the CPU backend shared by its op families. */
+#ifndef MRIGAN_CPU_H
+#define MRIGAN_CPU_H
+
+#include <stdbool.h>
+
+#include "backend/backend.h"
+#include "pool.h"
+
+typedef struct cpu_ctx {
+    mg_pool *pool;
+    int n_threads;
+    float *work; /* im2col / col2im workspace, grown on demand and reused */
+    size_t work_cap;
+    double *partials; /* per-block partial sums of reductions */
+    size_t partials_cap;
+} cpu_ctx;
+
+static inline float *cpu_data(const mg_tensor *t)
+{
+    return (float *)t->buf->handle + t->offset;
+}
+
+/* Forward and backward kernels of every op, one pair per line of ops.def. */
+#define OP(e, name, n_src)                                                                              \
+    mg_status cpu_##name##_fwd(void *ctx, mg_node *node);                                               \
+    mg_status cpu_##name##_bwd(void *ctx, mg_node *node);
+#include "core/ops.def"
+#undef OP
+
+/* Workspace of at least n floats (contents undefined). */
+mg_status cpu_workspace(cpu_ctx *c, size_t n, float **out);
+/* Deterministic sum of fn's per-block partials: blocks of CPU_BLOCK items, summed in order, so the
+ * result does not depend on the thread count. */
+#define CPU_BLOCK 4096
+typedef double (*cpu_block_fn)(void *arg, size_t begin, size_t end);
+mg_status cpu_reduce(cpu_ctx *c, size_t n, cpu_block_fn fn, void *arg, double *out);
+
+/* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major, split over the pool's threads
+ * with single-threaded OpenBLAS calls (so OpenBLAS's own threads never compete with the pool). */
+void cpu_gemm(cpu_ctx *c, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+              int lda, const float *b, int ldb, float beta, float *cm, int ldc);
+
+#endif

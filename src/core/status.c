@@ -1,0 +1,54 @@
+/* Status names, the per-thread error message, and small shape helpers. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "core.h"
+
+static _Thread_local char last_error[512];
+
+const char *mg_status_name(mg_status s)
+{
+    switch (s) {
+    case MG_OK: return "ok";
+    case MG_ERR_ARG: return "invalid argument";
+    case MG_ERR_SHAPE: return "shape mismatch";
+    case MG_ERR_OOM: return "out of memory";
+    case MG_ERR_IO: return "i/o error";
+    case MG_ERR_FORMAT: return "bad format";
+    case MG_ERR_BACKEND: return "backend failure";
+    case MG_ERR_UNSUPPORTED: return "unsupported";
+    }
+    return "unknown status";
+}
+
+const char *mg_last_error(void)
+{
+    return last_error;
+}
+
+mg_status mg_error(mg_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+const char *mg_shape_str(const mg_tensor *t, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < t->ndim && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, i ? ",%d" : "%d", t->shape[i]);
+    if (used < len)
+        snprintf(buf + used, len - used, "]");
+    return buf;
+}
+
+size_t mg_shape_numel(int ndim, const int *shape)
+{
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= (size_t)shape[i];
+    return n;
+}
