@@ -35,7 +35,7 @@ Tensors of a gradient case ("op" cases):
     instance_norm_*    [eps, affine]
     leaky_relu         [slope]
     scale              [s]
-    relu, tanh, sigmoid, add, concat_*, mean, sum, losses: [0] (unused)
+    relu, tanh, sigmoid, add, concat_*, mean, sum, losses: no "params" tensor
     dropout            [p]             tensors x, y (torch, training mode); no gradients
     adam, adam_lr_change
                        [lr, beta1, beta2, eps, n_steps, lr_after, switch_after]
@@ -129,6 +129,7 @@ class Case:
 
 def grad_case(c, params, inputs, fn):
     """inputs: list of (name, float32 tensor, needs_grad).  fn(*tensors) -> y.
+    params: list of floats stored as "params", or None for an op without parameters.
 
     Stores the inputs, params, y, gy and the gradient g<name> of sum(y * gy) for every
     input with needs_grad, all from a float64 evaluation."""
@@ -149,7 +150,8 @@ def grad_case(c, params, inputs, fn):
                 c.note_err(g32, g64)
     for name, t, _ in inputs:
         c.add(name, t)
-    c.add("params", torch.tensor(params, dtype=F64))
+    if params is not None:
+        c.add("params", torch.tensor(params, dtype=F64))
     c.add("y", ref[0])
     c.add("gy", gy)
     gi = 0
@@ -272,7 +274,7 @@ def gen_elementwise(outdir):
     total = 0
 
     c = Case("relu")
-    grad_case(c, [0], [("x", c.away_from_zero(2, 3, 5, 7, margin=0.01), True)], F.relu)
+    grad_case(c, None, [("x", c.away_from_zero(2, 3, 5, 7, margin=0.01), True)], F.relu)
     total += c.write(outdir)
 
     c = Case("leaky_relu")
@@ -281,15 +283,15 @@ def gen_elementwise(outdir):
     total += c.write(outdir)
 
     c = Case("tanh")
-    grad_case(c, [0], [("x", c.randn(2, 3, 5, 7, scale=2.0), True)], torch.tanh)
+    grad_case(c, None, [("x", c.randn(2, 3, 5, 7, scale=2.0), True)], torch.tanh)
     total += c.write(outdir)
 
     c = Case("sigmoid")
-    grad_case(c, [0], [("x", c.randn(2, 3, 5, 7, scale=3.0), True)], torch.sigmoid)
+    grad_case(c, None, [("x", c.randn(2, 3, 5, 7, scale=3.0), True)], torch.sigmoid)
     total += c.write(outdir)
 
     c = Case("add")
-    grad_case(c, [0], [("a", c.randn(2, 3, 4, 5), True), ("b", c.randn(2, 3, 4, 5), True)],
+    grad_case(c, None, [("a", c.randn(2, 3, 4, 5), True), ("b", c.randn(2, 3, 4, 5), True)],
               lambda a, b: a + b)
     total += c.write(outdir)
 
@@ -298,21 +300,21 @@ def gen_elementwise(outdir):
     total += c.write(outdir)
 
     c = Case("concat")
-    grad_case(c, [0], [("a", c.randn(2, 3, 4, 5), True), ("b", c.randn(2, 2, 4, 5), True)],
+    grad_case(c, None, [("a", c.randn(2, 3, 4, 5), True), ("b", c.randn(2, 2, 4, 5), True)],
               lambda a, b: torch.cat([a, b], dim=1))
     total += c.write(outdir)
 
     c = Case("concat_c1")
-    grad_case(c, [0], [("a", c.randn(2, 1, 5, 3), True), ("b", c.randn(2, 4, 5, 3), True)],
+    grad_case(c, None, [("a", c.randn(2, 1, 5, 3), True), ("b", c.randn(2, 4, 5, 3), True)],
               lambda a, b: torch.cat([a, b], dim=1))
     total += c.write(outdir)
 
     c = Case("mean")
-    grad_case(c, [0], [("x", c.randn(2, 3, 5, 4), True)], lambda x: x.mean().reshape(1))
+    grad_case(c, None, [("x", c.randn(2, 3, 5, 4), True)], lambda x: x.mean().reshape(1))
     total += c.write(outdir)
 
     c = Case("sum")
-    grad_case(c, [0], [("x", c.randn(6, 7), True)], lambda x: x.sum().reshape(1))
+    grad_case(c, None, [("x", c.randn(6, 7), True)], lambda x: x.sum().reshape(1))
     total += c.write(outdir)
     return total
 
@@ -321,19 +323,19 @@ def gen_losses(outdir):
     total = 0
 
     c = Case("mse_loss")
-    grad_case(c, [0], [("x", c.randn(2, 3, 4, 5), True), ("target", c.randn(2, 3, 4, 5), True)],
+    grad_case(c, None, [("x", c.randn(2, 3, 4, 5), True), ("target", c.randn(2, 3, 4, 5), True)],
               lambda x, t: F.mse_loss(x, t).reshape(1))
     total += c.write(outdir)
 
     c = Case("l1_loss")
     target = c.randn(2, 3, 4, 5)
     x = target + c.away_from_zero(2, 3, 4, 5, margin=0.05)  # |x - target| >= 0.05
-    grad_case(c, [0], [("x", x, True), ("target", target, True)],
+    grad_case(c, None, [("x", x, True), ("target", target, True)],
               lambda x, t: F.l1_loss(x, t).reshape(1))
     total += c.write(outdir)
 
     c = Case("bce_logits_loss")
-    grad_case(c, [0], [("x", c.randn(2, 3, 4, 5, scale=2.0), True),
+    grad_case(c, None, [("x", c.randn(2, 3, 4, 5, scale=2.0), True),
                        ("target", c.uniform(2, 3, 4, 5), True)],
               lambda x, t: F.binary_cross_entropy_with_logits(x, t).reshape(1))
     total += c.write(outdir)
@@ -341,7 +343,7 @@ def gen_losses(outdir):
     c = Case("bce_logits_loss_hard")
     x = c.randn(2, 1, 6, 6, scale=6.0)  # large logits: checks the stable log(1 + exp(-|x|)) form
     target = (c.uniform(2, 1, 6, 6) < 0.5).to(F32)
-    grad_case(c, [0], [("x", x, True), ("target", target, True)],
+    grad_case(c, None, [("x", x, True), ("target", target, True)],
               lambda x, t: F.binary_cross_entropy_with_logits(x, t).reshape(1))
     total += c.write(outdir)
     return total

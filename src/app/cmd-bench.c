@@ -11,7 +11,9 @@
  * im2col/col2im and padding work is not counted, so "eff" (conv GFLOP/s over sgemm GFLOP/s) shows how much
  * of the GEMM speed survives that overhead. Input sizes are after any reflection padding.
  */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
 
 #include "commands.h"
 
