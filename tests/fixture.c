@@ -129,10 +129,10 @@ static int mgfx_parse_tensor(mgfx_cursor *c, mgfx_tensor *t, const char *path, u
         return -1;
     }
     for (size_t i = 0; i < numel; i++) {
-        uint32_t bits;
+        uint32_t bits = 0;
         float v;
 
-        mgfx_read_u32(c, &bits);
+        (void)mgfx_read_u32(c, &bits); /* cannot fail: the size was checked above */
         memcpy(&v, &bits, sizeof v);
         t->data[i] = v;
     }

@@ -571,7 +571,7 @@ done:
 }
 
 /* Relative distance of a from b (for values expected to agree to float rounding). */
-static double rel_diff(double a, double b)
+static double pt_rel_diff(double a, double b)
 {
     double s = fabs(b) > 1e-30 ? fabs(b) : 1.0;
 
@@ -591,7 +591,7 @@ static long dropout_check_values(pt_case *c, const char *who, const float *x, co
         if (y[i] == 0.0f)
             continue;
         kept++;
-        e = rel_diff(y[i], x[i] * scale);
+        e = pt_rel_diff(y[i], x[i] * scale);
         if (e > c->maxerr)
             c->maxerr = e;
         if (!(e <= 1e-6)) {
@@ -883,7 +883,7 @@ static const char *const unet_param_names[] = {
 };
 #define UNET_N_PARAMS ((int)(sizeof unet_param_names / sizeof unet_param_names[0]))
 
-static mg_tensor *unet_p(mg_tensor *const *w, const char *name)
+static mg_tensor *unet_find_param(mg_tensor *const *w, const char *name)
 {
     for (int i = 0; i < UNET_N_PARAMS; i++)
         if (strcmp(unet_param_names[i], name) == 0)
@@ -915,26 +915,26 @@ static void run_unet(pt_case *c)
         return;
     }
 
-    e1 = mg_conv2d(g, x, unet_p(w, "e1.w"), unet_p(w, "e1.b"), 2, 1);
-    e2 = mg_instance_norm(g, mg_conv2d(g, mg_leaky_relu(g, e1, slope), unet_p(w, "e2.w"), NULL, 2, 1), NULL,
+    e1 = mg_conv2d(g, x, unet_find_param(w, "e1.w"), unet_find_param(w, "e1.b"), 2, 1);
+    e2 = mg_instance_norm(g, mg_conv2d(g, mg_leaky_relu(g, e1, slope), unet_find_param(w, "e2.w"), NULL, 2, 1), NULL,
                           NULL, eps);
-    e3 = mg_instance_norm(g, mg_conv2d(g, mg_leaky_relu(g, e2, slope), unet_p(w, "e3.w"), NULL, 2, 1), NULL,
+    e3 = mg_instance_norm(g, mg_conv2d(g, mg_leaky_relu(g, e2, slope), unet_find_param(w, "e3.w"), NULL, 2, 1), NULL,
                           NULL, eps);
     rp = mg_reflect_pad2d(g, mg_relu(g, e3), 1, 1, 1, 1);
     r = mg_add(g, e3,
-               mg_instance_norm(g, mg_conv2d(g, rp, unet_p(w, "res.w"), NULL, 1, 0), unet_p(w, "res.gamma"),
-                                unet_p(w, "res.beta"), eps));
-    e4 = mg_conv2d(g, mg_leaky_relu(g, r, slope), unet_p(w, "e4.w"), unet_p(w, "e4.b"), 2, 1);
-    d4 = mg_instance_norm(g, mg_conv_transpose2d(g, mg_relu(g, e4), unet_p(w, "d4.w"), NULL, 2, 1, 0), NULL,
+               mg_instance_norm(g, mg_conv2d(g, rp, unet_find_param(w, "res.w"), NULL, 1, 0), unet_find_param(w, "res.gamma"),
+                                unet_find_param(w, "res.beta"), eps));
+    e4 = mg_conv2d(g, mg_leaky_relu(g, r, slope), unet_find_param(w, "e4.w"), unet_find_param(w, "e4.b"), 2, 1);
+    d4 = mg_instance_norm(g, mg_conv_transpose2d(g, mg_relu(g, e4), unet_find_param(w, "d4.w"), NULL, 2, 1, 0), NULL,
                           NULL, eps);
     d3 = mg_instance_norm(
-        g, mg_conv_transpose2d(g, mg_relu(g, mg_concat(g, r, d4)), unet_p(w, "d3.w"), NULL, 2, 1, 0), NULL,
+        g, mg_conv_transpose2d(g, mg_relu(g, mg_concat(g, r, d4)), unet_find_param(w, "d3.w"), NULL, 2, 1, 0), NULL,
         NULL, eps);
     d2 = mg_instance_norm(
-        g, mg_conv_transpose2d(g, mg_relu(g, mg_concat(g, e2, d3)), unet_p(w, "d2.w"), NULL, 2, 1, 0), NULL,
+        g, mg_conv_transpose2d(g, mg_relu(g, mg_concat(g, e2, d3)), unet_find_param(w, "d2.w"), NULL, 2, 1, 0), NULL,
         NULL, eps);
-    out = mg_tanh(g, mg_conv_transpose2d(g, mg_relu(g, mg_concat(g, e1, d2)), unet_p(w, "d1.w"),
-                                         unet_p(w, "d1.b"), 2, 1, 0));
+    out = mg_tanh(g, mg_conv_transpose2d(g, mg_relu(g, mg_concat(g, e1, d2)), unet_find_param(w, "d1.w"),
+                                         unet_find_param(w, "d1.b"), 2, 1, 0));
     loss = mg_add(g, mg_l1_loss(g, out, t1), mg_scale(g, mg_mse_loss(g, out, t2), 0.5f));
 
     if (case_check_graph(c, g, loss, "unet forward")) {

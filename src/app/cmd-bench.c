@@ -98,7 +98,7 @@ typedef struct bench_gemm {
 } bench_gemm;
 
 typedef struct bench_result {
-    int reps;
+    int reps, gemm_reps;
     double fwd_s, bwd_s, gemm_fwd_s, gemm_bwd_s; /* medians */
 } bench_result;
 
@@ -269,39 +269,65 @@ static int bench_pick_reps(const bench_ctx *ctx, double warmup_s)
 {
     if (ctx->opt.reps > 0)
         return ctx->opt.reps;
-    double r = warmup_s > 0.0 ? ctx->target_s / warmup_s : BENCH_MAX_REPS;
+    double r = warmup_s > 0.0 ? 0.5 * ctx->target_s / warmup_s : BENCH_MAX_REPS; /* half each */
     if (r < BENCH_MIN_REPS)
         return BENCH_MIN_REPS;
     return r > BENCH_MAX_REPS ? BENCH_MAX_REPS : (int)r;
 }
 
-/* Warm-up of both, then all conv repetitions, then all sgemm ones (so the two thread pools do not
- * interleave); OpenBLAS runs on ctx->threads and gets its previous setting back afterwards. */
-static int bench_measure(bench_ctx *ctx, const bench_layer *l, const bench_conv *c, const bench_gemm *gm,
-                         bench_result *res)
+static int bench_conv_measure(bench_ctx *ctx, const bench_layer *l, bench_result *res)
 {
-    static double t[4][BENCH_MAX_REPS];
-    double cf, cb, gf, gb;
-    int saved = openblas_get_num_threads();
-    if (bench_conv_once(ctx, l, c, &cf, &cb))
-        return 1;
-    openblas_set_num_threads(ctx->threads);
-    bench_gemm_once(gm, &gf, &gb);
-    openblas_set_num_threads(saved);
-    res->reps = bench_pick_reps(ctx, cf + cb + gf + gb);
-    for (int i = 0; i < res->reps; i++)
-        if (bench_conv_once(ctx, l, c, &t[0][i], &t[1][i]))
-            return 1;
+    static double t[2][BENCH_MAX_REPS];
+    bench_conv c = {0};
+    double f, b;
+    int rc = bench_conv_setup(ctx, l, &c);
+    if (rc == 0)
+        rc = bench_conv_once(ctx, l, &c, &f, &b);
+    if (rc == 0)
+        res->reps = bench_pick_reps(ctx, f + b);
+    for (int i = 0; rc == 0 && i < res->reps; i++)
+        rc = bench_conv_once(ctx, l, &c, &t[0][i], &t[1][i]);
+    if (rc == 0) {
+        res->fwd_s = bench_median(t[0], res->reps);
+        res->bwd_s = bench_median(t[1], res->reps);
+    }
     mg_graph_reset(ctx->g);
-    openblas_set_num_threads(ctx->threads);
-    for (int i = 0; i < res->reps; i++)
-        bench_gemm_once(gm, &t[2][i], &t[3][i]);
-    openblas_set_num_threads(saved);
-    res->fwd_s = bench_median(t[0], res->reps);
-    res->bwd_s = bench_median(t[1], res->reps);
-    res->gemm_fwd_s = bench_median(t[2], res->reps);
-    res->gemm_bwd_s = bench_median(t[3], res->reps);
+    bench_conv_free(&c);
+    return rc;
+}
+
+static int bench_gemm_measure(bench_ctx *ctx, const bench_layer *l, bench_result *res)
+{
+    static double t[2][BENCH_MAX_REPS];
+    bench_gemm gm = {0};
+    double f, b;
+    if (bench_gemm_setup(l, &gm, &ctx->rng))
+        return 1;
+    bench_gemm_once(&gm, &f, &b);
+    res->gemm_reps = bench_pick_reps(ctx, f + b);
+    for (int i = 0; i < res->gemm_reps; i++)
+        bench_gemm_once(&gm, &t[0][i], &t[1][i]);
+    res->gemm_fwd_s = bench_median(t[0], res->gemm_reps);
+    res->gemm_bwd_s = bench_median(t[1], res->gemm_reps);
+    free(gm.a);
     return 0;
+}
+
+/* All conv timings first, then all sgemm ones: OpenBLAS's idle threads spin for a while after a
+ * multithreaded call and would steal cores from the backend's pool if the two were interleaved.
+ * The backend runs OpenBLAS single-threaded inside its own pool; the previous setting is restored. */
+static int bench_measure_all(bench_ctx *ctx, const bench_layer *layers, size_t n, bench_result *res)
+{
+    for (size_t i = 0; i < n; i++)
+        if (bench_conv_measure(ctx, &layers[i], &res[i]))
+            return 1;
+    int saved = openblas_get_num_threads();
+    openblas_set_num_threads(ctx->threads);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = bench_gemm_measure(ctx, &layers[i], &res[i]);
+    openblas_set_num_threads(saved);
+    return rc;
 }
 
 static double bench_gflops(double flops, double s)
@@ -318,13 +344,13 @@ static void bench_print_row(const bench_ctx *ctx, const bench_layer *l, const be
     double gf = bench_gflops(f, r->gemm_fwd_s), gb = bench_gflops(2.0 * f, r->gemm_bwd_s);
     if (ctx->opt.json) {
         printf("{\"network\":\"%s\",\"layer\":\"%s\",\"transposed\":%s,\"cin\":%d,\"cout\":%d,\"kernel\":%d,"
-               "\"stride\":%d,\"pad\":%d,\"output_padding\":%d,\"h\":%d,\"w\":%d,\"hout\":%d,\"wout\":%d,"
-               "\"count\":%d,\"gemm_m\":%d,\"gemm_n\":%d,\"gemm_k\":%d,\"reps\":%d,\"fwd_ms\":%.4f,"
+               "\"stride\":%d,\"pad\":%d,\"output_padding\":%d,\"in_hw\":%d,\"out_hw\":%d,\"count\":%d,"
+               "\"gemm_m\":%d,\"gemm_n\":%d,\"gemm_k\":%d,\"reps\":%d,\"sgemm_reps\":%d,\"fwd_ms\":%.4f,"
                "\"bwd_ms\":%.4f,\"fwd_gflops\":%.3f,\"bwd_gflops\":%.3f,\"sgemm_fwd_gflops\":%.3f,"
                "\"sgemm_bwd_gflops\":%.3f}\n",
                l->net, l->name, l->transposed ? "true" : "false", l->cin, l->cout, l->k, l->stride, l->pad,
-               l->out_pad, l->hw, l->hw, out, out, l->count, m, n, k, r->reps, 1e3 * r->fwd_s, 1e3 * r->bwd_s,
-               cf, cb, gf, gb);
+               l->out_pad, l->hw, out, l->count, m, n, k, r->reps, r->gemm_reps, 1e3 * r->fwd_s,
+               1e3 * r->bwd_s, cf, cb, gf, gb);
     } else {
         char shape[64];
         snprintf(shape, sizeof shape, "%s%d->%d k%d s%d %dx%d", l->transposed ? "T " : "", l->cin, l->cout,
@@ -333,7 +359,6 @@ static void bench_print_row(const bench_ctx *ctx, const bench_layer *l, const be
                l->name, shape, l->count, 1e3 * r->fwd_s, 1e3 * r->bwd_s, cf, cb, gf, gb,
                gf > 0.0 ? 100.0 * cf / gf : 0.0, gb > 0.0 ? 100.0 * cb / gb : 0.0, r->reps);
     }
-    fflush(stdout);
 }
 
 static void bench_print_header(const bench_ctx *ctx)
@@ -366,24 +391,6 @@ static void bench_print_memory(const bench_ctx *ctx)
         printf("\nbackend memory: peak %.1f MiB, live %.1f MiB, cached %.1f MiB, %zu allocations\n",
                (double)st.peak_bytes * mib, (double)st.live_bytes * mib, (double)st.cached_bytes * mib,
                st.n_allocs);
-}
-
-static int bench_run_layer(bench_ctx *ctx, const bench_layer *l)
-{
-    bench_conv c = {0};
-    bench_gemm gm = {0};
-    bench_result res;
-    int rc = bench_conv_setup(ctx, l, &c);
-    if (rc == 0)
-        rc = bench_gemm_setup(l, &gm, &ctx->rng);
-    if (rc == 0)
-        rc = bench_measure(ctx, l, &c, &gm, &res);
-    if (rc == 0)
-        bench_print_row(ctx, l, &res);
-    mg_graph_reset(ctx->g);
-    free(gm.a);
-    bench_conv_free(&c);
-    return rc;
 }
 
 static void bench_print_usage(FILE *f)
@@ -456,10 +463,11 @@ int cmd_bench(int argc, char **argv)
     }
     bench_layer layers[BENCH_N_LAYERS];
     size_t n = bench_dedupe_layers(layers, ctx.opt.quick);
+    bench_result res[BENCH_N_LAYERS];
     bench_print_header(&ctx);
-    rc = 0;
+    rc = bench_measure_all(&ctx, layers, n, res);
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = bench_run_layer(&ctx, &layers[i]);
+        bench_print_row(&ctx, &layers[i], &res[i]);
     if (rc == 0)
         bench_print_memory(&ctx);
     mg_graph_free(ctx.g);
