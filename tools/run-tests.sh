@@ -1,0 +1,31 @@
+#!/bin/sh
+# Builds mrigan twice, as a release build (build/) and with AddressSanitizer + UndefinedBehaviorSanitizer
+# (build-asan/), runs the whole test suite in each, and ends with one line: "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+status=0
+passed=0
+failed=0
+skipped=0
+
+run_suite() { # build folder, meson setup options...
+    dir=$1
+    shift
+    tools/build.sh "$dir" "$@" || return 1
+    log="$dir/meson-logs/testlog.json"
+    rm -f "$log"
+    meson test -C "$dir" --print-errorlogs || true # failures are counted from the log below
+    [ -f "$log" ] || return 1
+    p=$(grep -c '"result": "OK"' "$log")
+    s=$(grep -c '"result": "SKIP"' "$log")
+    t=$(grep -c '"result": ' "$log")
+    passed=$((passed + p))
+    skipped=$((skipped + s))
+    failed=$((failed + t - p - s))
+}
+
+run_suite build --buildtype=release || { status=1; failed=$((failed + 1)); }
+run_suite build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined || { status=1; failed=$((failed + 1)); }
+[ "$failed" -eq 0 ] || status=1
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status
