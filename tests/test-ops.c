@@ -94,6 +94,8 @@ static const op_case cases[] = {
     {"conv2d k7 p3 nobias", b_conv, {1, 1, 3, 3}, {D4(1, 2, 9, 8), P4(2, 2, 7, 7), NONE}, 0, 1e-2f, 2e-3f, 1e-4f},
     {"conv2d k3x5 s2x1 p1x2", b_conv, {2, 1, 1, 2}, {D4(2, 2, 7, 6), P4(3, 2, 3, 5), P1(3)}, 0, 1e-2f, 2e-3f, 1e-4f},
     {"conv2d k3 s2 p0 even", b_conv, {2, 2, 0, 0}, {D4(1, 3, 10, 8), P4(2, 3, 3, 3), P1(2)}, 0, 1e-2f, 2e-3f, 1e-4f},
+    /* K * Hout * Wout above the CPU's 2M-float column workspace: computed in bands of output rows */
+    {"conv2d banded", b_conv, {1, 1, 1, 1}, {D4(2, 32, 97, 80), P4(3, 32, 3, 3), P1(3)}, 0, 1e-2f, 2e-3f, 1e-4f},
     {"conv2d large", b_conv, {1, 1, 1, 1}, {D4(1, 16, 33, 31), P4(24, 16, 3, 3), P1(24)}, 0, 1e-2f, 2e-3f, 1e-4f},
     /* conv_transpose2d: a = stride_h, stride_w, pad_h, pad_w, out_pad_h, out_pad_w */
     {"convT k3 s2 p1 op1", b_convt, {2, 2, 1, 1, 1, 1}, {D4(2, 3, 5, 4), P4(3, 4, 3, 3), P1(4)}, 0, 1e-2f, 2e-3f, 1e-4f},
@@ -102,6 +104,7 @@ static const op_case cases[] = {
     {"convT k3 s1 p1 nobias", b_convt, {1, 1, 1, 1, 0, 0}, {D4(2, 2, 6, 6), P4(2, 3, 3, 3), NONE}, 0, 1e-2f, 2e-3f, 1e-4f},
     {"convT k3 s3 op2", b_convt, {3, 3, 0, 0, 2, 2}, {D4(1, 2, 3, 3), P4(2, 2, 3, 3), P1(2)}, 0, 1e-2f, 2e-3f, 1e-4f},
     {"convT k2x3 s2x1 op1x0", b_convt, {2, 1, 0, 1, 1, 0}, {D4(1, 2, 4, 5), P4(2, 3, 2, 3), P1(3)}, 0, 1e-2f, 2e-3f, 1e-4f},
+    {"convT banded", b_convt, {2, 2, 1, 1, 1, 1}, {D4(2, 3, 91, 83), P4(3, 32, 3, 3), P1(32)}, 0, 1e-2f, 2e-3f, 1e-4f},
     {"convT large", b_convt, {2, 2, 1, 1, 1, 1}, {D4(1, 16, 17, 15), P4(16, 8, 3, 3), P1(8)}, 0, 1e-2f, 2e-3f, 1e-4f},
     /* reflect_pad2d: a = left, right, top, bottom */
     {"reflect_pad2d asym", b_pad, {1, 2, 3, 0}, {D4(2, 3, 5, 7), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},

@@ -51,9 +51,10 @@ typedef struct mg_memory_stats {
     size_t cached_bytes; /* freed buffers kept for reuse */
     size_t peak_bytes;   /* highest live_bytes so far */
     size_t n_allocs;     /* buffers obtained from the device (not from the cache) */
+    size_t workspace_bytes; /* the backend's scratch memory (im2col columns, partial sums), not in the above */
 } mg_memory_stats;
 void mg_backend_memory(const mg_backend *be, mg_memory_stats *out);
-/* Give cached buffers back to the device. */
+/* Give cached buffers and scratch memory back to the device. */
 void mg_backend_trim(mg_backend *be);
 
 /* ------------------------------------------------------------------ tensors */

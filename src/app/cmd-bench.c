@@ -3,7 +3,8 @@
  * For every distinct convolution shape of the ResNet-9 generator and of the U-Net generator (unet_256),
  * both at 256x256 with one image channel and ngf 64, batch 1, it times mrigan's conv op (forward, then
  * backward from a seed of ones, which computes dX and dW) and a bare cblas_sgemm of the same GEMM sizes
- * on the same number of threads. Every figure is the median of the repetitions after one warm-up.
+ * on the same number of threads. Every figure is the median of the repetitions after one warm-up; all conv
+ * shapes are timed first, then all sgemm ones, so the two thread pools never run interleaved.
  *
  * Reading the table: "xN" is how often the shape occurs in the network. GFLOP/s count 2*M*N*K forward and
  * twice that backward (the dX and dW GEMMs), with M = Cout, N = Hout*Wout, K = Cin*kh*kw for a
@@ -34,8 +35,8 @@ typedef struct bench_layer {
     const char *name;
     bool transposed;
     int cin, cout, k, stride, pad, out_pad;
-    int hw;    /* input height = width */
-    int count; /* occurrences in the network */
+    int hw;     /* input height = width */
+    int count;  /* occurrences in the network */
     bool quick; /* part of the --quick subset */
 } bench_layer;
 
@@ -135,9 +136,8 @@ static void bench_gemm_dims(const bench_layer *l, int *m, int *n, int *k)
 
 static bool bench_same_shape(const bench_layer *a, const bench_layer *b)
 {
-    return strcmp(a->net, b->net) == 0 && a->transposed == b->transposed && a->cin == b->cin &&
-           a->cout == b->cout && a->k == b->k && a->stride == b->stride && a->pad == b->pad &&
-           a->out_pad == b->out_pad && a->hw == b->hw;
+    return strcmp(a->net, b->net) == 0 && a->transposed == b->transposed && a->cin == b->cin && a->cout == b->cout &&
+           a->k == b->k && a->stride == b->stride && a->pad == b->pad && a->out_pad == b->out_pad && a->hw == b->hw;
 }
 
 /* Distinct shapes in first-seen order, counts summed; returns how many. */
@@ -191,8 +191,7 @@ static void bench_conv_free(bench_conv *c)
 }
 
 /* One forward and backward on a reset graph; only the op and the backward call are timed. */
-static int bench_conv_once(bench_ctx *ctx, const bench_layer *l, const bench_conv *c, double *fwd_s,
-                           double *bwd_s)
+static int bench_conv_once(bench_ctx *ctx, const bench_layer *l, const bench_conv *c, double *fwd_s, double *bwd_s)
 {
     mg_graph *g = ctx->g;
     mg_graph_reset(g);
@@ -216,6 +215,10 @@ static int bench_conv_once(bench_ctx *ctx, const bench_layer *l, const bench_con
     double t3 = bench_now();
     if (s != MG_OK)
         return bench_fail(l, "backward");
+    if (!x->grad || !c->w->grad) {
+        fprintf(stderr, "mrigan bench: %s %s backward: no gradient for x or w\n", l->net, l->name);
+        return 1;
+    }
     *fwd_s = t1 - t0;
     *bwd_s = t3 - t2;
     return 0;
@@ -348,16 +351,15 @@ static void bench_print_row(const bench_ctx *ctx, const bench_layer *l, const be
                "\"gemm_m\":%d,\"gemm_n\":%d,\"gemm_k\":%d,\"reps\":%d,\"sgemm_reps\":%d,\"fwd_ms\":%.4f,"
                "\"bwd_ms\":%.4f,\"fwd_gflops\":%.3f,\"bwd_gflops\":%.3f,\"sgemm_fwd_gflops\":%.3f,"
                "\"sgemm_bwd_gflops\":%.3f}\n",
-               l->net, l->name, l->transposed ? "true" : "false", l->cin, l->cout, l->k, l->stride, l->pad,
-               l->out_pad, l->hw, out, l->count, m, n, k, r->reps, r->gemm_reps, 1e3 * r->fwd_s,
-               1e3 * r->bwd_s, cf, cb, gf, gb);
+               l->net, l->name, l->transposed ? "true" : "false", l->cin, l->cout, l->k, l->stride, l->pad, l->out_pad,
+               l->hw, out, l->count, m, n, k, r->reps, r->gemm_reps, 1e3 * r->fwd_s, 1e3 * r->bwd_s, cf, cb, gf, gb);
     } else {
         char shape[64];
-        snprintf(shape, sizeof shape, "%s%d->%d k%d s%d %dx%d", l->transposed ? "T " : "", l->cin, l->cout,
-                 l->k, l->stride, l->hw, l->hw);
-        printf("%-8s %-8s %-24s x%-3d %8.3f %8.3f %8.1f %8.1f %8.1f %8.1f %4.0f%% %4.0f%% %5d\n", l->net,
-               l->name, shape, l->count, 1e3 * r->fwd_s, 1e3 * r->bwd_s, cf, cb, gf, gb,
-               gf > 0.0 ? 100.0 * cf / gf : 0.0, gb > 0.0 ? 100.0 * cb / gb : 0.0, r->reps);
+        snprintf(shape, sizeof shape, "%s%d->%d k%d s%d %dx%d", l->transposed ? "T " : "", l->cin, l->cout, l->k,
+                 l->stride, l->hw, l->hw);
+        printf("%-8s %-8s %-24s x%-3d %8.3f %8.3f %8.1f %8.1f %8.1f %8.1f %4.0f%% %4.0f%% %5d\n", l->net, l->name,
+               shape, l->count, 1e3 * r->fwd_s, 1e3 * r->bwd_s, cf, cb, gf, gb, gf > 0.0 ? 100.0 * cf / gf : 0.0,
+               gb > 0.0 ? 100.0 * cb / gb : 0.0, r->reps);
     }
 }
 
@@ -374,9 +376,9 @@ static void bench_print_header(const bench_ctx *ctx)
     printf("sgemm: %s\n", openblas_get_config());
     printf("medians per shape; GF/s count 2*M*N*K forward, 4*M*N*K backward (dX + dW); "
            "eff = conv GF/s in %% of sgemm GF/s; T = transposed\n\n");
-    printf("%-8s %-8s %-24s %-4s %8s %8s %8s %8s %8s %8s %5s %5s %5s\n", "network", "layer",
-           "Cin->Cout k s HxW", "n", "fwd ms", "bwd ms", "fwd GF/s", "bwd GF/s", "sgemm f",
-           "sgemm b", "eff f", "eff b", "reps");
+    printf("%-8s %-8s %-24s %-4s %8s %8s %8s %8s %8s %8s %5s %5s %5s\n", "network", "layer", "Cin->Cout k s HxW", "n",
+           "fwd ms", "bwd ms", "fwd GF/s", "bwd GF/s", "sgemm f", "sgemm b", "eff f", "eff b", "reps");
+    fflush(stdout); /* the rows follow once every shape is measured */
 }
 
 static void bench_print_memory(const bench_ctx *ctx)
@@ -385,24 +387,26 @@ static void bench_print_memory(const bench_ctx *ctx)
     mg_backend_memory(ctx->be, &st);
     double mib = 1.0 / (1024.0 * 1024.0);
     if (ctx->opt.json)
-        printf("{\"peak_bytes\":%zu,\"live_bytes\":%zu,\"cached_bytes\":%zu,\"n_allocs\":%zu}\n",
-               st.peak_bytes, st.live_bytes, st.cached_bytes, st.n_allocs);
+        printf("{\"peak_bytes\":%zu,\"live_bytes\":%zu,\"cached_bytes\":%zu,\"workspace_bytes\":%zu,"
+               "\"n_allocs\":%zu}\n",
+               st.peak_bytes, st.live_bytes, st.cached_bytes, st.workspace_bytes, st.n_allocs);
     else
-        printf("\nbackend memory: peak %.1f MiB, live %.1f MiB, cached %.1f MiB, %zu allocations\n",
-               (double)st.peak_bytes * mib, (double)st.live_bytes * mib, (double)st.cached_bytes * mib,
-               st.n_allocs);
+        printf("\nbackend memory: peak %.1f MiB in tensors + %.1f MiB workspace; live %.1f MiB, cached %.1f MiB, "
+               "%zu allocations\n",
+               (double)st.peak_bytes * mib, (double)st.workspace_bytes * mib, (double)st.live_bytes * mib,
+               (double)st.cached_bytes * mib, st.n_allocs);
 }
 
-static void bench_print_usage(FILE *f)
+static void bench_print_usage(void)
 {
-    fprintf(f, "usage: mrigan bench [--threads N] [--reps N] [--quick] [--json]\n"
-               "Times mrigan's conv forward/backward for every layer shape of the ResNet-9 and U-Net\n"
-               "generators (256x256, 1 channel, ngf 64) next to cblas_sgemm of the same GEMM sizes.\n"
-               "  --threads N  threads for the backend and OpenBLAS (default: all cores)\n"
-               "  --reps N     timed repetitions per shape (default: adaptive, ~0.3 s per shape)\n"
-               "  --quick      a few representative shapes only, ~0.05 s each\n"
-               "  --json       one JSON object per line instead of the table\n"
-               "  --help       this text\n");
+    printf("usage: mrigan bench [--threads N] [--reps N] [--quick] [--json]\n"
+           "Times mrigan's conv forward/backward for every layer shape of the ResNet-9 and U-Net\n"
+           "generators (256x256, 1 channel, ngf 64) next to cblas_sgemm of the same GEMM sizes.\n"
+           "  --threads N  threads for the backend and OpenBLAS (default: all cores)\n"
+           "  --reps N     timed repetitions per shape (default: adaptive, ~0.3 s per shape)\n"
+           "  --quick      a few representative shapes only, ~0.05 s each\n"
+           "  --json       one JSON object per line instead of the table\n"
+           "  --help       this text\n");
 }
 
 static bool bench_parse_int(const char *s, int lo, int hi, int *out)
@@ -423,7 +427,7 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
         const char *a = argv[i];
         bool is_threads = strcmp(a, "--threads") == 0, is_reps = strcmp(a, "--reps") == 0;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            bench_print_usage(stdout);
+            bench_print_usage();
             return 0;
         } else if (strcmp(a, "--quick") == 0) {
             o->quick = true;

@@ -26,6 +26,7 @@ void mg_backend_trim(mg_backend *be)
         be->mem.cached_bytes -= b->bytes;
         free(b);
     }
+    be->iface->workspace_release(be->ctx);
 }
 
 void mg_backend_free(mg_backend *be)
@@ -50,6 +51,7 @@ int mg_backend_threads(const mg_backend *be)
 void mg_backend_memory(const mg_backend *be, mg_memory_stats *out)
 {
     *out = be->mem;
+    out->workspace_bytes = be->iface->workspace_bytes(be->ctx);
 }
 
 mg_status mg_buffer_get(mg_backend *be, size_t bytes, struct mg_buffer **out)

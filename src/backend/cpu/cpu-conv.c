@@ -1,36 +1,41 @@
 /* Convolutions on the CPU, darknet's recipe: conv = im2col + GEMM, dW = dY * col^T,
  * dX = col2im(W^T * dY); the transposed convolution is the same pair run the other way round
- * (col = W^T * x, y = col2im(col)). One sample at a time through a reused workspace. */
+ * (col = W^T * x, y = col2im(col)). One sample at a time, and within a sample one band of output rows
+ * at a time, so the column workspace stays under CONV_WORK_FLOATS whatever the layer's size (a 7x7
+ * conv at 256x256 with 64 channels would otherwise need an 800 MB column matrix). */
 #include <string.h>
 
 #include "cpu.h"
 
+#define CONV_WORK_FLOATS (1u << 21)
+
 /* An image of c x h x w seen through a kh x kw window with stride and zero padding, giving a column
- * matrix of (c*kh*kw) rows by (oh*ow) columns. */
+ * matrix of (c*kh*kw) rows by (oh*ow) columns; y0..y1 is the band of output rows being worked on, and
+ * the column matrix of a band has (y1-y0)*ow columns. */
 typedef struct conv_geom {
     int c, h, w;
     int kh, kw, sh, sw, ph, pw;
     int oh, ow;
+    int y0, y1;
 } conv_geom;
 
 typedef struct col_args {
     const conv_geom *g;
     const float *img; /* im2col source, col2im destination (as float *) */
     float *col;
-    bool overwrite; /* col2im: replace the image instead of adding to it */
 } col_args;
 
 static void im2col_rows(void *p, size_t r0, size_t r1)
 {
     const col_args *a = p;
     const conv_geom *g = a->g;
-    const size_t cols = (size_t)g->oh * g->ow;
+    const size_t cols = (size_t)(g->y1 - g->y0) * g->ow;
     for (size_t r = r0; r < r1; r++) {
         int j = (int)(r % (size_t)g->kw), i = (int)(r / (size_t)g->kw % (size_t)g->kh);
         int c = (int)(r / ((size_t)g->kw * g->kh));
         const float *plane = a->img + (size_t)c * g->h * g->w;
         float *out = a->col + r * cols;
-        for (int oy = 0; oy < g->oh; oy++, out += g->ow) {
+        for (int oy = g->y0; oy < g->y1; oy++, out += g->ow) {
             int iy = oy * g->sh - g->ph + i;
             if (iy < 0 || iy >= g->h) {
                 memset(out, 0, (size_t)g->ow * sizeof *out);
@@ -50,15 +55,13 @@ static void col2im_planes(void *p, size_t c0, size_t c1)
 {
     const col_args *a = p;
     const conv_geom *g = a->g;
-    const size_t cols = (size_t)g->oh * g->ow, plane_len = (size_t)g->h * g->w;
+    const size_t cols = (size_t)(g->y1 - g->y0) * g->ow, plane_len = (size_t)g->h * g->w;
     for (size_t c = c0; c < c1; c++) {
         float *plane = (float *)a->img + c * plane_len;
-        if (a->overwrite)
-            memset(plane, 0, plane_len * sizeof *plane);
         for (int i = 0; i < g->kh; i++) {
             for (int j = 0; j < g->kw; j++) {
                 const float *in = a->col + ((c * g->kh + i) * g->kw + j) * cols;
-                for (int oy = 0; oy < g->oh; oy++, in += g->ow) {
+                for (int oy = g->y0; oy < g->y1; oy++, in += g->ow) {
                     int iy = oy * g->sh - g->ph + i;
                     if (iy < 0 || iy >= g->h)
                         continue;
@@ -76,15 +79,30 @@ static void col2im_planes(void *p, size_t c0, size_t c1)
 
 static void im2col(cpu_ctx *c, const conv_geom *g, const float *img, float *col)
 {
-    col_args a = {g, img, col, false};
-    size_t rows = (size_t)g->c * g->kh * g->kw, cols = (size_t)g->oh * g->ow;
+    col_args a = {g, img, col};
+    size_t rows = (size_t)g->c * g->kh * g->kw, cols = (size_t)(g->y1 - g->y0) * g->ow;
     mg_pool_for(c->pool, rows, cols >= 4096 ? 1 : 4096 / cols, im2col_rows, &a);
 }
 
-static void col2im(cpu_ctx *c, const conv_geom *g, const float *col, float *img, bool overwrite)
+/* Adds the band's columns into img. */
+static void col2im(cpu_ctx *c, const conv_geom *g, const float *col, float *img)
 {
-    col_args a = {g, img, (float *)col, overwrite};
+    col_args a = {g, img, (float *)col};
     mg_pool_for(c->pool, (size_t)g->c, 1, col2im_planes, &a);
+}
+
+/* Output rows per band so that a band's column matrix fits the workspace (at least one row). */
+static int conv_band_rows(const conv_geom *g)
+{
+    size_t per_row = (size_t)g->c * g->kh * g->kw * g->ow;
+    size_t rows = CONV_WORK_FLOATS / per_row;
+    return rows < 1 ? 1 : rows > (size_t)g->oh ? g->oh : (int)rows;
+}
+
+/* The workspace for g's bands. */
+static mg_status conv_workspace(cpu_ctx *c, const conv_geom *g, float **col)
+{
+    return cpu_workspace(c, (size_t)g->c * g->kh * g->kw * g->ow * conv_band_rows(g), col);
 }
 
 /* ------------------------------------------------------------------ bias */
@@ -138,7 +156,8 @@ static conv_geom conv_geom_of(const mg_node *n, const mg_tensor *img, const mg_t
     const mg_tensor *w = n->src[1];
     const mg_conv_params *p = &n->p.conv;
     return (conv_geom){img->shape[1], img->shape[2], img->shape[3], w->shape[2], w->shape[3],
-                       p->stride_h, p->stride_w, p->pad_h, p->pad_w, out->shape[2], out->shape[3]};
+                       p->stride_h, p->stride_w, p->pad_h, p->pad_w, out->shape[2], out->shape[3],
+                       0, out->shape[2]};
 }
 
 static bool conv_is_pointwise(const conv_geom *g)
@@ -146,26 +165,35 @@ static bool conv_is_pointwise(const conv_geom *g)
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
 }
 
+/* Each band: y0 = g->y0, its columns start at y0 * ow in every output plane (ld = oh * ow). */
+#define BANDS(g) for ((g).y0 = 0; (g).y0 < (g).oh; (g).y0 = (g).y1)
+#define BAND_END(g, rows) ((g).y1 = (g).y0 + (rows) < (g).oh ? (g).y0 + (rows) : (g).oh)
+
 mg_status cpu_conv2d_fwd(void *ctx, mg_node *n)
 {
     cpu_ctx *c = ctx;
     const mg_tensor *x = n->src[0], *w = n->src[1], *b = n->src[2];
     mg_tensor *y = n->dst;
     conv_geom g = conv_geom_of(n, x, y);
-    int k = g.c * g.kh * g.kw, cols = g.oh * g.ow, c_out = y->shape[1];
+    int k = g.c * g.kh * g.kw, cols = g.oh * g.ow, c_out = y->shape[1], rows = conv_band_rows(&g);
     bool direct = conv_is_pointwise(&g);
     float *col = NULL;
-    if (!direct) {
-        mg_status s = cpu_workspace(c, (size_t)k * cols, &col);
-        if (s != MG_OK)
-            return s;
-    }
+    mg_status st = direct ? MG_OK : conv_workspace(c, &g, &col);
+    if (st != MG_OK)
+        return st;
     for (int s = 0; s < x->shape[0]; s++) {
         const float *xs = cpu_data(x) + (size_t)s * g.c * g.h * g.w;
-        if (!direct)
+        float *ys = cpu_data(y) + (size_t)s * c_out * cols;
+        if (direct) {
+            cpu_gemm(c, false, false, c_out, cols, k, 1.0f, cpu_data(w), k, xs, cols, 0.0f, ys, cols);
+            continue;
+        }
+        BANDS(g) {
+            BAND_END(g, rows);
+            int off = g.y0 * g.ow, band = (g.y1 - g.y0) * g.ow;
             im2col(c, &g, xs, col);
-        cpu_gemm(c, false, false, c_out, cols, k, 1.0f, cpu_data(w), k, direct ? xs : col, cols, 0.0f,
-                 cpu_data(y) + (size_t)s * c_out * cols, cols);
+            cpu_gemm(c, false, false, c_out, band, k, 1.0f, cpu_data(w), k, col, band, 0.0f, ys + off, cols);
+        }
     }
     if (b)
         bias_add(c, b, y);
@@ -177,27 +205,35 @@ mg_status cpu_conv2d_bwd(void *ctx, mg_node *n)
     cpu_ctx *c = ctx;
     const mg_tensor *x = n->src[0], *w = n->src[1], *dy = n->dst->grad;
     conv_geom g = conv_geom_of(n, x, n->dst);
-    int k = g.c * g.kh * g.kw, cols = g.oh * g.ow, c_out = dy->shape[1];
+    int k = g.c * g.kh * g.kw, cols = g.oh * g.ow, c_out = dy->shape[1], rows = conv_band_rows(&g);
     bool direct = conv_is_pointwise(&g);
     float *col = NULL;
-    mg_status st = cpu_workspace(c, (size_t)k * cols, &col);
+    mg_status st = direct ? MG_OK : conv_workspace(c, &g, &col);
     if (st != MG_OK)
         return st;
-    for (int s = 0; s < x->shape[0]; s++) {
+    for (int s = 0; s < x->shape[0] && (n->want_grad[0] || n->want_grad[1]); s++) {
         const float *xs = cpu_data(x) + (size_t)s * g.c * g.h * g.w;
         const float *dys = cpu_data(dy) + (size_t)s * c_out * cols;
-        if (n->want_grad[1]) {
-            if (!direct)
-                im2col(c, &g, xs, col);
-            cpu_gemm(c, false, true, c_out, k, cols, 1.0f, dys, cols, direct ? xs : col, cols, 1.0f,
-                     cpu_data(w->grad), k);
+        float *dxs = n->want_grad[0] ? cpu_data(x->grad) + (size_t)s * g.c * g.h * g.w : NULL;
+        if (direct) {
+            if (n->want_grad[1])
+                cpu_gemm(c, false, true, c_out, k, cols, 1.0f, dys, cols, xs, cols, 1.0f, cpu_data(w->grad), k);
+            if (dxs)
+                cpu_gemm(c, true, false, k, cols, c_out, 1.0f, cpu_data(w), k, dys, cols, 1.0f, dxs, cols);
+            continue;
         }
-        if (n->want_grad[0]) {
-            float *dxs = cpu_data(x->grad) + (size_t)s * g.c * g.h * g.w;
-            cpu_gemm(c, true, false, k, cols, c_out, 1.0f, cpu_data(w), k, dys, cols, direct ? 1.0f : 0.0f,
-                     direct ? dxs : col, cols);
-            if (!direct)
-                col2im(c, &g, col, dxs, false);
+        BANDS(g) {
+            BAND_END(g, rows);
+            int off = g.y0 * g.ow, band = (g.y1 - g.y0) * g.ow;
+            if (n->want_grad[1]) {
+                im2col(c, &g, xs, col);
+                cpu_gemm(c, false, true, c_out, k, band, 1.0f, dys + off, cols, col, band, 1.0f,
+                         cpu_data(w->grad), k);
+            }
+            if (dxs) {
+                cpu_gemm(c, true, false, k, band, c_out, 1.0f, cpu_data(w), k, dys + off, cols, 0.0f, col, band);
+                col2im(c, &g, col, dxs);
+            }
         }
     }
     if (n->want_grad[2])
@@ -206,22 +242,28 @@ mg_status cpu_conv2d_bwd(void *ctx, mg_node *n)
 }
 
 /* ------------------------------------------------------------------ conv_transpose2d */
-/* The output y [N,Cout,Ho,Wo] is the "image" whose convolution with the same window gives x's size. */
+/* The output y [N,Cout,Ho,Wo] is the "image" whose convolution with the same window gives x's size,
+ * so the bands run over x's rows. */
 mg_status cpu_conv_transpose2d_fwd(void *ctx, mg_node *n)
 {
     cpu_ctx *c = ctx;
     const mg_tensor *x = n->src[0], *w = n->src[1], *b = n->src[2];
     mg_tensor *y = n->dst;
     conv_geom g = conv_geom_of(n, y, x);
-    int c_in = x->shape[1], kk = g.c * g.kh * g.kw, cols = g.oh * g.ow;
+    int c_in = x->shape[1], kk = g.c * g.kh * g.kw, cols = g.oh * g.ow, rows = conv_band_rows(&g);
     float *col;
-    mg_status st = cpu_workspace(c, (size_t)kk * cols, &col);
+    mg_status st = conv_workspace(c, &g, &col);
     if (st != MG_OK)
         return st;
+    memset(cpu_data(y), 0, y->numel * sizeof(float));
     for (int s = 0; s < x->shape[0]; s++) {
-        cpu_gemm(c, true, false, kk, cols, c_in, 1.0f, cpu_data(w), kk, cpu_data(x) + (size_t)s * c_in * cols,
-                 cols, 0.0f, col, cols);
-        col2im(c, &g, col, cpu_data(y) + (size_t)s * g.c * g.h * g.w, true);
+        const float *xs = cpu_data(x) + (size_t)s * c_in * cols;
+        BANDS(g) {
+            BAND_END(g, rows);
+            int off = g.y0 * g.ow, band = (g.y1 - g.y0) * g.ow;
+            cpu_gemm(c, true, false, kk, band, c_in, 1.0f, cpu_data(w), kk, xs + off, cols, 0.0f, col, band);
+            col2im(c, &g, col, cpu_data(y) + (size_t)s * g.c * g.h * g.w);
+        }
     }
     if (b)
         bias_add(c, b, y);
@@ -233,20 +275,22 @@ mg_status cpu_conv_transpose2d_bwd(void *ctx, mg_node *n)
     cpu_ctx *c = ctx;
     const mg_tensor *x = n->src[0], *w = n->src[1], *dy = n->dst->grad;
     conv_geom g = conv_geom_of(n, dy, x);
-    int c_in = x->shape[1], kk = g.c * g.kh * g.kw, cols = g.oh * g.ow;
+    int c_in = x->shape[1], kk = g.c * g.kh * g.kw, cols = g.oh * g.ow, rows = conv_band_rows(&g);
     float *col;
-    mg_status st = cpu_workspace(c, (size_t)kk * cols, &col);
+    mg_status st = conv_workspace(c, &g, &col);
     if (st != MG_OK)
         return st;
-    if (n->want_grad[0] || n->want_grad[1]) {
-        for (int s = 0; s < x->shape[0]; s++) {
+    for (int s = 0; s < x->shape[0] && (n->want_grad[0] || n->want_grad[1]); s++) {
+        size_t xo = (size_t)s * c_in * cols;
+        BANDS(g) {
+            BAND_END(g, rows);
+            int off = g.y0 * g.ow, band = (g.y1 - g.y0) * g.ow;
             im2col(c, &g, cpu_data(dy) + (size_t)s * g.c * g.h * g.w, col);
-            size_t xo = (size_t)s * c_in * cols;
             if (n->want_grad[0])
-                cpu_gemm(c, false, false, c_in, cols, kk, 1.0f, cpu_data(w), kk, col, cols, 1.0f,
-                         cpu_data(x->grad) + xo, cols);
+                cpu_gemm(c, false, false, c_in, band, kk, 1.0f, cpu_data(w), kk, col, band, 1.0f,
+                         cpu_data(x->grad) + xo + off, cols);
             if (n->want_grad[1])
-                cpu_gemm(c, false, true, c_in, kk, cols, 1.0f, cpu_data(x) + xo, cols, col, cols, 1.0f,
+                cpu_gemm(c, false, true, c_in, kk, band, 1.0f, cpu_data(x) + xo + off, cols, col, band, 1.0f,
                          cpu_data(w->grad), kk);
         }
     }

@@ -191,6 +191,22 @@ void cpu_gemm(cpu_ctx *c, bool trans_a, bool trans_b, int m, int n, int k, float
     mg_pool_for(c->pool, len, grain, gemm_chunk, &g);
 }
 
+static size_t cpu_workspace_bytes(void *ctx)
+{
+    cpu_ctx *c = ctx;
+    return c->work_cap * sizeof *c->work + c->partials_cap * sizeof *c->partials;
+}
+
+static void cpu_workspace_release(void *ctx)
+{
+    cpu_ctx *c = ctx;
+    free(c->work);
+    free(c->partials);
+    c->work = NULL;
+    c->partials = NULL;
+    c->work_cap = c->partials_cap = 0;
+}
+
 /* ------------------------------------------------------------------ the backend */
 static void cpu_destroy(void *ctx)
 {
@@ -198,8 +214,7 @@ static void cpu_destroy(void *ctx)
     if (!c)
         return;
     mg_pool_free(c->pool);
-    free(c->work);
-    free(c->partials);
+    cpu_workspace_release(c);
     free(c);
 }
 
@@ -212,6 +227,8 @@ static const mg_backend_iface cpu_iface = {
     .tensor_fill = cpu_tensor_fill,
     .tensor_accumulate = cpu_tensor_accumulate,
     .adam_update = cpu_adam_update,
+    .workspace_bytes = cpu_workspace_bytes,
+    .workspace_release = cpu_workspace_release,
     .destroy = cpu_destroy,
     .fwd = {
 #define OP(e, name, n_src) [MG_OP_##e] = cpu_##name##_fwd,
