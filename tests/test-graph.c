@@ -9,30 +9,27 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                                \
-    do {                                                                                                \
-        if (!(cond)) {                                                                                  \
-            failures++;                                                                                 \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                             \
-            fprintf(stderr, __VA_ARGS__);                                                               \
-            fputc('\n', stderr);                                                                        \
-        }                                                                                               \
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            failures++;                                                                                                \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+        }                                                                                                              \
     } while (0)
 
-#define MUST(call)                                                                                      \
-    do {                                                                                                \
-        mg_status s_ = (call);                                                                          \
-        if (s_ != MG_OK) {                                                                              \
-            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, mg_last_error());        \
-            exit(1);                                                                                    \
-        }                                                                                               \
+#define MUST(call)                                                                                                     \
+    do {                                                                                                               \
+        mg_status s_ = (call);                                                                                         \
+        if (s_ != MG_OK) {                                                                                             \
+            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, mg_last_error());                       \
+            exit(1);                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 /* Prints "ok" or "FAIL" for a test that started when the failure count was `before`. */
-static void report(int before, const char *what)
-{
-    printf("%-4s %s\n", failures == before ? "ok" : "FAIL", what);
-}
+static void report(int before, const char *what) { printf("%-4s %s\n", failures == before ? "ok" : "FAIL", what); }
 
 static float *read_all(const mg_tensor *t)
 {
@@ -84,7 +81,8 @@ static mg_tensor *tiny_forward(mg_graph *g, const tiny_net *n, mg_tensor *x)
     return mg_tanh(g, mg_conv2d(g, h, n->w2, n->b2, 1, 1));
 }
 
-/* cycle loss = MSE(G(G(x)), x) (smooth, unlike L1, for finite differences): every weight is used twice, so its gradient is a sum of two paths. */
+/* cycle loss = MSE(G(G(x)), x) (smooth, unlike L1, for finite differences): every weight is used twice, so its gradient
+ * is a sum of two paths. */
 static float cycle_loss(mg_backend *be, const tiny_net *n, const float *xv, bool backward)
 {
     mg_graph *g;
@@ -266,8 +264,10 @@ static void test_memory(mg_backend *be)
           base.live_bytes + param_bytes);
     tiny_free(&n);
     mg_backend_memory(be, &after);
-    CHECK(after.live_bytes == base.live_bytes - param_bytes, "freeing the parameters left %zu live bytes, "
-          "expected %zu", after.live_bytes, base.live_bytes - param_bytes);
+    CHECK(after.live_bytes == base.live_bytes - param_bytes,
+          "freeing the parameters left %zu live bytes, "
+          "expected %zu",
+          after.live_bytes, base.live_bytes - param_bytes);
     report(before, "graph memory: activations freed with the graph, steady-state steps allocate nothing");
 }
 
@@ -286,8 +286,7 @@ static void test_errors(mg_backend *be)
               strstr(mg_graph_error(g), "[4,2,3,3]"),
           "message does not name op and shapes: %s", mg_graph_error(g));
     /* Later ops on the failed chain return NULL and keep the first message. */
-    CHECK(mg_relu(g, y) == NULL && strstr(mg_graph_error(g), "conv2d"), "error not sticky: %s",
-          mg_graph_error(g));
+    CHECK(mg_relu(g, y) == NULL && strstr(mg_graph_error(g), "conv2d"), "error not sticky: %s", mg_graph_error(g));
     mg_graph_reset(g);
     CHECK(mg_graph_status(g) == MG_OK, "reset keeps the error");
     x = mg_graph_tensor(g, 4, (const int[]){1, 2, 3, 3}, NULL);
@@ -376,8 +375,7 @@ static void test_adam(mg_backend *be)
     MUST(mg_tensor_write(p, (const float[]){3, -2, 1, 0.5f, -4}, 5));
     mg_adam *opt;
     mg_tensor *params[] = {p, idle};
-    MUST(mg_adam_new(be, params, 2, &(mg_adam_config){.lr = 0.1f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-8f},
-                     &opt));
+    MUST(mg_adam_new(be, params, 2, &(mg_adam_config){.lr = 0.1f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-8f}, &opt));
     mg_graph *g;
     MUST(mg_graph_new(be, &g));
     float first = 0.0f, last = 0.0f;
@@ -393,8 +391,7 @@ static void test_adam(mg_backend *be)
     mg_tensor *m, *v;
     int64_t *steps;
     MUST(mg_adam_state(opt, 1, &m, &v, &steps));
-    CHECK(*steps == 0 && idle->grad == NULL, "parameter without gradient was stepped %lld times",
-          (long long)*steps);
+    CHECK(*steps == 0 && idle->grad == NULL, "parameter without gradient was stepped %lld times", (long long)*steps);
     MUST(mg_adam_state(opt, 0, &m, &v, &steps));
     CHECK(*steps == 200, "step count %lld", (long long)*steps);
     CHECK(last < 1e-3f * first, "Adam did not minimise: loss %g -> %g", first, last);
@@ -403,7 +400,8 @@ static void test_adam(mg_backend *be)
     mg_tensor_free(p);
     mg_tensor_free(idle);
     char what[160];
-    snprintf(what, sizeof what, "adam minimises a quadratic (%.3g -> %.3g) and skips parameters without gradients", first, last);
+    snprintf(what, sizeof what, "adam minimises a quadratic (%.3g -> %.3g) and skips parameters without gradients",
+             first, last);
     report(before, what);
 }
 

@@ -30,7 +30,7 @@ typedef mg_tensor *(*build_fn)(mg_graph *g, mg_tensor **in, const float *a);
 typedef struct op_case {
     const char *name;
     build_fn build;
-    float a[6];        /* op arguments, meaning per builder */
+    float a[6]; /* op arguments, meaning per builder */
     in_spec in[3];
     enum kink kink;
     float fd_eps;      /* finite-difference step; 0: no finite differences (a mean over thousands of
@@ -59,18 +59,54 @@ static mg_tensor *b_norm(mg_graph *g, mg_tensor **in, const float *a)
     (void)a;
     return mg_instance_norm(g, in[0], in[1], in[2], 1e-5f);
 }
-static mg_tensor *b_relu(mg_graph *g, mg_tensor **in, const float *a) { (void)a; return mg_relu(g, in[0]); }
+static mg_tensor *b_relu(mg_graph *g, mg_tensor **in, const float *a)
+{
+    (void)a;
+    return mg_relu(g, in[0]);
+}
 static mg_tensor *b_leaky(mg_graph *g, mg_tensor **in, const float *a) { return mg_leaky_relu(g, in[0], a[0]); }
-static mg_tensor *b_tanh(mg_graph *g, mg_tensor **in, const float *a) { (void)a; return mg_tanh(g, in[0]); }
-static mg_tensor *b_sigmoid(mg_graph *g, mg_tensor **in, const float *a) { (void)a; return mg_sigmoid(g, in[0]); }
+static mg_tensor *b_tanh(mg_graph *g, mg_tensor **in, const float *a)
+{
+    (void)a;
+    return mg_tanh(g, in[0]);
+}
+static mg_tensor *b_sigmoid(mg_graph *g, mg_tensor **in, const float *a)
+{
+    (void)a;
+    return mg_sigmoid(g, in[0]);
+}
 static mg_tensor *b_dropout(mg_graph *g, mg_tensor **in, const float *a) { return mg_dropout(g, in[0], a[0]); }
-static mg_tensor *b_add(mg_graph *g, mg_tensor **in, const float *a) { (void)a; return mg_add(g, in[0], in[1]); }
+static mg_tensor *b_add(mg_graph *g, mg_tensor **in, const float *a)
+{
+    (void)a;
+    return mg_add(g, in[0], in[1]);
+}
 static mg_tensor *b_scale(mg_graph *g, mg_tensor **in, const float *a) { return mg_scale(g, in[0], a[0]); }
-static mg_tensor *b_concat(mg_graph *g, mg_tensor **in, const float *a) { (void)a; return mg_concat(g, in[0], in[1]); }
-static mg_tensor *b_mean(mg_graph *g, mg_tensor **in, const float *a) { (void)a; return mg_mean(g, in[0]); }
-static mg_tensor *b_sum(mg_graph *g, mg_tensor **in, const float *a) { (void)a; return mg_sum(g, in[0]); }
-static mg_tensor *b_mse(mg_graph *g, mg_tensor **in, const float *a) { (void)a; return mg_mse_loss(g, in[0], in[1]); }
-static mg_tensor *b_l1(mg_graph *g, mg_tensor **in, const float *a) { (void)a; return mg_l1_loss(g, in[0], in[1]); }
+static mg_tensor *b_concat(mg_graph *g, mg_tensor **in, const float *a)
+{
+    (void)a;
+    return mg_concat(g, in[0], in[1]);
+}
+static mg_tensor *b_mean(mg_graph *g, mg_tensor **in, const float *a)
+{
+    (void)a;
+    return mg_mean(g, in[0]);
+}
+static mg_tensor *b_sum(mg_graph *g, mg_tensor **in, const float *a)
+{
+    (void)a;
+    return mg_sum(g, in[0]);
+}
+static mg_tensor *b_mse(mg_graph *g, mg_tensor **in, const float *a)
+{
+    (void)a;
+    return mg_mse_loss(g, in[0], in[1]);
+}
+static mg_tensor *b_l1(mg_graph *g, mg_tensor **in, const float *a)
+{
+    (void)a;
+    return mg_l1_loss(g, in[0], in[1]);
+}
 static mg_tensor *b_bce(mg_graph *g, mg_tensor **in, const float *a)
 {
     (void)a;
@@ -78,12 +114,29 @@ static mg_tensor *b_bce(mg_graph *g, mg_tensor **in, const float *a)
 }
 
 /* ------------------------------------------------------------------ the table */
-#define D4(n, c, h, w) {IN_DATA, 4, {n, c, h, w}}
-#define P4(a, b, c, d) {IN_PARAM, 4, {a, b, c, d}}
-#define P1(n) {IN_PARAM, 1, {n}}
-#define T4(n, c, h, w) {IN_TARGET01, 4, {n, c, h, w}}
-#define NONE {IN_NONE, 0, {0}}
+#define D4(n, c, h, w)                                                                                                 \
+    {                                                                                                                  \
+        IN_DATA, 4, { n, c, h, w }                                                                                     \
+    }
+#define P4(a, b, c, d)                                                                                                 \
+    {                                                                                                                  \
+        IN_PARAM, 4, { a, b, c, d }                                                                                    \
+    }
+#define P1(n)                                                                                                          \
+    {                                                                                                                  \
+        IN_PARAM, 1, { n }                                                                                             \
+    }
+#define T4(n, c, h, w)                                                                                                 \
+    {                                                                                                                  \
+        IN_TARGET01, 4, { n, c, h, w }                                                                                 \
+    }
+#define NONE                                                                                                           \
+    {                                                                                                                  \
+        IN_NONE, 0, { 0 }                                                                                              \
+    }
 
+/* One row per line reads as a table. */
+// clang-format off
 static const op_case cases[] = {
     /* conv2d: a = stride_h, stride_w, pad_h, pad_w */
     {"conv2d k3 s1 p1", b_conv, {1, 1, 1, 1}, {D4(2, 3, 7, 9), P4(4, 3, 3, 3), P1(4)}, 0, 1e-2f, 2e-3f, 1e-4f},
@@ -142,6 +195,7 @@ static const op_case cases[] = {
     {"bce_logits_loss", b_bce, {0}, {D4(2, 3, 5, 7), T4(2, 3, 5, 7), NONE}, 0, 5e-2f, 2e-3f, 1e-5f},
     {"bce_logits_loss large", b_bce, {0}, {D4(1, 1, 90, 90), T4(1, 1, 90, 90), NONE}, 0, 0.0f, 2e-3f, 1e-5f},
 };
+// clang-format on
 #define N_CASES (sizeof cases / sizeof *cases)
 
 /* ------------------------------------------------------------------ running a case */
@@ -347,8 +401,8 @@ static int check_grad(mg_backend *be, const op_case *c)
             if (e > err)
                 err = e;
             if (e > c->fd_tol && fails < 5) {
-                fprintf(stderr, "  %s: input %d element %zu: analytic %.6g, finite difference %.6g\n", c->name,
-                        i, k, d.grad[i][k], fd);
+                fprintf(stderr, "  %s: input %d element %zu: analytic %.6g, finite difference %.6g\n", c->name, i, k,
+                        d.grad[i][k], fd);
             }
         }
         if (err > c->fd_tol)
@@ -356,11 +410,9 @@ static int check_grad(mg_backend *be, const op_case *c)
         worst = fmax(worst, err);
     }
     if (c->fd_eps == 0.0f)
-        printf("%-4s grad %-26s outputs finite; no finite differences for this row\n", fails ? "FAIL" : "ok",
-               c->name);
+        printf("%-4s grad %-26s outputs finite; no finite differences for this row\n", fails ? "FAIL" : "ok", c->name);
     else
-        printf("%-4s grad %-26s max rel err %.2e (limit %.0e)\n", fails ? "FAIL" : "ok", c->name, worst,
-               c->fd_tol);
+        printf("%-4s grad %-26s max rel err %.2e (limit %.0e)\n", fails ? "FAIL" : "ok", c->name, worst, c->fd_tol);
     case_data_free(&d);
     return fails;
 }
@@ -394,18 +446,15 @@ static int check_pair(mg_backend *be_ref, mg_backend *be_test, const op_case *c,
         if (worst > tol)
             fails++;
     }
-    printf("%-4s %s %-26s %s/%d vs %s/%d: max rel diff %.2e (limit %.0e)\n", fails ? "FAIL" : "ok", mode,
-           c->name, mg_backend_name(be_test), mg_backend_threads(be_test), mg_backend_name(be_ref),
-           mg_backend_threads(be_ref), worst, tol);
+    printf("%-4s %s %-26s %s/%d vs %s/%d: max rel diff %.2e (limit %.0e)\n", fails ? "FAIL" : "ok", mode, c->name,
+           mg_backend_name(be_test), mg_backend_threads(be_test), mg_backend_name(be_ref), mg_backend_threads(be_ref),
+           worst, tol);
     case_data_free(&a);
     case_data_free(&b);
     return fails ? 1 : 0;
 }
 
-static bool case_selected(const op_case *c, const char *filter)
-{
-    return !filter || strstr(c->name, filter);
-}
+static bool case_selected(const op_case *c, const char *filter) { return !filter || strstr(c->name, filter); }
 
 int main(int argc, char **argv)
 {

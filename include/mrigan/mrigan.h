@@ -47,10 +47,10 @@ const char *mg_backend_name(const mg_backend *be);
 int mg_backend_threads(const mg_backend *be);
 
 typedef struct mg_memory_stats {
-    size_t live_bytes;   /* buffers held by tensors */
-    size_t cached_bytes; /* freed buffers kept for reuse */
-    size_t peak_bytes;   /* highest live_bytes so far */
-    size_t n_allocs;     /* buffers obtained from the device (not from the cache) */
+    size_t live_bytes;      /* buffers held by tensors */
+    size_t cached_bytes;    /* freed buffers kept for reuse */
+    size_t peak_bytes;      /* highest live_bytes so far */
+    size_t n_allocs;        /* buffers obtained from the device (not from the cache) */
     size_t workspace_bytes; /* the backend's scratch memory (im2col columns, partial sums), not in the above */
 } mg_memory_stats;
 void mg_backend_memory(const mg_backend *be, mg_memory_stats *out);
@@ -75,12 +75,12 @@ typedef struct mg_tensor {
     int shape[MG_MAX_DIMS]; /* shape[0..ndim-1]; NCHW for 4-d tensors */
     size_t numel;
     uint32_t flags;
-    struct mg_tensor *grad;  /* same shape; NULL until backward first reaches the tensor */
-    struct mg_buffer *buf;   /* storage, opaque above the backend */
-    size_t offset;           /* in floats, into buf */
-    struct mg_node *node;    /* op that produced it; NULL for leaves */
+    struct mg_tensor *grad; /* same shape; NULL until backward first reaches the tensor */
+    struct mg_buffer *buf;  /* storage, opaque above the backend */
+    size_t offset;          /* in floats, into buf */
+    struct mg_node *node;   /* op that produced it; NULL for leaves */
     mg_backend *be;
-    struct mg_graph *graph;  /* owning graph; NULL for standalone tensors */
+    struct mg_graph *graph; /* owning graph; NULL for standalone tensors */
     char name[48];
 } mg_tensor;
 
@@ -147,8 +147,7 @@ mg_tensor *mg_conv2d_ex(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b, c
 /* x [N,Cin,H,W], w [Cin,Cout,kh,kw], b [Cout] or NULL; Hout = (H-1)*stride - 2*pad + kh + output_padding. */
 mg_tensor *mg_conv_transpose2d(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b, int stride, int pad,
                                int output_padding);
-mg_tensor *mg_conv_transpose2d_ex(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b,
-                                  const mg_conv_params *p);
+mg_tensor *mg_conv_transpose2d_ex(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b, const mg_conv_params *p);
 /* ReflectionPad2d((left, right, top, bottom)); each pad smaller than the dimension it pads. */
 mg_tensor *mg_reflect_pad2d(mg_graph *g, mg_tensor *x, int left, int right, int top, int bottom);
 /* InstanceNorm2d: per (n, c) plane, biased variance; gamma and beta [C] or both NULL. */
@@ -193,14 +192,13 @@ mg_status mg_init_normal(mg_tensor *t, mg_rng *r, float mean, float std);
 typedef struct mg_adam mg_adam;
 
 typedef struct mg_adam_config {
-    float lr;     /* 2e-4 for CycleGAN */
-    float beta1;  /* 0.5 for CycleGAN */
-    float beta2;  /* 0.999 */
-    float eps;    /* 1e-8 */
+    float lr;    /* 2e-4 for CycleGAN */
+    float beta1; /* 0.5 for CycleGAN */
+    float beta2; /* 0.999 */
+    float eps;   /* 1e-8 */
 } mg_adam_config;
 
-mg_status mg_adam_new(mg_backend *be, mg_tensor *const *params, int n_params, const mg_adam_config *cfg,
-                      mg_adam **out);
+mg_status mg_adam_new(mg_backend *be, mg_tensor *const *params, int n_params, const mg_adam_config *cfg, mg_adam **out);
 void mg_adam_free(mg_adam *opt);
 void mg_adam_set_lr(mg_adam *opt, float lr);
 float mg_adam_lr(const mg_adam *opt);

@@ -333,10 +333,7 @@ static int bench_measure_all(bench_ctx *ctx, const bench_layer *layers, size_t n
     return rc;
 }
 
-static double bench_gflops(double flops, double s)
-{
-    return s > 0.0 ? flops / s * 1e-9 : 0.0;
-}
+static double bench_gflops(double flops, double s) { return s > 0.0 ? flops / s * 1e-9 : 0.0; }
 
 static void bench_print_row(const bench_ctx *ctx, const bench_layer *l, const bench_result *r)
 {

@@ -38,15 +38,9 @@ void mg_backend_free(mg_backend *be)
     free(be);
 }
 
-const char *mg_backend_name(const mg_backend *be)
-{
-    return be->iface->name;
-}
+const char *mg_backend_name(const mg_backend *be) { return be->iface->name; }
 
-int mg_backend_threads(const mg_backend *be)
-{
-    return be->n_threads;
-}
+int mg_backend_threads(const mg_backend *be) { return be->n_threads; }
 
 void mg_backend_memory(const mg_backend *be, mg_memory_stats *out)
 {

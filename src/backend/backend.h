@@ -12,8 +12,8 @@ typedef mg_status (*mg_kernel_fn)(void *ctx, mg_node *node);
  * torch.optim.Adam does. */
 typedef struct mg_adam_update {
     float beta1, beta2, eps;
-    float step_size;        /* lr / (1 - beta1^t) */
-    float bias_corr2_sqrt;  /* sqrt(1 - beta2^t) */
+    float step_size;       /* lr / (1 - beta1^t) */
+    float bias_corr2_sqrt; /* sqrt(1 - beta2^t) */
 } mg_adam_update;
 
 typedef struct mg_backend_iface {

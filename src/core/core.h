@@ -19,9 +19,9 @@ extern const char *const mg_op_names[MG_OP_COUNT];
 /* Everything an op is parametrised by besides its tensors. */
 typedef struct mg_op_params {
     mg_conv_params conv;
-    int pad[4];       /* reflect_pad2d: left, right, top, bottom */
-    float f;          /* leaky_relu slope, instance_norm eps, dropout p, scale factor */
-    uint64_t key;     /* dropout: the mask stream's key */
+    int pad[4];   /* reflect_pad2d: left, right, top, bottom */
+    float f;      /* leaky_relu slope, instance_norm eps, dropout p, scale factor */
+    uint64_t key; /* dropout: the mask stream's key */
 } mg_op_params;
 
 /* One recorded op. Forward kernels read src[] and write dst (and aux); backward kernels read

@@ -131,10 +131,7 @@ void mg_graph_set_seed(mg_graph *g, uint64_t seed)
     g->n_streams = 0;
 }
 
-uint64_t mg_graph_next_key(mg_graph *g)
-{
-    return mg_mix64(g->seed ^ mg_mix64(++g->n_streams));
-}
+uint64_t mg_graph_next_key(mg_graph *g) { return mg_mix64(g->seed ^ mg_mix64(++g->n_streams)); }
 
 mg_tensor *mg_graph_fail(mg_graph *g, mg_status s)
 {
@@ -270,8 +267,8 @@ mg_status mg_graph_backward_from(mg_graph *g, mg_tensor *t, const mg_tensor *see
         if (!any)
             continue;
         if (!ops->bwd[n->op])
-            return mg_error(MG_ERR_UNSUPPORTED, "%s backward: not available on the %s backend",
-                            mg_op_names[n->op], ops->name);
+            return mg_error(MG_ERR_UNSUPPORTED, "%s backward: not available on the %s backend", mg_op_names[n->op],
+                            ops->name);
         s = ops->bwd[n->op](g->be->ctx, n);
     }
     return s;
@@ -281,8 +278,7 @@ mg_status mg_graph_backward(mg_graph *g, mg_tensor *loss)
 {
     if (loss && loss->numel != 1) {
         char a[64];
-        return mg_error(MG_ERR_SHAPE, "backward: loss must have one element, got %s",
-                        mg_shape_str(loss, a, sizeof a));
+        return mg_error(MG_ERR_SHAPE, "backward: loss must have one element, got %s", mg_shape_str(loss, a, sizeof a));
     }
     if (g->status != MG_OK || !loss)
         return mg_graph_backward_from(g, loss, loss);

@@ -39,15 +39,14 @@ static bool op_check(mg_graph *g, mg_op op, mg_tensor *const *src, int n_require
     return true;
 }
 
-static mg_tensor *op_fail_shape(mg_graph *g, mg_op op, const char *what, const mg_tensor *a,
-                                const mg_tensor *b)
+static mg_tensor *op_fail_shape(mg_graph *g, mg_op op, const char *what, const mg_tensor *a, const mg_tensor *b)
 {
     char sa[64], sb[64] = "";
     mg_shape_str(a, sa, sizeof sa);
     if (b)
         mg_shape_str(b, sb, sizeof sb);
-    return mg_graph_fail(g, mg_error(MG_ERR_SHAPE, "%s: %s (got %s%s%s)", mg_op_names[op], what, sa,
-                                     b ? " and " : "", sb));
+    return mg_graph_fail(
+        g, mg_error(MG_ERR_SHAPE, "%s: %s (got %s%s%s)", mg_op_names[op], what, sa, b ? " and " : "", sb));
 }
 
 static mg_tensor *op_emit(mg_graph *g, mg_op op, mg_tensor *dst, mg_tensor *const *src, int n_src,
@@ -68,20 +67,17 @@ static mg_tensor *op_emit(mg_graph *g, mg_op op, mg_tensor *dst, mg_tensor *cons
     return mg_graph_run(g, n);
 }
 
-static mg_tensor *op_like(mg_graph *g, const mg_tensor *x)
-{
-    return mg_graph_new_tensor(g, x->ndim, x->shape);
-}
+static mg_tensor *op_like(mg_graph *g, const mg_tensor *x) { return mg_graph_new_tensor(g, x->ndim, x->shape); }
 
 /* ------------------------------------------------------------------ convolutions */
 static bool conv_check_params(mg_graph *g, mg_op op, const mg_conv_params *p)
 {
-    if (p->stride_h < 1 || p->stride_w < 1 || p->pad_h < 0 || p->pad_w < 0 || p->out_pad_h < 0 ||
-        p->out_pad_w < 0) {
-        mg_graph_fail(g, mg_error(MG_ERR_ARG, "%s: stride %dx%d, padding %dx%d, output padding %dx%d "
-                                              "(stride must be positive, paddings non-negative)",
-                                  mg_op_names[op], p->stride_h, p->stride_w, p->pad_h, p->pad_w,
-                                  p->out_pad_h, p->out_pad_w));
+    if (p->stride_h < 1 || p->stride_w < 1 || p->pad_h < 0 || p->pad_w < 0 || p->out_pad_h < 0 || p->out_pad_w < 0) {
+        mg_graph_fail(g, mg_error(MG_ERR_ARG,
+                                  "%s: stride %dx%d, padding %dx%d, output padding %dx%d "
+                                  "(stride must be positive, paddings non-negative)",
+                                  mg_op_names[op], p->stride_h, p->stride_w, p->pad_h, p->pad_w, p->out_pad_h,
+                                  p->out_pad_w));
         return false;
     }
     return true;
@@ -125,8 +121,7 @@ mg_tensor *mg_conv2d(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b, int 
     return mg_conv2d_ex(g, x, w, b, &p);
 }
 
-mg_tensor *mg_conv_transpose2d_ex(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b,
-                                  const mg_conv_params *p)
+mg_tensor *mg_conv_transpose2d_ex(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b, const mg_conv_params *p)
 {
     const mg_op op = MG_OP_CONV_TRANSPOSE2D;
     mg_tensor *src[3] = {x, w, b};
@@ -135,8 +130,9 @@ mg_tensor *mg_conv_transpose2d_ex(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_te
     if (x->ndim != 4 || w->ndim != 4 || x->shape[1] != w->shape[0])
         return op_fail_shape(g, op, "input [N,C,H,W] needs weight [C,Cout,kh,kw]", x, w);
     if (p->out_pad_h >= p->stride_h || p->out_pad_w >= p->stride_w)
-        return mg_graph_fail(g, mg_error(MG_ERR_ARG, "conv_transpose2d: output padding %dx%d must be "
-                                                     "smaller than the stride %dx%d",
+        return mg_graph_fail(g, mg_error(MG_ERR_ARG,
+                                         "conv_transpose2d: output padding %dx%d must be "
+                                         "smaller than the stride %dx%d",
                                          p->out_pad_h, p->out_pad_w, p->stride_h, p->stride_w));
     if (!conv_check_bias(g, op, b, w->shape[1]))
         return NULL;
@@ -152,8 +148,12 @@ mg_tensor *mg_conv_transpose2d_ex(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_te
 mg_tensor *mg_conv_transpose2d(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b, int stride, int pad,
                                int output_padding)
 {
-    mg_conv_params p = {.stride_h = stride, .stride_w = stride, .pad_h = pad, .pad_w = pad,
-                        .out_pad_h = output_padding, .out_pad_w = output_padding};
+    mg_conv_params p = {.stride_h = stride,
+                        .stride_w = stride,
+                        .pad_h = pad,
+                        .pad_w = pad,
+                        .out_pad_h = output_padding,
+                        .out_pad_w = output_padding};
     return mg_conv_transpose2d_ex(g, x, w, b, &p);
 }
 
@@ -167,8 +167,9 @@ mg_tensor *mg_reflect_pad2d(mg_graph *g, mg_tensor *x, int left, int right, int 
         return op_fail_shape(g, op, "input must be [N,C,H,W]", x, NULL);
     if (left < 0 || right < 0 || top < 0 || bottom < 0 || left >= x->shape[3] || right >= x->shape[3] ||
         top >= x->shape[2] || bottom >= x->shape[2])
-        return mg_graph_fail(g, mg_error(MG_ERR_ARG, "reflect_pad2d: padding (%d,%d,%d,%d) must be "
-                                                     "non-negative and smaller than the input's %dx%d",
+        return mg_graph_fail(g, mg_error(MG_ERR_ARG,
+                                         "reflect_pad2d: padding (%d,%d,%d,%d) must be "
+                                         "non-negative and smaller than the input's %dx%d",
                                          left, right, top, bottom, x->shape[2], x->shape[3]));
     int shape[4] = {x->shape[0], x->shape[1], x->shape[2] + top + bottom, x->shape[3] + left + right};
     mg_op_params prm = {.pad = {left, right, top, bottom}};

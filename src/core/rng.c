@@ -24,10 +24,7 @@ void mg_rng_seed(mg_rng *r, uint64_t seed, uint64_t stream)
     mg_rng_u32(r);
 }
 
-float mg_rng_uniform(mg_rng *r)
-{
-    return (float)(mg_rng_u32(r) >> 8) * 0x1.0p-24f;
-}
+float mg_rng_uniform(mg_rng *r) { return (float)(mg_rng_u32(r) >> 8) * 0x1.0p-24f; }
 
 float mg_rng_normal(mg_rng *r)
 {

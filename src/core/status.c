@@ -21,10 +21,7 @@ const char *mg_status_name(mg_status s)
     return "unknown status";
 }
 
-const char *mg_last_error(void)
-{
-    return last_error;
-}
+const char *mg_last_error(void) { return last_error; }
 
 mg_status mg_error(mg_status s, const char *fmt, ...)
 {

@@ -45,7 +45,7 @@ mg_status mg_param_new(mg_backend *be, const char *name, int ndim, const int *sh
     if (s != MG_OK)
         return s;
     (*out)->flags = MG_TENSOR_PARAM | MG_TENSOR_REQUIRES_GRAD;
-    snprintf((*out)->name, sizeof (*out)->name, "%s", name ? name : "");
+    snprintf((*out)->name, sizeof(*out)->name, "%s", name ? name : "");
     return MG_OK;
 }
 
@@ -82,10 +82,7 @@ mg_status mg_tensor_read(const mg_tensor *t, float *dst, size_t n)
     return s != MG_OK ? s : t->be->iface->tensor_read(t->be->ctx, t, dst);
 }
 
-mg_status mg_tensor_fill(mg_tensor *t, float value)
-{
-    return t->be->iface->tensor_fill(t->be->ctx, t, value);
-}
+mg_status mg_tensor_fill(mg_tensor *t, float value) { return t->be->iface->tensor_fill(t->be->ctx, t, value); }
 
 int mg_tensor_dim(const mg_tensor *t, int i)
 {
@@ -125,7 +122,4 @@ bool mg_tensor_needs_grad(const mg_tensor *t)
     return t && (t->flags & MG_TENSOR_REQUIRES_GRAD) && !(t->flags & MG_TENSOR_FROZEN);
 }
 
-mg_status mg_tensor_zero_grad(mg_tensor *t)
-{
-    return t->grad ? mg_tensor_fill(t->grad, 0.0f) : MG_OK;
-}
+mg_status mg_tensor_zero_grad(mg_tensor *t) { return t->grad ? mg_tensor_fill(t->grad, 0.0f) : MG_OK; }

@@ -30,14 +30,15 @@ void mg_adam_free(mg_adam *opt)
     free(opt);
 }
 
-mg_status mg_adam_new(mg_backend *be, mg_tensor *const *params, int n_params, const mg_adam_config *cfg,
-                      mg_adam **out)
+mg_status mg_adam_new(mg_backend *be, mg_tensor *const *params, int n_params, const mg_adam_config *cfg, mg_adam **out)
 {
     *out = NULL;
     if (n_params < 0 || !(cfg->lr >= 0.0f) || !(cfg->beta1 >= 0.0f && cfg->beta1 < 1.0f) ||
         !(cfg->beta2 >= 0.0f && cfg->beta2 < 1.0f) || !(cfg->eps >= 0.0f))
-        return mg_error(MG_ERR_ARG, "adam: lr %g, betas (%g, %g), eps %g: need lr >= 0, 0 <= beta < 1, "
-                                    "eps >= 0", cfg->lr, cfg->beta1, cfg->beta2, cfg->eps);
+        return mg_error(MG_ERR_ARG,
+                        "adam: lr %g, betas (%g, %g), eps %g: need lr >= 0, 0 <= beta < 1, "
+                        "eps >= 0",
+                        cfg->lr, cfg->beta1, cfg->beta2, cfg->eps);
     mg_adam *opt = calloc(1, sizeof *opt);
     size_t n = n_params > 0 ? (size_t)n_params : 1;
     if (opt) {

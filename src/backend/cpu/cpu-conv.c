@@ -155,9 +155,9 @@ static conv_geom conv_geom_of(const mg_node *n, const mg_tensor *img, const mg_t
 {
     const mg_tensor *w = n->src[1];
     const mg_conv_params *p = &n->p.conv;
-    return (conv_geom){img->shape[1], img->shape[2], img->shape[3], w->shape[2], w->shape[3],
-                       p->stride_h, p->stride_w, p->pad_h, p->pad_w, out->shape[2], out->shape[3],
-                       0, out->shape[2]};
+    return (conv_geom){img->shape[1], img->shape[2], img->shape[3], w->shape[2],   w->shape[3],   p->stride_h,
+                       p->stride_w,   p->pad_h,      p->pad_w,      out->shape[2], out->shape[3], 0,
+                       out->shape[2]};
 }
 
 static bool conv_is_pointwise(const conv_geom *g)
@@ -166,7 +166,7 @@ static bool conv_is_pointwise(const conv_geom *g)
 }
 
 /* Each band: y0 = g->y0, its columns start at y0 * ow in every output plane (ld = oh * ow). */
-#define BANDS(g) for ((g).y0 = 0; (g).y0 < (g).oh; (g).y0 = (g).y1)
+#define BANDS(g)          for ((g).y0 = 0; (g).y0 < (g).oh; (g).y0 = (g).y1)
 #define BAND_END(g, rows) ((g).y1 = (g).y0 + (rows) < (g).oh ? (g).y0 + (rows) : (g).oh)
 
 mg_status cpu_conv2d_fwd(void *ctx, mg_node *n)
@@ -188,7 +188,8 @@ mg_status cpu_conv2d_fwd(void *ctx, mg_node *n)
             cpu_gemm(c, false, false, c_out, cols, k, 1.0f, cpu_data(w), k, xs, cols, 0.0f, ys, cols);
             continue;
         }
-        BANDS(g) {
+        BANDS(g)
+        {
             BAND_END(g, rows);
             int off = g.y0 * g.ow, band = (g.y1 - g.y0) * g.ow;
             im2col(c, &g, xs, col);
@@ -222,13 +223,13 @@ mg_status cpu_conv2d_bwd(void *ctx, mg_node *n)
                 cpu_gemm(c, true, false, k, cols, c_out, 1.0f, cpu_data(w), k, dys, cols, 1.0f, dxs, cols);
             continue;
         }
-        BANDS(g) {
+        BANDS(g)
+        {
             BAND_END(g, rows);
             int off = g.y0 * g.ow, band = (g.y1 - g.y0) * g.ow;
             if (n->want_grad[1]) {
                 im2col(c, &g, xs, col);
-                cpu_gemm(c, false, true, c_out, k, band, 1.0f, dys + off, cols, col, band, 1.0f,
-                         cpu_data(w->grad), k);
+                cpu_gemm(c, false, true, c_out, k, band, 1.0f, dys + off, cols, col, band, 1.0f, cpu_data(w->grad), k);
             }
             if (dxs) {
                 cpu_gemm(c, true, false, k, band, c_out, 1.0f, cpu_data(w), k, dys + off, cols, 0.0f, col, band);
@@ -258,7 +259,8 @@ mg_status cpu_conv_transpose2d_fwd(void *ctx, mg_node *n)
     memset(cpu_data(y), 0, y->numel * sizeof(float));
     for (int s = 0; s < x->shape[0]; s++) {
         const float *xs = cpu_data(x) + (size_t)s * c_in * cols;
-        BANDS(g) {
+        BANDS(g)
+        {
             BAND_END(g, rows);
             int off = g.y0 * g.ow, band = (g.y1 - g.y0) * g.ow;
             cpu_gemm(c, true, false, kk, band, c_in, 1.0f, cpu_data(w), kk, xs + off, cols, 0.0f, col, band);
@@ -282,7 +284,8 @@ mg_status cpu_conv_transpose2d_bwd(void *ctx, mg_node *n)
         return st;
     for (int s = 0; s < x->shape[0] && (n->want_grad[0] || n->want_grad[1]); s++) {
         size_t xo = (size_t)s * c_in * cols;
-        BANDS(g) {
+        BANDS(g)
+        {
             BAND_END(g, rows);
             int off = g.y0 * g.ow, band = (g.y1 - g.y0) * g.ow;
             im2col(c, &g, cpu_data(dy) + (size_t)s * g.c * g.h * g.w, col);

@@ -52,8 +52,7 @@ static void ew_fwd_chunk(void *arg, size_t b, size_t e)
         }
         break;
     }
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -94,8 +93,7 @@ static void ew_bwd_chunk(void *arg, size_t b, size_t e)
         for (size_t i = b; i < e; i++)
             dx[i] += dy[i] * a->mask[i];
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -130,8 +128,8 @@ static mg_status ew_bwd(void *ctx, mg_node *n)
     return MG_OK;
 }
 
-#define EW_KERNELS(name)                                                                                \
-    mg_status cpu_##name##_fwd(void *ctx, mg_node *n) { return ew_fwd(ctx, n); }                        \
+#define EW_KERNELS(name)                                                                                               \
+    mg_status cpu_##name##_fwd(void *ctx, mg_node *n) { return ew_fwd(ctx, n); }                                       \
     mg_status cpu_##name##_bwd(void *ctx, mg_node *n) { return ew_bwd(ctx, n); }
 EW_KERNELS(relu)
 EW_KERNELS(leaky_relu)

@@ -40,8 +40,7 @@ static double red_block(void *arg, size_t b, size_t e)
             s += (v > 0.0 ? v : 0.0) - v * t[i] + log1p(exp(-fabs(v)));
         }
         break;
-    default:
-        break;
+    default: break;
     }
     return s;
 }
@@ -95,8 +94,8 @@ static mg_status red_bwd(void *ctx, mg_node *n)
     return MG_OK;
 }
 
-#define RED_KERNELS(name)                                                                               \
-    mg_status cpu_##name##_fwd(void *ctx, mg_node *n) { return red_fwd(ctx, n); }                       \
+#define RED_KERNELS(name)                                                                                              \
+    mg_status cpu_##name##_fwd(void *ctx, mg_node *n) { return red_fwd(ctx, n); }                                      \
     mg_status cpu_##name##_bwd(void *ctx, mg_node *n) { return red_bwd(ctx, n); }
 RED_KERNELS(sum)
 RED_KERNELS(mean)

@@ -10,10 +10,7 @@ typedef struct pad_args {
 } pad_args;
 
 /* PyTorch's ReflectionPad: index -k maps to k and (n-1)+k maps to (n-1)-k. */
-static inline int reflect(int i, int n)
-{
-    return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
-}
+static inline int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; }
 
 static void pad_fwd_planes(void *p, size_t q0, size_t q1)
 {
@@ -47,8 +44,12 @@ static void pad_bwd_planes(void *p, size_t q0, size_t q1)
 static pad_args pad_args_of(const mg_node *n)
 {
     const mg_tensor *x = n->src[0], *y = n->dst;
-    return (pad_args){.h = x->shape[2], .w = x->shape[3], .ho = y->shape[2], .wo = y->shape[3],
-                      .left = n->p.pad[0], .top = n->p.pad[2]};
+    return (pad_args){.h = x->shape[2],
+                      .w = x->shape[3],
+                      .ho = y->shape[2],
+                      .wo = y->shape[3],
+                      .left = n->p.pad[0],
+                      .top = n->p.pad[2]};
 }
 
 mg_status cpu_reflect_pad2d_fwd(void *ctx, mg_node *n)
@@ -88,8 +89,7 @@ static void concat_planes(void *p, size_t q0, size_t q1)
         size_t src_plane = which == 0 ? s * ca + c : s * cb + (c - ca);
         const mg_tensor *src = n->src[which];
         if (!a->backward) {
-            memcpy(cpu_data(n->dst) + q * a->plane, cpu_data(src) + src_plane * a->plane,
-                   a->plane * sizeof(float));
+            memcpy(cpu_data(n->dst) + q * a->plane, cpu_data(src) + src_plane * a->plane, a->plane * sizeof(float));
         } else if (n->want_grad[which]) {
             float *dx = cpu_data(src->grad) + src_plane * a->plane;
             const float *dy = cpu_data(n->dst->grad) + q * a->plane;

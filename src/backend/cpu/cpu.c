@@ -169,8 +169,8 @@ static void gemm_chunk(void *p, size_t lo, size_t hi)
     int len = (int)(hi - lo), off = (int)lo;
     if (g->split_n) { /* columns [lo, hi) of B and C */
         const float *b = g->b + (g->tb ? (size_t)off * g->ldb : (size_t)off);
-        cblas_sgemm(CblasRowMajor, ta, tb, g->m, len, g->k, g->alpha, g->a, g->lda, b, g->ldb, g->beta,
-                    g->c + off, g->ldc);
+        cblas_sgemm(CblasRowMajor, ta, tb, g->m, len, g->k, g->alpha, g->a, g->lda, b, g->ldb, g->beta, g->c + off,
+                    g->ldc);
     } else { /* rows [lo, hi) of A and C */
         const float *a = g->a + (g->ta ? (size_t)off : (size_t)off * g->lda);
         cblas_sgemm(CblasRowMajor, ta, tb, len, g->n, g->k, g->alpha, a, g->lda, g->b, g->ldb, g->beta,
@@ -178,8 +178,8 @@ static void gemm_chunk(void *p, size_t lo, size_t hi)
     }
 }
 
-void cpu_gemm(cpu_ctx *c, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
-              int lda, const float *b, int ldb, float beta, float *cm, int ldc)
+void cpu_gemm(cpu_ctx *c, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *cm, int ldc)
 {
     if (openblas_get_num_threads() != 1)
         openblas_set_num_threads(1);
@@ -218,6 +218,8 @@ static void cpu_destroy(void *ctx)
     free(c);
 }
 
+/* The op tables come from the X-macro list. */
+// clang-format off
 static const mg_backend_iface cpu_iface = {
     .name = "cpu",
     .buffer_alloc = cpu_buffer_alloc,
@@ -241,6 +243,7 @@ static const mg_backend_iface cpu_iface = {
 #undef OP
     },
 };
+// clang-format on
 
 mg_status mg_backend_cpu_new(int n_threads, mg_backend **out)
 {

@@ -16,14 +16,11 @@ typedef struct cpu_ctx {
     size_t partials_cap;
 } cpu_ctx;
 
-static inline float *cpu_data(const mg_tensor *t)
-{
-    return (float *)t->buf->handle + t->offset;
-}
+static inline float *cpu_data(const mg_tensor *t) { return (float *)t->buf->handle + t->offset; }
 
 /* Forward and backward kernels of every op, one pair per line of ops.def. */
-#define OP(e, name, n_src)                                                                              \
-    mg_status cpu_##name##_fwd(void *ctx, mg_node *node);                                               \
+#define OP(e, name, n_src)                                                                                             \
+    mg_status cpu_##name##_fwd(void *ctx, mg_node *node);                                                              \
     mg_status cpu_##name##_bwd(void *ctx, mg_node *node);
 #include "core/ops.def"
 #undef OP
@@ -38,7 +35,7 @@ mg_status cpu_reduce(cpu_ctx *c, size_t n, cpu_block_fn fn, void *arg, double *o
 
 /* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major, split over the pool's threads
  * with single-threaded OpenBLAS calls (so OpenBLAS's own threads never compete with the pool). */
-void cpu_gemm(cpu_ctx *c, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
-              int lda, const float *b, int ldb, float beta, float *cm, int ldc);
+void cpu_gemm(cpu_ctx *c, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *cm, int ldc);
 
 #endif

@@ -105,10 +105,7 @@ void mg_pool_free(mg_pool *pool)
     free(pool);
 }
 
-int mg_pool_threads(const mg_pool *pool)
-{
-    return pool->n_threads;
-}
+int mg_pool_threads(const mg_pool *pool) { return pool->n_threads; }
 
 void mg_pool_for(mg_pool *pool, size_t n, size_t grain, mg_pool_fn fn, void *arg)
 {
