@@ -7,5 +7,7 @@
 
 /* mrigan bench: convolution GFLOP/s of the generators' layer shapes against plain SGEMM. */
 int cmd_bench(int argc, char **argv);
+/* mrigan phantom: writes a synthetic paired T1/T2 brain slice set. */
+int cmd_phantom(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"phantom", cmd_phantom, "write a synthetic paired T1/T2 brain phantom slice set"},
     {"bench", cmd_bench, "time convolutions of the CycleGAN generators against plain SGEMM"},
 };
 
