@@ -94,6 +94,8 @@ void mg_tensor_free(mg_tensor *t);
 mg_status mg_tensor_write(mg_tensor *t, const float *src, size_t n);
 mg_status mg_tensor_read(const mg_tensor *t, float *dst, size_t n);
 mg_status mg_tensor_fill(mg_tensor *t, float value);
+/* dst = src, same shapes, same backend. */
+mg_status mg_tensor_copy(mg_tensor *dst, const mg_tensor *src);
 /* Dimension i counted from the right for i < 0 (mg_tensor_dim(t, -1) is the width). */
 int mg_tensor_dim(const mg_tensor *t, int i);
 bool mg_tensor_same_shape(const mg_tensor *a, const mg_tensor *b);
@@ -126,8 +128,13 @@ const char *mg_graph_error(const mg_graph *g);
 mg_backend *mg_graph_backend(const mg_graph *g);
 size_t mg_graph_node_count(const mg_graph *g);
 
+/* A leaf that shares t's storage but not its history, as torch's detach(): gradients stop there. Valid as
+ * long as t's storage is (t's graph or t itself). */
+mg_tensor *mg_detach(mg_graph *g, mg_tensor *t);
 /* A graph-owned leaf tensor (freed with the graph). data may be NULL for zeros. */
 mg_tensor *mg_graph_tensor(mg_graph *g, int ndim, const int *shape, const float *data);
+/* A graph-owned leaf tensor with every element equal to value. */
+mg_tensor *mg_graph_full(mg_graph *g, int ndim, const int *shape, float value);
 
 /* Back-propagates from a one-element loss (d loss = 1). Gradients accumulate into .grad. */
 mg_status mg_graph_backward(mg_graph *g, mg_tensor *loss);
@@ -207,6 +214,7 @@ float mg_adam_lr(const mg_adam *opt);
 mg_status mg_adam_step(mg_adam *opt);
 mg_status mg_adam_zero_grad(mg_adam *opt);
 int mg_adam_param_count(const mg_adam *opt);
+mg_tensor *mg_adam_param(const mg_adam *opt, int i);
 /* Optimiser state of parameter i, for checkpoints: first and second moments and the step count. */
 mg_status mg_adam_state(mg_adam *opt, int i, mg_tensor **m, mg_tensor **v, int64_t **step);
 

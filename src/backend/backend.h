@@ -24,6 +24,7 @@ typedef struct mg_backend_iface {
     mg_status (*tensor_read)(void *ctx, const mg_tensor *t, float *dst);
     mg_status (*tensor_fill)(void *ctx, mg_tensor *t, float value);
     mg_status (*tensor_accumulate)(void *ctx, mg_tensor *dst, const mg_tensor *src); /* dst += src */
+    mg_status (*tensor_copy)(void *ctx, mg_tensor *dst, const mg_tensor *src);       /* dst = src */
     mg_status (*adam_update)(void *ctx, mg_tensor *param, const mg_tensor *grad, mg_tensor *m, mg_tensor *v,
                              const mg_adam_update *u);
     size_t (*workspace_bytes)(void *ctx);

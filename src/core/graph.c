@@ -158,15 +158,41 @@ mg_tensor *mg_graph_new_tensor(mg_graph *g, int ndim, const int *shape)
     return t;
 }
 
-mg_tensor *mg_graph_tensor(mg_graph *g, int ndim, const int *shape, const float *data)
+static mg_tensor *graph_leaf(mg_graph *g, int ndim, const int *shape, const float *data, float value)
 {
     if (g->status != MG_OK)
         return NULL;
     mg_tensor *t = mg_graph_new_tensor(g, ndim, shape);
     if (!t)
         return NULL;
-    mg_status s = data ? mg_tensor_write(t, data, t->numel) : mg_tensor_fill(t, 0.0f);
+    mg_status s = data ? mg_tensor_write(t, data, t->numel) : mg_tensor_fill(t, value);
     return s == MG_OK ? t : mg_graph_fail(g, s);
+}
+
+mg_tensor *mg_graph_tensor(mg_graph *g, int ndim, const int *shape, const float *data)
+{
+    return graph_leaf(g, ndim, shape, data, 0.0f);
+}
+
+mg_tensor *mg_graph_full(mg_graph *g, int ndim, const int *shape, float value)
+{
+    return graph_leaf(g, ndim, shape, NULL, value);
+}
+
+mg_tensor *mg_detach(mg_graph *g, mg_tensor *t)
+{
+    if (g->status != MG_OK || !t)
+        return NULL;
+    mg_tensor *v = arena_alloc(g, sizeof *v);
+    if (!v)
+        return mg_graph_fail(g, mg_error(MG_ERR_OOM, "graph: out of host memory"));
+    *v = *t;
+    /* Not in g->tensors: the storage stays t's, and only t's owner releases it. */
+    v->flags = 0;
+    v->grad = NULL;
+    v->node = NULL;
+    v->graph = g;
+    return v;
 }
 
 mg_node *mg_graph_new_node(mg_graph *g)

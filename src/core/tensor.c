@@ -84,6 +84,16 @@ mg_status mg_tensor_read(const mg_tensor *t, float *dst, size_t n)
 
 mg_status mg_tensor_fill(mg_tensor *t, float value) { return t->be->iface->tensor_fill(t->be->ctx, t, value); }
 
+mg_status mg_tensor_copy(mg_tensor *dst, const mg_tensor *src)
+{
+    if (dst->be != src->be || !mg_tensor_same_shape(dst, src)) {
+        char a[64], b[64];
+        return mg_error(MG_ERR_SHAPE, "copy: %s into %s needs equal shapes on one backend", mg_shape_str(src, a, sizeof a),
+                        mg_shape_str(dst, b, sizeof b));
+    }
+    return dst->be->iface->tensor_copy(dst->be->ctx, dst, src);
+}
+
 int mg_tensor_dim(const mg_tensor *t, int i)
 {
     if (i < 0)

@@ -76,6 +76,7 @@ mg_status mg_adam_new(mg_backend *be, mg_tensor *const *params, int n_params, co
 void mg_adam_set_lr(mg_adam *opt, float lr) { opt->cfg.lr = lr; }
 float mg_adam_lr(const mg_adam *opt) { return opt->cfg.lr; }
 int mg_adam_param_count(const mg_adam *opt) { return opt->n; }
+mg_tensor *mg_adam_param(const mg_adam *opt, int i) { return i >= 0 && i < opt->n ? opt->params[i] : NULL; }
 
 mg_status mg_adam_step(mg_adam *opt)
 {

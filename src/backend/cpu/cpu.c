@@ -58,6 +58,20 @@ static void accumulate_chunk(void *p, size_t b, size_t e)
         a->y[i] += a->x[i];
 }
 
+static void copy_chunk(void *p, size_t b, size_t e)
+{
+    fill_args *a = p;
+    memcpy(a->y + b, a->x + b, (e - b) * sizeof *a->y);
+}
+
+static mg_status cpu_tensor_copy(void *ctx, mg_tensor *dst, const mg_tensor *src)
+{
+    cpu_ctx *c = ctx;
+    fill_args a = {.y = cpu_data(dst), .x = cpu_data(src)};
+    mg_pool_for(c->pool, dst->numel, 1 << 16, copy_chunk, &a);
+    return MG_OK;
+}
+
 static mg_status cpu_tensor_fill(void *ctx, mg_tensor *t, float value)
 {
     cpu_ctx *c = ctx;
@@ -228,6 +242,7 @@ static const mg_backend_iface cpu_iface = {
     .tensor_read = cpu_tensor_read,
     .tensor_fill = cpu_tensor_fill,
     .tensor_accumulate = cpu_tensor_accumulate,
+    .tensor_copy = cpu_tensor_copy,
     .adam_update = cpu_adam_update,
     .workspace_bytes = cpu_workspace_bytes,
     .workspace_release = cpu_workspace_release,

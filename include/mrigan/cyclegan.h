@@ -1,0 +1,80 @@
+/* The CycleGAN model: two generators (A->B, B->A), two PatchGAN discriminators (D_A judges A, D_B judges B),
+ * image history pools, and the Adam optimisers, with the training step of Zhu et al. 2017. */
+#ifndef MRIGAN_CYCLEGAN_H
+#define MRIGAN_CYCLEGAN_H
+
+#include "mrigan/checkpoint.h"
+#include "mrigan/nets.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
+
+typedef struct mg_cyclegan_config {
+    mg_gen_config gen;
+    int ndf;               /* discriminator width (64) */
+    mg_gan_mode gan_mode;  /* lsgan: MSE to 1/0; vanilla: BCE with logits */
+    float lambda_cycle;    /* 10 */
+    float lambda_identity; /* 0.5: identity loss weight is lambda_identity * lambda_cycle */
+    int pool_size;         /* 50 */
+    float lr, beta1, beta2;
+} mg_cyclegan_config;
+
+/* One step's losses, as plain numbers (the only device-to-host traffic of a step). */
+typedef struct mg_losses {
+    float d_a, d_b;          /* discriminator losses (halved) */
+    float adv_ab, adv_ba;    /* generator adversarial losses: G_AB fools D_B, G_BA fools D_A */
+    float cyc_aba, cyc_bab;  /* weighted cycle losses */
+    float idt_ab, idt_ba;    /* weighted identity losses */
+    float g_total;
+} mg_losses;
+
+#define MG_LOSS_COUNT 9
+extern const char *const mg_loss_names[MG_LOSS_COUNT];
+/* The losses in mg_loss_names order. */
+void mg_losses_to_array(const mg_losses *l, float *out);
+
+typedef struct mg_image_pool {
+    int cap, n;
+    mg_tensor **items;
+    mg_tensor *spare;
+} mg_image_pool;
+
+typedef struct mg_cyclegan {
+    mg_backend *be;
+    mg_cyclegan_config cfg;
+    mg_generator g_ab, g_ba;
+    mg_discriminator d_a, d_b;
+    mg_adam *opt_g, *opt_d;
+    mg_image_pool pool_a, pool_b;
+    mg_graph *graph_g, *graph_d;
+} mg_cyclegan;
+
+/* Builds the four networks and initialises their weights normal(0, 0.02) from PCG32 seeded with seed. */
+mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_t seed, mg_cyclegan *out);
+void mg_cyclegan_free(mg_cyclegan *m);
+void mg_cyclegan_set_lr(mg_cyclegan *m, float lr);
+
+/* One training step on a pair of unpaired crops (h x w floats in [-1, 1] each). rng decides the pools'
+ * choices; dropout_seed seeds the step's dropout masks. */
+mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
+                           uint64_t dropout_seed, mg_losses *out);
+
+/* Inference of one generator (dropout off, no gradients): x and y are h x w, multiples of the generator's
+ * multiple. direction 0: A->B (G_AB), 1: B->A (G_BA). */
+mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y);
+
+/* Configuration keys and every tensor of the model (networks, optimiser moments and steps, pools). */
+mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c);
+/* Reads the configuration a checkpoint was trained with (MG_ERR_FORMAT naming a missing or bad key). */
+mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg);
+/* Restores weights (and, when with_state, optimiser state and pools) into a model built from the
+ * checkpoint's configuration. */
+mg_status mg_cyclegan_load(mg_cyclegan *m, const mg_ckpt *c, bool with_state);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

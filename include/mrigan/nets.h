@@ -1,0 +1,72 @@
+/* The CycleGAN networks: U-Net and ResNet generators, the 70x70 PatchGAN discriminator. Each network owns
+ * its parameters (named "<prefix>.<layer>.w" / ".b" for checkpoints) and runs forward on a graph. */
+#ifndef MRIGAN_NETS_H
+#define MRIGAN_NETS_H
+
+#include "mrigan/mrigan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MG_NET_MAX_PARAMS 64
+
+/* A named set of parameters. */
+typedef struct mg_net {
+    char prefix[16];
+    int n_params;
+    mg_tensor *params[MG_NET_MAX_PARAMS];
+} mg_net;
+
+void mg_net_free(mg_net *n);
+/* Weights normal(0, std) in parameter order, biases zero. */
+mg_status mg_net_init(mg_net *n, mg_rng *rng, float std);
+/* Freezes or thaws every parameter. */
+void mg_net_set_frozen(mg_net *n, bool frozen);
+size_t mg_net_param_count(const mg_net *n);
+
+typedef enum mg_gen_kind { MG_GEN_UNET, MG_GEN_RESNET } mg_gen_kind;
+
+typedef struct mg_gen_config {
+    mg_gen_kind kind;
+    int ngf;      /* width of the first layer (64) */
+    int depth;    /* unet: number of down-sampling levels (7 for 128x128, 8 for 256x256) */
+    int blocks;   /* resnet: residual blocks (6 or 9) */
+    bool dropout; /* unet: dropout 0.5 in the inner 8*ngf decoder levels; resnet: inside residual blocks */
+} mg_gen_config;
+
+#define MG_UNET_MAX_DEPTH 10
+#define MG_RESNET_MAX_BLOCKS 12
+#define MG_GEN_MAX_LAYERS (2 * MG_RESNET_MAX_BLOCKS + 6)
+
+typedef struct mg_generator {
+    mg_net net;
+    mg_gen_config cfg;
+    /* Convolutions in order. unet: encoder levels 0..depth-1, then decoder levels 0..depth-1 (level i's
+     * decoder produces level i-1's channels). resnet: stem, 2 downs, 2 per block, 2 ups, head. */
+    mg_tensor *w[MG_GEN_MAX_LAYERS], *b[MG_GEN_MAX_LAYERS];
+} mg_generator;
+
+/* U-Net depth for a square crop: log2(size), at least 3. */
+int mg_unet_depth_for(int size);
+/* Side multiple the generator needs its input to be (2^depth for unet, 4 for resnet). */
+int mg_generator_multiple(const mg_gen_config *cfg);
+mg_status mg_generator_new(mg_backend *be, const char *prefix, const mg_gen_config *cfg, mg_generator *out);
+/* x [N,1,H,W] in [-1,1], H and W multiples of mg_generator_multiple(); returns tanh output of x's size. */
+mg_tensor *mg_generator_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x);
+
+/* 70x70 PatchGAN, n_layers 3: C64 (no norm) C128 C256 (k4 s2 p1) C512 (k4 s1 p1) -> 1 (k4 s1 p1). */
+typedef struct mg_discriminator {
+    mg_net net;
+    int ndf;
+    mg_tensor *w[5], *b[5];
+} mg_discriminator;
+
+mg_status mg_discriminator_new(mg_backend *be, const char *prefix, int ndf, mg_discriminator *out);
+/* Patch logits [N,1,h,w]. */
+mg_tensor *mg_discriminator_forward(mg_graph *g, const mg_discriminator *d, mg_tensor *x);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

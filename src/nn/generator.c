@@ -1,0 +1,153 @@
+/* The generators. U-Net (pix2pix's UnetGenerator, as the reference): encoder conv4 s2 p1, LeakyReLU 0.2
+ * before every down conv but the first, instance norm after every down conv except the first and the
+ * innermost (a 1x1 bottleneck is not normalised: that would output a constant); decoder ReLU -> transposed
+ * conv4 s2 p1 -> instance norm (outermost: tanh), optional dropout 0.5 in the 8*ngf levels below the
+ * innermost, concatenated with the LeakyReLU of the matching encoder output. ResNet (CycleGAN's
+ * ResnetGenerator): c7s1-ngf, d2ngf, d4ngf, residual blocks, u2ngf, ungf, c7s1-1, tanh, with reflection
+ * padding and instance norm. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "net-internal.h"
+
+static int unet_channels(const mg_gen_config *c, int level)
+{
+    int m = 1 << (level < 3 ? level : 3);
+    return c->ngf * m;
+}
+
+int mg_unet_depth_for(int size)
+{
+    int d = 0;
+    while ((2 << d) <= size)
+        d++;
+    return d < 3 ? 3 : d;
+}
+
+int mg_generator_multiple(const mg_gen_config *cfg)
+{
+    return cfg->kind == MG_GEN_UNET ? 1 << cfg->depth : 4;
+}
+
+static mg_status unet_build(mg_backend *be, mg_generator *gen)
+{
+    const mg_gen_config *c = &gen->cfg;
+    char name[16];
+    for (int i = 0; i < c->depth; i++) {
+        snprintf(name, sizeof name, "down%d", i + 1);
+        int c_in = i == 0 ? 1 : unet_channels(c, i - 1);
+        mg_status s = mg_net_conv(&gen->net, be, name, unet_channels(c, i), c_in, 4, false, &gen->w[i], &gen->b[i]);
+        if (s != MG_OK)
+            return s;
+    }
+    for (int i = c->depth - 1; i >= 0; i--) {
+        snprintf(name, sizeof name, "up%d", i + 1);
+        int c_in = i == c->depth - 1 ? unet_channels(c, i) : 2 * unet_channels(c, i);
+        int c_out = i == 0 ? 1 : unet_channels(c, i - 1);
+        mg_status s = mg_net_conv(&gen->net, be, name, c_out, c_in, 4, true, &gen->w[c->depth + i],
+                                  &gen->b[c->depth + i]);
+        if (s != MG_OK)
+            return s;
+    }
+    return MG_OK;
+}
+
+static mg_tensor *unet_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
+{
+    const mg_gen_config *c = &gen->cfg;
+    const int depth = c->depth;
+    mg_tensor *feats[MG_UNET_MAX_DEPTH];
+    for (int i = 0; i < depth; i++) {
+        x = mg_conv2d(g, i == 0 ? x : mg_leaky_relu(g, x, 0.2f), gen->w[i], gen->b[i], 2, 1);
+        if (i > 0 && i < depth - 1)
+            x = mg_instance_norm(g, x, NULL, NULL, 1e-5f);
+        feats[i] = x;
+    }
+    for (int i = depth - 1; i >= 0; i--) {
+        mg_tensor *u = mg_conv_transpose2d(g, mg_relu(g, x), gen->w[depth + i], gen->b[depth + i], 2, 1, 0);
+        if (i == 0)
+            return mg_tanh(g, u);
+        u = mg_instance_norm(g, u, NULL, NULL, 1e-5f);
+        if (c->dropout && i >= 4 && i < depth - 1)
+            u = mg_dropout(g, u, 0.5f);
+        x = mg_concat(g, mg_leaky_relu(g, feats[i - 1], 0.2f), u);
+    }
+    return NULL; /* not reached: depth >= 1 */
+}
+
+/* Layer indices of the ResNet: stem 0, downs 1-2, block k's convs 3+2k and 4+2k, ups, head. */
+static mg_status resnet_build(mg_backend *be, mg_generator *gen)
+{
+    const mg_gen_config *c = &gen->cfg;
+    const int f = c->ngf, nb = c->blocks;
+    char name[24];
+    int l = 0;
+    mg_status s = mg_net_conv(&gen->net, be, "stem", f, 1, 7, false, &gen->w[l], &gen->b[l]);
+    l++;
+    for (int m = 1; m <= 2 && s == MG_OK; m++, l++) {
+        snprintf(name, sizeof name, "down%d", m);
+        s = mg_net_conv(&gen->net, be, name, f << m, f << (m - 1), 3, false, &gen->w[l], &gen->b[l]);
+    }
+    for (int k = 0; k < 2 * nb && s == MG_OK; k++, l++) {
+        snprintf(name, sizeof name, "res%d.conv%d", k / 2 + 1, k % 2 + 1);
+        s = mg_net_conv(&gen->net, be, name, 4 * f, 4 * f, 3, false, &gen->w[l], &gen->b[l]);
+    }
+    for (int m = 2; m >= 1 && s == MG_OK; m--, l++) {
+        snprintf(name, sizeof name, "up%d", m);
+        s = mg_net_conv(&gen->net, be, name, f << (m - 1), f << m, 3, true, &gen->w[l], &gen->b[l]);
+    }
+    if (s == MG_OK)
+        s = mg_net_conv(&gen->net, be, "head", 1, f, 7, false, &gen->w[l], &gen->b[l]);
+    return s;
+}
+
+static mg_tensor *conv_norm_relu(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b, int stride, int pad)
+{
+    return mg_relu(g, mg_instance_norm(g, mg_conv2d(g, x, w, b, stride, pad), NULL, NULL, 1e-5f));
+}
+
+static mg_tensor *resnet_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
+{
+    const int nb = gen->cfg.blocks;
+    x = conv_norm_relu(g, mg_reflect_pad2d(g, x, 3, 3, 3, 3), gen->w[0], gen->b[0], 1, 0);
+    x = conv_norm_relu(g, x, gen->w[1], gen->b[1], 2, 1);
+    x = conv_norm_relu(g, x, gen->w[2], gen->b[2], 2, 1);
+    for (int k = 0; k < nb; k++) {
+        int l = 3 + 2 * k;
+        mg_tensor *r = conv_norm_relu(g, mg_reflect_pad2d(g, x, 1, 1, 1, 1), gen->w[l], gen->b[l], 1, 0);
+        if (gen->cfg.dropout)
+            r = mg_dropout(g, r, 0.5f);
+        r = mg_conv2d(g, mg_reflect_pad2d(g, r, 1, 1, 1, 1), gen->w[l + 1], gen->b[l + 1], 1, 0);
+        x = mg_add(g, x, mg_instance_norm(g, r, NULL, NULL, 1e-5f));
+    }
+    for (int m = 0; m < 2; m++) {
+        int l = 3 + 2 * nb + m;
+        x = mg_conv_transpose2d(g, x, gen->w[l], gen->b[l], 2, 1, 1);
+        x = mg_relu(g, mg_instance_norm(g, x, NULL, NULL, 1e-5f));
+    }
+    int l = 5 + 2 * nb;
+    return mg_tanh(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 3, 3, 3, 3), gen->w[l], gen->b[l], 1, 0));
+}
+
+mg_status mg_generator_new(mg_backend *be, const char *prefix, const mg_gen_config *cfg, mg_generator *out)
+{
+    memset(out, 0, sizeof *out);
+    if (cfg->ngf < 1 || cfg->ngf > 1024)
+        return mg_error(MG_ERR_ARG, "generator: ngf %d outside 1..1024", cfg->ngf);
+    if (cfg->kind == MG_GEN_UNET && (cfg->depth < 3 || cfg->depth > MG_UNET_MAX_DEPTH))
+        return mg_error(MG_ERR_ARG, "unet: depth %d outside 3..%d", cfg->depth, MG_UNET_MAX_DEPTH);
+    if (cfg->kind == MG_GEN_RESNET && (cfg->blocks < 1 || cfg->blocks > MG_RESNET_MAX_BLOCKS))
+        return mg_error(MG_ERR_ARG, "resnet: %d blocks outside 1..%d", cfg->blocks, MG_RESNET_MAX_BLOCKS);
+    out->cfg = *cfg;
+    snprintf(out->net.prefix, sizeof out->net.prefix, "%s", prefix);
+    mg_status s = cfg->kind == MG_GEN_UNET ? unet_build(be, out) : resnet_build(be, out);
+    if (s != MG_OK)
+        mg_net_free(&out->net);
+    return s;
+}
+
+mg_tensor *mg_generator_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
+{
+    return gen->cfg.kind == MG_GEN_UNET ? unet_forward(g, gen, x) : resnet_forward(g, gen, x);
+}

@@ -1,0 +1,37 @@
+/* The 70x70 PatchGAN discriminator (n_layers 3): C64 without norm, C128, C256 (conv4 s2 p1), C512
+ * (conv4 s1 p1), then conv4 s1 p1 to one logit per patch; LeakyReLU 0.2 and instance norm between. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "net-internal.h"
+
+mg_status mg_discriminator_new(mg_backend *be, const char *prefix, int ndf, mg_discriminator *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ndf < 1 || ndf > 1024)
+        return mg_error(MG_ERR_ARG, "discriminator: ndf %d outside 1..1024", ndf);
+    out->ndf = ndf;
+    snprintf(out->net.prefix, sizeof out->net.prefix, "%s", prefix);
+    const int c_out[5] = {ndf, 2 * ndf, 4 * ndf, 8 * ndf, 1};
+    mg_status s = MG_OK;
+    for (int i = 0; i < 5 && s == MG_OK; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "conv%d", i + 1);
+        s = mg_net_conv(&out->net, be, name, c_out[i], i == 0 ? 1 : c_out[i - 1], 4, false, &out->w[i], &out->b[i]);
+    }
+    if (s != MG_OK)
+        mg_net_free(&out->net);
+    return s;
+}
+
+mg_tensor *mg_discriminator_forward(mg_graph *g, const mg_discriminator *d, mg_tensor *x)
+{
+    for (int i = 0; i < 4; i++) {
+        x = mg_conv2d(g, x, d->w[i], d->b[i], i < 3 ? 2 : 1, 1);
+        if (i > 0)
+            x = mg_instance_norm(g, x, NULL, NULL, 1e-5f);
+        x = mg_leaky_relu(g, x, 0.2f);
+    }
+    return mg_conv2d(g, x, d->w[4], d->b[4], 1, 1);
+}

@@ -1,0 +1,225 @@
+/* The CycleGAN model and its training step (Zhu et al. 2017, as the standard PyTorch code):
+ *   generators, discriminators frozen: L_G = adv(D_B(G_AB(a)), 1) + adv(D_A(G_BA(b)), 1)
+ *       + lambda_cycle * (|G_BA(G_AB(a)) - a| + |G_AB(G_BA(b)) - b|)
+ *       + lambda_identity * lambda_cycle * (|G_AB(b) - b| + |G_BA(a) - a|)
+ *   discriminators, fed from the history pools: L_D = 0.5 * (adv(D(real), 1) + adv(D(pool(fake)), 0)).
+ * The generator pass and the discriminator pass use one graph each, reset every step. */
+#include <string.h>
+
+#include "core/core.h"
+#include "history.h"
+
+const char *const mg_loss_names[MG_LOSS_COUNT] = {"D_A",     "D_B",    "adv_AB", "adv_BA", "cyc_ABA",
+                                                  "cyc_BAB", "idt_AB", "idt_BA", "G_total"};
+
+void mg_losses_to_array(const mg_losses *l, float *out)
+{
+    const float v[MG_LOSS_COUNT] = {l->d_a,     l->d_b,  l->adv_ab, l->adv_ba, l->cyc_aba,
+                                    l->cyc_bab, l->idt_ab, l->idt_ba, l->g_total};
+    memcpy(out, v, sizeof v);
+}
+
+void mg_cyclegan_free(mg_cyclegan *m)
+{
+    mg_graph_free(m->graph_g);
+    mg_graph_free(m->graph_d);
+    mg_adam_free(m->opt_g);
+    mg_adam_free(m->opt_d);
+    mg_history_release(&m->pool_a);
+    mg_history_release(&m->pool_b);
+    mg_net_free(&m->g_ab.net);
+    mg_net_free(&m->g_ba.net);
+    mg_net_free(&m->d_a.net);
+    mg_net_free(&m->d_b.net);
+    memset(m, 0, sizeof *m);
+}
+
+static mg_status optimiser_new(mg_backend *be, const mg_net *n1, const mg_net *n2, const mg_cyclegan_config *cfg,
+                               mg_adam **out)
+{
+    mg_tensor *params[2 * MG_NET_MAX_PARAMS];
+    int n = 0;
+    for (int i = 0; i < n1->n_params; i++)
+        params[n++] = n1->params[i];
+    for (int i = 0; i < n2->n_params; i++)
+        params[n++] = n2->params[i];
+    mg_adam_config ac = {.lr = cfg->lr, .beta1 = cfg->beta1, .beta2 = cfg->beta2, .eps = 1e-8f};
+    return mg_adam_new(be, params, n, &ac, out);
+}
+
+mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_t seed, mg_cyclegan *out)
+{
+    memset(out, 0, sizeof *out);
+    out->be = be;
+    out->cfg = *cfg;
+    mg_rng rng;
+    mg_rng_seed(&rng, seed, 0);
+    mg_status s = mg_generator_new(be, "G_AB", &cfg->gen, &out->g_ab);
+    if (s == MG_OK)
+        s = mg_generator_new(be, "G_BA", &cfg->gen, &out->g_ba);
+    if (s == MG_OK)
+        s = mg_discriminator_new(be, "D_A", cfg->ndf, &out->d_a);
+    if (s == MG_OK)
+        s = mg_discriminator_new(be, "D_B", cfg->ndf, &out->d_b);
+    const mg_net *nets[4] = {&out->g_ab.net, &out->g_ba.net, &out->d_a.net, &out->d_b.net};
+    for (int i = 0; i < 4 && s == MG_OK; i++)
+        s = mg_net_init((mg_net *)nets[i], &rng, 0.02f);
+    if (s == MG_OK)
+        s = optimiser_new(be, &out->g_ab.net, &out->g_ba.net, cfg, &out->opt_g);
+    if (s == MG_OK)
+        s = optimiser_new(be, &out->d_a.net, &out->d_b.net, cfg, &out->opt_d);
+    if (s == MG_OK)
+        s = mg_history_init(&out->pool_a, cfg->pool_size);
+    if (s == MG_OK)
+        s = mg_history_init(&out->pool_b, cfg->pool_size);
+    if (s == MG_OK)
+        s = mg_graph_new(be, &out->graph_g);
+    if (s == MG_OK)
+        s = mg_graph_new(be, &out->graph_d);
+    if (s != MG_OK)
+        mg_cyclegan_free(out);
+    return s;
+}
+
+void mg_cyclegan_set_lr(mg_cyclegan *m, float lr)
+{
+    mg_adam_set_lr(m->opt_g, lr);
+    mg_adam_set_lr(m->opt_d, lr);
+}
+
+/* The adversarial loss of pred against an all-`real` target. */
+static mg_tensor *gan_loss(mg_graph *g, const mg_cyclegan *m, mg_tensor *pred, bool real)
+{
+    if (!pred)
+        return NULL;
+    mg_tensor *target = mg_graph_full(g, pred->ndim, pred->shape, real ? 1.0f : 0.0f);
+    return m->cfg.gan_mode == MG_GAN_LSGAN ? mg_mse_loss(g, pred, target) : mg_bce_logits_loss(g, pred, target);
+}
+
+static float scalar(mg_tensor *t)
+{
+    float v = 0.0f;
+    if (t)
+        mg_tensor_read(t, &v, 1);
+    return v;
+}
+
+static mg_status graph_check(mg_graph *g, const char *what)
+{
+    mg_status s = mg_graph_status(g);
+    return s == MG_OK ? MG_OK : mg_error(s, "%s: %s", what, mg_graph_error(g));
+}
+
+/* The generator half of a step; leaves the fakes in *fake_a, *fake_b (storage in graph_g). */
+static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *real_b, mg_tensor **fake_a,
+                                 mg_tensor **fake_b, mg_losses *out)
+{
+    mg_graph *g = m->graph_g;
+    const float lc = m->cfg.lambda_cycle, li = m->cfg.lambda_identity * m->cfg.lambda_cycle;
+    mg_net_set_frozen(&m->d_a.net, true);
+    mg_net_set_frozen(&m->d_b.net, true);
+    *fake_b = mg_generator_forward(g, &m->g_ab, real_a);
+    *fake_a = mg_generator_forward(g, &m->g_ba, real_b);
+    mg_tensor *rec_a = mg_generator_forward(g, &m->g_ba, *fake_b);
+    mg_tensor *rec_b = mg_generator_forward(g, &m->g_ab, *fake_a);
+    mg_tensor *adv_ab = gan_loss(g, m, mg_discriminator_forward(g, &m->d_b, *fake_b), true);
+    mg_tensor *adv_ba = gan_loss(g, m, mg_discriminator_forward(g, &m->d_a, *fake_a), true);
+    mg_tensor *cyc_aba = mg_scale(g, mg_l1_loss(g, rec_a, real_a), lc);
+    mg_tensor *cyc_bab = mg_scale(g, mg_l1_loss(g, rec_b, real_b), lc);
+    mg_tensor *total = mg_add(g, mg_add(g, adv_ab, adv_ba), mg_add(g, cyc_aba, cyc_bab));
+    mg_tensor *idt_ab = NULL, *idt_ba = NULL;
+    if (li > 0.0f) {
+        idt_ab = mg_scale(g, mg_l1_loss(g, mg_generator_forward(g, &m->g_ab, real_b), real_b), li);
+        idt_ba = mg_scale(g, mg_l1_loss(g, mg_generator_forward(g, &m->g_ba, real_a), real_a), li);
+        total = mg_add(g, total, mg_add(g, idt_ab, idt_ba));
+    }
+    mg_status s = graph_check(g, "generator step");
+    if (s == MG_OK)
+        s = mg_adam_zero_grad(m->opt_g);
+    if (s == MG_OK)
+        s = mg_graph_backward(g, total);
+    if (s == MG_OK)
+        s = mg_adam_step(m->opt_g);
+    mg_net_set_frozen(&m->d_a.net, false);
+    mg_net_set_frozen(&m->d_b.net, false);
+    out->adv_ab = scalar(adv_ab);
+    out->adv_ba = scalar(adv_ba);
+    out->cyc_aba = scalar(cyc_aba);
+    out->cyc_bab = scalar(cyc_bab);
+    out->idt_ab = scalar(idt_ab);
+    out->idt_ba = scalar(idt_ba);
+    out->g_total = scalar(total);
+    return s;
+}
+
+static mg_tensor *disc_loss(mg_graph *g, const mg_cyclegan *m, const mg_discriminator *d, mg_tensor *real,
+                            mg_tensor *fake)
+{
+    mg_tensor *l_real = gan_loss(g, m, mg_discriminator_forward(g, d, real), true);
+    mg_tensor *l_fake = gan_loss(g, m, mg_discriminator_forward(g, d, fake), false);
+    return mg_scale(g, mg_add(g, l_real, l_fake), 0.5f);
+}
+
+static mg_status step_discriminators(mg_cyclegan *m, mg_tensor *fake_a, mg_tensor *fake_b, const float *a,
+                                     const float *b, const int *shape, mg_rng *rng, mg_losses *out)
+{
+    mg_graph *g = m->graph_d;
+    mg_graph_reset(g);
+    mg_tensor *pooled_b, *pooled_a;
+    mg_status s = mg_history_query(&m->pool_b, fake_b, rng, &pooled_b);
+    if (s == MG_OK)
+        s = mg_history_query(&m->pool_a, fake_a, rng, &pooled_a);
+    if (s != MG_OK)
+        return s;
+    mg_tensor *real_a = mg_graph_tensor(g, 4, shape, a), *real_b = mg_graph_tensor(g, 4, shape, b);
+    mg_tensor *d_b = disc_loss(g, m, &m->d_b, real_b, mg_detach(g, pooled_b));
+    mg_tensor *d_a = disc_loss(g, m, &m->d_a, real_a, mg_detach(g, pooled_a));
+    mg_tensor *total = mg_add(g, d_a, d_b); /* disjoint parameters: the same gradients as two backwards */
+    s = graph_check(g, "discriminator step");
+    if (s == MG_OK)
+        s = mg_adam_zero_grad(m->opt_d);
+    if (s == MG_OK)
+        s = mg_graph_backward(g, total);
+    if (s == MG_OK)
+        s = mg_adam_step(m->opt_d);
+    out->d_a = scalar(d_a);
+    out->d_b = scalar(d_b);
+    return s;
+}
+
+mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
+                           uint64_t dropout_seed, mg_losses *out)
+{
+    const int shape[4] = {1, 1, h, w};
+    mg_graph *g = m->graph_g;
+    mg_graph_reset(g);
+    mg_graph_set_training(g, true);
+    mg_graph_set_seed(g, dropout_seed);
+    memset(out, 0, sizeof *out);
+    mg_tensor *real_a = mg_graph_tensor(g, 4, shape, a), *real_b = mg_graph_tensor(g, 4, shape, b);
+    mg_tensor *fake_a = NULL, *fake_b = NULL;
+    mg_status s = step_generators(m, real_a, real_b, &fake_a, &fake_b, out);
+    if (s == MG_OK)
+        s = step_discriminators(m, mg_detach(g, fake_a), mg_detach(g, fake_b), a, b, shape, rng, out);
+    return s;
+}
+
+mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y)
+{
+    const mg_generator *gen = direction == 0 ? &m->g_ab : &m->g_ba;
+    int mult = mg_generator_multiple(&gen->cfg);
+    if (h % mult || w % mult)
+        return mg_error(MG_ERR_ARG, "translate: %dx%d is not a multiple of the generator's %d", w, h, mult);
+    mg_graph *g = m->graph_g;
+    mg_graph_reset(g);
+    mg_graph_set_grad(g, false);
+    mg_graph_set_training(g, false);
+    mg_tensor *out = mg_generator_forward(g, gen, mg_graph_tensor(g, 4, (const int[]){1, 1, h, w}, x));
+    mg_status s = graph_check(g, "translate");
+    if (s == MG_OK)
+        s = mg_tensor_read(out, y, (size_t)h * w);
+    mg_graph_set_grad(g, true);
+    mg_graph_set_training(g, true);
+    mg_graph_reset(g);
+    return s;
+}

@@ -1,0 +1,254 @@
+/* The CycleGAN model in a checkpoint: configuration keys, every parameter by name, both optimisers'
+ * moments ("opt_G.m.<param>", "opt_G.v.<param>") and step counts ("opt_G.steps"), and the history pools
+ * ("pool_A.<k>"). Floats in the configuration are written with 9 significant digits, enough to read back
+ * the same float. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "history.h"
+
+static mg_status set_int(mg_ckpt *c, const char *key, long v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%ld", v);
+    return mg_ckpt_set(c, key, buf);
+}
+
+static mg_status set_float(mg_ckpt *c, const char *key, float v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.9g", v);
+    return mg_ckpt_set(c, key, buf);
+}
+
+static mg_status get_long(const mg_ckpt *c, const char *key, long lo, long hi, long *out)
+{
+    char buf[64], *end;
+    mg_status s = mg_ckpt_get(c, key, buf, sizeof buf);
+    if (s != MG_OK)
+        return s;
+    long v = strtol(buf, &end, 10);
+    if (end == buf || *end || v < lo || v > hi)
+        return mg_error(MG_ERR_FORMAT, "checkpoint: %s=%s is not an integer in %ld..%ld", key, buf, lo, hi);
+    *out = v;
+    return MG_OK;
+}
+
+static mg_status get_int(const mg_ckpt *c, const char *key, long lo, long hi, int *out)
+{
+    long v = 0;
+    mg_status s = get_long(c, key, lo, hi, &v);
+    if (s == MG_OK)
+        *out = (int)v;
+    return s;
+}
+
+static mg_status get_float(const mg_ckpt *c, const char *key, float *out)
+{
+    char buf[64], *end;
+    mg_status s = mg_ckpt_get(c, key, buf, sizeof buf);
+    if (s != MG_OK)
+        return s;
+    *out = strtof(buf, &end);
+    if (end == buf || *end)
+        return mg_error(MG_ERR_FORMAT, "checkpoint: %s=%s is not a number", key, buf);
+    return MG_OK;
+}
+
+static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
+{
+    const mg_gen_config *g = &cfg->gen;
+    mg_status s = mg_ckpt_set(c, "generator", g->kind == MG_GEN_UNET ? "unet" : "resnet");
+    if (s == MG_OK)
+        s = set_int(c, "ngf", g->ngf);
+    if (s == MG_OK)
+        s = set_int(c, "depth", g->depth);
+    if (s == MG_OK)
+        s = set_int(c, "blocks", g->blocks);
+    if (s == MG_OK)
+        s = set_int(c, "dropout", g->dropout);
+    if (s == MG_OK)
+        s = set_int(c, "ndf", cfg->ndf);
+    if (s == MG_OK)
+        s = mg_ckpt_set(c, "gan_mode", cfg->gan_mode == MG_GAN_LSGAN ? "lsgan" : "vanilla");
+    if (s == MG_OK)
+        s = set_float(c, "lambda_cycle", cfg->lambda_cycle);
+    if (s == MG_OK)
+        s = set_float(c, "lambda_identity", cfg->lambda_identity);
+    if (s == MG_OK)
+        s = set_int(c, "pool_size", cfg->pool_size);
+    if (s == MG_OK)
+        s = set_float(c, "lr", cfg->lr);
+    if (s == MG_OK)
+        s = set_float(c, "beta1", cfg->beta1);
+    if (s == MG_OK)
+        s = set_float(c, "beta2", cfg->beta2);
+    return s;
+}
+
+mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
+{
+    char kind[16], mode[16];
+    memset(cfg, 0, sizeof *cfg);
+    mg_status s = mg_ckpt_get(c, "generator", kind, sizeof kind);
+    if (s == MG_OK && strcmp(kind, "unet") && strcmp(kind, "resnet"))
+        s = mg_error(MG_ERR_FORMAT, "checkpoint: unknown generator '%s'", kind);
+    cfg->gen.kind = strcmp(kind, "unet") ? MG_GEN_RESNET : MG_GEN_UNET;
+    int dropout = 0;
+    if (s == MG_OK)
+        s = get_int(c, "ngf", 1, 1024, &cfg->gen.ngf);
+    if (s == MG_OK)
+        s = get_int(c, "depth", 0, MG_UNET_MAX_DEPTH, &cfg->gen.depth);
+    if (s == MG_OK)
+        s = get_int(c, "blocks", 0, MG_RESNET_MAX_BLOCKS, &cfg->gen.blocks);
+    if (s == MG_OK)
+        s = get_int(c, "dropout", 0, 1, &dropout);
+    cfg->gen.dropout = dropout;
+    if (s == MG_OK)
+        s = get_int(c, "ndf", 1, 1024, &cfg->ndf);
+    if (s == MG_OK)
+        s = mg_ckpt_get(c, "gan_mode", mode, sizeof mode);
+    if (s == MG_OK && strcmp(mode, "lsgan") && strcmp(mode, "vanilla"))
+        s = mg_error(MG_ERR_FORMAT, "checkpoint: unknown gan_mode '%s'", mode);
+    cfg->gan_mode = strcmp(mode, "lsgan") ? MG_GAN_VANILLA : MG_GAN_LSGAN;
+    if (s == MG_OK)
+        s = get_float(c, "lambda_cycle", &cfg->lambda_cycle);
+    if (s == MG_OK)
+        s = get_float(c, "lambda_identity", &cfg->lambda_identity);
+    if (s == MG_OK)
+        s = get_int(c, "pool_size", 0, 100000, &cfg->pool_size);
+    if (s == MG_OK)
+        s = get_float(c, "lr", &cfg->lr);
+    if (s == MG_OK)
+        s = get_float(c, "beta1", &cfg->beta1);
+    if (s == MG_OK)
+        s = get_float(c, "beta2", &cfg->beta2);
+    return s;
+}
+
+static mg_status save_nets(const mg_cyclegan *m, mg_ckpt *c)
+{
+    const mg_net *nets[4] = {&m->g_ab.net, &m->g_ba.net, &m->d_a.net, &m->d_b.net};
+    mg_status s = MG_OK;
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < nets[k]->n_params && s == MG_OK; i++)
+            s = mg_ckpt_add_tensor(c, nets[k]->params[i]->name, nets[k]->params[i]);
+    return s;
+}
+
+static mg_status save_optimiser(mg_adam *opt, const char *prefix, mg_ckpt *c)
+{
+    int n = mg_adam_param_count(opt);
+    float *steps = malloc((size_t)(n > 0 ? n : 1) * sizeof *steps);
+    if (!steps)
+        return mg_error(MG_ERR_OOM, "checkpoint: out of host memory");
+    mg_status s = MG_OK;
+    for (int i = 0; i < n && s == MG_OK; i++) {
+        mg_tensor *mt, *vt;
+        int64_t *step;
+        char name[96];
+        s = mg_adam_state(opt, i, &mt, &vt, &step);
+        if (s != MG_OK)
+            break;
+        steps[i] = (float)*step; /* exact below 2^24 steps */
+        snprintf(name, sizeof name, "%s.m.%s", prefix, mg_adam_param(opt, i)->name);
+        s = mg_ckpt_add_tensor(c, name, mt);
+        snprintf(name, sizeof name, "%s.v.%s", prefix, mg_adam_param(opt, i)->name);
+        if (s == MG_OK)
+            s = mg_ckpt_add_tensor(c, name, vt);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%s.steps", prefix);
+    if (s == MG_OK && n > 0)
+        s = mg_ckpt_add(c, name, 1, (const int[]){n}, steps);
+    free(steps);
+    return s;
+}
+
+static mg_status save_pool(const mg_image_pool *p, const char *prefix, mg_ckpt *c)
+{
+    mg_status s = MG_OK;
+    for (int k = 0; k < p->n && s == MG_OK; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s.%d", prefix, k);
+        s = mg_ckpt_add_tensor(c, name, p->items[k]);
+    }
+    return s;
+}
+
+mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c)
+{
+    mg_status s = save_config(&m->cfg, c);
+    if (s == MG_OK)
+        s = save_nets(m, c);
+    if (s == MG_OK)
+        s = save_optimiser(m->opt_g, "opt_G", c);
+    if (s == MG_OK)
+        s = save_optimiser(m->opt_d, "opt_D", c);
+    if (s == MG_OK)
+        s = save_pool(&m->pool_a, "pool_A", c);
+    if (s == MG_OK)
+        s = save_pool(&m->pool_b, "pool_B", c);
+    return s;
+}
+
+static mg_status load_optimiser(mg_adam *opt, const char *prefix, const mg_ckpt *c)
+{
+    int n = mg_adam_param_count(opt);
+    char name[96];
+    snprintf(name, sizeof name, "%s.steps", prefix);
+    const mg_ckpt_entry *steps = mg_ckpt_find(c, name);
+    if (n > 0 && (!steps || steps->numel != (size_t)n))
+        return mg_error(MG_ERR_FORMAT, "checkpoint: %s missing or not %d values", name, n);
+    for (int i = 0; i < n; i++) {
+        mg_tensor *mt, *vt;
+        int64_t *step;
+        mg_status s = mg_adam_state(opt, i, &mt, &vt, &step);
+        snprintf(name, sizeof name, "%s.m.%s", prefix, mg_adam_param(opt, i)->name);
+        if (s == MG_OK)
+            s = mg_ckpt_load_tensor(c, name, mt);
+        snprintf(name, sizeof name, "%s.v.%s", prefix, mg_adam_param(opt, i)->name);
+        if (s == MG_OK)
+            s = mg_ckpt_load_tensor(c, name, vt);
+        if (s != MG_OK)
+            return s;
+        *step = (int64_t)steps->data[i];
+    }
+    return MG_OK;
+}
+
+static mg_status load_pool(mg_image_pool *p, int cap, mg_backend *be, const char *prefix, const mg_ckpt *c)
+{
+    mg_history_release(p);
+    mg_status s = mg_history_init(p, cap);
+    for (int k = 0; s == MG_OK; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s.%d", prefix, k);
+        const mg_ckpt_entry *e = mg_ckpt_find(c, name);
+        if (!e)
+            break;
+        s = mg_history_push_host(p, be, e->ndim, e->shape, e->data);
+    }
+    return s;
+}
+
+mg_status mg_cyclegan_load(mg_cyclegan *m, const mg_ckpt *c, bool with_state)
+{
+    const mg_net *nets[4] = {&m->g_ab.net, &m->g_ba.net, &m->d_a.net, &m->d_b.net};
+    mg_status s = MG_OK;
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < nets[k]->n_params && s == MG_OK; i++)
+            s = mg_ckpt_load_tensor(c, nets[k]->params[i]->name, nets[k]->params[i]);
+    if (!with_state || s != MG_OK)
+        return s;
+    s = load_optimiser(m->opt_g, "opt_G", c);
+    if (s == MG_OK)
+        s = load_optimiser(m->opt_d, "opt_D", c);
+    if (s == MG_OK)
+        s = load_pool(&m->pool_a, m->cfg.pool_size, m->be, "pool_A", c);
+    if (s == MG_OK)
+        s = load_pool(&m->pool_b, m->cfg.pool_size, m->be, "pool_B", c);
+    return s;
+}
