@@ -9,5 +9,9 @@
 int cmd_bench(int argc, char **argv);
 /* mrigan phantom: writes a synthetic paired T1/T2 brain slice set. */
 int cmd_phantom(int argc, char **argv);
+/* mrigan train: CycleGAN training. */
+int cmd_train(int argc, char **argv);
+/* mrigan translate: applies a trained generator to PNG slices. */
+int cmd_translate(int argc, char **argv);
 
 #endif

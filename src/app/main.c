@@ -11,6 +11,8 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"train", cmd_train, "train a CycleGAN on two folders of unpaired slices (default: the phantom)"},
+    {"translate", cmd_translate, "translate PNG slices with a trained checkpoint"},
     {"phantom", cmd_phantom, "write a synthetic paired T1/T2 brain phantom slice set"},
     {"bench", cmd_bench, "time convolutions of the CycleGAN generators against plain SGEMM"},
 };

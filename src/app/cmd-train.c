@@ -1,0 +1,595 @@
+/* mrigan train: CycleGAN training on two folders of unpaired PNG slices (default: the embedded phantom).
+ *
+ * Randomness follows --seed alone: weights from PCG32 stream 0; epoch e's order from its own stream; each
+ * iteration's draws (which B image, crops, flips, pool choices) and dropout masks from streams keyed by the
+ * global iteration number. A resumed run therefore repeats exactly what the uninterrupted run would do. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "mrigan/phantom.h"
+#include "options.h"
+#include "train-run.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "mrigan train: %s%s%s\n", what, *mg_last_error() ? ": " : "", mg_last_error());
+    return 1;
+}
+
+/* ------------------------------------------------------------------ options */
+enum { O_A, O_B, O_OUT, O_RESUME, O_SIZE, O_LOAD_SIZE, O_NO_FLIP, O_GENERATOR, O_NGF, O_NDF, O_BLOCKS,
+       O_NO_DROPOUT, O_EPOCHS, O_EPOCHS_DECAY, O_LR, O_BETA1, O_GAN_MODE, O_LAMBDA_CYCLE, O_LAMBDA_IDENTITY,
+       O_POOL_SIZE, O_SEED, O_THREADS, O_SAVE_EVERY, O_COUNT };
+
+static void options_table(train_opts *o, app_option *t)
+{
+    const app_option table[O_COUNT] = {
+        [O_A] = APP_STRING("a", &o->a, "folder of domain A slices (default: the phantom's T1)"),
+        [O_B] = APP_STRING("b", &o->b, "folder of domain B slices (default: the phantom's T2)"),
+        [O_OUT] = APP_STRING("out", &o->out, "run folder (default: runs/train-YYYYmmdd-HHMMSS)"),
+        [O_RESUME] = APP_STRING("resume", &o->resume, "continue the run in this folder"),
+        [O_SIZE] = APP_INT("size", &o->size, 16, 4096, "crop side in pixels (128)"),
+        [O_LOAD_SIZE] = APP_INT("load-size", &o->load_size, 16, 4096, "resize to this first (off)"),
+        [O_NO_FLIP] = APP_FLAG("no-flip", &o->flip, false, "no random horizontal flips"),
+        [O_GENERATOR] = APP_CHOICE("generator", &o->generator, "unet|resnet", "generator (unet)"),
+        [O_NGF] = APP_INT("ngf", &o->ngf, 1, 1024, "generator width (64)"),
+        [O_NDF] = APP_INT("ndf", &o->ndf, 1, 1024, "discriminator width (64)"),
+        [O_BLOCKS] = APP_INT("blocks", &o->blocks, 1, 12, "resnet residual blocks (9)"),
+        [O_NO_DROPOUT] = APP_FLAG("no-dropout", &o->dropout, false, "no dropout in the unet"),
+        [O_EPOCHS] = APP_INT("epochs", &o->epochs, 0, 100000, "epochs at the initial learning rate (15)"),
+        [O_EPOCHS_DECAY] = APP_INT("epochs-decay", &o->epochs_decay, 0, 100000, "epochs of linear decay to 0 (10)"),
+        [O_LR] = APP_FLOAT("lr", &o->lr, 0, 1, "Adam learning rate (2e-4)"),
+        [O_BETA1] = APP_FLOAT("beta1", &o->beta1, 0, 0.999999, "Adam beta1 (0.5)"),
+        [O_GAN_MODE] = APP_CHOICE("gan-mode", &o->gan_mode, "lsgan|vanilla", "adversarial loss (lsgan)"),
+        [O_LAMBDA_CYCLE] = APP_FLOAT("lambda-cycle", &o->lambda_cycle, 0, 1e6, "cycle loss weight (10)"),
+        [O_LAMBDA_IDENTITY] = APP_FLOAT("lambda-identity", &o->lambda_identity, 0, 1e6,
+                                        "identity loss weight, times lambda-cycle (0.5)"),
+        [O_POOL_SIZE] = APP_INT("pool-size", &o->pool_size, 0, 100000, "image history pool size (50)"),
+        [O_SEED] = APP_INT("seed", &o->seed, 0, 2147483647, "seed of every random choice (1)"),
+        [O_THREADS] = APP_INT("threads", &o->threads, 0, 1024, "CPU threads (0: one per core)"),
+        [O_SAVE_EVERY] = APP_INT("save-every", &o->save_every, 1, 100000, "keep epoch_NNN.ckpt every N epochs (5)"),
+    };
+    memcpy(t, table, sizeof table);
+}
+
+static void usage(app_option *t)
+{
+    printf("usage: mrigan train [--a DIR --b DIR] [--out DIR] [options]\n"
+           "       mrigan train --resume DIR [--threads N]\n"
+           "Trains a CycleGAN between two folders of unpaired PNG slices. Without --a and --b it trains on the\n"
+           "embedded phantom (data/phantom) with a small quick configuration.\n\noptions:\n");
+    app_print_options(t, O_COUNT);
+}
+
+static void options_defaults(train_opts *o)
+{
+    *o = (train_opts){.size = 128, .flip = true, .ngf = 64, .ndf = 64, .blocks = 9, .dropout = true,
+                      .epochs = 15, .epochs_decay = 10, .lr = 2e-4f, .beta1 = 0.5f, .lambda_cycle = 10.0f,
+                      .lambda_identity = 0.5f, .pool_size = 50, .seed = 1, .save_every = 5};
+}
+
+/* Options a resumed run takes from its checkpoint. */
+static int check_resume_options(const app_option *t)
+{
+    for (int i = 0; i < O_COUNT; i++) {
+        if (t[i].seen && i != O_RESUME && i != O_THREADS) {
+            fprintf(stderr, "mrigan train: --%s cannot be combined with --resume: a resumed run keeps the "
+                            "configuration of its checkpoint\n", t[i].name);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ data */
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The embedded phantom: data/phantom from the working folder or the source tree; else a fresh render into
+ * the run folder. */
+static mg_status default_data(train_opts *o, char *a, char *b, size_t len)
+{
+    static const char *roots[] = {"data/phantom", MRIGAN_SOURCE_DIR "/data/phantom"};
+    for (size_t i = 0; i < sizeof roots / sizeof *roots; i++) {
+        app_path(a, len, "%s/T1", roots[i]);
+        app_path(b, len, "%s/T2", roots[i]);
+        if (is_dir(a) && is_dir(b))
+            return MG_OK;
+    }
+    char dir[4096];
+    app_path(dir, sizeof dir, "%s/phantom", o->out);
+    mg_phantom_config pc;
+    mg_phantom_config_default(&pc);
+    fprintf(stderr, "mrigan train: data/phantom not found; rendering the phantom into %s\n", dir);
+    mg_status s = mg_phantom_write(dir, &pc, 24, 8, "mrigan phantom (defaults, rendered by mrigan train)");
+    app_path(a, len, "%s/T1", dir);
+    app_path(b, len, "%s/T2", dir);
+    return s;
+}
+
+/* Fisher-Yates permutation of 0..n-1 for epoch e. */
+static void epoch_order(int seed, int epoch, int *perm, int n)
+{
+    mg_rng r;
+    mg_rng_seed(&r, (uint64_t)seed ^ 0x5851F42D4C957F2Dull, (uint64_t)epoch);
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)mg_rng_below(&r, (uint32_t)i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+static float epoch_lr(const train_opts *o, int epoch)
+{
+    int over = epoch - o->epochs;
+    return o->lr * (1.0f - (float)(over > 0 ? over : 0) / (float)(o->epochs_decay + 1));
+}
+
+/* ------------------------------------------------------------------ run folder */
+static int make_dir(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* losses.csv: a header, then one row per iteration. On resume the rows after the checkpoint are dropped
+ * (they belong to iterations that will run again) and the per-epoch means are rebuilt for the plot. */
+static FILE *csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial)
+{
+    char path[4096];
+    app_path(path, sizeof path, "%s/losses.csv", dir);
+    if (keep_rows == 0) {
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fprintf(f, "iteration,epoch,lr");
+            for (int k = 0; k < MG_LOSS_COUNT; k++)
+                fprintf(f, ",%s", mg_loss_names[k]);
+            fprintf(f, ",seconds\n");
+        }
+        return f;
+    }
+    FILE *in = fopen(path, "r");
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *out = in ? fopen(tmp, "w") : NULL;
+    if (!out) {
+        if (in)
+            fclose(in);
+        return NULL;
+    }
+    char line[1024];
+    long row = 0;
+    float sums[MG_LOSS_COUNT] = {0};
+    int in_epoch = 0;
+    if (fgets(line, sizeof line, in))
+        fputs(line, out);
+    while (row < keep_rows && fgets(line, sizeof line, in)) {
+        fputs(line, out);
+        float v[MG_LOSS_COUNT];
+        char *p = line;
+        for (int k = 0; k < 3; k++)
+            p = strchr(p, ',') ? strchr(p, ',') + 1 : p;
+        for (int k = 0; k < MG_LOSS_COUNT; k++) {
+            v[k] = strtof(p, &p);
+            sums[k] += v[k];
+            p += *p == ',';
+        }
+        row++;
+        if (++in_epoch == n_iter) {
+            for (int k = 0; k < MG_LOSS_COUNT; k++)
+                sums[k] /= (float)n_iter;
+            history_add(hist, sums);
+            memset(sums, 0, sizeof sums);
+            in_epoch = 0;
+        }
+    }
+    fclose(in);
+    memcpy(partial, sums, sizeof sums);
+    if (fflush(out) != 0 || rename(tmp, path) != 0) {
+        fclose(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------ samples */
+/* Translates img through gen direction d and back: fake and reconstruction at img's size. */
+static mg_status sample_cycle(mg_cyclegan *m, int d, const mg_image *img, mg_image *fake, mg_image *rec)
+{
+    mg_image padded = {0}, t1 = {0}, t2 = {0};
+    int ox, oy, mult = mg_generator_multiple(&m->cfg.gen);
+    mg_status s = mg_image_pad_to_multiple(img, mult, &padded, &ox, &oy);
+    if (s == MG_OK)
+        s = mg_image_new(padded.width, padded.height, &t1);
+    if (s == MG_OK)
+        s = mg_image_new(padded.width, padded.height, &t2);
+    if (s == MG_OK)
+        s = mg_cyclegan_translate(m, d, padded.data, padded.height, padded.width, t1.data);
+    if (s == MG_OK)
+        s = mg_cyclegan_translate(m, 1 - d, t1.data, padded.height, padded.width, t2.data);
+    if (s == MG_OK)
+        s = mg_image_crop(&t1, ox, oy, img->width, img->height, fake);
+    if (s == MG_OK)
+        s = mg_image_crop(&t2, ox, oy, img->width, img->height, rec);
+    mg_image_free(&padded);
+    mg_image_free(&t1);
+    mg_image_free(&t2);
+    return s;
+}
+
+static void grid_paste(mg_image *grid, const mg_image *img, int x0, int y0)
+{
+    for (int y = 0; y < img->height; y++)
+        memcpy(grid->data + (size_t)(y0 + y) * grid->width + x0, img->data + (size_t)y * img->width,
+               (size_t)img->width * sizeof(float));
+}
+
+/* samples/epoch_NNN.png: real A | fake B | reconstructed A over real B | fake A | reconstructed B. */
+static mg_status write_samples(const char *dir, int epoch, mg_cyclegan *m, const mg_image *a, const mg_image *b)
+{
+    const mg_image *real[2] = {a, b};
+    mg_image fake[2] = {{0}}, rec[2] = {{0}}, grid = {0};
+    int cw = a->width > b->width ? a->width : b->width;
+    mg_status s = MG_OK;
+    for (int d = 0; d < 2 && s == MG_OK; d++)
+        s = sample_cycle(m, d, real[d], &fake[d], &rec[d]);
+    if (s == MG_OK)
+        s = mg_image_new(3 * cw, a->height + b->height, &grid);
+    if (s == MG_OK) {
+        for (size_t i = 0; i < (size_t)grid.width * grid.height; i++)
+            grid.data[i] = -1.0f;
+        for (int d = 0; d < 2; d++) {
+            int y0 = d ? a->height : 0;
+            grid_paste(&grid, real[d], 0, y0);
+            grid_paste(&grid, &fake[d], cw, y0);
+            grid_paste(&grid, &rec[d], 2 * cw, y0);
+        }
+        char path[4096];
+        app_path(path, sizeof path, "%s/samples/epoch_%03d.png", dir, epoch);
+        s = mg_image_save_png(path, &grid, 8);
+    }
+    for (int d = 0; d < 2; d++) {
+        mg_image_free(&fake[d]);
+        mg_image_free(&rec[d]);
+    }
+    mg_image_free(&grid);
+    return s;
+}
+
+/* ------------------------------------------------------------------ the run */
+typedef struct trainer {
+    train_opts o;
+    run_state st;
+    char out[4096], a_dir[4096], b_dir[4096];
+    mg_backend *be;
+    mg_cyclegan m;
+    bool have_model;
+    mg_dataset *da, *db;
+    mg_crop_config crop;
+    FILE *csv;
+    loss_history hist;
+    float partial[MG_LOSS_COUNT];
+    float *buf_a, *buf_b;
+    int *perm, n_iter;
+} trainer;
+
+static void trainer_free(trainer *t)
+{
+    if (t->csv)
+        fclose(t->csv);
+    if (t->have_model)
+        mg_cyclegan_free(&t->m);
+    mg_backend_free(t->be);
+    mg_dataset_free(t->da);
+    mg_dataset_free(t->db);
+    history_free(&t->hist);
+    free(t->buf_a);
+    free(t->buf_b);
+    free(t->perm);
+}
+
+static mg_cyclegan_config model_config(const train_opts *o)
+{
+    mg_cyclegan_config c = {
+        .gen = {.kind = o->generator ? MG_GEN_RESNET : MG_GEN_UNET, .ngf = o->ngf, .blocks = o->blocks,
+                .depth = o->generator ? 0 : mg_unet_depth_for(o->size), .dropout = o->dropout},
+        .ndf = o->ndf, .gan_mode = o->gan_mode ? MG_GAN_VANILLA : MG_GAN_LSGAN, .lambda_cycle = o->lambda_cycle,
+        .lambda_identity = o->lambda_identity, .pool_size = o->pool_size, .lr = o->lr, .beta1 = o->beta1,
+        .beta2 = 0.999f};
+    if (o->generator)
+        c.gen.dropout = false; /* the standard ResNet generator trains without dropout */
+    return c;
+}
+
+/* --resume DIR: configuration, run state and model from DIR/latest.ckpt. */
+static int trainer_resume(trainer *t)
+{
+    char path[4200];
+    app_path(path, sizeof path, "%s/latest.ckpt", t->o.resume);
+    mg_ckpt c;
+    mg_cyclegan_config cfg;
+    mg_status s = mg_ckpt_load(path, &c);
+    if (s != MG_OK)
+        return fail("cannot resume");
+    int threads = t->o.threads;
+    s = run_load_state(&c, &t->o, &t->st);
+    if (s == MG_OK)
+        s = mg_cyclegan_config_load(&c, &cfg);
+    t->o.threads = threads;
+    t->o.generator = cfg.gen.kind == MG_GEN_RESNET;
+    t->o.ngf = cfg.gen.ngf;
+    t->o.blocks = cfg.gen.blocks;
+    t->o.dropout = cfg.gen.dropout;
+    t->o.ndf = cfg.ndf;
+    t->o.gan_mode = cfg.gan_mode == MG_GAN_VANILLA;
+    t->o.lambda_cycle = cfg.lambda_cycle;
+    t->o.lambda_identity = cfg.lambda_identity;
+    t->o.pool_size = cfg.pool_size;
+    t->o.lr = cfg.lr;
+    t->o.beta1 = cfg.beta1;
+    if (s == MG_OK)
+        s = mg_backend_cpu_new(t->o.threads, &t->be);
+    if (s == MG_OK && (s = mg_cyclegan_new(t->be, &cfg, (uint64_t)t->o.seed, &t->m)) == MG_OK)
+        t->have_model = true;
+    if (s == MG_OK)
+        s = mg_cyclegan_load(&t->m, &c, true);
+    mg_ckpt_free(&c);
+    if (s != MG_OK)
+        return fprintf(stderr, "mrigan train: %s: %s\n", path, mg_last_error()), 1;
+    snprintf(t->out, sizeof t->out, "%s", t->o.resume);
+    snprintf(t->a_dir, sizeof t->a_dir, "%s", t->o.a);
+    snprintf(t->b_dir, sizeof t->b_dir, "%s", t->o.b);
+    return 0;
+}
+
+static int trainer_start(trainer *t, bool default_data_used)
+{
+    (void)default_data_used;
+    if (!t->o.out) {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+        snprintf(t->out, sizeof t->out, "runs/train-%s", stamp);
+    } else {
+        snprintf(t->out, sizeof t->out, "%s", t->o.out);
+    }
+    t->o.out = t->out;
+    if (make_dir(t->out) != 0)
+        return fprintf(stderr, "mrigan train: cannot create %s: %s\n", t->out, strerror(errno)), 1;
+    if (!t->o.a || !t->o.b) {
+        if (default_data(&t->o, t->a_dir, t->b_dir, sizeof t->a_dir) != MG_OK)
+            return fail("cannot prepare the phantom");
+    } else {
+        snprintf(t->a_dir, sizeof t->a_dir, "%s", t->o.a);
+        snprintf(t->b_dir, sizeof t->b_dir, "%s", t->o.b);
+    }
+    t->o.a = t->a_dir;
+    t->o.b = t->b_dir;
+    mg_cyclegan_config cfg = model_config(&t->o);
+    mg_status s = mg_backend_cpu_new(t->o.threads, &t->be);
+    if (s == MG_OK && (s = mg_cyclegan_new(t->be, &cfg, (uint64_t)t->o.seed, &t->m)) == MG_OK)
+        t->have_model = true;
+    t->st = (run_state){.epoch = 1};
+    return s == MG_OK ? 0 : fail("cannot build the model");
+}
+
+static int trainer_data(trainer *t)
+{
+    mg_status s = mg_dataset_load(t->a_dir, &t->da);
+    if (s == MG_OK)
+        s = mg_dataset_load(t->b_dir, &t->db);
+    t->crop = (mg_crop_config){.size = t->o.size, .load_size = t->o.load_size, .flip = t->o.flip};
+    if (s == MG_OK)
+        s = mg_dataset_check_crop(t->da, &t->crop);
+    if (s == MG_OK)
+        s = mg_dataset_check_crop(t->db, &t->crop);
+    if (s != MG_OK)
+        return fail("cannot load the training data");
+    int mult = mg_generator_multiple(&t->m.cfg.gen);
+    if (t->o.size % mult) {
+        fprintf(stderr, "mrigan train: --size %d is not a multiple of %d, which the %s generator needs\n",
+                t->o.size, mult, t->o.generator ? "resnet" : "unet");
+        return 2;
+    }
+    int na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
+    t->n_iter = na > nb ? na : nb;
+    size_t px = (size_t)t->o.size * t->o.size;
+    t->buf_a = malloc(px * sizeof(float));
+    t->buf_b = malloc(px * sizeof(float));
+    t->perm = malloc((size_t)t->n_iter * sizeof(int));
+    if (!t->buf_a || !t->buf_b || !t->perm)
+        return fprintf(stderr, "mrigan train: out of memory\n"), 1;
+    return 0;
+}
+
+static void progress(const trainer *t, int k, double t_epoch, double it_s, const mg_losses *l, bool tty)
+{
+    if (!tty)
+        return;
+    int total = t->o.epochs + t->o.epochs_decay, width = 24, done = (k + 1) * width / t->n_iter;
+    long remaining = (long)(total - t->st.epoch) * t->n_iter + (t->n_iter - k - 1);
+    double eta = it_s > 0 ? remaining / it_s : 0;
+    char bar[32];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < done ? '#' : '.';
+    bar[width] = 0;
+    fprintf(stderr, "\repoch %d/%d [%s] %d/%d  %.2f it/s  ETA %dm%02ds  G %.3f  D_A %.3f  D_B %.3f   ",
+            t->st.epoch, total, bar, k + 1, t->n_iter, it_s, (int)(eta / 60), (int)fmod(eta, 60.0), l->g_total,
+            l->d_a, l->d_b);
+    (void)t_epoch;
+}
+
+static int save_or_fail(trainer *t, const char *name)
+{
+    if (run_save(t->out, name, &t->m, &t->o, &t->st) == MG_OK)
+        return 0;
+    fprintf(stderr, "\nmrigan train: saving %s/%s failed (the previous checkpoint is intact): %s\n", t->out, name,
+            mg_last_error());
+    return 1;
+}
+
+/* Runs the rest of the current epoch from t->st; 130 when interrupted, 1 on failure. */
+static int run_epoch(trainer *t, bool tty)
+{
+    const train_opts *o = &t->o;
+    int na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
+    mg_cyclegan_set_lr(&t->m, epoch_lr(o, t->st.epoch));
+    epoch_order(o->seed, t->st.epoch, t->perm, t->n_iter);
+    double t0 = now_s();
+    int first = t->st.iter_in_epoch;
+    for (int k = first; k < t->n_iter; k++) {
+        mg_rng r;
+        mg_rng_seed(&r, (uint64_t)o->seed, 1 + (uint64_t)t->st.iteration);
+        int ia = t->perm[k] % na, ib = (int)mg_rng_below(&r, (uint32_t)nb);
+        mg_losses l;
+        double ts = now_s();
+        mg_status s = mg_dataset_sample(t->da, ia, &t->crop, &r, t->buf_a);
+        if (s == MG_OK)
+            s = mg_dataset_sample(t->db, ib, &t->crop, &r, t->buf_b);
+        if (s == MG_OK)
+            s = mg_cyclegan_step(&t->m, t->buf_a, t->buf_b, o->size, o->size, &r,
+                                 (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->st.iteration, &l);
+        if (s != MG_OK)
+            return fail("training step failed");
+        if (!isfinite(l.g_total) || !isfinite(l.d_a) || !isfinite(l.d_b)) {
+            fprintf(stderr, "\nmrigan train: the losses diverged at iteration %ld (G %g, D_A %g, D_B %g); the last "
+                            "checkpoint is kept\n", t->st.iteration, l.g_total, l.d_a, l.d_b);
+            return 1;
+        }
+        float v[MG_LOSS_COUNT];
+        mg_losses_to_array(&l, v);
+        fprintf(t->csv, "%ld,%d,%.6g", t->st.iteration, t->st.epoch, epoch_lr(o, t->st.epoch));
+        for (int i = 0; i < MG_LOSS_COUNT; i++) {
+            fprintf(t->csv, ",%.6g", v[i]);
+            t->partial[i] += v[i];
+        }
+        fprintf(t->csv, ",%.4f\n", now_s() - ts);
+        t->st.iteration++;
+        t->st.iter_in_epoch = k + 1;
+        progress(t, k, t0, (k + 1 - first) / (now_s() - t0), &l, tty);
+        if (interrupted) {
+            fflush(t->csv);
+            if (save_or_fail(t, "latest.ckpt"))
+                return 1;
+            fprintf(stderr, "\nmrigan train: interrupted; saved %s/latest.ckpt at epoch %d, iteration %ld. "
+                            "Continue with: mrigan train --resume %s\n", t->out, t->st.epoch, t->st.iteration,
+                    t->out);
+            return 130;
+        }
+    }
+    double secs = now_s() - t0;
+    for (int i = 0; i < MG_LOSS_COUNT; i++)
+        t->partial[i] /= (float)t->n_iter;
+    if (history_add(&t->hist, t->partial) != MG_OK)
+        return fail("loss history");
+    if (tty)
+        fputc('\n', stderr);
+    fprintf(stderr, "epoch %d/%d: %.2f s/iteration, lr %.3g, G %.4f (cycle %.4f + %.4f), D_A %.4f, D_B %.4f\n",
+            t->st.epoch, o->epochs + o->epochs_decay, secs / (t->n_iter - first), epoch_lr(o, t->st.epoch),
+            t->partial[8], t->partial[4], t->partial[5], t->partial[0], t->partial[1]);
+    memset(t->partial, 0, sizeof t->partial);
+    fflush(t->csv);
+    char path[4200];
+    app_path(path, sizeof path, "%s/loss.png", t->out);
+    if (plot_losses(path, &t->hist) != MG_OK ||
+        write_samples(t->out, t->st.epoch, &t->m, mg_dataset_image(t->da, 0), mg_dataset_image(t->db, 0)) != MG_OK)
+        return fail("writing the epoch's plot and samples");
+    int finished = t->st.epoch;
+    t->st.epoch++;
+    t->st.iter_in_epoch = 0;
+    if (save_or_fail(t, "latest.ckpt"))
+        return 1;
+    if (finished % o->save_every == 0 || finished == o->epochs + o->epochs_decay) {
+        char name[32];
+        snprintf(name, sizeof name, "epoch_%03d.ckpt", finished);
+        if (save_or_fail(t, name))
+            return 1;
+    }
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    trainer t = {0};
+    app_option table[O_COUNT];
+    options_defaults(&t.o);
+    options_table(&t.o, table);
+    const char *pos[1];
+    int n_pos;
+    app_parse_result pr = app_parse("train", argc, argv, table, O_COUNT, pos, 0, &n_pos);
+    if (pr == APP_PARSE_HELP)
+        return usage(table), 0;
+    if (pr == APP_PARSE_ERROR)
+        return 2;
+    if (table[O_A].seen != table[O_B].seen) {
+        fprintf(stderr, "mrigan train: give both --a and --b, or neither (to train on the phantom)\n");
+        return 2;
+    }
+    int rc = t.o.resume ? check_resume_options(table) : 0;
+    if (rc)
+        return rc;
+    rc = t.o.resume ? trainer_resume(&t) : trainer_start(&t, !table[O_A].seen);
+    if (!rc)
+        rc = trainer_data(&t);
+    char samples[4200];
+    app_path(samples, sizeof samples, "%s/samples", t.out);
+    if (!rc && make_dir(samples) != 0)
+        rc = (fprintf(stderr, "mrigan train: cannot create %s: %s\n", samples, strerror(errno)), 1);
+    if (!rc && !(t.csv = csv_open(t.out, t.st.iteration, &t.hist, t.n_iter, t.partial)))
+        rc = (fprintf(stderr, "mrigan train: cannot write %s/losses.csv: %s\n", t.out, strerror(errno)), 1);
+    if (!rc) {
+        fprintf(stderr, "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d crops, %d "
+                        "iterations per epoch, %d threads; outputs in %s/\n", t.a_dir, mg_dataset_count(t.da),
+                t.b_dir, mg_dataset_count(t.db), t.o.generator ? "resnet" : "unet", t.o.size, t.o.size, t.n_iter,
+                mg_backend_threads(t.be), t.out);
+        struct sigaction sa = {.sa_handler = on_sigint};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        bool tty = isatty(2);
+        while (!rc && t.st.epoch <= t.o.epochs + t.o.epochs_decay)
+            rc = run_epoch(&t, tty);
+        if (!rc)
+            fprintf(stderr, "mrigan train: done. Checkpoints %s/latest.ckpt and epoch_*.ckpt, losses %s/losses.csv, "
+                            "plot %s/loss.png, samples %s/samples/\n", t.out, t.out, t.out, t.out);
+    }
+    trainer_free(&t);
+    return rc;
+}

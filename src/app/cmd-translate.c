@@ -1,0 +1,177 @@
+/* mrigan translate: runs one generator of a trained checkpoint over PNG slices at native resolution. Each
+ * image is padded with black to the generator's multiple, translated, and cropped back, so the output has
+ * exactly the input's width and height and the anatomy keeps its scale. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "mrigan/cyclegan.h"
+#include "mrigan/image.h"
+#include "options.h"
+
+#define MAX_INPUTS 4096
+
+typedef struct translate_opts {
+    const char *checkpoint, *out;
+    int direction; /* 0 a2b, 1 b2a */
+    bool sixteen;
+    int threads;
+} translate_opts;
+
+static bool has_png_suffix(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && (!strcmp(name + n - 4, ".png") || !strcmp(name + n - 4, ".PNG"));
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Expands folders into their PNG files (sorted); files are kept as given. */
+static int collect_inputs(const char **args, int n_args, char **files, int *n_files)
+{
+    *n_files = 0;
+    for (int i = 0; i < n_args; i++) {
+        struct stat st;
+        if (stat(args[i], &st) != 0) {
+            fprintf(stderr, "mrigan translate: %s: %s\n", args[i], strerror(errno));
+            return 1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            if (*n_files == MAX_INPUTS)
+                return fprintf(stderr, "mrigan translate: more than %d inputs\n", MAX_INPUTS), 1;
+            files[(*n_files)++] = strdup(args[i]);
+            continue;
+        }
+        DIR *d = opendir(args[i]);
+        if (!d)
+            return fprintf(stderr, "mrigan translate: %s: %s\n", args[i], strerror(errno)), 1;
+        int first = *n_files;
+        for (struct dirent *e; (e = readdir(d));) {
+            if (!has_png_suffix(e->d_name))
+                continue;
+            if (*n_files == MAX_INPUTS) {
+                closedir(d);
+                return fprintf(stderr, "mrigan translate: more than %d inputs\n", MAX_INPUTS), 1;
+            }
+            size_t len = strlen(args[i]) + strlen(e->d_name) + 2;
+            files[*n_files] = malloc(len);
+            if (!files[*n_files]) {
+                closedir(d);
+                return fprintf(stderr, "mrigan translate: out of memory\n"), 1;
+            }
+            snprintf(files[(*n_files)++], len, "%s/%s", args[i], e->d_name);
+        }
+        closedir(d);
+        if (*n_files == first)
+            return fprintf(stderr, "mrigan translate: %s: no .png images\n", args[i]), 1;
+        qsort(files + first, (size_t)(*n_files - first), sizeof *files, cmp_str);
+    }
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static mg_status translate_one(mg_cyclegan *m, const translate_opts *o, const char *in, const char *out)
+{
+    mg_image img = {0}, padded = {0}, y = {0}, cropped = {0};
+    int ox, oy;
+    mg_status s = mg_image_load_png(in, &img);
+    if (s == MG_OK)
+        s = mg_image_pad_to_multiple(&img, mg_generator_multiple(&m->cfg.gen), &padded, &ox, &oy);
+    if (s == MG_OK)
+        s = mg_image_new(padded.width, padded.height, &y);
+    if (s == MG_OK)
+        s = mg_cyclegan_translate(m, o->direction, padded.data, padded.height, padded.width, y.data);
+    if (s == MG_OK)
+        s = mg_image_crop(&y, ox, oy, img.width, img.height, &cropped);
+    if (s == MG_OK)
+        s = mg_image_save_png(out, &cropped, o->sixteen ? 16 : 8);
+    mg_image_free(&img);
+    mg_image_free(&padded);
+    mg_image_free(&y);
+    mg_image_free(&cropped);
+    return s;
+}
+
+static int load_model(const translate_opts *o, mg_backend *be, mg_cyclegan *m)
+{
+    mg_ckpt c;
+    mg_cyclegan_config cfg;
+    mg_status s = mg_ckpt_load(o->checkpoint, &c);
+    if (s != MG_OK) {
+        fprintf(stderr, "mrigan translate: %s\n", mg_last_error());
+        return 1;
+    }
+    s = mg_cyclegan_config_load(&c, &cfg);
+    if (s == MG_OK)
+        s = mg_cyclegan_new(be, &cfg, 0, m);
+    if (s == MG_OK && (s = mg_cyclegan_load(m, &c, false)) != MG_OK)
+        mg_cyclegan_free(m);
+    mg_ckpt_free(&c);
+    if (s != MG_OK)
+        fprintf(stderr, "mrigan translate: %s: %s\n", o->checkpoint, mg_last_error());
+    return s != MG_OK;
+}
+
+int cmd_translate(int argc, char **argv)
+{
+    translate_opts o = {0};
+    app_option table[] = {
+        APP_STRING("checkpoint", &o.checkpoint, "checkpoint file of a training run"),
+        APP_CHOICE("direction", &o.direction, "a2b|b2a", "which generator to run"),
+        APP_STRING("out", &o.out, "output folder (created; files keep their names)"),
+        APP_FLAG("16bit", &o.sixteen, true, "write 16-bit PNGs (default 8-bit)"),
+        APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
+    };
+    const int n_opts = sizeof table / sizeof *table;
+    const char *args[MAX_INPUTS];
+    int n_args;
+    app_parse_result pr = app_parse("translate", argc, argv, table, n_opts, args, MAX_INPUTS, &n_args);
+    if (pr == APP_PARSE_HELP) {
+        printf("usage: mrigan translate --checkpoint FILE --direction a2b|b2a --out DIR INPUT...\n"
+               "INPUT: PNG files or folders of them. Outputs have the inputs' names, width and height.\n\n");
+        app_print_options(table, n_opts);
+        return 0;
+    }
+    if (pr == APP_PARSE_ERROR)
+        return 2;
+    if (!o.checkpoint || !o.out || !table[1].seen || n_args == 0) {
+        fprintf(stderr, "mrigan translate: needs --checkpoint FILE, --direction a2b|b2a, --out DIR and at least "
+                        "one input (see mrigan translate --help)\n");
+        return 2;
+    }
+    char **files = calloc(MAX_INPUTS, sizeof *files);
+    int n_files = 0, rc = files ? collect_inputs(args, n_args, files, &n_files) : 1;
+    if (!rc && mkdir(o.out, 0777) != 0 && errno != EEXIST)
+        rc = (fprintf(stderr, "mrigan translate: cannot create %s: %s\n", o.out, strerror(errno)), 1);
+    mg_backend *be = NULL;
+    mg_cyclegan m = {0};
+    if (!rc && mg_backend_cpu_new(o.threads, &be) != MG_OK)
+        rc = (fprintf(stderr, "mrigan translate: %s\n", mg_last_error()), 1);
+    bool have_model = !rc && !(rc = load_model(&o, be, &m));
+    for (int i = 0; !rc && i < n_files; i++) {
+        char out[4096];
+        if (snprintf(out, sizeof out, "%s/%s", o.out, base_name(files[i])) >= (int)sizeof out)
+            rc = (fprintf(stderr, "mrigan translate: output path too long for %s\n", files[i]), 1);
+        else if (translate_one(&m, &o, files[i], out) != MG_OK)
+            rc = (fprintf(stderr, "mrigan translate: %s\n", mg_last_error()), 1);
+    }
+    if (!rc)
+        fprintf(stderr, "mrigan translate: %d image%s (%s) written to %s/\n", n_files, n_files == 1 ? "" : "s",
+                o.direction ? "B->A" : "A->B", o.out);
+    if (have_model)
+        mg_cyclegan_free(&m);
+    mg_backend_free(be);
+    for (int i = 0; files && i < n_files; i++)
+        free(files[i]);
+    free(files);
+    return rc;
+}

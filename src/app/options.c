@@ -1,0 +1,149 @@
+/* Option parsing for the subcommands. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+app_option *app_find_option(app_option *opts, int n_opts, const char *name)
+{
+    for (int i = 0; i < n_opts; i++)
+        if (!strcmp(opts[i].name, name))
+            return &opts[i];
+    return NULL;
+}
+
+static int choice_index(const char *choices, const char *value)
+{
+    size_t len = strlen(value);
+    int index = 0;
+    for (const char *p = choices; *p; index++) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == len && !strncmp(p, value, n))
+            return index;
+        p += n + (bar ? 1 : 0);
+    }
+    return -1;
+}
+
+static bool opt_set(const char *cmd, app_option *o, const char *value)
+{
+    char *end;
+    errno = 0;
+    switch (o->kind) {
+    case OPT_INT: {
+        long v = strtol(value, &end, 10);
+        if (end == value || *end || errno || v < o->lo || v > o->hi) {
+            fprintf(stderr, "mrigan %s: --%s %s: expected an integer from %.0f to %.0f\n", cmd, o->name, value,
+                    o->lo, o->hi);
+            return false;
+        }
+        *(int *)o->target = (int)v;
+        return true;
+    }
+    case OPT_FLOAT: {
+        double v = strtod(value, &end);
+        if (end == value || *end || errno || !(v >= o->lo && v <= o->hi)) {
+            fprintf(stderr, "mrigan %s: --%s %s: expected a number from %g to %g\n", cmd, o->name, value, o->lo,
+                    o->hi);
+            return false;
+        }
+        *(float *)o->target = (float)v;
+        return true;
+    }
+    case OPT_STRING:
+        *(const char **)o->target = value;
+        return true;
+    case OPT_CHOICE: {
+        int k = choice_index(o->choices, value);
+        if (k < 0) {
+            fprintf(stderr, "mrigan %s: --%s %s: expected one of %s\n", cmd, o->name, value, o->choices);
+            return false;
+        }
+        *(int *)o->target = k;
+        return true;
+    }
+    case OPT_FLAG:
+        break;
+    }
+    return false;
+}
+
+app_parse_result app_parse(const char *cmd, int argc, char **argv, app_option *opts, int n_opts,
+                           const char **positional, int max_positional, int *n_positional)
+{
+    *n_positional = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
+            return APP_PARSE_HELP;
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == 0) {
+            if (*n_positional >= max_positional) {
+                fprintf(stderr, "mrigan %s: unexpected argument '%s' (see mrigan %s --help)\n", cmd, arg, cmd);
+                return APP_PARSE_ERROR;
+            }
+            positional[(*n_positional)++] = arg;
+            continue;
+        }
+        char name[64];
+        const char *eq = strchr(arg + 2, '='), *value = NULL;
+        size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), arg + 2);
+        app_option *o = app_find_option(opts, n_opts, name);
+        if (!o) {
+            fprintf(stderr, "mrigan %s: unknown option '--%s' (see mrigan %s --help)\n", cmd, name, cmd);
+            return APP_PARSE_ERROR;
+        }
+        o->seen = true;
+        if (o->kind == OPT_FLAG) {
+            if (eq) {
+                fprintf(stderr, "mrigan %s: --%s takes no value\n", cmd, name);
+                return APP_PARSE_ERROR;
+            }
+            *(bool *)o->target = o->flag_value;
+            continue;
+        }
+        if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            fprintf(stderr, "mrigan %s: --%s needs a value\n", cmd, name);
+            return APP_PARSE_ERROR;
+        }
+        if (!opt_set(cmd, o, value))
+            return APP_PARSE_ERROR;
+    }
+    return APP_PARSE_OK;
+}
+
+void app_print_options(const app_option *opts, int n_opts)
+{
+    for (int i = 0; i < n_opts; i++) {
+        const app_option *o = &opts[i];
+        char left[48];
+        const char *arg = o->kind == OPT_FLAG     ? ""
+                          : o->kind == OPT_CHOICE ? o->choices
+                          : o->kind == OPT_STRING ? "DIR"
+                                                  : "N";
+        snprintf(left, sizeof left, "--%s%s%s", o->name, *arg ? " " : "", arg);
+        printf("  %-26s %s\n", left, o->help);
+    }
+}
+
+bool app_path(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= len) {
+        if (len)
+            buf[0] = 0;
+        return false;
+    }
+    return true;
+}

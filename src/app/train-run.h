@@ -1,0 +1,48 @@
+/* The pieces of `mrigan train` shared by its files: options, the run state, and the run folder outputs. */
+#ifndef MRIGAN_APP_TRAIN_RUN_H
+#define MRIGAN_APP_TRAIN_RUN_H
+
+#include <stdio.h>
+
+#include "mrigan/cyclegan.h"
+#include "mrigan/image.h"
+
+typedef struct train_opts {
+    const char *a, *b, *out, *resume;
+    int size, load_size;
+    bool flip;
+    int generator; /* 0 unet, 1 resnet */
+    int ngf, ndf, blocks;
+    bool dropout;
+    int epochs, epochs_decay;
+    float lr, beta1;
+    int gan_mode; /* 0 lsgan, 1 vanilla */
+    float lambda_cycle, lambda_identity;
+    int pool_size, seed, threads, save_every;
+} train_opts;
+
+/* Where a run stands: the next iteration to run is iteration `iteration` (0-based, global), which is
+ * iteration `iter_in_epoch` of epoch `epoch` (1-based). */
+typedef struct run_state {
+    int epoch, iter_in_epoch;
+    long iteration;
+} run_state;
+
+/* Per-epoch mean losses, for the plot. */
+typedef struct loss_history {
+    int n, cap;
+    float (*means)[MG_LOSS_COUNT];
+} loss_history;
+
+mg_status history_add(loss_history *h, const float *means);
+void history_free(loss_history *h);
+
+/* Draws the per-epoch mean losses as an RGB PNG at path. */
+mg_status plot_losses(const char *path, const loss_history *h);
+
+/* Saves model and run state as dir/name atomically. */
+mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st);
+/* Reads the run options and state of a checkpoint written by run_save. */
+mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st);
+
+#endif
