@@ -1,2 +1,574 @@
-/* placeholder: being written */
-int main(void) { return 77; }
+/* Checkpoint files: the configuration and entry API, bit-identical round trips (host data and CPU
+ * tensors), CRC and format checks, truncation, implausible sizes in files with a valid CRC, and atomic
+ * saves: a save that fails part-way (RLIMIT_FSIZE in a child process) or cannot start leaves the
+ * previous file intact and no temporary file behind. Files live in a mkdtemp folder, removed at the end. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "mrigan/checkpoint.h"
+#include "mrigan/mrigan.h"
+
+static int failures;
+static char tmp_dir[] = "/tmp/mrigan-ckpt-XXXXXX";
+static bool tmp_dir_made;
+
+static void test_bail(void);
+
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            failures++;                                                                                                \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+        }                                                                                                              \
+    } while (0)
+
+#define MUST(call)                                                                                                     \
+    do {                                                                                                               \
+        mg_status s_ = (call);                                                                                         \
+        if (s_ != MG_OK) {                                                                                             \
+            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, mg_last_error());                       \
+            test_bail();                                                                                               \
+        }                                                                                                              \
+    } while (0)
+
+#define SYS(cond)                                                                                                      \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #cond, strerror(errno));                       \
+            test_bail();                                                                                               \
+        }                                                                                                              \
+    } while (0)
+
+static void report(int before, const char *what) { printf("%-4s %s\n", failures == before ? "ok" : "FAIL", what); }
+
+static bool contains(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
+
+/* tmp_dir/name in a static buffer (one of four, so a few can be live at once). */
+static const char *test_path(const char *name)
+{
+    static char bufs[4][512];
+    static int next;
+    char *b = bufs[next++ % 4];
+    snprintf(b, sizeof bufs[0], "%s/%s", tmp_dir, name);
+    return b;
+}
+
+static unsigned char *test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    SYS(f != NULL);
+    SYS(fseek(f, 0, SEEK_END) == 0);
+    long n = ftell(f);
+    SYS(n >= 0 && fseek(f, 0, SEEK_SET) == 0);
+    unsigned char *b = malloc((size_t)n + 1);
+    SYS(b != NULL && fread(b, 1, (size_t)n, f) == (size_t)n);
+    SYS(fclose(f) == 0);
+    *len = (size_t)n;
+    return b;
+}
+
+static void test_write_file(const char *path, const void *b, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    SYS(f != NULL);
+    SYS(len == 0 || fwrite(b, 1, len, f) == len);
+    SYS(fclose(f) == 0);
+}
+
+static void test_put_le(unsigned char *p, uint64_t v, int n_bytes)
+{
+    for (int i = 0; i < n_bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Rewrites the trailing CRC so a patched file fails on its content, not on the CRC. */
+static void test_fix_crc(unsigned char *b, size_t len)
+{
+    test_put_le(b + len - 4, crc32(crc32(0L, Z_NULL, 0), b, (uInt)(len - 4)), 4);
+}
+
+/* Loads path expecting status want with needle and path in the message, and an empty checkpoint. */
+static void test_expect_load_fail(const char *path, mg_status want, const char *needle)
+{
+    mg_ckpt c;
+    mg_status s = mg_ckpt_load(path, &c);
+    const char *msg = mg_last_error();
+    CHECK(s == want, "%s: %s instead of %s (%s)", path, mg_status_name(s), mg_status_name(want), msg);
+    CHECK(contains(msg, needle), "message '%s' lacks '%s'", msg, needle);
+    CHECK(contains(msg, path), "message '%s' does not name the file", msg);
+    CHECK(c.n_entries == 0 && c.entries == NULL && c.config == NULL, "a failed load left data behind");
+    mg_ckpt_free(&c);
+}
+
+static float *test_values(size_t n, uint64_t seed)
+{
+    mg_rng r;
+    mg_rng_seed(&r, seed, 11);
+    float *v = malloc(n * sizeof *v);
+    SYS(v != NULL);
+    for (size_t i = 0; i < n; i++)
+        v[i] = 6.0f * mg_rng_uniform(&r) - 3.0f;
+    return v;
+}
+
+/* Configuration lines and five tensors, 1-D to 4-D with odd sizes; the 1-D one holds -0, a denormal,
+ * both infinities and a NaN with a payload, which must come back bit for bit. */
+static void test_make_sample(mg_ckpt *c)
+{
+    mg_ckpt_init(c);
+    MUST(mg_ckpt_set(c, "epoch", "3"));
+    MUST(mg_ckpt_set(c, "direction", "T1->T2"));
+    MUST(mg_ckpt_set(c, "lr", "0.0002"));
+    MUST(mg_ckpt_set(c, "empty", ""));
+    MUST(mg_ckpt_set(c, "epoch", "4"));
+    static const int shapes[5][5] = {{1, 7}, {2, 3, 5}, {3, 2, 3, 5}, {4, 2, 3, 5, 7}, {4, 1, 1, 1, 1}};
+    static const char *const names[5] = {"specials", "gen_ab.w2", "gen_ab.w3", "disc_a.conv1.weight", "scalar"};
+    for (int i = 0; i < 5; i++) {
+        size_t n = 1;
+        for (int d = 0; d < shapes[i][0]; d++)
+            n *= (size_t)shapes[i][1 + d];
+        float *v = test_values(n, 100 + (uint64_t)i);
+        if (i == 0) {
+            uint32_t nan_bits = 0x7fc01234u;
+            v[0] = -0.0f;
+            v[1] = 1e-40f;
+            v[2] = INFINITY;
+            v[3] = -INFINITY;
+            memcpy(&v[4], &nan_bits, sizeof v[4]);
+        }
+        MUST(mg_ckpt_add(c, names[i], shapes[i][0], &shapes[i][1], v));
+        free(v);
+    }
+}
+
+static bool test_same_ckpt(const mg_ckpt *a, const mg_ckpt *b)
+{
+    if (strcmp(a->config ? a->config : "", b->config ? b->config : "") != 0 || a->n_entries != b->n_entries)
+        return false;
+    for (int i = 0; i < a->n_entries; i++) {
+        const mg_ckpt_entry *x = &a->entries[i], *y = &b->entries[i];
+        if (strcmp(x->name, y->name) != 0 || x->ndim != y->ndim || x->numel != y->numel ||
+            memcmp(x->shape, y->shape, (size_t)x->ndim * sizeof *x->shape) != 0 ||
+            memcmp(x->data, y->data, x->numel * sizeof *x->data) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Names in tmp_dir that contain ".tmp-" (leftover temporary files). */
+static int test_count_temp_files(void)
+{
+    DIR *d = opendir(tmp_dir);
+    SYS(d != NULL);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += contains(e->d_name, ".tmp-");
+    SYS(closedir(d) == 0);
+    return n;
+}
+
+/* Removes path and everything under it; false if anything could not be removed. */
+static bool test_remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return false;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) == 0;
+    bool ok = chmod(path, 0700) == 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char sub[1024];
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        ok = test_remove_tree(sub) && ok;
+    }
+    ok = closedir(d) == 0 && ok;
+    return rmdir(path) == 0 && ok;
+}
+
+/* Stops the test after a failure the rest cannot run without, removing the temporary folder first. */
+static void test_bail(void)
+{
+    if (tmp_dir_made && !test_remove_tree(tmp_dir))
+        fprintf(stderr, "could not remove %s\n", tmp_dir);
+    exit(1);
+}
+
+static void test_api(void)
+{
+    int before = failures;
+    mg_ckpt c;
+    char buf[32];
+    mg_ckpt_init(&c);
+    CHECK(mg_ckpt_get(&c, "lr", buf, sizeof buf) == MG_ERR_FORMAT && contains(mg_last_error(), "'lr'"),
+          "missing key: %s", mg_last_error());
+    MUST(mg_ckpt_set(&c, "lr", "0.0002"));
+    MUST(mg_ckpt_set(&c, "lr_decay", "linear"));
+    MUST(mg_ckpt_set(&c, "lr", "0.0001"));
+    MUST(mg_ckpt_get(&c, "lr", buf, sizeof buf));
+    CHECK(strcmp(buf, "0.0001") == 0, "last line wins: got '%s'", buf);
+    MUST(mg_ckpt_get(&c, "lr_decay", buf, sizeof buf));
+    CHECK(strcmp(buf, "linear") == 0, "prefix key: got '%s'", buf);
+    CHECK(mg_ckpt_get(&c, "lr", buf, 4) == MG_ERR_ARG && buf[0] == '\0', "small buffer: %s", mg_last_error());
+    CHECK(mg_ckpt_set(&c, "a=b", "x") == MG_ERR_ARG, "key with '='");
+    CHECK(mg_ckpt_set(&c, "a\nb", "x") == MG_ERR_ARG, "key with a newline");
+    CHECK(mg_ckpt_set(&c, "", "x") == MG_ERR_ARG, "empty key");
+    CHECK(mg_ckpt_set(&c, "k", "x\ny=z") == MG_ERR_ARG, "value with a newline");
+    CHECK(strcmp(c.config, "lr=0.0002\nlr_decay=linear\nlr=0.0001\n") == 0, "config is '%s'", c.config);
+
+    float v[6] = {1, 2, 3, 4, 5, 6};
+    MUST(mg_ckpt_add(&c, "w", 2, (const int[]){2, 3}, v));
+    CHECK(mg_ckpt_add(&c, "w", 1, (const int[]){6}, v) == MG_ERR_ARG && contains(mg_last_error(), "'w'"),
+          "duplicate: %s", mg_last_error());
+    CHECK(mg_ckpt_add(&c, "x", 5, (const int[]){1, 1, 1, 1, 6}, v) == MG_ERR_ARG, "5 dimensions");
+    CHECK(mg_ckpt_add(&c, "x", 2, (const int[]){0, 6}, v) == MG_ERR_ARG, "zero dimension");
+    CHECK(mg_ckpt_add(&c, "x", 2, (const int[]){-2, -3}, v) == MG_ERR_ARG, "negative dimensions");
+    CHECK(mg_ckpt_add(&c, "", 1, (const int[]){6}, v) == MG_ERR_ARG, "empty name");
+    char long_name[80];
+    memset(long_name, 'n', sizeof long_name);
+    long_name[64] = '\0';
+    CHECK(mg_ckpt_add(&c, long_name, 1, (const int[]){6}, v) == MG_ERR_ARG, "64-character name");
+    long_name[63] = '\0';
+    MUST(mg_ckpt_add(&c, long_name, 1, (const int[]){6}, v));
+    const mg_ckpt_entry *e = mg_ckpt_find(&c, "w");
+    CHECK(e && e->ndim == 2 && e->shape[0] == 2 && e->shape[1] == 3 && e->numel == 6 && e->data[5] == 6.0f, "find w");
+    CHECK(mg_ckpt_find(&c, "nope") == NULL && c.n_entries == 2, "find a missing entry");
+    mg_ckpt_free(&c);
+    CHECK(c.n_entries == 0 && c.config == NULL && c.entries == NULL, "free leaves it empty");
+    report(before, "api: last config line wins, argument checks, duplicate names");
+}
+
+static void test_round_trip(void)
+{
+    int before = failures;
+    mg_ckpt a, b;
+    test_make_sample(&a);
+    const char *path = test_path("round.ckpt");
+    MUST(mg_ckpt_save(&a, path));
+    MUST(mg_ckpt_save(&a, path)); /* replacing an existing file */
+    MUST(mg_ckpt_load(path, &b));
+    CHECK(test_same_ckpt(&a, &b), "loaded checkpoint differs");
+    char buf[32];
+    MUST(mg_ckpt_get(&b, "epoch", buf, sizeof buf));
+    CHECK(strcmp(buf, "4") == 0, "epoch '%s'", buf);
+    MUST(mg_ckpt_get(&b, "empty", buf, sizeof buf));
+    CHECK(buf[0] == '\0', "empty value '%s'", buf);
+
+    size_t len, want = 24 + strlen(a.config) + 4;
+    for (int i = 0; i < a.n_entries; i++)
+        want += 2 + strlen(a.entries[i].name) + 1 + 4 * (size_t)a.entries[i].ndim + 4 * a.entries[i].numel;
+    unsigned char *raw = test_read_file(path, &len);
+    CHECK(len == want, "file has %zu bytes, the format says %zu", len, want);
+    CHECK(memcmp(raw, "MRIGANCK\x01\x00\x00\x00\x05\x00\x00\x00", 16) == 0, "header bytes");
+    free(raw);
+    struct stat st;
+    SYS(stat(path, &st) == 0);
+    CHECK((st.st_mode & 0777) == 0644, "mode %o", (unsigned)(st.st_mode & 0777));
+    mg_ckpt_free(&a);
+    mg_ckpt_free(&b);
+
+    mg_ckpt_init(&a); /* nothing at all */
+    MUST(mg_ckpt_save(&a, test_path("empty.ckpt")));
+    MUST(mg_ckpt_load(test_path("empty.ckpt"), &b));
+    CHECK(b.n_entries == 0 && b.config && b.config[0] == '\0', "empty checkpoint");
+    mg_ckpt_free(&b);
+    CHECK(test_count_temp_files() == 0, "temporary files left");
+    report(before, "save/load round trip: config, 1-D to 4-D odd-sized tensors, bit-identical");
+}
+
+static void test_backend_tensors(void)
+{
+    int before = failures;
+    mg_backend *be;
+    MUST(mg_backend_cpu_new(2, &be));
+    mg_tensor *w, *bias, *w2, *bad;
+    MUST(mg_param_new(be, "gen_ab.enc1.weight", 4, (const int[]){8, 3, 3, 3}, &w));
+    MUST(mg_param_new(be, "gen_ab.enc1.bias", 1, (const int[]){8}, &bias));
+    mg_rng r;
+    mg_rng_seed(&r, 7, 1);
+    MUST(mg_init_normal(w, &r, 0.0f, 0.02f));
+    MUST(mg_init_normal(bias, &r, 0.0f, 1.0f));
+    mg_ckpt c, l;
+    mg_ckpt_init(&c);
+    MUST(mg_ckpt_add_tensor(&c, NULL, w)); /* named after the tensor */
+    MUST(mg_ckpt_add_tensor(&c, "bias", bias));
+    const char *path = test_path("tensors.ckpt");
+    MUST(mg_ckpt_save(&c, path));
+    MUST(mg_ckpt_load(path, &l));
+
+    MUST(mg_param_new(be, "fresh", 4, (const int[]){8, 3, 3, 3}, &w2));
+    MUST(mg_ckpt_load_tensor(&l, "gen_ab.enc1.weight", w2));
+    float x[216], y[216];
+    MUST(mg_tensor_read(w, x, 216));
+    MUST(mg_tensor_read(w2, y, 216));
+    CHECK(memcmp(x, y, sizeof x) == 0, "weights differ after the round trip");
+    const mg_ckpt_entry *e = mg_ckpt_find(&l, "bias");
+    MUST(mg_tensor_read(bias, x, 8));
+    CHECK(e && e->numel == 8 && memcmp(e->data, x, 8 * sizeof *x) == 0, "bias entry");
+
+    MUST(mg_tensor_new(be, 4, (const int[]){8, 3, 3, 2}, &bad));
+    mg_status s = mg_ckpt_load_tensor(&l, "gen_ab.enc1.weight", bad);
+    const char *msg = mg_last_error();
+    CHECK(s == MG_ERR_SHAPE, "wrong shape gave %s", mg_status_name(s));
+    CHECK(contains(msg, "[8,3,3,3]") && contains(msg, "[8,3,3,2]") && contains(msg, "gen_ab.enc1.weight"),
+          "message: %s", msg);
+    s = mg_ckpt_load_tensor(&l, "missing", bad);
+    CHECK(s == MG_ERR_FORMAT && contains(mg_last_error(), "missing"), "missing entry: %s", mg_last_error());
+    CHECK(mg_ckpt_add_tensor(&c, NULL, w) == MG_ERR_ARG && c.n_entries == 2, "adding a tensor twice");
+
+    mg_ckpt_free(&c);
+    mg_ckpt_free(&l);
+    mg_tensor_free(w);
+    mg_tensor_free(bias);
+    mg_tensor_free(w2);
+    mg_tensor_free(bad);
+    mg_backend_free(be);
+    report(before, "CPU tensors: add_tensor/load_tensor identical; wrong shape names both shapes");
+}
+
+static void test_crc(void)
+{
+    int before = failures;
+    mg_ckpt a;
+    test_make_sample(&a);
+    const char *path = test_path("crc.ckpt"), *bad = test_path("crc-bad.ckpt");
+    MUST(mg_ckpt_save(&a, path));
+    mg_ckpt_free(&a);
+    size_t len;
+    unsigned char *b = test_read_file(path, &len);
+    const size_t spots[] = {len / 2, 30, len - 5, len - 2}; /* data, config, last data byte, the CRC */
+    for (size_t i = 0; i < sizeof spots / sizeof *spots; i++) {
+        b[spots[i]] ^= 0x40;
+        test_write_file(bad, b, len);
+        test_expect_load_fail(bad, MG_ERR_FORMAT, "CRC");
+        b[spots[i]] ^= 0x40;
+    }
+    free(b);
+    report(before, "CRC mismatch detected (a data byte, a config byte, a CRC byte)");
+}
+
+static void test_truncated_and_foreign(void)
+{
+    int before = failures;
+    mg_ckpt a;
+    test_make_sample(&a);
+    const char *path = test_path("trunc.ckpt"), *bad = test_path("trunc-bad.ckpt");
+    MUST(mg_ckpt_save(&a, path));
+    mg_ckpt_free(&a);
+    size_t len;
+    unsigned char *b = test_read_file(path, &len);
+    const size_t cuts[] = {0, 7, 12, 24, 28, len / 2, len - 5, len - 4, len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        test_write_file(bad, b, cuts[i]);
+        test_expect_load_fail(bad, MG_ERR_FORMAT, "truncated");
+    }
+    b[0] = 'X';
+    test_write_file(bad, b, len);
+    test_expect_load_fail(bad, MG_ERR_FORMAT, "not an mrigan checkpoint");
+    test_write_file(bad, "P5\n64 64\n255\n", 13);
+    test_expect_load_fail(bad, MG_ERR_FORMAT, "not an mrigan checkpoint");
+    b[0] = 'M';
+    test_put_le(b + 8, 7, 4);
+    test_fix_crc(b, len); /* so the version check itself is what fails */
+    test_write_file(bad, b, len);
+    test_expect_load_fail(bad, MG_ERR_FORMAT, "format version 7, this build reads version 1");
+    free(b);
+
+    test_expect_load_fail(test_path("no-such-file.ckpt"), MG_ERR_IO, strerror(ENOENT));
+    test_expect_load_fail(tmp_dir, MG_ERR_IO, strerror(EISDIR));
+    report(before, "truncated files (0 bytes to length-1), bad magic, other version, unreadable paths");
+}
+
+/* Patches one little-endian field of a valid file, fixes the CRC and expects a format error. */
+static void test_patch_expect(const unsigned char *orig, size_t len, size_t off, uint64_t v, int n_bytes,
+                              const char *needle)
+{
+    const char *bad = test_path("patched.ckpt");
+    unsigned char *b = malloc(len);
+    SYS(b != NULL);
+    memcpy(b, orig, len);
+    test_put_le(b + off, v, n_bytes);
+    test_fix_crc(b, len);
+    test_write_file(bad, b, len);
+    test_expect_load_fail(bad, MG_ERR_FORMAT, needle);
+    free(b);
+}
+
+static void test_implausible(void)
+{
+    int before = failures;
+    /* One entry "w" [4,5], no config: n_entries at 12, config length at 16, name length at 24, name at
+     * 26, ndim at 27, shape at 28 and 32, data from 36, CRC at 116. */
+    mg_ckpt c;
+    mg_ckpt_init(&c);
+    float v[20] = {0};
+    MUST(mg_ckpt_add(&c, "w", 2, (const int[]){4, 5}, v));
+    const char *path = test_path("plausible.ckpt");
+    MUST(mg_ckpt_save(&c, path));
+    mg_ckpt_free(&c);
+    size_t len;
+    unsigned char *b = test_read_file(path, &len);
+    CHECK(len == 120, "file has %zu bytes", len);
+    test_patch_expect(b, len, 27, 5, 1, "5 dimensions");
+    test_patch_expect(b, len, 27, 0, 1, "0 dimensions");
+    test_patch_expect(b, len, 28, 0, 4, "dimension 0 is 0");
+    test_patch_expect(b, len, 32, 0x80000000u, 4, "dimension 1 is 2147483648");
+    test_patch_expect(b, len, 28, 0xffffffffu, 4, "dimension 0 is 4294967295");
+    test_patch_expect(b, len, 28, 5, 4, "runs past the end"); /* [5,5] needs 100 bytes of data */
+    test_patch_expect(b, len, 28, 0x7fffffff, 4, "runs past the end");
+    test_patch_expect(b, len, 28, 0x7fffffff7fffffffull, 8, "runs past the end"); /* numel * 4 overflows */
+    test_patch_expect(b, len, 24, 64, 2, "name length 64");
+    test_patch_expect(b, len, 24, 0, 2, "name length 0");
+    test_patch_expect(b, len, 24, 0xffff, 2, "name runs past the end");
+    test_patch_expect(b, len, 26, 0, 1, "NUL");
+    test_patch_expect(b, len, 16, 1ull << 63, 8, "configuration");
+    test_patch_expect(b, len, 16, ~0ull, 8, "configuration");
+    test_patch_expect(b, len, 12, 0xffffffffu, 4, "entries cannot fit");
+    test_patch_expect(b, len, 12, 2, 4, "entry");
+    test_patch_expect(b, len, 12, 0, 4, "92 unexpected bytes after the last entry");
+    free(b);
+
+    /* Two one-float entries, the second renamed to the first; and a config with a NUL in it. */
+    mg_ckpt_init(&c);
+    MUST(mg_ckpt_add(&c, "a", 1, (const int[]){1}, v));
+    MUST(mg_ckpt_add(&c, "b", 1, (const int[]){1}, v));
+    MUST(mg_ckpt_set(&c, "k", "v"));
+    MUST(mg_ckpt_save(&c, path));
+    mg_ckpt_free(&c);
+    b = test_read_file(path, &len);
+    test_patch_expect(b, len, 24 + 4 + 12 + 2, 'a', 1, "'a' appears twice");
+    test_patch_expect(b, len, 25, 0, 1, "NUL");
+    free(b);
+    report(before, "implausible sizes and fields rejected in files with a valid CRC");
+}
+
+static void test_interrupted_write(void)
+{
+    int before = failures;
+    const char *path = test_path("atomic.ckpt");
+    mg_ckpt a, b, l;
+    test_make_sample(&a);
+    test_make_sample(&b);
+    MUST(mg_ckpt_set(&b, "epoch", "5"));
+    float *big = test_values(64 * 64 * 32, 9);
+    MUST(mg_ckpt_add(&b, "big", 3, (const int[]){64, 64, 32}, big)); /* 512 KiB */
+    free(big);
+    MUST(mg_ckpt_save(&a, path));
+
+    int fds[2];
+    SYS(pipe(fds) == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    SYS(pid >= 0);
+    if (pid == 0) { /* the child: a file size limit well below B's size makes its save fail part-way */
+        struct rlimit lim = {128 * 1024, 128 * 1024};
+        if (close(fds[0]) != 0 || signal(SIGXFSZ, SIG_IGN) == SIG_ERR || setrlimit(RLIMIT_FSIZE, &lim) != 0)
+            _exit(100);
+        mg_status s = mg_ckpt_save(&b, path);
+        const char *msg = mg_last_error();
+        ssize_t n = write(fds[1], msg, strlen(msg));
+        _exit(n < 0 ? 101 : (int)s);
+    }
+    SYS(close(fds[1]) == 0);
+    char msg[600] = "";
+    size_t got = 0;
+    for (ssize_t n; got < sizeof msg - 1 && (n = read(fds[0], msg + got, sizeof msg - 1 - got)) != 0;) {
+        SYS(n > 0 || errno == EINTR);
+        got += n > 0 ? (size_t)n : 0;
+    }
+    msg[got] = '\0';
+    SYS(close(fds[0]) == 0);
+    int status;
+    SYS(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == MG_ERR_IO, "child status %d, message '%s'", status, msg);
+    CHECK(contains(msg, path) && contains(msg, strerror(EFBIG)), "child's message: '%s'", msg);
+    MUST(mg_ckpt_load(path, &l));
+    CHECK(test_same_ckpt(&a, &l), "the previous checkpoint changed");
+    mg_ckpt_free(&l);
+    CHECK(test_count_temp_files() == 0, "a temporary file was left behind");
+
+    MUST(mg_ckpt_save(&b, path)); /* without the limit the same save succeeds */
+    MUST(mg_ckpt_load(path, &l));
+    CHECK(test_same_ckpt(&b, &l), "B did not round-trip");
+    mg_ckpt_free(&l);
+    mg_ckpt_free(&a);
+    mg_ckpt_free(&b);
+    report(before, "interrupted write (RLIMIT_FSIZE in a child) leaves the previous checkpoint, no temp file");
+}
+
+/* Expects a save to path to fail with MG_ERR_IO and every needle in the message. */
+static void test_expect_save_fail(const mg_ckpt *c, const char *path, const char *n1, const char *n2)
+{
+    mg_status s = mg_ckpt_save(c, path);
+    const char *msg = mg_last_error();
+    CHECK(s == MG_ERR_IO, "save to %s gave %s (%s)", path, mg_status_name(s), msg);
+    CHECK(contains(msg, path) && contains(msg, n1) && contains(msg, n2), "message '%s' lacks '%s' or '%s'", msg, n1,
+          n2);
+}
+
+static void test_unwritable(void)
+{
+    int before = failures;
+    mg_ckpt a;
+    test_make_sample(&a);
+    char folder[512];
+    snprintf(folder, sizeof folder, "%s", test_path("no-such-folder"));
+    test_expect_save_fail(&a, test_path("no-such-folder/x.ckpt"), folder, strerror(ENOENT));
+
+    test_write_file(test_path("plain"), "x", 1); /* a "folder" that is a file */
+    snprintf(folder, sizeof folder, "%s", test_path("plain"));
+    test_expect_save_fail(&a, test_path("plain/x.ckpt"), folder, strerror(ENOTDIR));
+
+    const char *adir = test_path("a-folder"); /* the path itself is a folder: the rename fails */
+    SYS(mkdir(adir, 0700) == 0);
+    test_expect_save_fail(&a, adir, "rename", strerror(EISDIR));
+    struct stat st;
+    CHECK(stat(adir, &st) == 0 && S_ISDIR(st.st_mode), "the folder was replaced");
+
+    if (geteuid() == 0) {
+        printf("note: running as root, which ignores permissions: read-only folder check skipped\n");
+    } else {
+        snprintf(folder, sizeof folder, "%s", test_path("read-only"));
+        SYS(mkdir(folder, 0700) == 0 && chmod(folder, 0500) == 0);
+        test_expect_save_fail(&a, test_path("read-only/x.ckpt"), folder, strerror(EACCES));
+        SYS(chmod(folder, 0700) == 0);
+    }
+    CHECK(test_count_temp_files() == 0, "a temporary file was left behind");
+    mg_ckpt_free(&a);
+    report(before, "unwritable destinations: missing folder, file as folder, folder as path, read-only folder");
+}
+
+int main(void)
+{
+    SYS(mkdtemp(tmp_dir) != NULL);
+    tmp_dir_made = true;
+    test_api();
+    test_round_trip();
+    test_backend_tensors();
+    test_crc();
+    test_truncated_and_foreign();
+    test_implausible();
+    test_interrupted_write();
+    test_unwritable();
+    tmp_dir_made = false;
+    CHECK(test_remove_tree(tmp_dir), "could not remove %s", tmp_dir);
+    if (failures)
+        fprintf(stderr, "%d check(s) failed\n", failures);
+    return failures ? 1 : 0;
+}

@@ -18,24 +18,34 @@ typedef struct mg_image {
  * scaled to [-1, 1]. Colour is converted with Rec. 601 weights; alpha is ignored. Errors name the file
  * and the problem (not a PNG, truncated, corrupt data, ...). */
 mg_status mg_image_load_png(const char *path, mg_image *out);
-/* Writes img as a grayscale PNG of bit_depth 8 or 16, values clamped to [-1, 1] and rounded. Written to
- * a temporary file in the same folder and renamed, so a failed write leaves no partial file. */
+/* Writes img as a grayscale PNG of bit_depth 8 or 16 (else MG_ERR_ARG): v -> round((v + 1) / 2 * max), clamped
+ * to [0, max], NaN -> 0. Written to "<path>.tmp-XXXXXX" in the same folder, synced and renamed over path, so a
+ * failed write (disk full, ...) leaves no partial file; errors name path. */
 mg_status mg_image_save_png(const char *path, const mg_image *img, int bit_depth);
-mg_status mg_image_new(int width, int height, mg_image *out); /* zero-filled */
-void mg_image_free(mg_image *img);
+/* Writes width * height * 3 bytes (row-major R, G, B) as an 8-bit RGB PNG (plots, figures), the same way. */
+mg_status mg_image_save_png_rgb(const char *path, int width, int height, const uint8_t *rgb);
+mg_status mg_image_new(int width, int height, mg_image *out); /* zero-filled; width, height >= 1 */
+void mg_image_free(mg_image *img);                            /* frees the pixels and empties *img */
 
-/* Symmetric padding with -1 (black) up to the next multiple of `multiple` in each dimension (translation
- * at native resolution); *off_x, *off_y give where the original starts, for cropping back. */
+/* The functions below write a new image into *out (free it with mg_image_free(); out must not be in, and is
+ * left empty on failure).
+ *
+ * Symmetric padding with -1 (black) up to the next multiple of `multiple` (>= 1) in each dimension (translation
+ * at native resolution): left = (W' - W) / 2 and the rest on the right, the same for top and bottom;
+ * *off_x, *off_y (either may be NULL) give where the original starts, for cropping back. */
 mg_status mg_image_pad_to_multiple(const mg_image *in, int multiple, mg_image *out, int *off_x, int *off_y);
+/* MG_ERR_ARG unless the rectangle lies inside in. */
 mg_status mg_image_crop(const mg_image *in, int x, int y, int width, int height, mg_image *out);
-/* Bilinear resize; when shrinking, the filter widens to cover the source (area-aware, like Pillow's). */
+/* Bilinear resize as Pillow's BILINEAR: separable, pixel centres aligned; when shrinking, the triangle filter
+ * widens by the scale factor so every source pixel counts (area-aware). */
 mg_status mg_image_resize(const mg_image *in, int width, int height, mg_image *out);
 
 /* ------------------------------------------------------------------ datasets */
 typedef struct mg_dataset mg_dataset;
 
-/* Loads every PNG in dir (files ending in .png, any case), sorted by name. Errors name the folder (missing,
- * not a folder, no PNG in it) or the file that fails to load. */
+/* Loads every PNG in dir (regular files ending in .png, any case; not recursive), sorted by name (strcmp).
+ * Errors name the folder (missing or not a folder: MG_ERR_IO; no PNG in it: MG_ERR_ARG) or the file that fails
+ * to load (its loader's status). */
 mg_status mg_dataset_load(const char *dir, mg_dataset **out);
 void mg_dataset_free(mg_dataset *d);
 int mg_dataset_count(const mg_dataset *d);
@@ -48,11 +58,15 @@ typedef struct mg_crop_config {
     bool flip;     /* random horizontal flips */
 } mg_crop_config;
 
-/* MG_ERR_ARG naming the first image smaller than the crop (after the optional resize), with a hint. */
+/* MG_ERR_ARG naming the first image smaller than the crop, with a hint; with load_size > 0 every image is
+ * resized to load_size x load_size, so the check is load_size >= size. */
 mg_status mg_dataset_check_crop(const mg_dataset *d, const mg_crop_config *cfg);
 /* A training sample of image i: a random size x size crop at native resolution (or of the resized image),
  * flipped horizontally with probability 1/2 when cfg->flip; size*size floats into out. Draws from rng in a
- * fixed order (crop x, crop y, flip), so samples follow the seed. */
+ * fixed order: x = mg_rng_below(W - size + 1), y = mg_rng_below(H - size + 1), then, only when cfg->flip, one
+ * mg_rng_uniform() (flip when < 0.5); so samples follow the seed. Nothing is drawn when it fails. With a load
+ * size, each image is resized on its first use and kept in the dataset (one load size at a time), so the
+ * steady state allocates nothing; threads may share a dataset if they use the same load size. */
 mg_status mg_dataset_sample(const mg_dataset *d, int i, const mg_crop_config *cfg, mg_rng *rng, float *out);
 
 #ifdef __cplusplus

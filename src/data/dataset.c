@@ -1,1 +1,428 @@
-/* placeholder: being written */
+/* Image geometry (padding, cropping, resizing) and datasets: a folder of PNG slices loaded into memory,
+ * and the random crops (optionally flipped) a training step takes from them.
+ *
+ * Resizing follows Pillow's BILINEAR resampling (ImagingResample): separable, horizontal pass then vertical,
+ * a triangle filter of support 1 that is widened by the scale factor when shrinking, so every source pixel
+ * contributes (area-aware), with the weights normalised at the borders.
+ *
+ * A dataset resized to a load size keeps the resized images, made on first use of each image, so a training
+ * loop allocates nothing per sample once every image has been seen. The cache is guarded by a mutex, so
+ * several threads may sample from one dataset as long as they use the same load size. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/core.h"
+#include "mrigan/image.h"
+
+/* ------------------------------------------------------------------ geometry */
+
+mg_status mg_image_pad_to_multiple(const mg_image *in, int multiple, mg_image *out, int *off_x, int *off_y)
+{
+    if (!in || !in->data || !out || (void *)out == (const void *)in)
+        return mg_error(MG_ERR_ARG, "pad: NULL image, or output and input are the same");
+    if (multiple < 1)
+        return mg_error(MG_ERR_ARG, "pad: multiple %d must be at least 1", multiple);
+    long long w = ((long long)in->width + multiple - 1) / multiple * multiple;
+    long long h = ((long long)in->height + multiple - 1) / multiple * multiple;
+    if (w > INT32_MAX || h > INT32_MAX)
+        return mg_error(MG_ERR_ARG, "pad: %dx%d padded to a multiple of %d is too large", in->width, in->height,
+                        multiple);
+    mg_status s = mg_image_new((int)w, (int)h, out);
+    if (s != MG_OK)
+        return s;
+    int left = (int)(w - in->width) / 2, top = (int)(h - in->height) / 2;
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+        out->data[i] = -1.0f;
+    for (int y = 0; y < in->height; y++)
+        memcpy(out->data + (size_t)(y + top) * (size_t)w + (size_t)left, in->data + (size_t)y * (size_t)in->width,
+               sizeof(float) * (size_t)in->width);
+    if (off_x)
+        *off_x = left;
+    if (off_y)
+        *off_y = top;
+    return MG_OK;
+}
+
+mg_status mg_image_crop(const mg_image *in, int x, int y, int width, int height, mg_image *out)
+{
+    if (!in || !in->data || !out || (void *)out == (const void *)in)
+        return mg_error(MG_ERR_ARG, "crop: NULL image, or output and input are the same");
+    if (x < 0 || y < 0 || width < 1 || height < 1 || width > in->width - x || height > in->height - y) {
+        *out = (mg_image){0};
+        return mg_error(MG_ERR_ARG, "crop: %dx%d at (%d, %d) does not fit in the %dx%d image", width, height, x, y,
+                        in->width, in->height);
+    }
+    mg_status s = mg_image_new(width, height, out);
+    if (s != MG_OK)
+        return s;
+    for (int r = 0; r < height; r++)
+        memcpy(out->data + (size_t)r * (size_t)width, in->data + (size_t)(y + r) * (size_t)in->width + (size_t)x,
+               sizeof(float) * (size_t)width);
+    return MG_OK;
+}
+
+/* Pillow's bilinear (triangle) filter. */
+static double dataset_triangle(double x)
+{
+    x = fabs(x);
+    return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+/* Per output index: the first source index, how many, and their normalised weights (stride `taps`). */
+typedef struct resize_axis {
+    int taps;
+    int *first, *count;
+    double *weight;
+} resize_axis;
+
+static void dataset_axis_free(resize_axis *a)
+{
+    free(a->first);
+    free(a->count);
+    free(a->weight);
+    *a = (resize_axis){0};
+}
+
+/* Pillow's precompute_coeffs for a support-1 filter, from in_size samples to out_size. */
+static mg_status dataset_axis_init(resize_axis *a, int in_size, int out_size)
+{
+    double scale = (double)in_size / out_size;
+    double filterscale = scale < 1.0 ? 1.0 : scale;
+    double support = 1.0 * filterscale;
+    *a = (resize_axis){.taps = (int)ceil(support) * 2 + 1};
+    a->first = malloc(sizeof *a->first * (size_t)out_size);
+    a->count = malloc(sizeof *a->count * (size_t)out_size);
+    a->weight = malloc(sizeof *a->weight * (size_t)out_size * (size_t)a->taps);
+    if (!a->first || !a->count || !a->weight) {
+        dataset_axis_free(a);
+        return mg_error(MG_ERR_OOM, "resize: out of memory");
+    }
+    for (int o = 0; o < out_size; o++) {
+        double center = (o + 0.5) * scale;
+        int lo = (int)(center - support + 0.5), hi = (int)(center + support + 0.5);
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > in_size ? in_size : hi;
+        int n = hi - lo > a->taps ? a->taps : hi - lo;
+        double *w = a->weight + (size_t)o * (size_t)a->taps, sum = 0.0;
+        for (int k = 0; k < n; k++) {
+            w[k] = dataset_triangle((k + lo - center + 0.5) / filterscale);
+            sum += w[k];
+        }
+        for (int k = 0; k < n; k++)
+            w[k] = sum != 0.0 ? w[k] / sum : 0.0;
+        a->first[o] = lo;
+        a->count[o] = n;
+    }
+    return MG_OK;
+}
+
+mg_status mg_image_resize(const mg_image *in, int width, int height, mg_image *out)
+{
+    if (!in || !in->data || !out || (void *)out == (const void *)in)
+        return mg_error(MG_ERR_ARG, "resize: NULL image, or output and input are the same");
+    if (width < 1 || height < 1) {
+        *out = (mg_image){0};
+        return mg_error(MG_ERR_ARG, "resize: target size %dx%d is not positive", width, height);
+    }
+    resize_axis ax = {0}, ay = {0};
+    float *mid = NULL; /* after the horizontal pass: width x in->height */
+    mg_status s = dataset_axis_init(&ax, in->width, width);
+    if (s == MG_OK)
+        s = dataset_axis_init(&ay, in->height, height);
+    if (s == MG_OK && !(mid = malloc(sizeof *mid * (size_t)width * (size_t)in->height)))
+        s = mg_error(MG_ERR_OOM, "resize: out of memory");
+    if (s == MG_OK)
+        s = mg_image_new(width, height, out);
+    if (s != MG_OK) {
+        free(mid);
+        dataset_axis_free(&ax);
+        dataset_axis_free(&ay);
+        *out = (mg_image){0};
+        return s;
+    }
+    for (int y = 0; y < in->height; y++) {
+        const float *src = in->data + (size_t)y * (size_t)in->width;
+        for (int x = 0; x < width; x++) {
+            const double *w = ax.weight + (size_t)x * (size_t)ax.taps;
+            double acc = 0.0;
+            for (int k = 0; k < ax.count[x]; k++)
+                acc += w[k] * src[ax.first[x] + k];
+            mid[(size_t)y * (size_t)width + (size_t)x] = (float)acc;
+        }
+    }
+    for (int y = 0; y < height; y++) {
+        const double *w = ay.weight + (size_t)y * (size_t)ay.taps;
+        for (int x = 0; x < width; x++) {
+            double acc = 0.0;
+            for (int k = 0; k < ay.count[y]; k++)
+                acc += w[k] * mid[(size_t)(ay.first[y] + k) * (size_t)width + (size_t)x];
+            out->data[(size_t)y * (size_t)width + (size_t)x] = (float)acc;
+        }
+    }
+    free(mid);
+    dataset_axis_free(&ax);
+    dataset_axis_free(&ay);
+    return MG_OK;
+}
+
+/* ------------------------------------------------------------------ datasets */
+
+struct mg_dataset {
+    char *dir;
+    int count;
+    char **names;    /* file names, sorted by strcmp */
+    char **paths;    /* dir/name, for messages */
+    mg_image *image; /* as loaded */
+    /* Resized copies for a load size, made on first use of each image. */
+    pthread_mutex_t lock;
+    int resized_size; /* load size the cache holds, 0 when empty */
+    mg_image *resized;
+};
+
+void mg_dataset_free(mg_dataset *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < d->count; i++) { /* after a failed load some of these arrays are still NULL */
+        if (d->names)
+            free(d->names[i]);
+        if (d->paths)
+            free(d->paths[i]);
+        if (d->image)
+            mg_image_free(&d->image[i]);
+        if (d->resized)
+            mg_image_free(&d->resized[i]);
+    }
+    free(d->names);
+    free(d->paths);
+    free(d->image);
+    free(d->resized);
+    free(d->dir);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+}
+
+int mg_dataset_count(const mg_dataset *d) { return d ? d->count : 0; }
+
+const mg_image *mg_dataset_image(const mg_dataset *d, int i)
+{
+    return d && i >= 0 && i < d->count ? &d->image[i] : NULL;
+}
+
+const char *mg_dataset_name(const mg_dataset *d, int i) { return d && i >= 0 && i < d->count ? d->names[i] : NULL; }
+
+static int dataset_compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool dataset_is_png_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && strcasecmp(name + n - 4, ".png") == 0;
+}
+
+static char *dataset_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    bool slash = a > 0 && dir[a - 1] == '/';
+    char *p = malloc(a + b + 2);
+    if (p) {
+        memcpy(p, dir, a);
+        if (!slash)
+            p[a++] = '/';
+        memcpy(p + a, name, b + 1);
+    }
+    return p;
+}
+
+/* The names of the regular files (or links to them) in dir that end in .png, unsorted. */
+static mg_status dataset_list_pngs(mg_dataset *d)
+{
+    DIR *dp = opendir(d->dir);
+    if (!dp) {
+        int e = errno;
+        if (e == ENOENT)
+            return mg_error(MG_ERR_IO, "%s: no such folder", d->dir);
+        if (e == ENOTDIR)
+            return mg_error(MG_ERR_IO, "%s: not a folder", d->dir);
+        return mg_error(MG_ERR_IO, "%s: cannot open the folder: %s", d->dir, strerror(e));
+    }
+    mg_status s = MG_OK;
+    int cap = 0;
+    for (;;) {
+        errno = 0;
+        struct dirent *ent = readdir(dp);
+        if (!ent) {
+            if (errno != 0)
+                s = mg_error(MG_ERR_IO, "%s: cannot list the folder: %s", d->dir, strerror(errno));
+            break;
+        }
+        if (!dataset_is_png_name(ent->d_name))
+            continue;
+        char *path = dataset_join(d->dir, ent->d_name);
+        if (!path) {
+            s = mg_error(MG_ERR_OOM, "%s: out of memory", d->dir);
+            break;
+        }
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) { /* broken links, folders named x.png, ... */
+            free(path);
+            continue;
+        }
+        free(path);
+        if (d->count == cap) {
+            int grown = cap ? 2 * cap : 64;
+            char **names = realloc(d->names, sizeof *names * (size_t)grown);
+            if (!names) {
+                s = mg_error(MG_ERR_OOM, "%s: out of memory", d->dir);
+                break;
+            }
+            d->names = names;
+            cap = grown;
+        }
+        if (!(d->names[d->count] = strdup(ent->d_name))) {
+            s = mg_error(MG_ERR_OOM, "%s: out of memory", d->dir);
+            break;
+        }
+        d->count++;
+    }
+    if (closedir(dp) != 0 && s == MG_OK)
+        s = mg_error(MG_ERR_IO, "%s: cannot close the folder: %s", d->dir, strerror(errno));
+    return s;
+}
+
+mg_status mg_dataset_load(const char *dir, mg_dataset **out)
+{
+    if (!out)
+        return mg_error(MG_ERR_ARG, "dataset: NULL output");
+    *out = NULL;
+    if (!dir)
+        return mg_error(MG_ERR_ARG, "dataset: NULL folder");
+    mg_dataset *d = calloc(1, sizeof *d);
+    if (!d)
+        return mg_error(MG_ERR_OOM, "%s: out of memory", dir);
+    if (pthread_mutex_init(&d->lock, NULL) != 0) {
+        free(d);
+        return mg_error(MG_ERR_OOM, "%s: cannot create a mutex", dir);
+    }
+    mg_status s = (d->dir = strdup(dir)) ? MG_OK : mg_error(MG_ERR_OOM, "%s: out of memory", dir);
+    if (s == MG_OK)
+        s = dataset_list_pngs(d);
+    if (s == MG_OK && d->count == 0)
+        s = mg_error(MG_ERR_ARG, "%s: no .png images", dir);
+    if (s != MG_OK) {
+        mg_dataset_free(d);
+        return s;
+    }
+    qsort(d->names, (size_t)d->count, sizeof *d->names, dataset_compare_names);
+    d->paths = calloc((size_t)d->count, sizeof *d->paths);
+    d->image = calloc((size_t)d->count, sizeof *d->image);
+    d->resized = calloc((size_t)d->count, sizeof *d->resized);
+    if (!d->paths || !d->image || !d->resized)
+        s = mg_error(MG_ERR_OOM, "%s: out of memory", dir);
+    for (int i = 0; i < d->count && s == MG_OK; i++) {
+        if (!(d->paths[i] = dataset_join(dir, d->names[i])))
+            s = mg_error(MG_ERR_OOM, "%s: out of memory", dir);
+        else
+            s = mg_image_load_png(d->paths[i], &d->image[i]);
+    }
+    if (s != MG_OK) {
+        mg_dataset_free(d);
+        return s;
+    }
+    *out = d;
+    return MG_OK;
+}
+
+static mg_status dataset_check_config(const mg_dataset *d, const mg_crop_config *cfg, const char *what)
+{
+    if (!d || !cfg)
+        return mg_error(MG_ERR_ARG, "%s: NULL dataset or crop configuration", what);
+    if (cfg->size < 1)
+        return mg_error(MG_ERR_ARG, "%s: crop size %d must be at least 1", what, cfg->size);
+    if (cfg->load_size < 0)
+        return mg_error(MG_ERR_ARG, "%s: load size %d is negative", what, cfg->load_size);
+    if (cfg->load_size > 0 && cfg->load_size < cfg->size)
+        return mg_error(MG_ERR_ARG,
+                        "%s: images resized to %dx%d are smaller than the %dx%d crop (use a --load-size of "
+                        "at least %d)",
+                        d->dir, cfg->load_size, cfg->load_size, cfg->size, cfg->size, cfg->size);
+    return MG_OK;
+}
+
+static mg_status dataset_too_small(const mg_dataset *d, int i, int size)
+{
+    const mg_image *img = &d->image[i];
+    return mg_error(MG_ERR_ARG,
+                    "%s: image %dx%d is smaller than the %dx%d crop (use a smaller --size, or --load-size to resize)",
+                    d->paths[i], img->width, img->height, size, size);
+}
+
+mg_status mg_dataset_check_crop(const mg_dataset *d, const mg_crop_config *cfg)
+{
+    mg_status s = dataset_check_config(d, cfg, "check crop");
+    if (s != MG_OK || cfg->load_size > 0)
+        return s;
+    for (int i = 0; i < d->count; i++)
+        if (d->image[i].width < cfg->size || d->image[i].height < cfg->size)
+            return dataset_too_small(d, i, cfg->size);
+    return MG_OK;
+}
+
+/* Image i resized to load_size x load_size, from the cache (made on first use). The cache only holds one load
+ * size; asking for another empties it first. */
+static mg_status dataset_resized(mg_dataset *d, int i, int load_size, const mg_image **img)
+{
+    mg_status s = MG_OK;
+    if (pthread_mutex_lock(&d->lock) != 0)
+        return mg_error(MG_ERR_BACKEND, "%s: cannot lock the dataset", d->dir);
+    if (d->resized_size != load_size) {
+        for (int k = 0; k < d->count; k++)
+            mg_image_free(&d->resized[k]);
+        d->resized_size = load_size;
+    }
+    if (!d->resized[i].data)
+        s = mg_image_resize(&d->image[i], load_size, load_size, &d->resized[i]);
+    *img = &d->resized[i];
+    (void)pthread_mutex_unlock(&d->lock);
+    return s;
+}
+
+mg_status mg_dataset_sample(const mg_dataset *d, int i, const mg_crop_config *cfg, mg_rng *rng, float *out)
+{
+    mg_status s = dataset_check_config(d, cfg, "sample");
+    if (s != MG_OK)
+        return s;
+    if (i < 0 || i >= d->count)
+        return mg_error(MG_ERR_ARG, "%s: sample index %d is outside [0, %d)", d->dir, i, d->count);
+    if (!rng || !out)
+        return mg_error(MG_ERR_ARG, "sample: NULL random generator or output");
+    const mg_image *img = &d->image[i];
+    const int size = cfg->size;
+    if (cfg->load_size > 0) {
+        /* The dataset is not const to its owner; the cache is private state behind the const interface. */
+        if ((s = dataset_resized((mg_dataset *)d, i, cfg->load_size, &img)) != MG_OK)
+            return s;
+    } else if (img->width < size || img->height < size) {
+        return dataset_too_small(d, i, size);
+    }
+
+    int x = (int)mg_rng_below(rng, (uint32_t)(img->width - size + 1));
+    int y = (int)mg_rng_below(rng, (uint32_t)(img->height - size + 1));
+    bool flip = cfg->flip && mg_rng_uniform(rng) < 0.5f; /* drawn only when flips are on */
+    for (int r = 0; r < size; r++) {
+        const float *src = img->data + (size_t)(y + r) * (size_t)img->width + (size_t)x;
+        float *dst = out + (size_t)r * (size_t)size;
+        if (flip) {
+            for (int c = 0; c < size; c++)
+                dst[c] = src[size - 1 - c];
+        } else {
+            memcpy(dst, src, sizeof(float) * (size_t)size);
+        }
+    }
+    return MG_OK;
+}
