@@ -66,8 +66,9 @@ mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h
  * multiple. direction 0: A->B (G_AB), 1: B->A (G_BA). */
 mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y);
 
-/* Configuration keys and every tensor of the model (networks, optimiser moments and steps, pools). */
-mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c);
+/* Configuration keys and the networks' weights; with_state adds what resuming needs: the optimisers'
+ * moments and steps and the history pools. */
+mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c, bool with_state);
 /* Reads the configuration a checkpoint was trained with (MG_ERR_FORMAT naming a missing or bad key). */
 mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg);
 /* Restores weights (and, when with_state, optimiser state and pools) into a model built from the

@@ -42,7 +42,7 @@ static int fail(const char *what)
 /* ------------------------------------------------------------------ options */
 enum { O_A, O_B, O_OUT, O_RESUME, O_SIZE, O_LOAD_SIZE, O_NO_FLIP, O_GENERATOR, O_NGF, O_NDF, O_BLOCKS,
        O_NO_DROPOUT, O_EPOCHS, O_EPOCHS_DECAY, O_LR, O_BETA1, O_GAN_MODE, O_LAMBDA_CYCLE, O_LAMBDA_IDENTITY,
-       O_POOL_SIZE, O_SEED, O_THREADS, O_SAVE_EVERY, O_COUNT };
+       O_POOL_SIZE, O_SEED, O_THREADS, O_SAVE_EVERY, O_MAX_ITERATIONS, O_COUNT };
 
 static void options_table(train_opts *o, app_option *t)
 {
@@ -71,6 +71,8 @@ static void options_table(train_opts *o, app_option *t)
         [O_SEED] = APP_INT("seed", &o->seed, 0, 2147483647, "seed of every random choice (1)"),
         [O_THREADS] = APP_INT("threads", &o->threads, 0, 1024, "CPU threads (0: one per core)"),
         [O_SAVE_EVERY] = APP_INT("save-every", &o->save_every, 1, 100000, "keep epoch_NNN.ckpt every N epochs (5)"),
+        [O_MAX_ITERATIONS] = APP_INT("max-iterations", &o->max_iterations, 0, 2147483647,
+                                     "stop (resumable) after N iterations of this invocation"),
     };
     memcpy(t, table, sizeof table);
 }
@@ -95,7 +97,7 @@ static void options_defaults(train_opts *o)
 static int check_resume_options(const app_option *t)
 {
     for (int i = 0; i < O_COUNT; i++) {
-        if (t[i].seen && i != O_RESUME && i != O_THREADS) {
+        if (t[i].seen && i != O_RESUME && i != O_THREADS && i != O_MAX_ITERATIONS) {
             fprintf(stderr, "mrigan train: --%s cannot be combined with --resume: a resumed run keeps the "
                             "configuration of its checkpoint\n", t[i].name);
             return 2;
@@ -308,6 +310,7 @@ typedef struct trainer {
     float partial[MG_LOSS_COUNT];
     float *buf_a, *buf_b;
     int *perm, n_iter;
+    int iterations_run; /* by this invocation */
 } trainer;
 
 static void trainer_free(trainer *t)
@@ -348,8 +351,9 @@ static int trainer_resume(trainer *t)
     mg_status s = mg_ckpt_load(path, &c);
     if (s != MG_OK)
         return fail("cannot resume");
-    int threads = t->o.threads;
+    int threads = t->o.threads, max_iterations = t->o.max_iterations;
     s = run_load_state(&c, &t->o, &t->st);
+    t->o.max_iterations = max_iterations;
     if (s == MG_OK)
         s = mg_cyclegan_config_load(&c, &cfg);
     t->o.threads = threads;
@@ -456,16 +460,18 @@ static void progress(const trainer *t, int k, double t_epoch, double it_s, const
     (void)t_epoch;
 }
 
-static int save_or_fail(trainer *t, const char *name)
+static int save_or_fail(trainer *t, const char *name, bool with_state)
 {
-    if (run_save(t->out, name, &t->m, &t->o, &t->st) == MG_OK)
+    if (run_save(t->out, name, &t->m, &t->o, &t->st, with_state) == MG_OK)
         return 0;
     fprintf(stderr, "\nmrigan train: saving %s/%s failed (the previous checkpoint is intact): %s\n", t->out, name,
             mg_last_error());
     return 1;
 }
 
-/* Runs the rest of the current epoch from t->st; 130 when interrupted, 1 on failure. */
+#define STOPPED 3 /* run_epoch: --max-iterations reached */
+
+/* Runs the rest of the current epoch from t->st; 130 when interrupted, STOPPED, 1 on failure. */
 static int run_epoch(trainer *t, bool tty)
 {
     const train_opts *o = &t->o;
@@ -504,14 +510,15 @@ static int run_epoch(trainer *t, bool tty)
         t->st.iteration++;
         t->st.iter_in_epoch = k + 1;
         progress(t, k, t0, (k + 1 - first) / (now_s() - t0), &l, tty);
-        if (interrupted) {
+        bool stop = o->max_iterations > 0 && ++t->iterations_run >= o->max_iterations;
+        if (interrupted || (stop && k + 1 < t->n_iter)) {
             fflush(t->csv);
-            if (save_or_fail(t, "latest.ckpt"))
+            if (save_or_fail(t, "latest.ckpt", true))
                 return 1;
-            fprintf(stderr, "\nmrigan train: interrupted; saved %s/latest.ckpt at epoch %d, iteration %ld. "
-                            "Continue with: mrigan train --resume %s\n", t->out, t->st.epoch, t->st.iteration,
-                    t->out);
-            return 130;
+            fprintf(stderr, "\nmrigan train: %s; saved %s/latest.ckpt at epoch %d, iteration %ld. "
+                            "Continue with: mrigan train --resume %s\n", interrupted ? "interrupted" : "stopped",
+                    t->out, t->st.epoch, t->st.iteration, t->out);
+            return interrupted ? 130 : STOPPED;
         }
     }
     double secs = now_s() - t0;
@@ -534,13 +541,18 @@ static int run_epoch(trainer *t, bool tty)
     int finished = t->st.epoch;
     t->st.epoch++;
     t->st.iter_in_epoch = 0;
-    if (save_or_fail(t, "latest.ckpt"))
+    if (save_or_fail(t, "latest.ckpt", true))
         return 1;
     if (finished % o->save_every == 0 || finished == o->epochs + o->epochs_decay) {
         char name[32];
         snprintf(name, sizeof name, "epoch_%03d.ckpt", finished);
-        if (save_or_fail(t, name))
+        if (save_or_fail(t, name, false))
             return 1;
+    }
+    if (o->max_iterations > 0 && t->iterations_run >= o->max_iterations && t->st.epoch <= o->epochs + o->epochs_decay) {
+        fprintf(stderr, "mrigan train: stopped after %d iterations; continue with: mrigan train --resume %s\n",
+                t->iterations_run, t->out);
+        return STOPPED;
     }
     return 0;
 }
@@ -586,7 +598,9 @@ int cmd_train(int argc, char **argv)
         bool tty = isatty(2);
         while (!rc && t.st.epoch <= t.o.epochs + t.o.epochs_decay)
             rc = run_epoch(&t, tty);
-        if (!rc)
+        if (rc == STOPPED)
+            rc = 0;
+        else if (!rc)
             fprintf(stderr, "mrigan train: done. Checkpoints %s/latest.ckpt and epoch_*.ckpt, losses %s/losses.csv, "
                             "plot %s/loss.png, samples %s/samples/\n", t.out, t.out, t.out, t.out);
     }

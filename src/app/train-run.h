@@ -19,6 +19,7 @@ typedef struct train_opts {
     int gan_mode; /* 0 lsgan, 1 vanilla */
     float lambda_cycle, lambda_identity;
     int pool_size, seed, threads, save_every;
+    int max_iterations; /* of this invocation; 0: no limit */
 } train_opts;
 
 /* Where a run stands: the next iteration to run is iteration `iteration` (0-based, global), which is
@@ -40,8 +41,10 @@ void history_free(loss_history *h);
 /* Draws the per-epoch mean losses as an RGB PNG at path. */
 mg_status plot_losses(const char *path, const loss_history *h);
 
-/* Saves model and run state as dir/name atomically. */
-mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st);
+/* Saves model and run state as dir/name atomically; with_state: everything a resume needs, else the
+ * weights and configuration only (for translation and evaluation). */
+mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st,
+                   bool with_state);
 /* Reads the run options and state of a checkpoint written by run_save. */
 mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st);
 

@@ -57,7 +57,8 @@ static mg_status get_long(const mg_ckpt *c, const char *key, long *v)
     X("run.seed", o->seed)                                                                                             \
     X("run.save_every", o->save_every)
 
-mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st)
+mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st,
+                   bool with_state)
 {
     mg_ckpt c;
     mg_ckpt_init(&c);
@@ -72,7 +73,7 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
     if (s == MG_OK)
         s = mg_ckpt_set(&c, "run.b", o->b);
     if (s == MG_OK)
-        s = mg_cyclegan_save(m, &c);
+        s = mg_cyclegan_save(m, &c, with_state);
     char path[4096];
     if (s == MG_OK && !app_path(path, sizeof path, "%s/%s", dir, name))
         s = mg_error(MG_ERR_ARG, "checkpoint path %s/%s is too long", dir, name);

@@ -178,11 +178,13 @@ static mg_status save_pool(const mg_image_pool *p, const char *prefix, mg_ckpt *
     return s;
 }
 
-mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c)
+mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c, bool with_state)
 {
     mg_status s = save_config(&m->cfg, c);
     if (s == MG_OK)
         s = save_nets(m, c);
+    if (!with_state || s != MG_OK)
+        return s;
     if (s == MG_OK)
         s = save_optimiser(m->opt_g, "opt_G", c);
     if (s == MG_OK)
