@@ -1,4 +1,5 @@
-/* Parity test: every mrigan op (forward and backward) and Adam against PyTorch reference fixtures.
+/* Parity test: every mrigan op (forward and backward), Adam, the networks and the CycleGAN training step
+ * against PyTorch reference fixtures.
  *
  * Usage: test-parity FIXTURE_DIR [FILTER]
  *   Runs every case of pt_cases[] whose name contains FILTER (all cases without one), loading
@@ -8,8 +9,8 @@
  *   listed fixture is missing, the directory holds a fixture not listed here, or nothing ran.
  *
  * This file holds the case list, the runners of the single ops and main; the helpers shared by all
- * runners, the error measure and the tolerances are in parity.h, and dropout, Adam and the U-Net
- * have their own files (parity-*.c).
+ * runners, the error measure and the tolerances are in parity.h, and dropout, Adam, the U-Net, the
+ * networks (net_*) and the training step (cyclegan_step) have their own files (parity-*.c).
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -246,6 +247,10 @@ static const pt_entry pt_cases[] = {
     {"adam_lr_change", run_adam, PT_NONE, PT_TOL_OP},
     {"adam_skip", run_adam_skip, PT_NONE, PT_TOL_OP},
     {"unet64", run_unet, PT_NONE, PT_TOL_OP},
+    {"net_unet", run_net, PT_NONE, PT_TOL_OP},
+    {"net_resnet", run_net, PT_NONE, PT_TOL_OP},
+    {"net_patchgan", run_net, PT_NONE, PT_TOL_OP},
+    {"cyclegan_step", run_cyclegan_step, PT_NONE, PT_TOL_OP},
 };
 #define PT_N_CASES ((int)(sizeof pt_cases / sizeof pt_cases[0]))
 

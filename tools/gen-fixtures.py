@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Write the PyTorch reference fixtures for mrigan's parity test (tests/test-parity.c).
 
-Usage (from the repository root; needs PyTorch and NumPy):
+Usage (from the repository root; needs PyTorch and NumPy, and the reference model
+../shared/reference/cyclegan_ref.py next to the repository for the network and training-step
+cases; the committed fixtures are all the test itself needs):
 
     /usr/bin/python3 tools/gen-fixtures.py [OUTDIR]
 
@@ -48,8 +50,15 @@ Tensors of a gradient case ("op" cases):
                        h<q_first>..hN for q (q has no gradient before step q_first, so torch
                        skips it and q keeps its own step count), p1..pN, q1..qN.
     unet64             [eps, slope]    see unet_forward() for the network.
+    net_unet, net_resnet, net_patchgan
+                       [kind, width, depth, blocks]  the reference's UNet, resnet_g and patch_d,
+                       forward and backward; see gen_net().
+    cyclegan_step      [ngf, depth, ndf, lambda_cycle, lambda_identity, pool_size, lr, beta1,
+                       beta2]  two steps of the reference's CycleGAN; see gen_cyclegan_step().
 """
 
+import argparse
+import copy
 import os
 import struct
 import sys
@@ -559,7 +568,217 @@ def gen_unet(outdir):
     return c.write(outdir)
 
 
+# ------------------------------------------------------------------ the reference networks
+
+def import_reference():
+    """The reference model ../shared/reference/cyclegan_ref.py, next to the repository."""
+    repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ref_dir = os.path.normpath(os.path.join(repo_root, "..", "shared", "reference"))
+    if not os.path.isfile(os.path.join(ref_dir, "cyclegan_ref.py")):
+        sys.exit("gen-fixtures.py: the reference model %s is missing; the network and training-step "
+                 "fixtures are built from it (the committed fixtures do not need it)"
+                 % os.path.join(ref_dir, "cyclegan_ref.py"))
+    sys.path.insert(0, ref_dir)
+    try:
+        import cyclegan_ref
+    finally:
+        sys.path.pop(0)
+    return cyclegan_ref
+
+
+def dead_biases(net):
+    """One flag per parameter (named_parameters order): the bias of a convolution that is directly
+    followed by an instance norm.  The norm removes any per-channel constant, so the gradient of such a
+    bias is zero in exact arithmetic and only rounding noise in float32."""
+    dead = set()
+    for mod in net.modules():
+        if isinstance(mod, torch.nn.Sequential):
+            ch = list(mod.children())
+            for a, b in zip(ch, ch[1:]):
+                if (isinstance(a, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+                        and isinstance(b, torch.nn.InstanceNorm2d) and a.bias is not None):
+                    dead.add(id(a.bias))
+    return [id(p) in dead for _, p in net.named_parameters()]
+
+
+def init_net(ref, c, net, tag):
+    """Weights normal(0, 0.02) by the reference's init_normal (the global generator, seeded from the
+    case name and tag), then biases normal(0, 0.02) from the case's generator so that they matter."""
+    torch.manual_seed(zlib.crc32(("%s/%s" % (c.name, tag)).encode("ascii")))
+    ref.init_normal(net)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name.endswith(".bias"):
+                p.copy_(c.randn(*p.shape, scale=0.02))
+    names = [n for n, _ in net.named_parameters()]
+    assert names == list(net.state_dict().keys()), "parameters and state_dict differ"
+    return net
+
+
+def check_dead(net_name, names, dead, grads):
+    """The float64 gradient of every dead bias is rounding noise next to its weight's, and no live
+    parameter's gradient is."""
+    for i, (n, d, g) in enumerate(zip(names, dead, grads)):
+        gmax = g.abs().max().item()
+        if d:
+            assert i > 0 and names[i - 1].endswith(".weight"), n
+            assert gmax <= 1e-10 * grads[i - 1].abs().max().item(), (net_name, n, gmax)
+        else:
+            assert gmax > 1e-6, (net_name, n, gmax)
+
+
+def net_eval(net32, x, gy, dtype):
+    """y and the gradients of sum(y * gy) with respect to x and to every parameter."""
+    net = copy.deepcopy(net32).to(dtype)
+    xs = x.to(dtype).clone().requires_grad_(True)
+    y = net(xs)
+    (y * gy.to(dtype)).sum().backward()
+    return y.detach(), xs.grad, [p.grad for _, p in net.named_parameters()]
+
+
+def gen_net(outdir, ref, name, kind, width, depth, blocks, shapes):
+    """A network, forward and backward, for each input shape in shapes (all with the same weights).
+
+    Tensors: "params" [kind (0 unet, 1 resnet, 2 patchgan), ngf|ndf, depth, blocks], "dead" (one flag
+    per parameter, see dead_biases), "p:<state_dict name>" the parameters in state_dict order, and per
+    input k (suffix "" for the first, "2" for the second): "x<k>", "y<k>", "gy<k>", "gx<k>" and
+    "g<k>:<state_dict name>", the gradients of sum(y * gy)."""
+    c = Case(name)
+    if kind == 0:
+        net = ref.UNet(depth, width, dropout=False)
+    elif kind == 1:
+        net = ref.resnet_g(width, blocks, dropout=False)
+    else:
+        net = ref.patch_d(width)
+    init_net(ref, c, net, "net")
+    names = [n for n, _ in net.named_parameters()]
+    dead = dead_biases(net)
+    c.add("params", torch.tensor([kind, width, depth, blocks], dtype=F64))
+    c.add("dead", torch.tensor([1.0 if d else 0.0 for d in dead], dtype=F64))
+    for n, p in net.named_parameters():
+        c.add("p:" + n, p.detach())
+    for k, shape in enumerate(shapes):
+        sfx = "" if k == 0 else str(k + 1)
+        x = c.randn(*shape)
+        with torch.no_grad():
+            gy = c.randn(*net(x).shape)
+        y64, gx64, g64 = net_eval(net, x, gy, F64)
+        y32, gx32, g32 = net_eval(net, x, gy, F32)
+        check_dead(name, names, dead, g64)
+        c.note_err(y32, y64)
+        c.note_err(gx32, gx64)
+        for n, d, a, b in zip(names, dead, g32, g64):
+            if not d:
+                c.note_err(a, b)
+        c.add("x" + sfx, x)
+        c.add("y" + sfx, y64)
+        c.add("gy" + sfx, gy)
+        c.add("gx" + sfx, gx64)
+        for n, g in zip(names, g64):
+            c.add("g%s:%s" % (sfx, n), g)
+    return c.write(outdir)
+
+
+def gen_nets(outdir, ref):
+    total = 0
+    # Widths 2 keep the fixtures small (a U-Net of depth 5 at ngf 4 has 65k parameters, 260 KB per
+    # copy); every layer, norm and skip of the architecture is there at any width.
+    total += gen_net(outdir, ref, "net_unet", 0, 2, 5, 0, [(1, 1, 32, 32)])
+    total += gen_net(outdir, ref, "net_resnet", 1, 2, 0, 2, [(1, 1, 32, 32), (1, 1, 24, 40)])
+    total += gen_net(outdir, ref, "net_patchgan", 2, 2, 0, 0, [(1, 1, 32, 32)])
+    return total
+
+
+# ------------------------------------------------------------------ one CycleGAN training step
+
+STEP_NETS = ("G_AB", "G_BA", "D_A", "D_B")
+# mg_loss_names order (include/mrigan/cyclegan.h)
+STEP_LOSSES = ("D_A", "D_B", "adv_AB", "adv_BA", "cyc_ABA", "cyc_BAB", "idt_AB", "idt_BA", "G_total")
+
+
+def run_cyclegan(ref, nets, inputs, dtype):
+    """The reference CycleGAN with the networks nets (copied to dtype) and its optimisers rebuilt as
+    CycleGAN.__init__ builds them; one m.step per (a, b) of inputs.  Returns the model, the loss dicts
+    and, per step, the gradients every parameter holds after it (G: the generator pass, D: the
+    discriminator pass)."""
+    args = argparse.Namespace(generator="unet", size=128, ngf=1, ndf=1, dropout=False)
+    m = ref.CycleGAN(args)
+    m.G_AB, m.G_BA, m.D_A, m.D_B = [copy.deepcopy(n).to(dtype) for n in nets]
+    m.opt_G = torch.optim.Adam(list(m.G_AB.parameters()) + list(m.G_BA.parameters()),
+                               lr=2e-4, betas=(0.5, 0.999))
+    m.opt_D = torch.optim.Adam(list(m.D_A.parameters()) + list(m.D_B.parameters()),
+                               lr=2e-4, betas=(0.5, 0.999))
+    losses, grads = [], []
+    for a, b in inputs:
+        losses.append(m.step(a.to(dtype), b.to(dtype)))
+        grads.append([p.grad.detach().clone() for n in (m.G_AB, m.G_BA, m.D_A, m.D_B)
+                      for p in n.parameters()])
+    return m, losses, grads
+
+
+def gen_cyclegan_step(outdir, ref):
+    """Two steps of the reference CycleGAN (U-Net generators of depth 5 at ngf 2, PatchGANs at ndf 2,
+    LSGAN, 32x32 crops; the pools are not full, so they return the new fakes and draw nothing).
+
+    Tensors: "params" [ngf, depth, ndf, lambda_cycle, lambda_identity, pool_size, lr, beta1, beta2],
+    "a1", "b1", "a2", "b2" the crops, "w0:<net>.<name>" the initial and "w2:<net>.<name>" the final
+    parameters of G_AB, G_BA, D_A, D_B (state_dict order), "dead" one flag per parameter (all four
+    networks in that order, see dead_biases), "loss1", "loss2" the losses of each step in mg_loss_names
+    order, and per step k "gdot<k>", "gnorm<k>": for every parameter, the dot product of the gradient it
+    holds after step k with its initial value, and the gradient's 2-norm (a fingerprint of the full
+    gradient at no storage cost)."""
+    c = Case("cyclegan_step")
+    ngf, depth, ndf = 2, 5, 2
+    nets = [ref.UNet(depth, ngf, dropout=False), ref.UNet(depth, ngf, dropout=False),
+            ref.patch_d(ndf), ref.patch_d(ndf)]
+    for tag, n in zip(STEP_NETS, nets):
+        init_net(ref, c, n, tag)
+    inputs = [(c.uniform(1, 1, 32, 32, lo=-1.0, hi=1.0), c.uniform(1, 1, 32, 32, lo=-1.0, hi=1.0))
+              for _ in range(2)]
+    m64, l64, g64 = run_cyclegan(ref, nets, inputs, F64)
+    m32, l32, _ = run_cyclegan(ref, nets, inputs, F32)
+
+    names = ["%s.%s" % (t, n) for t, net in zip(STEP_NETS, nets) for n, _ in net.named_parameters()]
+    dead = [d for net in nets for d in dead_biases(net)]
+    p0 = [p.detach() for net in nets for p in net.parameters()]
+    p64 = [p.detach() for net in (m64.G_AB, m64.G_BA, m64.D_A, m64.D_B) for p in net.parameters()]
+    p32 = [p.detach() for net in (m32.G_AB, m32.G_BA, m32.D_A, m32.D_B) for p in net.parameters()]
+    for g in g64:
+        check_dead("cyclegan_step", names, dead, g)
+
+    # f32err: PyTorch's float32 losses against the float64 ones; the weights are reported apart,
+    # relative to their displacement (live parameters only: Adam turns the rounding noise of a dead
+    # bias's zero gradient into steps of up to lr, see tests/parity-step.c).
+    for s in range(2):
+        for k in STEP_LOSSES:
+            c.note_err(torch.tensor([l32[s][k]], dtype=F64), torch.tensor([l64[s][k]], dtype=F64))
+    werr = 0.0
+    for d, a, b, w0 in zip(dead, p32, p64, p0):
+        if not d:
+            disp = (b - w0.to(F64)).abs().max().item()
+            werr = max(werr, (a.to(F64) - b).abs().max().item() / disp)
+
+    c.add("params", torch.tensor([ngf, depth, ndf, 10.0, 0.5, 50, 2e-4, 0.5, 0.999], dtype=F64))
+    for s, (a, b) in enumerate(inputs):
+        c.add("a%d" % (s + 1), a)
+        c.add("b%d" % (s + 1), b)
+    c.add("dead", torch.tensor([1.0 if d else 0.0 for d in dead], dtype=F64))
+    for s in range(2):
+        c.add("loss%d" % (s + 1), torch.tensor([l64[s][k] for k in STEP_LOSSES], dtype=F64))
+        c.add("gdot%d" % (s + 1), torch.tensor([(g * w0.to(F64)).sum().item()
+                                                 for g, w0 in zip(g64[s], p0)], dtype=F64))
+        c.add("gnorm%d" % (s + 1), torch.tensor([g.norm().item() for g in g64[s]], dtype=F64))
+    for n, w in zip(names, p0):
+        c.add("w0:" + n, w)
+    for n, w in zip(names, p64):
+        c.add("w2:" + n, w)
+    size = c.write(outdir)
+    print("%-34s float32 weights: %.2e of the displacement" % ("", werr))
+    return size
+
+
 def main():
+    ref = import_reference()
     torch.set_num_threads(1)
     torch.manual_seed(0)
     here = os.path.dirname(os.path.abspath(__file__))
@@ -575,6 +794,8 @@ def main():
     total += gen_dropout(outdir)
     total += gen_adam(outdir)
     total += gen_unet(outdir)
+    total += gen_nets(outdir, ref)
+    total += gen_cyclegan_step(outdir, ref)
     print("total %d bytes" % total)
 
 

@@ -397,6 +397,7 @@ static void bench_print_memory(const bench_ctx *ctx)
 static void bench_print_usage(void)
 {
     printf("usage: mrigan bench [--threads N] [--reps N] [--quick] [--json]\n"
+           "       mrigan bench train [options]   (whole training iterations; see mrigan bench train --help)\n"
            "Times mrigan's conv forward/backward for every layer shape of the ResNet-9 and U-Net\n"
            "generators (256x256, 1 channel, ngf 64) next to cblas_sgemm of the same GEMM sizes.\n"
            "  --threads N  threads for the backend and OpenBLAS (default: all cores)\n"
@@ -448,6 +449,8 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
 
 int cmd_bench(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "train"))
+        return cmd_bench_train(argc - 1, argv + 1);
     bench_ctx ctx = {0};
     int rc = bench_parse_args(argc, argv, &ctx.opt);
     if (rc >= 0)
