@@ -53,9 +53,8 @@ typedef enum mg_weighting {
 
 /* The relaxation parameters of tissue t (NULL when t is out of range). */
 const mg_tissue_params *mg_phantom_tissue(int t);
-/* Repetition and echo time of a weighting, in ms (false when w is out of range). */
-bool mg_phantom_sequence(int w, float *tr_ms, float *te_ms);
-/* The noise-free spin-echo signal of tissue t under weighting w (0 when either is out of range). */
+/* The noise-free spin-echo signal PD (1 - exp(-TR/T1)) exp(-TE/T2) of tissue t under weighting w (0 when
+ * either is out of range). */
 float mg_phantom_signal(int t, int w);
 
 typedef struct mg_phantom_config {
@@ -78,7 +77,8 @@ mg_status mg_phantom_render(const mg_phantom_config *cfg, int index, mg_image *t
 /* Writes subjects 0..count-1 as dir/T1/phantom_NNN.png and dir/T2/phantom_NNN.png (at least three digits,
  * more when count needs them), PNG bit depth 8 or 16, creating the folders as needed (mkdir -p), then
  * dir/phantom.txt: how the set was made (command_line as given, may be NULL), the tissue table and one
- * line per subject. Every file is written to a temporary name and renamed. */
+ * line per subject. Every file is written to a temporary name and renamed; files of the same names are
+ * replaced, other files in the folders are left alone. */
 mg_status mg_phantom_write(const char *dir, const mg_phantom_config *cfg, int count, int bit_depth,
                            const char *command_line);
 

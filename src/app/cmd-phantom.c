@@ -175,8 +175,9 @@ int cmd_phantom(int argc, char **argv)
         fprintf(stderr, "mrigan %s%s\n", strncmp(msg, "phantom: ", 9) ? "phantom: " : "", msg);
         return 1;
     }
-    printf("mrigan phantom: wrote %d T1/T2 pairs of %dx%d (%d-bit, seed %llu) to %s/T1 and %s/T2; how they were "
+    printf("mrigan phantom: wrote %d T1/T2 pair%s of %dx%d (%d-bit, seed %llu) to %s/T1 and %s/T2; how they were "
            "made: %s/phantom.txt\n",
-           o.count, o.cfg.size, o.cfg.size, o.bit_depth, (unsigned long long)o.cfg.seed, o.out, o.out, o.out);
+           o.count, o.count == 1 ? "" : "s", o.cfg.size, o.cfg.size, o.bit_depth, (unsigned long long)o.cfg.seed, o.out,
+           o.out, o.out);
     return 0;
 }

@@ -5,8 +5,9 @@
  * of an axial slice). Along every ray from the centre the layers are, from outside in: scalp fat, skull
  * (cortical bone with a thin fat-marrow diploe in its middle), subarachnoid CSF, and the brain, whose hull
  * radius is a smooth function of the angle (tabulated). Inside the hull:
- *   - sulci are CSF clefts along short polylines (two segments, sometimes a branch) running inward from
- *     the hull; the interhemispheric fissure and, at low slices, the Sylvian fissures are longer ones;
+ *   - sulci are CSF clefts along the zero lines of a sum of sheared angular waves (see struct wave) down
+ *     to a depth that varies along the hull, so they meander, branch and end at different depths; the
+ *     interhemispheric fissure and, at low slices, the Sylvian fissures are explicit polylines;
  *   - cortical grey matter is everything within the cortical thickness of the hull or of a cleft, so the
  *     ribbon follows the folds and white matter fills the gyri between them;
  *   - the lateral ventricles are bent ellipses near the centre whose shape follows the slice level (frontal
@@ -16,8 +17,8 @@
  * and ventricle size from PCG32 stream `index` of the seed, before any pixel is touched, so the anatomy
  * does not depend on the image size, the noise or the number of subjects.
  *
- * Signal. Per tissue S = PD (1 - exp(-TR/T1)) exp(-TE/T2), the spin-echo equation without the
- * refocusing-pulse terms, weighted by the tissue fractions of each pixel (3x3 supersampling). Then a
+ * Signal. Per tissue S = PD (1 - exp(-TR/T1)) exp(-TE/T2), the spin-echo signal in the usual TR >> TE
+ * approximation, weighted by the tissue fractions of each pixel (3x3 supersampling). Then a
  * smooth multiplicative bias field exp(b(x, y)), b a random quadratic in x and y scaled so max |b| = bias
  * (the receive coil's sensitivity, hence the same for both contrasts of a pair), then Rician noise
  * |S + sigma (n1 + i n2)| with sigma = noise * max S, then scaling so the 99.5th percentile is 1,
@@ -37,10 +38,10 @@
 #define PI_F       3.14159265358979f
 #define SS         3    /* supersampling per axis */
 #define LUT_N      1024 /* hull radii tabulated per angle */
-#define MAX_SEGS   4  /* segments of a fissure */
-#define N_WAVES    10 /* waves of the fold field */
+#define MAX_SEGS   4    /* segments of a fissure */
+#define N_WAVES    10   /* waves of the fold field */
 #define MAX_BLOBS  12
-#define HULL_GUARD 0.03f /* sulci start this far outside the hull so they open into the CSF */
+#define HULL_GUARD 0.03f /* fissures start this far outside the hull so they open into the CSF */
 
 /* Approximate 1.5 T relaxation times and relative proton densities from the MR relaxometry literature
  * (grey and white matter and CSF as in the usual brain tables, e.g. Wansapura et al. 1999, Stanisz et al.
@@ -59,15 +60,6 @@ static const float seq_tr[2] = {500.0f, 4000.0f};
 static const float seq_te[2] = {15.0f, 100.0f};
 
 const mg_tissue_params *mg_phantom_tissue(int t) { return t >= 0 && t < MG_TISSUE_COUNT ? &tissues[t] : NULL; }
-
-bool mg_phantom_sequence(int w, float *tr_ms, float *te_ms)
-{
-    if (w != MG_T1W && w != MG_T2W)
-        return false;
-    *tr_ms = seq_tr[w];
-    *te_ms = seq_te[w];
-    return true;
-}
 
 float mg_phantom_signal(int t, int w)
 {
@@ -111,7 +103,6 @@ typedef struct seg {
 typedef struct cleft {
     seg s[MAX_SEGS];
     int n;
-    float bx, by, br2; /* bounding circle, widened by the cortical thickness */
 } cleft;
 
 /* An ellipse whose long axis is bent into a parabola: the axis point at distance v along it is moved
@@ -154,8 +145,8 @@ static float uni(mg_rng *r, float lo, float hi) { return lo + (hi - lo) * mg_rng
 static float clampf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
 static float lerpf(float a, float b, float t) { return a + (b - a) * t; }
 
-/* Linear interpolation in a table over [-pi, pi]; phi may lie outside by less than a turn. */
-static float lut_at(const float *lut, float phi)
+/* Position of angle phi (within a turn of [-pi, pi)) in a table: index *k and fraction returned. */
+static float lut_pos(float phi, int *k)
 {
     if (phi >= PI_F)
         phi -= 2.0f * PI_F;
@@ -163,16 +154,21 @@ static float lut_at(const float *lut, float phi)
         phi += 2.0f * PI_F;
     float f = (phi + PI_F) * (LUT_N / (2.0f * PI_F));
     int i = (int)f;
-    i = i < 0 ? 0 : i >= LUT_N ? LUT_N - 1 : i;
-    float t = f - (float)i;
-    return lut[i] + (lut[i + 1] - lut[i]) * t;
+    *k = i < 0 ? 0 : i >= LUT_N ? LUT_N - 1 : i;
+    return f - (float)*k;
+}
+
+static float lut_at(const float *lut, float phi)
+{
+    int k;
+    float t = lut_pos(phi, &k);
+    return lut[k] + (lut[k + 1] - lut[k]) * t;
 }
 
 /* A cleft through npts points; half width w0 at the start, w1 at the end. */
-static void cleft_make(cleft *c, const float *px, const float *py, int npts, float w0, float w1, float gm)
+static void cleft_make(cleft *c, const float *px, const float *py, int npts, float w0, float w1)
 {
     c->n = 0;
-    float minx = px[0], maxx = px[0], miny = py[0], maxy = py[0];
     for (int i = 0; i + 1 < npts && c->n < MAX_SEGS; i++) {
         seg *g = &c->s[c->n++];
         g->x0 = px[i], g->y0 = py[i];
@@ -181,12 +177,7 @@ static void cleft_make(cleft *c, const float *px, const float *py, int npts, flo
         g->inv_len2 = l2 > 0.0f ? 1.0f / l2 : 0.0f;
         g->w0 = lerpf(w0, w1, (float)i / (float)(npts - 1));
         g->w1 = lerpf(w0, w1, (float)(i + 1) / (float)(npts - 1));
-        minx = fminf(minx, px[i + 1]), maxx = fmaxf(maxx, px[i + 1]);
-        miny = fminf(miny, py[i + 1]), maxy = fmaxf(maxy, py[i + 1]);
     }
-    c->bx = 0.5f * (minx + maxx), c->by = 0.5f * (miny + maxy);
-    float rad = 0.5f * hypotf(maxx - minx, maxy - miny) + fmaxf(w0, w1) + gm + 0.01f;
-    c->br2 = rad * rad;
 }
 
 static void blob_set(blob *bl, float cx, float cy, float ax, float ay, float angle, float bend, mg_tissue t)
@@ -206,13 +197,18 @@ static bool blob_inside(const blob *bl, float x, float y)
     return u * u + v * v < 1.0f;
 }
 
+/* Size of the lateral ventricles at a slice level: they shrink towards their roof and are gone by 0.75;
+ * below VENT_MIN none are drawn and the interhemispheric fissure runs through. */
+#define VENT_MIN 0.08f
+static float ventricle_scale(float level) { return 1.0f - clampf((level - 0.6f) / 0.15f, 0.0f, 1.0f); }
+
 /* The interhemispheric fissure (from the frontal and the occipital pole, meeting above the corpus
  * callosum) and, at low slices, the Sylvian fissures. */
 static void make_fissures(subject *s, mg_rng *r, float ab, float bb)
 {
     float lv = s->level;
     s->n_clefts = 0;
-    bool complete = lv > 0.8f;
+    bool complete = ventricle_scale(lv) < VENT_MIN; /* above the ventricles and the corpus callosum */
     float da = complete ? 1.1f * bb : uni(r, 0.50f, 0.60f) * bb, dp = complete ? 1.1f * bb : uni(r, 0.42f, 0.52f) * bb;
     for (int end = 0; end < 2; end++) {
         float sign = end ? 1.0f : -1.0f, len = (end ? dp : da) + HULL_GUARD;
@@ -222,14 +218,14 @@ static void make_fissures(subject *s, mg_rng *r, float ab, float bb)
             px[i] = i ? uni(r, -0.012f, 0.012f) : 0.0f;
             py[i] = y0 - sign * len * (float)i / MAX_SEGS;
         }
-        cleft_make(&s->clefts[s->n_clefts++], px, py, MAX_SEGS + 1, 0.010f, 0.006f, s->gm);
+        cleft_make(&s->clefts[s->n_clefts++], px, py, MAX_SEGS + 1, 0.010f, 0.006f);
     }
     for (int side = 0; side < 2 && lv < 0.45f; side++) {
         float sx = side ? 1.0f : -1.0f, x0 = sx * (lut_at(s->brain, side ? 0.0f : PI_F) + HULL_GUARD);
         float depth = uni(r, 0.40f, 0.46f) * ab + HULL_GUARD, tilt = uni(r, 0.15f, 0.35f), y0 = -0.02f * bb;
         float px[3] = {x0, x0 - sx * 0.6f * depth, x0 - sx * depth};
         float py[3] = {y0, y0 - 0.6f * depth * tilt, y0 - depth * tilt * 1.8f};
-        cleft_make(&s->clefts[s->n_clefts++], px, py, 3, 0.012f, 0.007f, s->gm);
+        cleft_make(&s->clefts[s->n_clefts++], px, py, 3, 0.012f, 0.007f);
     }
 }
 
@@ -249,8 +245,11 @@ static void make_folds(subject *s, mg_rng *r, float ab)
     /* Sulcal depth along the hull: a slow variation times a fast one, so neighbouring sulci end at
      * different depths. */
     float amp[8], ph[8], m[8], d0 = uni(r, 0.14f, 0.18f) * ab / 0.6f;
-    for (int k = 0; k < 8; k++)
-        amp[k] = uni(r, -1.0f, 1.0f), ph[k] = uni(r, 0.0f, 2.0f * PI_F), m[k] = k < 3 ? (float)(k + 2) : (float)(9 + mg_rng_below(r, 16));
+    for (int k = 0; k < 8; k++) {
+        amp[k] = uni(r, -1.0f, 1.0f);
+        ph[k] = uni(r, 0.0f, 2.0f * PI_F);
+        m[k] = k < 3 ? (float)(k + 2) : (float)(9 + mg_rng_below(r, 16));
+    }
     s->max_depth = 0.0f;
     for (int i = 0; i <= LUT_N; i++) {
         float phi = -PI_F + 2.0f * PI_F * (float)i / LUT_N, slow = 0.0f, fast = 0.0f;
@@ -265,21 +264,21 @@ static void make_folds(subject *s, mg_rng *r, float ab)
 static void make_deep(subject *s, mg_rng *r, float ab, float bb)
 {
     float lv = s->level, vs = s->vent;
-    float t = clampf((lv - 0.2f) / 0.35f, 0.0f, 1.0f);                         /* horns -> bodies */
-    float g = lv < 0.6f ? 1.0f : clampf(1.0f - (lv - 0.6f) / 0.2f, 0.0f, 1.0f); /* fades towards the roof */
+    float t = clampf((lv - 0.2f) / 0.35f, 0.0f, 1.0f); /* horns -> bodies */
+    float g = ventricle_scale(lv);
     float asym = uni(r, 0.9f, 1.1f), jit = uni(r, -0.02f, 0.02f);
     s->n_csf = s->n_deep = 0;
-    for (int side = 0; side < 2 && g > 0.08f; side++) {
+    for (int side = 0; side < 2 && g >= VENT_MIN; side++) {
         float sx = side ? 1.0f : -1.0f, f = side ? asym : 1.0f;
-        float w = 0.075f * ab * vs * f * sqrtf(g);
+        float w = 0.075f * ab * vs * f * powf(g, 0.7f), gl = sqrtf(g); /* thin slits near the roof */
         /* frontal horn (anterior tip lateral) or front of the body */
-        float ay = lerpf(0.16f, 0.22f, t) * bb * g, ang = lerpf(0.35f, -0.08f, t);
+        float ay = lerpf(0.16f, 0.22f, t) * bb * gl, ang = lerpf(0.35f, -0.08f, t);
         float ext = sqrtf(w * w * cosf(ang) * cosf(ang) + ay * ay * sinf(ang) * sinf(ang)) + 0.008f;
         blob_set(&s->csf[s->n_csf++], sx * fmaxf(lerpf(0.10f, 0.09f, t) * ab, ext),
-                 (lerpf(-0.28f, -0.14f, t) + jit) * bb, w, ay, sx * ang, sx * 0.3f, MG_TISSUE_CSF);
+                 (lerpf(-0.28f, -0.14f, t) * gl + jit) * bb, w, ay, sx * ang, sx * 0.3f, MG_TISSUE_CSF);
         /* atrium and occipital horn (posterior tip lateral, curved) or back of the body */
-        blob_set(&s->csf[s->n_csf++], sx * lerpf(0.22f, 0.15f, t) * ab, (lerpf(0.32f, 0.14f, t) + jit) * bb,
-                 w * lerpf(0.6f, 0.9f, t), lerpf(0.16f, 0.22f, t) * bb * g, -sx * lerpf(0.5f, 0.3f, t),
+        blob_set(&s->csf[s->n_csf++], sx * lerpf(0.22f, 0.15f, t) * ab, (lerpf(0.32f, 0.14f, t) * gl + jit) * bb,
+                 w * lerpf(0.6f, 0.9f, t), lerpf(0.16f, 0.22f, t) * bb * gl, -sx * lerpf(0.5f, 0.3f, t),
                  sx * lerpf(0.8f, 0.3f, t), MG_TISSUE_CSF);
     }
     float d = 1.0f - clampf((lv - 0.25f) / 0.15f, 0.0f, 1.0f); /* basal ganglia fade out by level 0.4 */
@@ -337,8 +336,8 @@ static void subject_make(subject *s, uint64_t seed, int index)
         s->bias_c[k] = uni(&r, -1.0f, 1.0f);
 }
 
-/* Distance below which a point at depth d and angle phi (head radius rad) lies from the nearest sulcus,
- * negative inside one. */
+/* Distance from the point at angle phi, depth d below the hull and radius rad to the nearest sulcus (to its
+ * fundus when deeper than the sulcus ends), negative inside one, 1 when far below every sulcus. */
 static float fold_distance(const subject *s, float phi, float d, float rad)
 {
     float depth = lut_at(s->depth, phi);
@@ -347,15 +346,8 @@ static float fold_distance(const subject *s, float phi, float d, float rad)
     float f = 0.0f, gp = 0.0f, gd = 0.0f;
     for (int i = 0; i < N_WAVES; i++) {
         const wave *w = &s->waves[i];
-        float q = phi + w->kappa * d;
-        if (q >= PI_F)
-            q -= 2.0f * PI_F;
-        else if (q < -PI_F)
-            q += 2.0f * PI_F;
-        float fi = (q + PI_F) * (LUT_N / (2.0f * PI_F));
-        int k = (int)fi;
-        k = k < 0 ? 0 : k >= LUT_N ? LUT_N - 1 : k;
-        float t = fi - (float)k;
+        int k;
+        float t = lut_pos(phi + w->kappa * d, &k);
         float c = w->cs[0][k] + (w->cs[0][k + 1] - w->cs[0][k]) * t;
         float sn = w->cs[1][k] + (w->cs[1][k + 1] - w->cs[1][k]) * t;
         f += w->amp * c;
@@ -395,9 +387,6 @@ static mg_tissue classify(const subject *s, float x, float y)
     float dist = db; /* to the nearest outer CSF: hull, fissure or sulcus */
     for (int i = 0; i < s->n_clefts; i++) {
         const cleft *c = &s->clefts[i];
-        float bx = hx - c->bx, by = hy - c->by;
-        if (bx * bx + by * by > c->br2)
-            continue;
         for (int k = 0; k < c->n; k++) {
             const seg *g = &c->s[k];
             float px = hx - g->x0, py = hy - g->y0;
@@ -557,36 +546,31 @@ static mg_status make_dirs(const char *path)
     return st;
 }
 
-static char *path_join(const char *dir, const char *a, const char *b)
+static char *path_join(const char *dir, const char *name)
 {
-    size_t n = strlen(dir) + strlen(a) + (b ? strlen(b) : 0) + 3;
+    size_t n = strlen(dir) + strlen(name) + 2;
     char *p = malloc(n);
     if (p)
-        snprintf(p, n, "%s/%s%s%s", dir, a, b ? "/" : "", b ? b : "");
+        snprintf(p, n, "%s/%s", dir, name);
     return p;
 }
 
 static void describe(FILE *f, const mg_phantom_config *cfg, int count, int bit_depth, const char *command_line,
                      int digits)
 {
-    fprintf(f, "mrigan synthetic brain phantom: paired T1-weighted and T2-weighted axial slices\n\n");
-    if (command_line)
-        fprintf(f, "command: %s\n", command_line);
-    fprintf(f, "seed %llu, %d subjects, %dx%d pixels, %d-bit grayscale PNG, noise %g, bias %g\n",
+    fprintf(f, "mrigan synthetic brain phantom: paired T1-weighted and T2-weighted axial slices\n\ncommand: %s\n",
+            command_line ? command_line : "(not given)");
+    fprintf(f,
+            "seed %llu, %d subjects, %dx%d pixels, %d-bit grayscale PNG, noise %g, bias %g\nfiles: T1/phantom_%0*d.png"
+            " .. and T2/ with the same names; the same name in both\nfolders is the same subject and slice with "
+            "identical anatomy.\n\nAnatomy: scalp fat, skull (cortical bone with a fat-marrow diploe), subarachnoid"
+            " CSF, a folded\ncortical ribbon (sulci as CSF clefts), white matter, lateral ventricles and, at low"
+            " slice levels,\nthird ventricle, caudate, putamen and thalamus. Per subject (PCG32 stream = subject"
+            " index):\nslice level, head size, ellipticity and rotation, layer thicknesses, gyral pattern, ventricle"
+            " size.\n\nSignal: spin echo S = PD * (1 - exp(-TR/T1)) * exp(-TE/T2)\n  T1-weighted: TR %.0f ms, TE"
+            " %.0f ms\n  T2-weighted: TR %.0f ms, TE %.0f ms\n",
             (unsigned long long)cfg->seed, count, cfg->size, cfg->size, bit_depth, (double)cfg->noise,
-            (double)cfg->bias);
-    fprintf(f,
-            "files: T1/phantom_%0*d.png .. and T2/ with the same names; the same name in both folders is the\n"
-            "same subject and slice with identical anatomy.\n\n",
-            digits, 0);
-    fprintf(f,
-            "Anatomy: scalp fat, skull (cortical bone with a fat-marrow diploe), subarachnoid CSF, a folded\n"
-            "cortical ribbon (sulci as CSF clefts), white matter, lateral ventricles and, at low slice levels,\n"
-            "third ventricle, caudate, putamen and thalamus. Per subject (PCG32 stream = subject index):\n"
-            "slice level, head size, ellipticity and rotation, layer thicknesses, gyral pattern, ventricle size.\n\n");
-    fprintf(f, "Signal: spin echo S = PD * (1 - exp(-TR/T1)) * exp(-TE/T2)\n");
-    fprintf(f, "  T1-weighted: TR %.0f ms, TE %.0f ms\n  T2-weighted: TR %.0f ms, TE %.0f ms\n", (double)seq_tr[0],
-            (double)seq_te[0], (double)seq_tr[1], (double)seq_te[1]);
+            (double)cfg->bias, digits, 0, (double)seq_tr[0], (double)seq_te[0], (double)seq_tr[1], (double)seq_te[1]);
     fprintf(f, "  %-13s %7s %7s %5s %8s %8s\n", "tissue (1.5T)", "T1 ms", "T2 ms", "PD", "S(T1w)", "S(T2w)");
     for (int t = 1; t < MG_TISSUE_COUNT; t++)
         fprintf(f, "  %-13s %7.0f %7.0f %5.2f %8.4f %8.4f\n", tissues[t].name, (double)tissues[t].t1_ms,
@@ -615,8 +599,8 @@ mg_status mg_phantom_write(const char *dir, const mg_phantom_config *cfg, int co
     int digits = 3;
     for (int m = 1000; m <= count - 1 && digits < 9; m *= 10)
         digits++;
-    char *d1 = path_join(dir, "T1", NULL), *d2 = path_join(dir, "T2", NULL), *txt = path_join(dir, "phantom.txt", NULL);
-    char *tmp = txt ? path_join(dir, ".phantom.txt.XXXXXX", NULL) : NULL;
+    char *d1 = path_join(dir, "T1"), *d2 = path_join(dir, "T2"), *txt = path_join(dir, "phantom.txt");
+    char *tmp = txt ? path_join(dir, ".phantom.txt.XXXXXX") : NULL;
     subject *s = malloc(sizeof *s);
     if (!d1 || !d2 || !txt || !tmp || !s)
         st = mg_error(MG_ERR_OOM, "phantom: out of memory");
@@ -639,7 +623,7 @@ mg_status mg_phantom_write(const char *dir, const mg_phantom_config *cfg, int co
     for (int k = 0; k < count && st == MG_OK; k++) {
         char name[32];
         snprintf(name, sizeof name, "phantom_%0*d.png", digits, k);
-        char *p1 = path_join(d1, name, NULL), *p2 = path_join(d2, name, NULL);
+        char *p1 = path_join(d1, name), *p2 = path_join(d2, name);
         mg_image t1 = {0}, t2 = {0};
         if (!p1 || !p2)
             st = mg_error(MG_ERR_OOM, "phantom: out of memory");
