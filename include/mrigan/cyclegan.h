@@ -24,10 +24,10 @@ typedef struct mg_cyclegan_config {
 
 /* One step's losses, as plain numbers (the only device-to-host traffic of a step). */
 typedef struct mg_losses {
-    float d_a, d_b;          /* discriminator losses (halved) */
-    float adv_ab, adv_ba;    /* generator adversarial losses: G_AB fools D_B, G_BA fools D_A */
-    float cyc_aba, cyc_bab;  /* weighted cycle losses */
-    float idt_ab, idt_ba;    /* weighted identity losses */
+    float d_a, d_b;         /* discriminator losses (halved) */
+    float adv_ab, adv_ba;   /* generator adversarial losses: G_AB fools D_B, G_BA fools D_A */
+    float cyc_aba, cyc_bab; /* weighted cycle losses */
+    float idt_ab, idt_ba;   /* weighted identity losses */
     float g_total;
 } mg_losses;
 

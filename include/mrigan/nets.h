@@ -35,9 +35,9 @@ typedef struct mg_gen_config {
     bool dropout; /* unet: dropout 0.5 in the inner 8*ngf decoder levels; resnet: inside residual blocks */
 } mg_gen_config;
 
-#define MG_UNET_MAX_DEPTH 10
+#define MG_UNET_MAX_DEPTH    10
 #define MG_RESNET_MAX_BLOCKS 12
-#define MG_GEN_MAX_LAYERS (2 * MG_RESNET_MAX_BLOCKS + 6)
+#define MG_GEN_MAX_LAYERS    (2 * MG_RESNET_MAX_BLOCKS + 6)
 
 typedef struct mg_generator {
     mg_net net;

@@ -40,9 +40,33 @@ static int fail(const char *what)
 }
 
 /* ------------------------------------------------------------------ options */
-enum { O_A, O_B, O_OUT, O_RESUME, O_SIZE, O_LOAD_SIZE, O_NO_FLIP, O_GENERATOR, O_NGF, O_NDF, O_BLOCKS,
-       O_NO_DROPOUT, O_EPOCHS, O_EPOCHS_DECAY, O_LR, O_BETA1, O_GAN_MODE, O_LAMBDA_CYCLE, O_LAMBDA_IDENTITY,
-       O_POOL_SIZE, O_SEED, O_THREADS, O_SAVE_EVERY, O_MAX_ITERATIONS, O_COUNT };
+enum {
+    O_A,
+    O_B,
+    O_OUT,
+    O_RESUME,
+    O_SIZE,
+    O_LOAD_SIZE,
+    O_NO_FLIP,
+    O_GENERATOR,
+    O_NGF,
+    O_NDF,
+    O_BLOCKS,
+    O_NO_DROPOUT,
+    O_EPOCHS,
+    O_EPOCHS_DECAY,
+    O_LR,
+    O_BETA1,
+    O_GAN_MODE,
+    O_LAMBDA_CYCLE,
+    O_LAMBDA_IDENTITY,
+    O_POOL_SIZE,
+    O_SEED,
+    O_THREADS,
+    O_SAVE_EVERY,
+    O_MAX_ITERATIONS,
+    O_COUNT
+};
 
 static void options_table(train_opts *o, app_option *t)
 {
@@ -65,8 +89,8 @@ static void options_table(train_opts *o, app_option *t)
         [O_BETA1] = APP_FLOAT("beta1", &o->beta1, 0, 0.999999, "Adam beta1 (0.5)"),
         [O_GAN_MODE] = APP_CHOICE("gan-mode", &o->gan_mode, "lsgan|vanilla", "adversarial loss (lsgan)"),
         [O_LAMBDA_CYCLE] = APP_FLOAT("lambda-cycle", &o->lambda_cycle, 0, 1e6, "cycle loss weight (10)"),
-        [O_LAMBDA_IDENTITY] = APP_FLOAT("lambda-identity", &o->lambda_identity, 0, 1e6,
-                                        "identity loss weight, times lambda-cycle (0.5)"),
+        [O_LAMBDA_IDENTITY] =
+            APP_FLOAT("lambda-identity", &o->lambda_identity, 0, 1e6, "identity loss weight, times lambda-cycle (0.5)"),
         [O_POOL_SIZE] = APP_INT("pool-size", &o->pool_size, 0, 100000, "image history pool size (50)"),
         [O_SEED] = APP_INT("seed", &o->seed, 0, 2147483647, "seed of every random choice (1)"),
         [O_THREADS] = APP_INT("threads", &o->threads, 0, 1024, "CPU threads (0: one per core)"),
@@ -89,9 +113,21 @@ static void usage(app_option *t)
 
 static void options_defaults(train_opts *o)
 {
-    *o = (train_opts){.size = 128, .flip = true, .ngf = 64, .ndf = 64, .blocks = 9, .dropout = true,
-                      .epochs = 15, .epochs_decay = 10, .lr = 2e-4f, .beta1 = 0.5f, .lambda_cycle = 10.0f,
-                      .lambda_identity = 0.5f, .pool_size = 50, .seed = 1, .save_every = 5};
+    *o = (train_opts){.size = 128,
+                      .flip = true,
+                      .ngf = 64,
+                      .ndf = 64,
+                      .blocks = 9,
+                      .dropout = true,
+                      .epochs = 15,
+                      .epochs_decay = 10,
+                      .lr = 2e-4f,
+                      .beta1 = 0.5f,
+                      .lambda_cycle = 10.0f,
+                      .lambda_identity = 0.5f,
+                      .pool_size = 50,
+                      .seed = 1,
+                      .save_every = 5};
 }
 
 /* Options a resumed run takes from its checkpoint. */
@@ -99,8 +135,10 @@ static int check_resume_options(const app_option *t)
 {
     for (int i = 0; i < O_COUNT; i++) {
         if (t[i].seen && i != O_RESUME && i != O_THREADS && i != O_MAX_ITERATIONS) {
-            fprintf(stderr, "mrigan train: --%s cannot be combined with --resume: a resumed run keeps the "
-                            "configuration of its checkpoint\n", t[i].name);
+            fprintf(stderr,
+                    "mrigan train: --%s cannot be combined with --resume: a resumed run keeps the "
+                    "configuration of its checkpoint\n",
+                    t[i].name);
             return 2;
         }
     }
@@ -331,12 +369,19 @@ static void trainer_free(trainer *t)
 
 static mg_cyclegan_config model_config(const train_opts *o)
 {
-    mg_cyclegan_config c = {
-        .gen = {.kind = o->generator ? MG_GEN_RESNET : MG_GEN_UNET, .ngf = o->ngf, .blocks = o->blocks,
-                .depth = o->generator ? 0 : mg_unet_depth_for(o->size), .dropout = o->dropout},
-        .ndf = o->ndf, .gan_mode = o->gan_mode ? MG_GAN_VANILLA : MG_GAN_LSGAN, .lambda_cycle = o->lambda_cycle,
-        .lambda_identity = o->lambda_identity, .pool_size = o->pool_size, .lr = o->lr, .beta1 = o->beta1,
-        .beta2 = 0.999f};
+    mg_cyclegan_config c = {.gen = {.kind = o->generator ? MG_GEN_RESNET : MG_GEN_UNET,
+                                    .ngf = o->ngf,
+                                    .blocks = o->blocks,
+                                    .depth = o->generator ? 0 : mg_unet_depth_for(o->size),
+                                    .dropout = o->dropout},
+                            .ndf = o->ndf,
+                            .gan_mode = o->gan_mode ? MG_GAN_VANILLA : MG_GAN_LSGAN,
+                            .lambda_cycle = o->lambda_cycle,
+                            .lambda_identity = o->lambda_identity,
+                            .pool_size = o->pool_size,
+                            .lr = o->lr,
+                            .beta1 = o->beta1,
+                            .beta2 = 0.999f};
     if (o->generator)
         c.gen.dropout = false; /* the standard ResNet generator trains without dropout */
     return c;
@@ -444,8 +489,8 @@ static int trainer_data(trainer *t)
         return fail("cannot load the training data");
     int mult = mg_generator_multiple(&t->m.cfg.gen);
     if (t->o.size % mult) {
-        fprintf(stderr, "mrigan train: --size %d is not a multiple of %d, which the %s generator needs\n",
-                t->o.size, mult, t->o.generator ? "resnet" : "unet");
+        fprintf(stderr, "mrigan train: --size %d is not a multiple of %d, which the %s generator needs\n", t->o.size,
+                mult, t->o.generator ? "resnet" : "unet");
         return 2;
     }
     int na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
@@ -470,9 +515,8 @@ static void progress(const trainer *t, int k, double t_epoch, double it_s, const
     for (int i = 0; i < width; i++)
         bar[i] = i < done ? '#' : '.';
     bar[width] = 0;
-    fprintf(stderr, "\repoch %d/%d [%s] %d/%d  %.2f it/s  ETA %dm%02ds  G %.3f  D_A %.3f  D_B %.3f   ",
-            t->st.epoch, total, bar, k + 1, t->n_iter, it_s, (int)(eta / 60), (int)fmod(eta, 60.0), l->g_total,
-            l->d_a, l->d_b);
+    fprintf(stderr, "\repoch %d/%d [%s] %d/%d  %.2f it/s  ETA %dm%02ds  G %.3f  D_A %.3f  D_B %.3f   ", t->st.epoch,
+            total, bar, k + 1, t->n_iter, it_s, (int)(eta / 60), (int)fmod(eta, 60.0), l->g_total, l->d_a, l->d_b);
     (void)t_epoch;
 }
 
@@ -511,8 +555,10 @@ static int run_epoch(trainer *t, bool tty)
         if (s != MG_OK)
             return fail("training step failed");
         if (!isfinite(l.g_total) || !isfinite(l.d_a) || !isfinite(l.d_b)) {
-            fprintf(stderr, "\nmrigan train: the losses diverged at iteration %ld (G %g, D_A %g, D_B %g); the last "
-                            "checkpoint is kept\n", t->st.iteration, l.g_total, l.d_a, l.d_b);
+            fprintf(stderr,
+                    "\nmrigan train: the losses diverged at iteration %ld (G %g, D_A %g, D_B %g); the last "
+                    "checkpoint is kept\n",
+                    t->st.iteration, l.g_total, l.d_a, l.d_b);
             return 1;
         }
         float v[MG_LOSS_COUNT];
@@ -531,9 +577,10 @@ static int run_epoch(trainer *t, bool tty)
             fflush(t->csv);
             if (save_or_fail(t, "latest.ckpt", true))
                 return 1;
-            fprintf(stderr, "\nmrigan train: %s; saved %s/latest.ckpt at epoch %d, iteration %ld. "
-                            "Continue with: mrigan train --resume %s\n", interrupted ? "interrupted" : "stopped",
-                    t->out, t->st.epoch, t->st.iteration, t->out);
+            fprintf(stderr,
+                    "\nmrigan train: %s; saved %s/latest.ckpt at epoch %d, iteration %ld. "
+                    "Continue with: mrigan train --resume %s\n",
+                    interrupted ? "interrupted" : "stopped", t->out, t->st.epoch, t->st.iteration, t->out);
             return interrupted ? 130 : STOPPED;
         }
     }
@@ -603,10 +650,11 @@ int cmd_train(int argc, char **argv)
     if (!rc && !(t.csv = csv_open(t.out, t.st.iteration, &t.hist, t.n_iter, t.partial)))
         rc = (fprintf(stderr, "mrigan train: cannot write %s/losses.csv: %s\n", t.out, strerror(errno)), 1);
     if (!rc) {
-        fprintf(stderr, "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d crops, %d "
-                        "iterations per epoch, %d threads; outputs in %s/\n", t.a_dir, mg_dataset_count(t.da),
-                t.b_dir, mg_dataset_count(t.db), t.o.generator ? "resnet" : "unet", t.o.size, t.o.size, t.n_iter,
-                mg_backend_threads(t.be), t.out);
+        fprintf(stderr,
+                "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d crops, %d "
+                "iterations per epoch, %d threads; outputs in %s/\n",
+                t.a_dir, mg_dataset_count(t.da), t.b_dir, mg_dataset_count(t.db), t.o.generator ? "resnet" : "unet",
+                t.o.size, t.o.size, t.n_iter, mg_backend_threads(t.be), t.out);
         struct sigaction sa = {.sa_handler = on_sigint};
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
@@ -617,8 +665,10 @@ int cmd_train(int argc, char **argv)
         if (rc == STOPPED)
             rc = 0;
         else if (!rc)
-            fprintf(stderr, "mrigan train: done. Checkpoints %s/latest.ckpt and epoch_*.ckpt, losses %s/losses.csv, "
-                            "plot %s/loss.png, samples %s/samples/\n", t.out, t.out, t.out, t.out);
+            fprintf(stderr,
+                    "mrigan train: done. Checkpoints %s/latest.ckpt and epoch_*.ckpt, losses %s/losses.csv, "
+                    "plot %s/loss.png, samples %s/samples/\n",
+                    t.out, t.out, t.out, t.out);
     }
     trainer_free(&t);
     return rc;

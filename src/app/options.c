@@ -37,8 +37,8 @@ static bool opt_set(const char *cmd, app_option *o, const char *value)
     case OPT_INT: {
         long v = strtol(value, &end, 10);
         if (end == value || *end || errno || v < o->lo || v > o->hi) {
-            fprintf(stderr, "mrigan %s: --%s %s: expected an integer from %.0f to %.0f\n", cmd, o->name, value,
-                    o->lo, o->hi);
+            fprintf(stderr, "mrigan %s: --%s %s: expected an integer from %.0f to %.0f\n", cmd, o->name, value, o->lo,
+                    o->hi);
             return false;
         }
         *(int *)o->target = (int)v;
@@ -47,16 +47,13 @@ static bool opt_set(const char *cmd, app_option *o, const char *value)
     case OPT_FLOAT: {
         double v = strtod(value, &end);
         if (end == value || *end || errno || !(v >= o->lo && v <= o->hi)) {
-            fprintf(stderr, "mrigan %s: --%s %s: expected a number from %g to %g\n", cmd, o->name, value, o->lo,
-                    o->hi);
+            fprintf(stderr, "mrigan %s: --%s %s: expected a number from %g to %g\n", cmd, o->name, value, o->lo, o->hi);
             return false;
         }
         *(float *)o->target = (float)v;
         return true;
     }
-    case OPT_STRING:
-        *(const char **)o->target = value;
-        return true;
+    case OPT_STRING: *(const char **)o->target = value; return true;
     case OPT_CHOICE: {
         int k = choice_index(o->choices, value);
         if (k < 0) {
@@ -66,8 +63,7 @@ static bool opt_set(const char *cmd, app_option *o, const char *value)
         *(int *)o->target = k;
         return true;
     }
-    case OPT_FLAG:
-        break;
+    case OPT_FLAG: break;
     }
     return false;
 }

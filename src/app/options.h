@@ -9,22 +9,37 @@
 typedef enum app_opt_kind { OPT_INT, OPT_FLOAT, OPT_STRING, OPT_FLAG, OPT_CHOICE } app_opt_kind;
 
 typedef struct app_option {
-    const char *name;    /* without the leading dashes */
+    const char *name; /* without the leading dashes */
     app_opt_kind kind;
     void *target;        /* int *, float *, const char **, bool * (flags set it to `flag_value`) */
     double lo, hi;       /* range for OPT_INT and OPT_FLOAT */
     const char *choices; /* OPT_CHOICE: "a|b|c"; the target (int *) receives the index */
     const char *help;
-    bool seen;           /* set when given on the command line */
-    bool flag_value;     /* OPT_FLAG: the value to store (true for --x, false for --no-x) */
+    bool seen;       /* set when given on the command line */
+    bool flag_value; /* OPT_FLAG: the value to store (true for --x, false for --no-x) */
 } app_option;
 
 /* Table entries. */
-#define APP_INT(n, t, l, h, text) {.name = n, .kind = OPT_INT, .target = t, .lo = l, .hi = h, .help = text}
-#define APP_FLOAT(n, t, l, h, text) {.name = n, .kind = OPT_FLOAT, .target = t, .lo = l, .hi = h, .help = text}
-#define APP_STRING(n, t, text) {.name = n, .kind = OPT_STRING, .target = t, .help = text}
-#define APP_CHOICE(n, t, c, text) {.name = n, .kind = OPT_CHOICE, .target = t, .choices = c, .help = text}
-#define APP_FLAG(n, t, v, text) {.name = n, .kind = OPT_FLAG, .target = t, .flag_value = v, .help = text}
+#define APP_INT(n, t, l, h, text)                                                                                      \
+    {                                                                                                                  \
+        .name = n, .kind = OPT_INT, .target = t, .lo = l, .hi = h, .help = text                                        \
+    }
+#define APP_FLOAT(n, t, l, h, text)                                                                                    \
+    {                                                                                                                  \
+        .name = n, .kind = OPT_FLOAT, .target = t, .lo = l, .hi = h, .help = text                                      \
+    }
+#define APP_STRING(n, t, text)                                                                                         \
+    {                                                                                                                  \
+        .name = n, .kind = OPT_STRING, .target = t, .help = text                                                       \
+    }
+#define APP_CHOICE(n, t, c, text)                                                                                      \
+    {                                                                                                                  \
+        .name = n, .kind = OPT_CHOICE, .target = t, .choices = c, .help = text                                         \
+    }
+#define APP_FLAG(n, t, v, text)                                                                                        \
+    {                                                                                                                  \
+        .name = n, .kind = OPT_FLAG, .target = t, .flag_value = v, .help = text                                        \
+    }
 
 typedef enum app_parse_result { APP_PARSE_OK, APP_PARSE_HELP, APP_PARSE_ERROR } app_parse_result;
 

@@ -25,10 +25,7 @@ int mg_unet_depth_for(int size)
     return d < 3 ? 3 : d;
 }
 
-int mg_generator_multiple(const mg_gen_config *cfg)
-{
-    return cfg->kind == MG_GEN_UNET ? 1 << cfg->depth : 4;
-}
+int mg_generator_multiple(const mg_gen_config *cfg) { return cfg->kind == MG_GEN_UNET ? 1 << cfg->depth : 4; }
 
 static mg_status unet_build(mg_backend *be, mg_generator *gen)
 {
@@ -45,8 +42,8 @@ static mg_status unet_build(mg_backend *be, mg_generator *gen)
         snprintf(name, sizeof name, "up%d", i + 1);
         int c_in = i == c->depth - 1 ? unet_channels(c, i) : 2 * unet_channels(c, i);
         int c_out = i == 0 ? 1 : unet_channels(c, i - 1);
-        mg_status s = mg_net_conv(&gen->net, be, name, c_out, c_in, 4, true, &gen->w[c->depth + i],
-                                  &gen->b[c->depth + i]);
+        mg_status s =
+            mg_net_conv(&gen->net, be, name, c_out, c_in, 4, true, &gen->w[c->depth + i], &gen->b[c->depth + i]);
         if (s != MG_OK)
             return s;
     }

@@ -14,7 +14,7 @@ const char *const mg_loss_names[MG_LOSS_COUNT] = {"D_A",     "D_B",    "adv_AB",
 
 void mg_losses_to_array(const mg_losses *l, float *out)
 {
-    const float v[MG_LOSS_COUNT] = {l->d_a,     l->d_b,  l->adv_ab, l->adv_ba, l->cyc_aba,
+    const float v[MG_LOSS_COUNT] = {l->d_a,     l->d_b,    l->adv_ab, l->adv_ba, l->cyc_aba,
                                     l->cyc_bab, l->idt_ab, l->idt_ba, l->g_total};
     memcpy(out, v, sizeof v);
 }
