@@ -1,0 +1,243 @@
+/* Building the kernels of cl/: sources embedded in the binary (or read from $MRIGAN_CL_DIR while
+ * developing), compiled once per device on first use, and cached on disk as device binaries keyed by a
+ * hash of device, driver, options and source, so a second run starts without compiling. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cl-internal.h"
+#include "cl-sources.h"
+
+#define BUILD_OPTIONS "-cl-std=CL1.2"
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001B3ull;
+    return h;
+}
+
+static int family_index(const char *family)
+{
+    for (int i = 0; i < mg_cl_source_count; i++)
+        if (!strcmp(mg_cl_sources[i].family, family))
+            return i;
+    return -1;
+}
+
+/* The source text of a family: $MRIGAN_CL_DIR/<family>.cl when set, else the embedded copy. *owned is
+ * set when the caller must free the text. */
+static mg_status source_get(int fi, char **text, size_t *len, bool *owned)
+{
+    const char *dir = getenv("MRIGAN_CL_DIR");
+    *owned = false;
+    if (!dir || !*dir) {
+        *text = (char *)mg_cl_sources[fi].text;
+        *len = mg_cl_sources[fi].length;
+        return MG_OK;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.cl", dir, mg_cl_sources[fi].family);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mg_error(MG_ERR_IO, "MRIGAN_CL_DIR: cannot read %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!*text || fread(*text, 1, (size_t)n, f) != (size_t)n) {
+        free(*text);
+        fclose(f);
+        return mg_error(MG_ERR_IO, "MRIGAN_CL_DIR: cannot read %s", path);
+    }
+    fclose(f);
+    (*text)[n] = 0;
+    *len = (size_t)n;
+    *owned = true;
+    return MG_OK;
+}
+
+static bool cache_path(const cl_ctx *c, const char *text, size_t len, char *path, size_t path_len)
+{
+    const char *base = getenv("MRIGAN_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char dir[3072];
+    if (base && *base)
+        snprintf(dir, sizeof dir, "%s", base);
+    else if (xdg && *xdg)
+        snprintf(dir, sizeof dir, "%s/mrigan", xdg);
+    else if (home && *home)
+        snprintf(dir, sizeof dir, "%s/.cache/mrigan", home);
+    else
+        return false;
+    uint64_t h = 0xCBF29CE484222325ull;
+    const char *parts[] = {c->info.platform, c->info.name, c->info.vendor, c->info.driver, BUILD_OPTIONS};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+        h = fnv1a(h, parts[i], strlen(parts[i]) + 1);
+    h = fnv1a(h, text, len);
+    /* mkdir -p of dir */
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(dir, 0777);
+            *p = '/';
+        }
+    mkdir(dir, 0777);
+    return snprintf(path, path_len, "%s/cl-%016llx.bin", dir, (unsigned long long)h) < (int)path_len;
+}
+
+static cl_program program_from_cache(cl_ctx *c, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *bin = n > 0 ? malloc((size_t)n) : NULL;
+    size_t size = (size_t)(n > 0 ? n : 0);
+    bool ok = bin && fread(bin, 1, size, f) == size;
+    fclose(f);
+    cl_program p = NULL;
+    if (ok) {
+        cl_int status, err;
+        const unsigned char *bins[1] = {bin};
+        p = clCreateProgramWithBinary(c->context, 1, &c->device, &size, bins, &status, &err);
+        if (err != CL_SUCCESS || status != CL_SUCCESS ||
+            clBuildProgram(p, 1, &c->device, BUILD_OPTIONS, NULL, NULL) != CL_SUCCESS) {
+            if (p)
+                clReleaseProgram(p);
+            p = NULL;
+        }
+    }
+    free(bin);
+    return p;
+}
+
+static void program_to_cache(cl_ctx *c, cl_program p, const char *path)
+{
+    size_t size = 0;
+    if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || size == 0)
+        return;
+    unsigned char *bin = malloc(size);
+    unsigned char *bins[1] = {bin};
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    FILE *f = bin && clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS
+                  ? fopen(tmp, "wb")
+                  : NULL;
+    (void)c;
+    if (f) {
+        bool ok = fwrite(bin, 1, size, f) == size;
+        ok = fclose(f) == 0 && ok;
+        if (!ok || rename(tmp, path) != 0)
+            unlink(tmp);
+    }
+    free(bin);
+}
+
+static mg_status program_build(cl_ctx *c, int fi, cl_program *out)
+{
+    char *text = NULL;
+    size_t len;
+    bool owned;
+    mg_status s = source_get(fi, &text, &len, &owned);
+    if (s != MG_OK)
+        return s;
+    char path[4096];
+    bool cacheable = cache_path(c, text, len, path, sizeof path);
+    cl_program p = cacheable ? program_from_cache(c, path) : NULL;
+    if (!p) {
+        cl_int err;
+        const char *texts[1] = {text};
+        p = clCreateProgramWithSource(c->context, 1, texts, &len, &err);
+        if (err != CL_SUCCESS) {
+            if (owned)
+                free(text);
+            return mg_cl_fail("clCreateProgramWithSource", err, __FILE__, __LINE__);
+        }
+        err = clBuildProgram(p, 1, &c->device, BUILD_OPTIONS, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            char log[4096] = "";
+            clGetProgramBuildInfo(p, c->device, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL);
+            log[sizeof log - 1] = 0;
+            clReleaseProgram(p);
+            if (owned)
+                free(text);
+            return mg_error(MG_ERR_BACKEND, "opencl: building cl/%s.cl for %s failed: %s (%d); build log:\n%s",
+                            mg_cl_sources[fi].family, c->info.name, mg_cl_error_name(err), err, log);
+        }
+        if (cacheable)
+            program_to_cache(c, p, path);
+    }
+    if (owned)
+        free(text);
+    *out = p;
+    return MG_OK;
+}
+
+mg_status cl_kernel_get(cl_ctx *c, const char *family, const char *name, cl_kernel *out)
+{
+    for (int i = 0; i < c->n_kernels; i++)
+        if (c->kernels[i].name == name && c->kernels[i].family == family) {
+            *out = c->kernels[i].kernel;
+            return MG_OK;
+        }
+    for (int i = 0; i < c->n_kernels; i++)
+        if (!strcmp(c->kernels[i].name, name) && !strcmp(c->kernels[i].family, family)) {
+            *out = c->kernels[i].kernel;
+            return MG_OK;
+        }
+    int fi = family_index(family);
+    if (fi < 0 || fi >= (int)(sizeof c->programs / sizeof *c->programs))
+        return mg_error(MG_ERR_BACKEND, "opencl: no kernel family cl/%s.cl", family);
+    if (!c->programs[fi]) {
+        mg_status s = program_build(c, fi, &c->programs[fi]);
+        if (s != MG_OK)
+            return s;
+    }
+    if (c->n_kernels == CL_MAX_KERNELS)
+        return mg_error(MG_ERR_BACKEND, "opencl: more than %d kernels", CL_MAX_KERNELS);
+    cl_int err;
+    cl_kernel k = clCreateKernel(c->programs[fi], name, &err);
+    if (err != CL_SUCCESS)
+        return mg_error(MG_ERR_BACKEND, "opencl: kernel %s in cl/%s.cl: %s (%d)", name, family,
+                        mg_cl_error_name(err), err);
+    c->kernels[c->n_kernels++] = (cl_kernel_entry){family, name, k};
+    *out = k;
+    return MG_OK;
+}
+
+mg_status cl_run(cl_ctx *c, cl_kernel k, size_t global, size_t local)
+{
+    if (global == 0)
+        return MG_OK;
+    if (local)
+        global = (global + local - 1) / local * local;
+    CL_CHECK(clEnqueueNDRangeKernel(c->queue, k, 1, NULL, &global, local ? &local : NULL, 0, NULL, NULL));
+    return MG_OK;
+}
+
+mg_status cl_call(cl_ctx *c, const char *family, const char *name, size_t global, size_t local, int n_args, ...)
+{
+    cl_kernel k;
+    mg_status s = cl_kernel_get(c, family, name, &k);
+    if (s != MG_OK)
+        return s;
+    va_list ap;
+    va_start(ap, n_args);
+    for (int i = 0; i < n_args; i++) {
+        size_t size = va_arg(ap, size_t);
+        const void *value = va_arg(ap, const void *);
+        cl_int err = clSetKernelArg(k, (cl_uint)i, size, value);
+        if (err != CL_SUCCESS) {
+            va_end(ap);
+            return mg_error(MG_ERR_BACKEND, "opencl: %s argument %d: %s (%d)", name, i, mg_cl_error_name(err), err);
+        }
+    }
+    va_end(ap);
+    return cl_run(c, k, global, local);
+}
