@@ -7,6 +7,8 @@
 
 /* mrigan bench: convolution GFLOP/s of the generators' layer shapes against plain SGEMM. */
 int cmd_bench(int argc, char **argv);
+/* mrigan devices: lists OpenCL devices. */
+int cmd_devices(int argc, char **argv);
 /* mrigan bench train: seconds per whole training iteration. */
 int cmd_bench_train(int argc, char **argv);
 /* mrigan phantom: writes a synthetic paired T1/T2 brain slice set. */

@@ -43,11 +43,16 @@ mg_status mg_cl_fail(const char *call, cl_int err, const char *file, int line)
                     "opencl: %s failed: %s (%d) at %s:%d", call, mg_cl_error_name(err), err, file, line);
 }
 
+/* A device string, cut to len - 1 characters when longer. */
 static void info_string(cl_device_id d, cl_device_info what, char *buf, size_t len)
 {
-    if (clGetDeviceInfo(d, what, len, buf, NULL) != CL_SUCCESS)
-        snprintf(buf, len, "?");
-    buf[len - 1] = 0;
+    char full[1024];
+    if (clGetDeviceInfo(d, what, sizeof full, full, NULL) != CL_SUCCESS)
+        snprintf(full, sizeof full, "?");
+    full[sizeof full - 1] = 0;
+    size_t n = strlen(full) < len - 1 ? strlen(full) : len - 1;
+    memcpy(buf, full, n);
+    buf[n] = 0;
 }
 
 static void device_describe(cl_platform_id p, cl_device_id d, int index, mg_device_info *out)

@@ -1,0 +1,41 @@
+/* mrigan devices: every OpenCL platform and device the ICD loader finds, and what --backend auto picks. */
+#include <stdio.h>
+
+#include "commands.h"
+#include "mrigan/mrigan.h"
+
+int cmd_devices(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1) {
+        printf("usage: mrigan devices\nLists the OpenCL devices (the N of --device N and MRIGAN_DEVICE).\n");
+        return argc == 2 && argv[1][0] == '-' && argv[1][1] == '-' && argv[1][2] == 'h' ? 0 : 2;
+    }
+    mg_device_info list[64];
+    int n = 0;
+    if (mg_opencl_devices(list, 64, &n) != MG_OK) {
+        fprintf(stderr, "mrigan devices: %s\n", mg_last_error());
+        return 1;
+    }
+    if (n == 0) {
+        printf("No OpenCL device found. Install an OpenCL driver (ICD): pocl-opencl-icd for the CPU, "
+               "intel-opencl-icd (Intel GPUs), mesa-opencl-icd (AMD, rusticl), or your GPU vendor's driver.\n"
+               "--backend auto uses the CPU backend.\n");
+        return 0;
+    }
+    int pick = -1;
+    for (int i = 0; i < n && i < 64; i++) {
+        const mg_device_info *d = &list[i];
+        if (pick < 0 && d->gpu)
+            pick = i;
+        printf("device %d: %s\n  platform      %s\n  vendor        %s\n  type          %s\n  compute units %d\n"
+               "  global memory %.0f MiB\n  max alloc     %.0f MiB\n  OpenCL        %s\n  driver        %s\n",
+               d->index, d->name, d->platform, d->vendor, d->type, d->compute_units,
+               (double)d->global_mem / 1048576.0, (double)d->max_alloc / 1048576.0, d->version, d->driver);
+    }
+    if (pick >= 0)
+        printf("--backend auto picks device %d (the first GPU)\n", pick);
+    else
+        printf("--backend auto picks the CPU backend (no OpenCL GPU); --backend opencl uses device 0\n");
+    return 0;
+}
