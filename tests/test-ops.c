@@ -3,9 +3,8 @@
  *   test-ops grad [filter]      analytic gradients of every input against central finite differences
  *                               (CPU backend), with NaN/Inf checks on outputs and gradients
  *   test-ops threads [filter]   1 thread against 3 threads: outputs and gradients within 1e-5 relative
- *
- * check_pair() compares any two backends; backend_tol is each row's limit for a non-CPU backend against
- * the CPU, for when there is one.
+ *   test-ops backends [filter]  every OpenCL device against the CPU, outputs and gradients within each
+ *                               row's backend_tol (exit 77, "skipped", when there is no OpenCL device)
  *
  * Each row builds its op from inputs drawn from a seeded PCG32; the gradient of sum(y * r) for a fixed
  * random r is what backward computes (mg_graph_backward_from with seed r). */
@@ -477,8 +476,34 @@ int main(int argc, char **argv)
                 failed += check_pair(one, many, &cases[i], 1e-5, "threads"), run++;
         mg_backend_free(one);
         mg_backend_free(many);
+    } else if (!strcmp(mode, "backends")) {
+        mg_device_info devs[16];
+        int n_dev = 0;
+        if (mg_opencl_devices(devs, 16, &n_dev) != MG_OK || n_dev == 0) {
+            printf("SKIP no OpenCL device (%s)\n", n_dev ? mg_last_error() : "the ICD loader found none");
+            return 77;
+        }
+        mg_backend *cpu;
+        if (mg_backend_cpu_new(0, &cpu) != MG_OK)
+            return fprintf(stderr, "cpu backend: %s\n", mg_last_error()), 1;
+        for (int d = 0; d < n_dev && d < 16; d++) {
+            mg_backend *cl;
+            if (mg_backend_opencl_new(d, &cl) != MG_OK) {
+                fprintf(stderr, "FAIL opencl device %d (%s): %s\n", d, devs[d].name, mg_last_error());
+                failed++;
+                continue;
+            }
+            printf("# device %d: %s\n", d, devs[d].name);
+            for (size_t i = 0; i < N_CASES; i++)
+                if (case_selected(&cases[i], filter))
+                    failed += check_pair(cpu, cl, &cases[i], cases[i].backend_tol > 0 ? cases[i].backend_tol : 1e-6,
+                                         "opencl"),
+                        run++;
+            mg_backend_free(cl);
+        }
+        mg_backend_free(cpu);
     } else {
-        fprintf(stderr, "usage: test-ops grad|threads [name filter]\n");
+        fprintf(stderr, "usage: test-ops grad|threads|backends [name filter]\n");
         return 2;
     }
     if (run == 0) {

@@ -24,7 +24,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 typedef struct bench_train_opts {
-    int generator, size, ngf, ndf, blocks, warmup, iters, threads;
+    int generator, size, ngf, ndf, blocks, warmup, iters, threads, backend, device;
     bool dropout;
 } bench_train_opts;
 
@@ -48,7 +48,7 @@ static int run(const bench_train_opts *o)
     size_t px = (size_t)o->size * o->size;
     float *a = malloc(px * sizeof *a), *b = malloc(px * sizeof *b), *y = malloc(px * sizeof *y);
     double *t = malloc((size_t)(o->iters + 1) * sizeof *t), *tf = malloc((size_t)(o->iters + 1) * sizeof *tf);
-    mg_status s = a && b && y && t && tf ? mg_backend_cpu_new(o->threads, &be) : MG_ERR_OOM;
+    mg_status s = a && b && y && t && tf ? mg_backend_open(o->backend == 0 ? "auto" : o->backend == 1 ? "cpu" : "opencl", o->device, o->threads, &be) : MG_ERR_OOM;
     if (s == MG_OK)
         s = mg_cyclegan_new(be, &cfg, 1, &m);
     mg_rng r;
@@ -101,7 +101,8 @@ static int run(const bench_train_opts *o)
 
 int cmd_bench_train(int argc, char **argv)
 {
-    bench_train_opts o = {.size = 128, .ngf = 64, .ndf = 64, .blocks = 9, .warmup = 2, .iters = 10, .dropout = true};
+    bench_train_opts o = {.device = -1,
+                          .size = 128, .ngf = 64, .ndf = 64, .blocks = 9, .warmup = 2, .iters = 10, .dropout = true};
     app_option table[] = {
         APP_CHOICE("generator", &o.generator, "unet|resnet", "generator (unet)"),
         APP_INT("size", &o.size, 16, 4096, "input side (128)"),
@@ -112,6 +113,8 @@ int cmd_bench_train(int argc, char **argv)
         APP_INT("warmup", &o.warmup, 0, 1000, "untimed iterations first (2)"),
         APP_INT("iters", &o.iters, 1, 100000, "timed iterations (10)"),
         APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
+        APP_CHOICE("backend", &o.backend, "auto|cpu|opencl", "compute backend (auto)"),
+        APP_INT("device", &o.device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
     };
     const int n = sizeof table / sizeof *table;
     const char *pos[1];

@@ -65,6 +65,8 @@ enum {
     O_THREADS,
     O_SAVE_EVERY,
     O_MAX_ITERATIONS,
+    O_BACKEND,
+    O_DEVICE,
     O_COUNT
 };
 
@@ -95,6 +97,8 @@ static void options_table(train_opts *o, app_option *t)
         [O_SEED] = APP_INT("seed", &o->seed, 0, 2147483647, "seed of every random choice (1)"),
         [O_THREADS] = APP_INT("threads", &o->threads, 0, 1024, "CPU threads (0: one per core)"),
         [O_SAVE_EVERY] = APP_INT("save-every", &o->save_every, 1, 100000, "keep epoch_NNN.ckpt every N epochs (5)"),
+        [O_BACKEND] = APP_CHOICE("backend", &o->backend, "auto|cpu|opencl", "compute backend (auto)"),
+        [O_DEVICE] = APP_INT("device", &o->device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
         [O_MAX_ITERATIONS] = APP_INT("max-iterations", &o->max_iterations, 0, 2147483647,
                                      "stop (resumable) after N iterations of this invocation"),
     };
@@ -113,7 +117,8 @@ static void usage(app_option *t)
 
 static void options_defaults(train_opts *o)
 {
-    *o = (train_opts){.size = 128,
+    *o = (train_opts){.device = -1,
+                      .size = 128,
                       .flip = true,
                       .ngf = 64,
                       .ndf = 64,
@@ -134,7 +139,8 @@ static void options_defaults(train_opts *o)
 static int check_resume_options(const app_option *t)
 {
     for (int i = 0; i < O_COUNT; i++) {
-        if (t[i].seen && i != O_RESUME && i != O_THREADS && i != O_MAX_ITERATIONS) {
+        bool per_invocation = i == O_RESUME || i == O_THREADS || i == O_MAX_ITERATIONS || i == O_BACKEND || i == O_DEVICE;
+        if (t[i].seen && !per_invocation) {
             fprintf(stderr,
                     "mrigan train: --%s cannot be combined with --resume: a resumed run keeps the "
                     "configuration of its checkpoint\n",
@@ -367,6 +373,16 @@ static void trainer_free(trainer *t)
     free(t->perm);
 }
 
+static const char *const backend_kinds[] = {"auto", "cpu", "opencl"};
+
+static mg_status open_backend(const train_opts *o, mg_backend **out)
+{
+    mg_status s = mg_backend_open(backend_kinds[o->backend], o->device, o->threads, out);
+    if (s == MG_OK && o->backend == 0)
+        fprintf(stderr, "mrigan train: --backend auto chose %s\n", mg_backend_name(*out));
+    return s;
+}
+
 static mg_cyclegan_config model_config(const train_opts *o)
 {
     mg_cyclegan_config c = {.gen = {.kind = o->generator ? MG_GEN_RESNET : MG_GEN_UNET,
@@ -397,12 +413,14 @@ static int trainer_resume(trainer *t)
     mg_status s = mg_ckpt_load(path, &c);
     if (s != MG_OK)
         return fail("cannot resume");
-    int threads = t->o.threads, max_iterations = t->o.max_iterations;
+    train_opts given = t->o;
     s = run_load_state(&c, &t->o, &t->st);
-    t->o.max_iterations = max_iterations;
+    t->o.max_iterations = given.max_iterations;
     if (s == MG_OK)
         s = mg_cyclegan_config_load(&c, &cfg);
-    t->o.threads = threads;
+    t->o.threads = given.threads;
+    t->o.backend = given.backend;
+    t->o.device = given.device;
     t->o.generator = cfg.gen.kind == MG_GEN_RESNET;
     t->o.ngf = cfg.gen.ngf;
     t->o.blocks = cfg.gen.blocks;
@@ -415,7 +433,7 @@ static int trainer_resume(trainer *t)
     t->o.lr = cfg.lr;
     t->o.beta1 = cfg.beta1;
     if (s == MG_OK)
-        s = mg_backend_cpu_new(t->o.threads, &t->be);
+        s = open_backend(&t->o, &t->be);
     if (s == MG_OK && (s = mg_cyclegan_new(t->be, &cfg, (uint64_t)t->o.seed, &t->m)) == MG_OK)
         t->have_model = true;
     if (s == MG_OK)
@@ -468,7 +486,7 @@ static int trainer_start(trainer *t, bool default_data_used, const app_option *t
     t->o.a = t->a_dir;
     t->o.b = t->b_dir;
     mg_cyclegan_config cfg = model_config(&t->o);
-    mg_status s = mg_backend_cpu_new(t->o.threads, &t->be);
+    mg_status s = open_backend(&t->o, &t->be);
     if (s == MG_OK && (s = mg_cyclegan_new(t->be, &cfg, (uint64_t)t->o.seed, &t->m)) == MG_OK)
         t->have_model = true;
     t->st = (run_state){.epoch = 1};
@@ -652,9 +670,9 @@ int cmd_train(int argc, char **argv)
     if (!rc) {
         fprintf(stderr,
                 "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d crops, %d "
-                "iterations per epoch, %d threads; outputs in %s/\n",
+                "iterations per epoch, %s backend; outputs in %s/\n",
                 t.a_dir, mg_dataset_count(t.da), t.b_dir, mg_dataset_count(t.db), t.o.generator ? "resnet" : "unet",
-                t.o.size, t.o.size, t.n_iter, mg_backend_threads(t.be), t.out);
+                t.o.size, t.o.size, t.n_iter, mg_backend_name(t.be), t.out);
         struct sigaction sa = {.sa_handler = on_sigint};
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);

@@ -19,8 +19,10 @@ typedef struct translate_opts {
     const char *checkpoint, *out;
     int direction; /* 0 a2b, 1 b2a */
     bool sixteen;
-    int threads;
+    int threads, backend, device;
 } translate_opts;
+
+static const char *const backend_kinds[] = {"auto", "cpu", "opencl"};
 
 static bool has_png_suffix(const char *name)
 {
@@ -123,13 +125,15 @@ static int load_model(const translate_opts *o, mg_backend *be, mg_cyclegan *m)
 
 int cmd_translate(int argc, char **argv)
 {
-    translate_opts o = {0};
+    translate_opts o = {.device = -1};
     app_option table[] = {
         APP_STRING("checkpoint", &o.checkpoint, "checkpoint file of a training run"),
         APP_CHOICE("direction", &o.direction, "a2b|b2a", "which generator to run"),
         APP_STRING("out", &o.out, "output folder (created; files keep their names)"),
         APP_FLAG("16bit", &o.sixteen, true, "write 16-bit PNGs (default 8-bit)"),
         APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
+        APP_CHOICE("backend", &o.backend, "auto|cpu|opencl", "compute backend (auto)"),
+        APP_INT("device", &o.device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
     };
     const int n_opts = sizeof table / sizeof *table;
     const char *args[MAX_INPUTS];
@@ -154,7 +158,7 @@ int cmd_translate(int argc, char **argv)
         rc = (fprintf(stderr, "mrigan translate: cannot create %s: %s\n", o.out, strerror(errno)), 1);
     mg_backend *be = NULL;
     mg_cyclegan m = {0};
-    if (!rc && mg_backend_cpu_new(o.threads, &be) != MG_OK)
+    if (!rc && mg_backend_open(backend_kinds[o.backend], o.device, o.threads, &be) != MG_OK)
         rc = (fprintf(stderr, "mrigan translate: %s\n", mg_last_error()), 1);
     bool have_model = !rc && !(rc = load_model(&o, be, &m));
     for (int i = 0; !rc && i < n_files; i++) {

@@ -20,6 +20,8 @@ typedef struct train_opts {
     float lambda_cycle, lambda_identity;
     int pool_size, seed, threads, save_every;
     int max_iterations; /* of this invocation; 0: no limit */
+    int backend;        /* 0 auto, 1 cpu, 2 opencl */
+    int device;         /* OpenCL device, -1: default */
 } train_opts;
 
 /* Where a run stands: the next iteration to run is iteration `iteration` (0-based, global), which is
