@@ -1,1 +1,74 @@
-/* shape kernels: being written */
+/* Ops that move data: reflection padding and channel concatenation, forward and backward, one work-item
+ * per element. The padding gradient is gathered per input pixel (no two work-items write the same
+ * element) and added in the order the CPU backend's scatter adds it, so both give the same sums. */
+
+/* PyTorch's ReflectionPad: index -k maps to k and (n-1)+k maps to (n-1)-k. */
+int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; }
+
+/* y[q, oy, ox] = x[q, reflect(oy - top), reflect(ox - left)] over n output elements. */
+__kernel void reflect_pad_fwd(__global const float *x, uint x_off, __global float *y, uint y_off, int h, int w, int ho,
+                              int wo, int left, int top, uint n)
+{
+    size_t i = get_global_id(0);
+    if (i >= n)
+        return;
+    int ox = (int)(i % (size_t)wo), oy = (int)(i / (size_t)wo % (size_t)ho);
+    size_t q = i / ((size_t)wo * ho);
+    y[y_off + i] = x[x_off + (q * h + reflect(oy - top, h)) * w + reflect(ox - left, w)];
+}
+
+/* The output coordinates that reflect onto input coordinate i of a dimension of size n padded by lo and
+ * hi, in increasing order (at most three): the mirror in the low pad, i itself, the mirror in the high
+ * pad. */
+int pad_sources(int i, int n, int lo, int hi, int *out)
+{
+    int k = 0;
+    if (i >= 1 && i <= lo)
+        out[k++] = lo - i;
+    out[k++] = lo + i;
+    if (i <= n - 2 && i >= n - 1 - hi)
+        out[k++] = lo + 2 * (n - 1) - i;
+    return k;
+}
+
+/* dx[q, iy, ix] += the dy of every output pixel that reflects onto it, in output raster order, over n
+ * input elements. */
+__kernel void reflect_pad_bwd(__global const float *dy, uint dy_off, __global float *dx, uint dx_off, int h, int w,
+                              int ho, int wo, int left, int right, int top, int bottom, uint n)
+{
+    size_t i = get_global_id(0);
+    if (i >= n)
+        return;
+    int ix = (int)(i % (size_t)w), iy = (int)(i / (size_t)w % (size_t)h);
+    size_t q = i / ((size_t)w * h);
+    int rows[3], cols[3];
+    int nr = pad_sources(iy, h, top, bottom, rows), nc = pad_sources(ix, w, left, right, cols);
+    __global const float *dyp = dy + dy_off + q * ho * wo;
+    float acc = dx[dx_off + i];
+    for (int r = 0; r < nr; r++)
+        for (int k = 0; k < nc; k++)
+            acc += dyp[(size_t)rows[r] * wo + cols[k]];
+    dx[dx_off + i] = acc;
+}
+
+/* One input of a channel concatenation: element i of src [N, c_src, plane] is element (s, c_start + c, p)
+ * of dst [N, c_total, plane]. concat_copy writes it into dst, concat_grad adds dst's gradient back. */
+__kernel void concat_copy(__global const float *src, uint src_off, __global float *dst, uint dst_off, int c_src,
+                          int c_total, int c_start, uint plane, uint n)
+{
+    size_t i = get_global_id(0);
+    if (i >= n)
+        return;
+    size_t per = (size_t)c_src * plane, s = i / per, r = i % per;
+    dst[dst_off + s * c_total * plane + (size_t)c_start * plane + r] = src[src_off + i];
+}
+
+__kernel void concat_grad(__global const float *dy, uint dy_off, __global float *dx, uint dx_off, int c_src,
+                          int c_total, int c_start, uint plane, uint n)
+{
+    size_t i = get_global_id(0);
+    if (i >= n)
+        return;
+    size_t per = (size_t)c_src * plane, s = i / per, r = i % per;
+    dx[dx_off + i] += dy[dy_off + s * c_total * plane + (size_t)c_start * plane + r];
+}

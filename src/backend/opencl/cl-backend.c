@@ -8,8 +8,6 @@
 
 #include "cl-internal.h"
 
-mg_status mg_cl_device_find(int index, cl_platform_id *p, cl_device_id *d, int *count);
-
 static mg_status cl_buffer_alloc(void *ctx, size_t bytes, void **handle)
 {
     cl_ctx *c = ctx;
@@ -205,10 +203,7 @@ mg_status mg_backend_opencl_new(int device, mg_backend **out)
         free(c);
         return s;
     }
-    mg_device_info list[64];
-    int n;
-    if (mg_opencl_devices(list, 64, &n) == MG_OK && device < 64)
-        c->info = list[device];
+    mg_cl_device_describe(c->platform, c->device, device, &c->info);
     cl_int err;
     c->context = clCreateContext(NULL, 1, &c->device, NULL, NULL, &err);
     if (err == CL_SUCCESS)

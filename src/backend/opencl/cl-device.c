@@ -55,7 +55,7 @@ static void info_string(cl_device_id d, cl_device_info what, char *buf, size_t l
     buf[n] = 0;
 }
 
-static void device_describe(cl_platform_id p, cl_device_id d, int index, mg_device_info *out)
+void mg_cl_device_describe(cl_platform_id p, cl_device_id d, int index, mg_device_info *out)
 {
     memset(out, 0, sizeof *out);
     out->index = index;
@@ -128,7 +128,7 @@ static bool list_visit(void *arg, cl_platform_id p, cl_device_id d, int index)
 {
     list_args *a = arg;
     if (index < a->max)
-        device_describe(p, d, index, &a->out[index]);
+        mg_cl_device_describe(p, d, index, &a->out[index]);
     return false;
 }
 

@@ -23,6 +23,8 @@ typedef struct cl_ctx {
     cl_program programs[16]; /* per family of cl/, built on first use */
     cl_kernel_entry kernels[CL_MAX_KERNELS];
     int n_kernels;
+    /* Workspaces shared by successive kernels: safe because the queue is in order (never create it with
+     * CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE without giving each kernel its own scratch). */
     cl_mem work; /* im2col / col2im workspace */
     size_t work_cap;
     cl_mem partials; /* per-block partial sums */
@@ -31,6 +33,8 @@ typedef struct cl_ctx {
 } cl_ctx;
 
 const char *mg_cl_error_name(cl_int err);
+void mg_cl_device_describe(cl_platform_id p, cl_device_id d, int index, mg_device_info *out);
+mg_status mg_cl_device_find(int index, cl_platform_id *p, cl_device_id *d, int *count);
 /* MG_ERR_BACKEND naming the call, the code and the place. */
 mg_status mg_cl_fail(const char *call, cl_int err, const char *file, int line);
 

@@ -1,0 +1,60 @@
+/* Ops that move data on OpenCL (cl/shape.cl): reflection padding and channel concatenation. The padding
+ * gradient is a gather per input pixel, adding in the CPU backend's scatter order, and concatenation
+ * runs one pass per input, so no two work-items write the same element. */
+#include "cl-internal.h"
+
+#define FAMILY "shape"
+
+mg_status cl_reflect_pad2d_fwd(void *ctx, mg_node *n)
+{
+    const mg_tensor *x = n->src[0], *y = n->dst;
+    cl_mem xb = cl_buf(x), yb = cl_buf(y);
+    cl_uint xo = cl_off(x), yo = cl_off(y), len = (cl_uint)y->numel;
+    cl_int h = x->shape[2], w = x->shape[3], ho = y->shape[2], wo = y->shape[3], left = n->p.pad[0], top = n->p.pad[2];
+    return cl_call(ctx, FAMILY, "reflect_pad_fwd", len, 0, 11, CL_ARG(xb), CL_ARG(xo), CL_ARG(yb), CL_ARG(yo),
+                   CL_ARG(h), CL_ARG(w), CL_ARG(ho), CL_ARG(wo), CL_ARG(left), CL_ARG(top), CL_ARG(len));
+}
+
+mg_status cl_reflect_pad2d_bwd(void *ctx, mg_node *n)
+{
+    if (!n->want_grad[0])
+        return MG_OK;
+    const mg_tensor *dx = n->src[0]->grad, *dy = n->dst->grad;
+    cl_mem dyb = cl_buf(dy), dxb = cl_buf(dx);
+    cl_uint dyo = cl_off(dy), dxo = cl_off(dx), len = (cl_uint)dx->numel;
+    cl_int h = dx->shape[2], w = dx->shape[3], ho = dy->shape[2], wo = dy->shape[3], left = n->p.pad[0],
+           right = n->p.pad[1], top = n->p.pad[2], bottom = n->p.pad[3];
+    return cl_call(ctx, FAMILY, "reflect_pad_bwd", len, 0, 13, CL_ARG(dyb), CL_ARG(dyo), CL_ARG(dxb), CL_ARG(dxo),
+                   CL_ARG(h), CL_ARG(w), CL_ARG(ho), CL_ARG(wo), CL_ARG(left), CL_ARG(right), CL_ARG(top),
+                   CL_ARG(bottom), CL_ARG(len));
+}
+
+/* One input of the concatenation: part is shaped as the input, whole as the output, the input's channels
+ * starting at c_start of the output. Forward copies part into whole, backward adds whole into part. */
+static mg_status concat_part(cl_ctx *c, bool forward, const mg_tensor *part, const mg_tensor *whole, cl_int c_start)
+{
+    const mg_tensor *in = forward ? part : whole, *out = forward ? whole : part;
+    cl_mem ib = cl_buf(in), ob = cl_buf(out);
+    cl_uint io = cl_off(in), oo = cl_off(out), plane = (cl_uint)((size_t)part->shape[2] * part->shape[3]),
+            len = (cl_uint)part->numel;
+    cl_int c_src = part->shape[1], c_total = whole->shape[1];
+    return cl_call(c, FAMILY, forward ? "concat_copy" : "concat_grad", len, 0, 9, CL_ARG(ib), CL_ARG(io), CL_ARG(ob),
+                   CL_ARG(oo), CL_ARG(c_src), CL_ARG(c_total), CL_ARG(c_start), CL_ARG(plane), CL_ARG(len));
+}
+
+mg_status cl_concat_fwd(void *ctx, mg_node *n)
+{
+    mg_status s = concat_part(ctx, true, n->src[0], n->dst, 0);
+    return s != MG_OK ? s : concat_part(ctx, true, n->src[1], n->dst, n->src[0]->shape[1]);
+}
+
+mg_status cl_concat_bwd(void *ctx, mg_node *n)
+{
+    const mg_tensor *dy = n->dst->grad;
+    mg_status s = MG_OK;
+    if (n->want_grad[0])
+        s = concat_part(ctx, false, n->src[0]->grad, dy, 0);
+    if (s == MG_OK && n->want_grad[1])
+        s = concat_part(ctx, false, n->src[1]->grad, dy, n->src[0]->shape[1]);
+    return s;
+}
