@@ -2,8 +2,11 @@
  *
  * Randomness follows --seed alone: weights from PCG32 stream 0; epoch e's order from its own stream; each
  * iteration's draws (which B image, crops, flips, pool choices) and dropout masks from streams keyed by the
- * global iteration number. A resumed run therefore repeats exactly what the uninterrupted run would do. */
+ * global iteration number. A resumed run therefore repeats exactly what the uninterrupted run would do, given
+ * the same backend and thread count (float sums are not associative). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,11 +23,7 @@
 
 static volatile sig_atomic_t interrupted;
 
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
+static void on_sigint(int sig) { interrupted = sig; }
 
 static double now_s(void)
 {
@@ -204,7 +203,10 @@ static float epoch_lr(const train_opts *o, int epoch)
 static int make_dir(const char *path)
 {
     char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
+    if (!app_path(buf, sizeof buf, "%s", path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')
             continue;
@@ -474,8 +476,6 @@ static int trainer_start(trainer *t, bool default_data_used, const app_option *t
         snprintf(t->out, sizeof t->out, "%s", t->o.out);
     }
     t->o.out = t->out;
-    if (make_dir(t->out) != 0)
-        return fprintf(stderr, "mrigan train: cannot create %s: %s\n", t->out, strerror(errno)), 1;
     if (!t->o.a || !t->o.b) {
         if (default_data(&t->o, t->a_dir, t->b_dir, sizeof t->a_dir) != MG_OK)
             return fail("cannot prepare the phantom");
@@ -483,13 +483,25 @@ static int trainer_start(trainer *t, bool default_data_used, const app_option *t
         snprintf(t->a_dir, sizeof t->a_dir, "%s", t->o.a);
         snprintf(t->b_dir, sizeof t->b_dir, "%s", t->o.b);
     }
+    /* Absolute, so that --resume works from any working folder. */
+    char abs_path[PATH_MAX];
+    if (realpath(t->a_dir, abs_path))
+        snprintf(t->a_dir, sizeof t->a_dir, "%s", abs_path);
+    if (realpath(t->b_dir, abs_path))
+        snprintf(t->b_dir, sizeof t->b_dir, "%s", abs_path);
     t->o.a = t->a_dir;
     t->o.b = t->b_dir;
+    t->st = (run_state){.epoch = 1};
+    return 0;
+}
+
+/* A new model, once the data has been checked. */
+static int trainer_model(trainer *t)
+{
     mg_cyclegan_config cfg = model_config(&t->o);
     mg_status s = open_backend(&t->o, &t->be);
     if (s == MG_OK && (s = mg_cyclegan_new(t->be, &cfg, (uint64_t)t->o.seed, &t->m)) == MG_OK)
         t->have_model = true;
-    t->st = (run_state){.epoch = 1};
     return s == MG_OK ? 0 : fail("cannot build the model");
 }
 
@@ -505,7 +517,8 @@ static int trainer_data(trainer *t)
         s = mg_dataset_check_crop(t->db, &t->crop);
     if (s != MG_OK)
         return fail("cannot load the training data");
-    int mult = mg_generator_multiple(&t->m.cfg.gen);
+    mg_cyclegan_config cfg = model_config(&t->o);
+    int mult = mg_generator_multiple(&cfg.gen);
     if (t->o.size % mult) {
         fprintf(stderr, "mrigan train: --size %d is not a multiple of %d, which the %s generator needs\n", t->o.size,
                 mult, t->o.generator ? "resnet" : "unet");
@@ -599,7 +612,7 @@ static int run_epoch(trainer *t, bool tty)
                     "\nmrigan train: %s; saved %s/latest.ckpt at epoch %d, iteration %ld. "
                     "Continue with: mrigan train --resume %s\n",
                     interrupted ? "interrupted" : "stopped", t->out, t->st.epoch, t->st.iteration, t->out);
-            return interrupted ? 130 : STOPPED;
+            return interrupted ? 128 + (int)interrupted : STOPPED;
         }
     }
     double secs = now_s() - t0;
@@ -661,6 +674,8 @@ int cmd_train(int argc, char **argv)
     rc = t.o.resume ? trainer_resume(&t) : trainer_start(&t, !table[O_A].seen, table);
     if (!rc)
         rc = trainer_data(&t);
+    if (!rc && !t.o.resume)
+        rc = trainer_model(&t);
     char samples[4200];
     app_path(samples, sizeof samples, "%s/samples", t.out);
     if (!rc && make_dir(samples) != 0)

@@ -202,8 +202,12 @@ static mg_status load_optimiser(mg_adam *opt, const char *prefix, const mg_ckpt 
     char name[96];
     snprintf(name, sizeof name, "%s.steps", prefix);
     const mg_ckpt_entry *steps = mg_ckpt_find(c, name);
-    if (n > 0 && (!steps || steps->numel != (size_t)n))
-        return mg_error(MG_ERR_FORMAT, "checkpoint: %s missing or not %d values", name, n);
+    if (n > 0 && !steps)
+        return mg_error(MG_ERR_FORMAT, "checkpoint: no optimiser state (%s): a weights-only snapshot cannot be "
+                                       "resumed; resume from a run's latest.ckpt",
+                        name);
+    if (n > 0 && steps->numel != (size_t)n)
+        return mg_error(MG_ERR_FORMAT, "checkpoint: %s has %zu values for %d parameters", name, steps->numel, n);
     for (int i = 0; i < n; i++) {
         mg_tensor *mt, *vt;
         int64_t *step;

@@ -4,6 +4,7 @@
  * and then sleep on a condition variable. Worker i runs chunk i, the caller runs chunk 0 and waits for
  * the rest. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -158,6 +159,11 @@ void mg_pool_for(mg_pool *pool, size_t n, size_t grain, mg_pool_fn fn, void *arg
     size_t begin, end;
     chunk_bounds(n, n_chunks, 0, &begin, &end);
     fn(arg, begin, end);
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0)
-        cpu_relax();
+    /* Spin briefly, then yield: a worker preempted by another process must get the core back. */
+    for (int i = 0; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; i++) {
+        if (i < POOL_SPIN)
+            cpu_relax();
+        else
+            sched_yield();
+    }
 }
