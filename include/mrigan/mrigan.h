@@ -45,6 +45,10 @@ mg_status mg_backend_cpu_new(int n_threads, mg_backend **out);
 void mg_backend_free(mg_backend *be);
 const char *mg_backend_name(const mg_backend *be);
 int mg_backend_threads(const mg_backend *be);
+/* The device in words: "CPU (2 threads)", or the OpenCL device's name. */
+const char *mg_backend_device(const mg_backend *be);
+/* Waits until every queued operation of the backend has finished. */
+mg_status mg_backend_sync(mg_backend *be);
 
 /* OpenCL devices, found through the ICD loader, numbered across platforms in platform order. */
 typedef struct mg_device_info {
@@ -154,6 +158,17 @@ mg_tensor *mg_detach(mg_graph *g, mg_tensor *t);
 mg_tensor *mg_graph_tensor(mg_graph *g, int ndim, const int *shape, const float *data);
 /* A graph-owned leaf tensor with every element equal to value. */
 mg_tensor *mg_graph_full(mg_graph *g, int ndim, const int *shape, float value);
+
+/* Per-op kernel times of a graph (forward and backward), for benchmarks. While a profile is attached the
+ * backend finishes every kernel before the clock stops, so device backends run slower than without. */
+#define MG_PROFILE_MAX_OPS 32
+typedef struct mg_profile {
+    double fwd_s[MG_PROFILE_MAX_OPS], bwd_s[MG_PROFILE_MAX_OPS];
+    long fwd_calls[MG_PROFILE_MAX_OPS], bwd_calls[MG_PROFILE_MAX_OPS];
+} mg_profile;
+void mg_graph_set_profile(mg_graph *g, mg_profile *p); /* NULL detaches */
+int mg_op_count(void);
+const char *mg_op_name(int op);
 
 /* Back-propagates from a one-element loss (d loss = 1). Gradients accumulate into .grad. */
 mg_status mg_graph_backward(mg_graph *g, mg_tensor *loss);

@@ -1,6 +1,9 @@
 /* mrigan bench train: seconds per whole CycleGAN training iteration (generator step with both cycles and
  * identity losses, discriminator step) and per generator forward, on random 1-channel inputs, as one JSON
- * line with the same keys as the PyTorch reference's `bench`, so the two can be compared directly. */
+ * line with the same keys as the PyTorch reference's `bench`, so the two can be compared directly; then
+ * the device's name, its peak tensor memory, and per-op forward and backward milliseconds per iteration
+ * from extra profiled iterations (profiling synchronises after every kernel, so it runs apart from the
+ * timed iterations). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -48,7 +51,11 @@ static int run(const bench_train_opts *o)
     size_t px = (size_t)o->size * o->size;
     float *a = malloc(px * sizeof *a), *b = malloc(px * sizeof *b), *y = malloc(px * sizeof *y);
     double *t = malloc((size_t)(o->iters + 1) * sizeof *t), *tf = malloc((size_t)(o->iters + 1) * sizeof *tf);
-    mg_status s = a && b && y && t && tf ? mg_backend_open(o->backend == 0 ? "auto" : o->backend == 1 ? "cpu" : "opencl", o->device, o->threads, &be) : MG_ERR_OOM;
+    mg_status s = a && b && y && t && tf ? mg_backend_open(o->backend == 0   ? "auto"
+                                                           : o->backend == 1 ? "cpu"
+                                                                             : "opencl",
+                                                           o->device, o->threads, &be)
+                                         : MG_ERR_OOM;
     if (s == MG_OK)
         s = mg_cyclegan_new(be, &cfg, 1, &m);
     mg_rng r;
@@ -70,6 +77,18 @@ static int run(const bench_train_opts *o)
         if (i >= 2)
             tf[i - 2] = now_s() - t0;
     }
+    mg_profile prof = {0};
+    const int prof_iters = 2;
+    mg_graph_set_profile(m.graph_g, &prof);
+    mg_graph_set_profile(m.graph_d, &prof);
+    for (int i = 0; s == MG_OK && i < prof_iters; i++) {
+        mg_losses l;
+        s = mg_cyclegan_step(&m, a, b, o->size, o->size, &r, 1000 + (uint64_t)i, &l);
+    }
+    if (m.be) {
+        mg_graph_set_profile(m.graph_g, NULL);
+        mg_graph_set_profile(m.graph_d, NULL);
+    }
     if (s == MG_OK) {
         qsort(t, (size_t)o->iters, sizeof *t, cmp_double);
         qsort(tf, (size_t)o->iters, sizeof *tf, cmp_double);
@@ -80,11 +99,24 @@ static int run(const bench_train_opts *o)
                "\"ndf\": %d, \"blocks\": %d, \"dropout\": %s, \"threads\": %d, \"warmup\": %d, \"iters\": %d, "
                "\"train_iter_s_median\": %.4f, \"train_iter_s_min\": %.4f, \"train_iter_s_max\": %.4f, "
                "\"g_forward_s_median\": %.5f, \"params_G\": %zu, \"params_D\": %zu, \"params_total\": %zu, "
-               "\"peak_rss_mb\": %.1f}\n",
+               "\"peak_rss_mb\": %.1f, ",
                mg_backend_name(be), o->generator ? "resnet" : "unet", o->size, o->ngf, o->ndf,
                o->generator ? o->blocks : 0, o->dropout ? "true" : "false", mg_backend_threads(be), o->warmup, o->iters,
                t[o->iters / 2], t[0], t[o->iters - 1], tf[o->iters / 2], pg, pd, 2 * pg + 2 * pd,
                (double)ru.ru_maxrss / 1024.0);
+        mg_memory_stats mem;
+        mg_backend_memory(be, &mem);
+        printf("\"device\": \"%s\", \"peak_tensor_mb\": %.1f, \"workspace_mb\": %.1f, \"ops_ms_per_iter\": {",
+               mg_backend_device(be), (double)mem.peak_bytes / 1048576.0, (double)mem.workspace_bytes / 1048576.0);
+        for (int op = 0, first = 1; op < mg_op_count(); op++) {
+            if (!prof.fwd_calls[op] && !prof.bwd_calls[op])
+                continue;
+            printf("%s\"%s\": {\"fwd\": %.3f, \"bwd\": %.3f, \"calls\": %ld}", first ? "" : ", ", mg_op_name(op),
+                   1e3 * prof.fwd_s[op] / prof_iters, 1e3 * prof.bwd_s[op] / prof_iters,
+                   (prof.fwd_calls[op] + prof.bwd_calls[op]) / prof_iters);
+            first = 0;
+        }
+        printf("}}\n");
     }
     if (s != MG_OK)
         fprintf(stderr, "mrigan bench train: %s\n", mg_last_error());
@@ -101,8 +133,8 @@ static int run(const bench_train_opts *o)
 
 int cmd_bench_train(int argc, char **argv)
 {
-    bench_train_opts o = {.device = -1,
-                          .size = 128, .ngf = 64, .ndf = 64, .blocks = 9, .warmup = 2, .iters = 10, .dropout = true};
+    bench_train_opts o = {
+        .device = -1, .size = 128, .ngf = 64, .ndf = 64, .blocks = 9, .warmup = 2, .iters = 10, .dropout = true};
     app_option table[] = {
         APP_CHOICE("generator", &o.generator, "unet|resnet", "generator (unet)"),
         APP_INT("size", &o.size, 16, 4096, "input side (128)"),

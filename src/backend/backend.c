@@ -41,6 +41,8 @@ void mg_backend_free(mg_backend *be)
 const char *mg_backend_name(const mg_backend *be) { return be->iface->name; }
 
 int mg_backend_threads(const mg_backend *be) { return be->n_threads; }
+const char *mg_backend_device(const mg_backend *be) { return be->iface->device_name(be->ctx); }
+mg_status mg_backend_sync(mg_backend *be) { return be->iface->sync(be->ctx); }
 
 void mg_backend_memory(const mg_backend *be, mg_memory_stats *out)
 {

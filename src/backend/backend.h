@@ -27,6 +27,8 @@ typedef struct mg_backend_iface {
     mg_status (*tensor_copy)(void *ctx, mg_tensor *dst, const mg_tensor *src);       /* dst = src */
     mg_status (*adam_update)(void *ctx, mg_tensor *param, const mg_tensor *grad, mg_tensor *m, mg_tensor *v,
                              const mg_adam_update *u);
+    const char *(*device_name)(void *ctx);
+    mg_status (*sync)(void *ctx);
     size_t (*workspace_bytes)(void *ctx);
     void (*workspace_release)(void *ctx);
     void (*destroy)(void *ctx);

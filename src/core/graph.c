@@ -5,6 +5,7 @@
  * several consumers (each generator runs twice in a cycle loss) collect the sum of their gradients. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend/backend.h"
 #include "graph.h"
@@ -25,6 +26,7 @@ struct mg_graph {
     arena_block *blocks, *current;
     mg_tensor **tensors; /* graph-owned tensors, for releasing their buffers */
     size_t n_tensors, cap_tensors;
+    mg_profile *profile;
     mg_node **nodes; /* recorded nodes in execution order */
     size_t n_nodes, cap_nodes;
 };
@@ -203,13 +205,48 @@ mg_node *mg_graph_new_node(mg_graph *g)
     return n;
 }
 
+_Static_assert(MG_OP_COUNT <= MG_PROFILE_MAX_OPS, "raise MG_PROFILE_MAX_OPS");
+
+void mg_graph_set_profile(mg_graph *g, mg_profile *p) { g->profile = p; }
+int mg_op_count(void) { return MG_OP_COUNT; }
+const char *mg_op_name(int op) { return op >= 0 && op < MG_OP_COUNT ? mg_op_names[op] : "?"; }
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Runs a kernel; with a profile attached, synchronised and timed into its op's slot. */
+static mg_status kernel_call(mg_graph *g, mg_kernel_fn kernel, mg_node *node, bool backward)
+{
+    if (!g->profile)
+        return kernel(g->be->ctx, node);
+    mg_status s = g->be->iface->sync(g->be->ctx);
+    double t0 = now_s();
+    if (s == MG_OK)
+        s = kernel(g->be->ctx, node);
+    if (s == MG_OK)
+        s = g->be->iface->sync(g->be->ctx);
+    double dt = now_s() - t0;
+    if (backward) {
+        g->profile->bwd_s[node->op] += dt;
+        g->profile->bwd_calls[node->op]++;
+    } else {
+        g->profile->fwd_s[node->op] += dt;
+        g->profile->fwd_calls[node->op]++;
+    }
+    return s;
+}
+
 mg_tensor *mg_graph_run(mg_graph *g, mg_node *node)
 {
     mg_kernel_fn kernel = g->be->iface->fwd[node->op];
     if (!kernel)
         return mg_graph_fail(g, mg_error(MG_ERR_UNSUPPORTED, "%s: not available on the %s backend",
                                          mg_op_names[node->op], g->be->iface->name));
-    mg_status s = kernel(g->be->ctx, node);
+    mg_status s = kernel_call(g, kernel, node, false);
     if (s != MG_OK)
         return mg_graph_fail(g, s);
     bool record = false;
@@ -295,7 +332,7 @@ mg_status mg_graph_backward_from(mg_graph *g, mg_tensor *t, const mg_tensor *see
         if (!ops->bwd[n->op])
             return mg_error(MG_ERR_UNSUPPORTED, "%s backward: not available on the %s backend", mg_op_names[n->op],
                             ops->name);
-        s = ops->bwd[n->op](g->be->ctx, n);
+        s = kernel_call(g, ops->bwd[n->op], n, true);
     }
     return s;
 }

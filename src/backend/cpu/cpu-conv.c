@@ -88,7 +88,7 @@ static void im2col(cpu_ctx *c, const conv_geom *g, const float *img, float *col)
 static void col2im(cpu_ctx *c, const conv_geom *g, const float *col, float *img)
 {
     col_args a = {g, img, (float *)col};
-    mg_pool_for(c->pool, (size_t)g->c, 1, col2im_planes, &a);
+    mg_pool_for(c->pool, (size_t)g->c, cpu_grain((size_t)g->h * g->w * g->kh * g->kw), col2im_planes, &a);
 }
 
 /* Output rows per band so that a band's column matrix fits the workspace (at least one row). */
@@ -140,13 +140,13 @@ static void bias_grad_channels(void *p, size_t c0, size_t c1)
 static void bias_add(cpu_ctx *c, const mg_tensor *bias, mg_tensor *y)
 {
     bias_args a = {cpu_data(y), cpu_data(bias), y->shape[0], y->shape[1], (size_t)y->shape[2] * y->shape[3]};
-    mg_pool_for(c->pool, (size_t)a.n * a.c, 1, bias_add_planes, &a);
+    mg_pool_for(c->pool, (size_t)a.n * a.c, cpu_grain(a.plane), bias_add_planes, &a);
 }
 
 static void bias_grad(cpu_ctx *c, const mg_tensor *dy, mg_tensor *db)
 {
     bias_args a = {cpu_data(dy), cpu_data(db), dy->shape[0], dy->shape[1], (size_t)dy->shape[2] * dy->shape[3]};
-    mg_pool_for(c->pool, (size_t)a.c, 1, bias_grad_channels, &a);
+    mg_pool_for(c->pool, (size_t)a.c, cpu_grain(a.plane * a.n), bias_grad_channels, &a);
 }
 
 /* ------------------------------------------------------------------ conv2d */

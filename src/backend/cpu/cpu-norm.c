@@ -92,7 +92,7 @@ static norm_args norm_args_of(const mg_node *n)
 mg_status cpu_instance_norm_fwd(void *ctx, mg_node *n)
 {
     norm_args a = norm_args_of(n);
-    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)a.n * a.c, 1, norm_fwd_planes, &a);
+    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)a.n * a.c, cpu_grain(3 * a.plane), norm_fwd_planes, &a);
     return MG_OK;
 }
 
@@ -103,6 +103,6 @@ mg_status cpu_instance_norm_bwd(void *ctx, mg_node *n)
     a.dx = n->want_grad[0] ? cpu_data(n->src[0]->grad) : NULL;
     a.dgamma = n->want_grad[1] ? cpu_data(n->src[1]->grad) : NULL;
     a.dbeta = n->want_grad[2] ? cpu_data(n->src[2]->grad) : NULL;
-    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)a.c, 1, norm_bwd_channels, &a);
+    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)a.c, cpu_grain(3 * a.plane * a.n), norm_bwd_channels, &a);
     return MG_OK;
 }

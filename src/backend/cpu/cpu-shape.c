@@ -57,7 +57,8 @@ mg_status cpu_reflect_pad2d_fwd(void *ctx, mg_node *n)
     pad_args a = pad_args_of(n);
     a.src = cpu_data(n->src[0]);
     a.dst = cpu_data(n->dst);
-    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)n->src[0]->shape[0] * n->src[0]->shape[1], 1, pad_fwd_planes, &a);
+    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)n->src[0]->shape[0] * n->src[0]->shape[1],
+                cpu_grain((size_t)a.ho * a.wo), pad_fwd_planes, &a);
     return MG_OK;
 }
 
@@ -66,7 +67,8 @@ mg_status cpu_reflect_pad2d_bwd(void *ctx, mg_node *n)
     pad_args a = pad_args_of(n);
     a.src = cpu_data(n->dst->grad);
     a.dst = cpu_data(n->src[0]->grad);
-    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)n->src[0]->shape[0] * n->src[0]->shape[1], 1, pad_bwd_planes, &a);
+    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)n->src[0]->shape[0] * n->src[0]->shape[1],
+                cpu_grain((size_t)a.ho * a.wo), pad_bwd_planes, &a);
     return MG_OK;
 }
 
@@ -103,7 +105,7 @@ static mg_status concat_run(void *ctx, mg_node *n, bool backward)
 {
     const mg_tensor *y = n->dst;
     concat_args a = {n, (size_t)y->shape[2] * y->shape[3], backward};
-    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)y->shape[0] * y->shape[1], 1, concat_planes, &a);
+    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)y->shape[0] * y->shape[1], cpu_grain(a.plane), concat_planes, &a);
     return MG_OK;
 }
 

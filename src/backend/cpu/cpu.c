@@ -2,6 +2,7 @@
  * cpu-<family>.c. */
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -159,7 +160,7 @@ mg_status cpu_reduce(cpu_ctx *c, size_t n, cpu_block_fn fn, void *arg, double *o
             return mg_error(MG_ERR_OOM, "cpu: cannot allocate reduction partials");
     }
     reduce_args a = {fn, arg, n, c->partials};
-    mg_pool_for(c->pool, n_blocks, 1, reduce_chunk, &a);
+    mg_pool_for(c->pool, n_blocks, cpu_grain(CPU_BLOCK), reduce_chunk, &a);
     double s = 0.0;
     for (size_t i = 0; i < n_blocks; i++)
         s += c->partials[i];
@@ -205,6 +206,14 @@ void cpu_gemm(cpu_ctx *c, bool trans_a, bool trans_b, int m, int n, int k, float
     mg_pool_for(c->pool, len, grain, gemm_chunk, &g);
 }
 
+static const char *cpu_device_name(void *ctx) { return ((cpu_ctx *)ctx)->device; }
+
+static mg_status cpu_sync(void *ctx)
+{
+    (void)ctx;
+    return MG_OK; /* every kernel has finished when it returns */
+}
+
 static size_t cpu_workspace_bytes(void *ctx)
 {
     cpu_ctx *c = ctx;
@@ -244,6 +253,8 @@ static const mg_backend_iface cpu_iface = {
     .tensor_accumulate = cpu_tensor_accumulate,
     .tensor_copy = cpu_tensor_copy,
     .adam_update = cpu_adam_update,
+    .device_name = cpu_device_name,
+    .sync = cpu_sync,
     .workspace_bytes = cpu_workspace_bytes,
     .workspace_release = cpu_workspace_release,
     .destroy = cpu_destroy,
@@ -271,6 +282,7 @@ mg_status mg_backend_cpu_new(int n_threads, mg_backend **out)
     if (!c)
         return mg_error(MG_ERR_OOM, "cpu backend: out of host memory");
     c->n_threads = n_threads;
+    snprintf(c->device, sizeof c->device, "CPU (%d thread%s)", n_threads, n_threads == 1 ? "" : "s");
     c->pool = mg_pool_new(n_threads);
     if (!c->pool) {
         free(c);

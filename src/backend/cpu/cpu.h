@@ -14,6 +14,7 @@ typedef struct cpu_ctx {
     size_t work_cap;
     double *partials; /* per-block partial sums of reductions */
     size_t partials_cap;
+    char device[64];
 } cpu_ctx;
 
 static inline float *cpu_data(const mg_tensor *t) { return (float *)t->buf->handle + t->offset; }
@@ -24,6 +25,10 @@ static inline float *cpu_data(const mg_tensor *t) { return (float *)t->buf->hand
     mg_status cpu_##name##_bwd(void *ctx, mg_node *node);
 #include "core/ops.def"
 #undef OP
+
+/* Items per parallel chunk for loops whose items cost about `work` elements each: chunks of at least
+ * 16K elements, so small tensors do not pay for waking threads. */
+static inline size_t cpu_grain(size_t work) { return work >= 16384 ? 1 : 16384 / (work ? work : 1); }
 
 /* Workspace of at least n floats (contents undefined). */
 mg_status cpu_workspace(cpu_ctx *c, size_t n, float **out);

@@ -41,8 +41,8 @@ static mg_status cl_tensor_write(void *ctx, mg_tensor *t, const float *src)
 static mg_status cl_tensor_read(void *ctx, const mg_tensor *t, float *dst)
 {
     cl_ctx *c = ctx;
-    CL_CHECK(clEnqueueReadBuffer(c->queue, cl_buf(t), CL_TRUE, t->offset * sizeof(float), t->numel * sizeof(float),
-                                 dst, 0, NULL, NULL));
+    CL_CHECK(clEnqueueReadBuffer(c->queue, cl_buf(t), CL_TRUE, t->offset * sizeof(float), t->numel * sizeof(float), dst,
+                                 0, NULL, NULL));
     return MG_OK;
 }
 
@@ -111,6 +111,14 @@ mg_status cl_partials(cl_ctx *c, size_t n, cl_mem *out)
     return s;
 }
 
+static const char *cl_device_name(void *ctx) { return ((cl_ctx *)ctx)->info.name; }
+
+static mg_status cl_sync(void *ctx)
+{
+    CL_CHECK(clFinish(((cl_ctx *)ctx)->queue));
+    return MG_OK;
+}
+
 static size_t cl_workspace_bytes(void *ctx)
 {
     cl_ctx *c = ctx;
@@ -131,13 +139,12 @@ static void cl_workspace_release(void *ctx)
 mg_status cl_gemm(cl_ctx *c, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t a_off,
                   size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem cm, size_t c_off, size_t ldc)
 {
-    CLBlastStatusCode st =
-        CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-                     tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta,
-                     cm, c_off, ldc, &c->queue, NULL);
+    CLBlastStatusCode st = CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                        tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, a_off, lda, b,
+                                        b_off, ldb, beta, cm, c_off, ldc, &c->queue, NULL);
     if (st != CLBlastSuccess)
         return mg_error(st == CLBlastTempBufferAllocFailure || st == CLBlastOpenCLOutOfResources ? MG_ERR_OOM
-                                                                                                  : MG_ERR_BACKEND,
+                                                                                                 : MG_ERR_BACKEND,
                         "opencl: CLBlastSgemm (%zux%zux%zu) failed: CLBlast status %d%s", m, n, k, (int)st,
                         st > -1000 ? mg_cl_error_name((cl_int)st) : "");
     return MG_OK;
@@ -175,6 +182,8 @@ static const mg_backend_iface cl_iface = {
     .tensor_accumulate = cl_tensor_accumulate,
     .tensor_copy = cl_tensor_copy,
     .adam_update = cl_adam_update,
+    .device_name = cl_device_name,
+    .sync = cl_sync,
     .workspace_bytes = cl_workspace_bytes,
     .workspace_release = cl_workspace_release,
     .destroy = cl_destroy,
