@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BENCH_MAX_REPS 1000
 #define BENCH_MIN_REPS 3
@@ -74,6 +75,8 @@ typedef struct bench_opts {
     int reps;    /* 0: adaptive */
     bool quick;
     bool json;
+    const char *backend; /* auto, cpu or opencl */
+    int device;          /* -1: default */
 } bench_opts;
 
 typedef struct bench_ctx {
@@ -201,17 +204,22 @@ static int bench_conv_once(bench_ctx *ctx, const bench_layer *l, const bench_con
     if (!x)
         return bench_fail(l, "creating the input");
     mg_tensor_set_requires_grad(x, true);
+    if (mg_backend_sync(ctx->be) != MG_OK)
+        return bench_fail(l, "synchronising");
     double t0 = bench_now();
     mg_tensor *y = l->transposed ? mg_conv_transpose2d(g, x, c->w, c->b, l->stride, l->pad, l->out_pad)
                                  : mg_conv2d(g, x, c->w, c->b, l->stride, l->pad);
+    mg_status sync = mg_backend_sync(ctx->be); /* device backends queue work: wait for it */
     double t1 = bench_now();
     if (!y || mg_graph_status(g) != MG_OK)
         return bench_fail(l, l->transposed ? "conv_transpose2d forward" : "conv2d forward");
     mg_tensor *seed = mg_graph_tensor(g, y->ndim, y->shape, NULL);
-    if (!seed || mg_tensor_fill(seed, 1.0f) != MG_OK)
+    if (!seed || mg_tensor_fill(seed, 1.0f) != MG_OK || sync != MG_OK || mg_backend_sync(ctx->be) != MG_OK)
         return bench_fail(l, "creating the backward seed");
     double t2 = bench_now();
     mg_status s = mg_graph_backward_from(g, y, seed);
+    if (s == MG_OK)
+        s = mg_backend_sync(ctx->be);
     double t3 = bench_now();
     if (s != MG_OK)
         return bench_fail(l, "backward");
@@ -396,7 +404,7 @@ static void bench_print_memory(const bench_ctx *ctx)
 
 static void bench_print_usage(void)
 {
-    printf("usage: mrigan bench [--threads N] [--reps N] [--quick] [--json]\n"
+    printf("usage: mrigan bench [--threads N] [--reps N] [--quick] [--json] [--backend cpu|opencl|auto] [--device N]\n"
            "       mrigan bench train [options]   (whole training iterations; see mrigan bench train --help)\n"
            "Times mrigan's conv forward/backward for every layer shape of the ResNet-9 and U-Net\n"
            "generators (256x256, 1 channel, ngf 64) next to cblas_sgemm of the same GEMM sizes.\n"
@@ -431,6 +439,14 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
             o->quick = true;
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
+        } else if (strcmp(a, "--backend") == 0 && i + 1 < argc) {
+            o->backend = argv[++i];
+        } else if (strcmp(a, "--device") == 0) {
+            if (i + 1 >= argc || !bench_parse_int(argv[i + 1], 0, 1000, &o->device)) {
+                fprintf(stderr, "mrigan bench: --device needs an integer from 0 to 1000\n");
+                return 2;
+            }
+            i++;
         } else if (is_threads || is_reps) {
             int *dst = is_threads ? &o->threads : &o->reps;
             int hi = is_threads ? 4096 : BENCH_MAX_REPS;
@@ -451,15 +467,18 @@ int cmd_bench(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "train"))
         return cmd_bench_train(argc - 1, argv + 1);
-    bench_ctx ctx = {0};
+    bench_ctx ctx = {.opt = {.device = -1}};
     int rc = bench_parse_args(argc, argv, &ctx.opt);
     if (rc >= 0)
         return rc;
     ctx.target_s = ctx.opt.quick ? 0.05 : 0.3;
     mg_rng_seed(&ctx.rng, 20240601u, 7u);
-    if (mg_backend_cpu_new(ctx.opt.threads, &ctx.be) != MG_OK)
-        return bench_fail(NULL, "creating the CPU backend");
-    ctx.threads = mg_backend_threads(ctx.be);
+    if (mg_backend_open(ctx.opt.backend ? ctx.opt.backend : "cpu", ctx.opt.device, ctx.opt.threads, &ctx.be) != MG_OK)
+        return bench_fail(NULL, "opening the backend");
+    /* The SGEMM columns are the host's OpenBLAS on the requested (or all) cores, whatever the backend. */
+    ctx.threads = strcmp(mg_backend_name(ctx.be), "cpu")
+                      ? (ctx.opt.threads > 0 ? ctx.opt.threads : (int)sysconf(_SC_NPROCESSORS_ONLN))
+                      : mg_backend_threads(ctx.be);
     if (mg_graph_new(ctx.be, &ctx.g) != MG_OK) {
         rc = bench_fail(NULL, "creating the graph");
         mg_backend_free(ctx.be);
