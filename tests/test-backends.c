@@ -8,16 +8,7 @@
 
 #include "mrigan/cyclegan.h"
 
-static int failures;
-
-#define MUST(call)                                                                                                     \
-    do {                                                                                                               \
-        mg_status s_ = (call);                                                                                         \
-        if (s_ != MG_OK) {                                                                                             \
-            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, mg_last_error());                       \
-            exit(1);                                                                                                   \
-        }                                                                                                              \
-    } while (0)
+#include "check.h"
 
 enum { S = 64 };
 /* The CPU backend with 1 and with 2 threads differs from itself by the same measure as OpenCL differs
@@ -97,8 +88,8 @@ static void compare_training(mg_backend *cpu, mg_backend *cl, const char *device
             worst_loss = fmax(worst_loss, e);
             if (e > 1e-3) {
                 failures++;
-                fprintf(stderr, "FAIL step %d loss %s: cpu %.7g, %s %.7g\n", step + 1, mg_loss_names[k], va[k],
-                        device, vb[k]);
+                fprintf(stderr, "FAIL step %d loss %s: cpu %.7g, %s %.7g\n", step + 1, mg_loss_names[k], va[k], device,
+                        vb[k]);
             }
         }
     }

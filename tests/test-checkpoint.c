@@ -18,30 +18,12 @@
 #include "mrigan/checkpoint.h"
 #include "mrigan/mrigan.h"
 
-static int failures;
 static char tmp_dir[] = "/tmp/mrigan-ckpt-XXXXXX";
 static bool tmp_dir_made;
 
 static void test_bail(void);
-
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            failures++;                                                                                                \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-        }                                                                                                              \
-    } while (0)
-
-#define MUST(call)                                                                                                     \
-    do {                                                                                                               \
-        mg_status s_ = (call);                                                                                         \
-        if (s_ != MG_OK) {                                                                                             \
-            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, mg_last_error());                       \
-            test_bail();                                                                                               \
-        }                                                                                                              \
-    } while (0)
+#define MUST_CLEANUP() test_bail()
+#include "check.h"
 
 #define SYS(cond)                                                                                                      \
     do {                                                                                                               \
@@ -50,8 +32,6 @@ static void test_bail(void);
             test_bail();                                                                                               \
         }                                                                                                              \
     } while (0)
-
-static void report(int before, const char *what) { printf("%-4s %s\n", failures == before ? "ok" : "FAIL", what); }
 
 static bool contains(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
 

@@ -7,29 +7,9 @@
 
 #include "mrigan/mrigan.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            failures++;                                                                                                \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-        }                                                                                                              \
-    } while (0)
-
-#define MUST(call)                                                                                                     \
-    do {                                                                                                               \
-        mg_status s_ = (call);                                                                                         \
-        if (s_ != MG_OK) {                                                                                             \
-            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, mg_last_error());                       \
-            exit(1);                                                                                                   \
-        }                                                                                                              \
-    } while (0)
+#include "check.h"
 
 /* Prints "ok" or "FAIL" for a test that started when the failure count was `before`. */
-static void report(int before, const char *what) { printf("%-4s %s\n", failures == before ? "ok" : "FAIL", what); }
 
 static float *read_all(const mg_tensor *t)
 {

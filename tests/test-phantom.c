@@ -13,28 +13,7 @@
 #include "mrigan/image.h"
 #include "mrigan/phantom.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            failures++;                                                                                                \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-        }                                                                                                              \
-    } while (0)
-
-#define MUST(call)                                                                                                     \
-    do {                                                                                                               \
-        mg_status s_ = (call);                                                                                         \
-        if (s_ != MG_OK) {                                                                                             \
-            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, mg_last_error());                       \
-            exit(1);                                                                                                   \
-        }                                                                                                              \
-    } while (0)
-
-static void report(int before, const char *what) { printf("%-4s %s\n", failures == before ? "ok" : "FAIL", what); }
+#include "check.h"
 
 static mg_phantom_config config(int size, uint64_t seed, float noise, float bias)
 {

@@ -1,6 +1,7 @@
 /* Building the kernels of cl/: sources embedded in the binary (or read from $MRIGAN_CL_DIR while
- * developing), compiled once per device on first use, and cached on disk as device binaries keyed by a
- * hash of device, driver, options and source, so a second run starts without compiling. */
+ * developing), each family compiled with cl/common.cl in front, once per device on first use, and cached on
+ * disk as device binaries keyed by a hash of device, driver, options and sources, so a second run starts
+ * without compiling. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +62,7 @@ static mg_status source_get(int fi, char **text, size_t *len, bool *owned)
     return MG_OK;
 }
 
-static bool cache_path(const cl_ctx *c, const char *text, size_t len, char *path, size_t path_len)
+static bool cache_path(const cl_ctx *c, const char *const *texts, const size_t *lens, char *path, size_t path_len)
 {
     const char *base = getenv("MRIGAN_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     char dir[3072];
@@ -77,7 +78,7 @@ static bool cache_path(const cl_ctx *c, const char *text, size_t len, char *path
     const char *parts[] = {c->info.platform, c->info.name, c->info.vendor, c->info.driver, BUILD_OPTIONS};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
         h = fnv1a(h, parts[i], strlen(parts[i]) + 1);
-    h = fnv1a(h, text, len);
+    h = fnv1a(fnv1a(h, texts[0], lens[0]), texts[1], lens[1]);
     /* mkdir -p of dir */
     for (char *p = dir + 1; *p; p++)
         if (*p == '/') {
@@ -141,42 +142,40 @@ static void program_to_cache(cl_ctx *c, cl_program p, const char *path)
 
 static mg_status program_build(cl_ctx *c, int fi, cl_program *out)
 {
-    char *text = NULL;
-    size_t len;
-    bool owned;
-    mg_status s = source_get(fi, &text, &len, &owned);
-    if (s != MG_OK)
-        return s;
+    int ci = family_index("common");
+    char *texts[2] = {NULL, NULL};
+    size_t lens[2];
+    bool owned[2] = {false, false};
+    mg_status s = ci < 0 ? mg_error(MG_ERR_BACKEND, "opencl: cl/common.cl is not embedded")
+                         : source_get(ci, &texts[0], &lens[0], &owned[0]);
+    if (s == MG_OK)
+        s = source_get(fi, &texts[1], &lens[1], &owned[1]);
     char path[4096];
-    bool cacheable = cache_path(c, text, len, path, sizeof path);
+    bool cacheable = s == MG_OK && cache_path(c, (const char *const *)texts, lens, path, sizeof path);
     cl_program p = cacheable ? program_from_cache(c, path) : NULL;
-    if (!p) {
+    if (s == MG_OK && !p) {
         cl_int err;
-        const char *texts[1] = {text};
-        p = clCreateProgramWithSource(c->context, 1, texts, &len, &err);
+        p = clCreateProgramWithSource(c->context, 2, (const char **)texts, lens, &err);
         if (err != CL_SUCCESS) {
-            if (owned)
-                free(text);
-            return mg_cl_fail("clCreateProgramWithSource", err, __FILE__, __LINE__);
-        }
-        err = clBuildProgram(p, 1, &c->device, BUILD_OPTIONS, NULL, NULL);
-        if (err != CL_SUCCESS) {
+            s = mg_cl_fail("clCreateProgramWithSource", err, __FILE__, __LINE__);
+        } else if ((err = clBuildProgram(p, 1, &c->device, BUILD_OPTIONS, NULL, NULL)) != CL_SUCCESS) {
             char log[4096] = "";
             clGetProgramBuildInfo(p, c->device, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL);
             log[sizeof log - 1] = 0;
             clReleaseProgram(p);
-            if (owned)
-                free(text);
-            return mg_error(MG_ERR_BACKEND, "opencl: building cl/%s.cl for %s failed: %s (%d); build log:\n%s",
-                            mg_cl_sources[fi].family, c->info.name, mg_cl_error_name(err), err, log);
-        }
-        if (cacheable)
+            p = NULL;
+            s = mg_error(MG_ERR_BACKEND, "opencl: building cl/%s.cl for %s failed: %s (%d); build log:\n%s",
+                         mg_cl_sources[fi].family, c->info.name, mg_cl_error_name(err), err, log);
+        } else if (cacheable) {
             program_to_cache(c, p, path);
+        }
     }
-    if (owned)
-        free(text);
-    *out = p;
-    return MG_OK;
+    for (int i = 0; i < 2; i++)
+        if (owned[i])
+            free(texts[i]);
+    if (s == MG_OK)
+        *out = p;
+    return s;
 }
 
 mg_status cl_kernel_get(cl_ctx *c, const char *family, const char *name, cl_kernel *out)

@@ -1,0 +1,43 @@
+/* Assertions shared by the test programs: CHECK counts a failure and goes on, MUST stops the program on a
+ * failed mrigan call (after MUST_CLEANUP, which a test may define to remove its temporary files). */
+#ifndef MRIGAN_TEST_CHECK_H
+#define MRIGAN_TEST_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mrigan/mrigan.h"
+
+static int failures;
+
+#ifndef MUST_CLEANUP
+#define MUST_CLEANUP() ((void)0)
+#endif
+
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            failures++;                                                                                                \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+        }                                                                                                              \
+    } while (0)
+
+#define MUST(call)                                                                                                     \
+    do {                                                                                                               \
+        mg_status s_ = (call);                                                                                         \
+        if (s_ != MG_OK) {                                                                                             \
+            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, mg_last_error());                       \
+            MUST_CLEANUP();                                                                                            \
+            exit(1);                                                                                                   \
+        }                                                                                                              \
+    } while (0)
+
+/* "ok" or "FAIL" for a group of checks that started when the failure count was `before`. */
+static inline void report(int before, const char *what)
+{
+    printf("%-4s %s\n", failures == before ? "ok" : "FAIL", what);
+}
+
+#endif
