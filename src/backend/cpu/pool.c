@@ -150,7 +150,9 @@ void mg_pool_for(mg_pool *pool, size_t n, size_t grain, mg_pool_fn fn, void *arg
     pool->n = n;
     pool->n_chunks = n_chunks;
     atomic_store_explicit(&pool->pending, pool->n_threads - 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
+    /* Sequentially consistent, like the sleeper's increment of `sleepers` before it rechecks the
+     * generation: either the worker sees the new job or this thread sees the sleeper and wakes it. */
+    atomic_fetch_add(&pool->generation, 1);
     if (atomic_load(&pool->sleepers) > 0) {
         pthread_mutex_lock(&pool->lock);
         pthread_cond_broadcast(&pool->wake);
