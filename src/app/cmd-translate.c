@@ -127,7 +127,7 @@ int cmd_translate(int argc, char **argv)
 {
     translate_opts o = {.device = -1};
     app_option table[] = {
-        APP_STRING("checkpoint", &o.checkpoint, "checkpoint file of a training run"),
+        APP_FILE("checkpoint", &o.checkpoint, "checkpoint file of a training run"),
         APP_CHOICE("direction", &o.direction, "a2b|b2a", "which generator to run"),
         APP_STRING("out", &o.out, "output folder (created; files keep their names)"),
         APP_FLAG("16bit", &o.sixteen, true, "write 16-bit PNGs (default 8-bit)"),

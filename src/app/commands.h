@@ -17,5 +17,7 @@ int cmd_phantom(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 /* mrigan translate: applies a trained generator to PNG slices. */
 int cmd_translate(int argc, char **argv);
+/* mrigan eval: PSNR, SSIM and MAE of translated slices against paired targets. */
+int cmd_eval(int argc, char **argv);
 
 #endif

@@ -123,7 +123,7 @@ void app_print_options(const app_option *opts, int n_opts)
         char left[48];
         const char *arg = o->kind == OPT_FLAG     ? ""
                           : o->kind == OPT_CHOICE ? o->choices
-                          : o->kind == OPT_STRING ? "DIR"
+                          : o->kind == OPT_STRING ? (o->meta ? o->meta : "DIR")
                                                   : "N";
         snprintf(left, sizeof left, "--%s%s%s", o->name, *arg ? " " : "", arg);
         printf("  %-26s %s\n", left, o->help);

@@ -17,7 +17,11 @@ typedef struct app_option {
     const char *help;
     bool seen;       /* set when given on the command line */
     bool flag_value; /* OPT_FLAG: the value to store (true for --x, false for --no-x) */
+    const char *meta; /* OPT_STRING: the value's name in --help (default DIR) */
 } app_option;
+
+/* A string option whose value is a file, shown as FILE in --help. */
+#define APP_FILE(n, t, text) {.name = n, .kind = OPT_STRING, .target = t, .help = text, .meta = "FILE"}
 
 /* Table entries. */
 #define APP_INT(n, t, l, h, text)                                                                                      \
