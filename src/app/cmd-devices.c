@@ -30,8 +30,8 @@ int cmd_devices(int argc, char **argv)
             pick = i;
         printf("device %d: %s\n  platform      %s\n  vendor        %s\n  type          %s\n  compute units %d\n"
                "  global memory %.0f MiB\n  max alloc     %.0f MiB\n  OpenCL        %s\n  driver        %s\n",
-               d->index, d->name, d->platform, d->vendor, d->type, d->compute_units,
-               (double)d->global_mem / 1048576.0, (double)d->max_alloc / 1048576.0, d->version, d->driver);
+               d->index, d->name, d->platform, d->vendor, d->type, d->compute_units, (double)d->global_mem / 1048576.0,
+               (double)d->max_alloc / 1048576.0, d->version, d->driver);
     }
     if (pick >= 0)
         printf("--backend auto picks device %d (the first GPU)\n", pick);

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "app-util.h"
 #include "commands.h"
 #include "mrigan/cyclegan.h"
 #include "mrigan/image.h"
@@ -30,16 +31,6 @@ typedef struct eval_opts {
     int threads, backend, device;
 } eval_opts;
 
-/* One pair: a is the prediction (or the A input), b the target (or the B input); paths as opened. */
-typedef struct eval_pair {
-    char *a, *b;
-} eval_pair;
-
-typedef struct eval_list {
-    eval_pair *items;
-    int n, cap;
-} eval_list;
-
 /* One direction's results. */
 typedef struct eval_run {
     const char *label; /* "a2b", "b2a" or "pred" */
@@ -49,192 +40,6 @@ typedef struct eval_run {
 } eval_run;
 
 static const char *const backend_kinds[] = {"auto", "cpu", "opencl"};
-
-static const char *base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
-static bool has_png_suffix(const char *name)
-{
-    size_t n = strlen(name);
-    return n > 4 && !strcasecmp(name + n - 4, ".png");
-}
-
-static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
-
-/* dir/name, or name alone when dir is NULL or name is absolute; NULL when out of memory. */
-static char *path_join(const char *dir, const char *name)
-{
-    if (!dir || name[0] == '/')
-        return strdup(name);
-    size_t len = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(len);
-    if (p)
-        snprintf(p, len, "%s/%s", dir, name);
-    return p;
-}
-
-static void list_free(eval_list *l)
-{
-    for (int i = 0; i < l->n; i++) {
-        free(l->items[i].a);
-        free(l->items[i].b);
-    }
-    free(l->items);
-    *l = (eval_list){0};
-}
-
-/* Appends (a, b), taking ownership of both strings (freed on failure). */
-static int list_add(eval_list *l, char *a, char *b)
-{
-    if (a && b && l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 64;
-        eval_pair *items = realloc(l->items, (size_t)cap * sizeof *items);
-        if (items) {
-            l->items = items;
-            l->cap = cap;
-        }
-    }
-    if (!a || !b || l->n == l->cap) {
-        free(a);
-        free(b);
-        return fprintf(stderr, "mrigan eval: out of memory\n"), 1;
-    }
-    l->items[l->n++] = (eval_pair){a, b};
-    return 0;
-}
-
-static void names_free(char **names, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-}
-
-/* The PNG files of dir (names only, sorted by strcmp). Errors name the folder. */
-static int names_list(const char *dir, char ***out, int *n_out)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return fprintf(stderr, "mrigan eval: %s: %s\n", dir, strerror(errno)), 1;
-    char **names = NULL;
-    int n = 0, cap = 0, rc = 0;
-    for (struct dirent *e; !rc && (e = readdir(d));) {
-        if (!has_png_suffix(e->d_name))
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(names, (size_t)cap * sizeof *grown);
-            if (!grown) {
-                rc = 1;
-                break;
-            }
-            names = grown;
-        }
-        if (!(names[n] = strdup(e->d_name)))
-            rc = 1;
-        else
-            n++;
-    }
-    closedir(d);
-    if (rc)
-        fprintf(stderr, "mrigan eval: out of memory listing %s\n", dir);
-    else if (n == 0)
-        rc = (fprintf(stderr, "mrigan eval: %s: no .png images\n", dir), 1);
-    if (rc) {
-        names_free(names, n);
-        return rc;
-    }
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    *out = names;
-    *n_out = n;
-    return 0;
-}
-
-/* The name without its extension and without contrast tags: the words T1, T2, T1w, T2w (any case) between
- * non-alphanumeric characters. "MNI152_T1_1mm_z030.png" and "MNI152_T2_1mm_z030.png" share "MNI152__1mm_z030". */
-static void contrast_key(const char *name, char *key, size_t len)
-{
-    const char *dot = strrchr(name, '.');
-    size_t n = dot ? (size_t)(dot - name) : strlen(name), k = 0;
-    for (size_t i = 0; i < n && k + 1 < len;) {
-        if ((i == 0 || !isalnum((unsigned char)name[i - 1])) && (name[i] == 'T' || name[i] == 't') && i + 1 < n &&
-            (name[i + 1] == '1' || name[i + 1] == '2')) {
-            size_t j = i + 2;
-            if (j < n && (name[j] == 'w' || name[j] == 'W'))
-                j++;
-            if (j == n || !isalnum((unsigned char)name[j])) {
-                i = j;
-                continue;
-            }
-        }
-        key[k++] = name[i++];
-    }
-    key[k] = '\0';
-}
-
-/* Pairs every PNG of dir_a with the file of dir_b of the same name or, failing that, the one name of the same
- * contrast key. Files of dir_b left over are reported, not scored. */
-static int pairs_from_folders(const char *dir_a, const char *dir_b, eval_list *l)
-{
-    char **na = NULL, **nb = NULL;
-    int ca = 0, cb = 0, rc = names_list(dir_a, &na, &ca);
-    if (!rc)
-        rc = names_list(dir_b, &nb, &cb);
-    char *used = rc ? NULL : calloc((size_t)cb, 1);
-    if (!rc && !used)
-        rc = (fprintf(stderr, "mrigan eval: out of memory\n"), 1);
-    for (int i = 0; !rc && i < ca; i++) {
-        int match = -1;
-        for (int j = 0; j < cb && match < 0; j++)
-            if (!strcmp(na[i], nb[j]))
-                match = j;
-        char ka[1024], kb[1024];
-        contrast_key(na[i], ka, sizeof ka);
-        for (int j = 0; j < cb && match < 0 && !rc; j++) {
-            contrast_key(nb[j], kb, sizeof kb);
-            if (strcmp(ka, kb))
-                continue;
-            match = j;
-            for (int k = j + 1; k < cb && !rc; k++) {
-                contrast_key(nb[k], kb, sizeof kb);
-                if (!strcmp(ka, kb))
-                    rc = (fprintf(stderr, "mrigan eval: %s/%s: both %s/%s and %s/%s could be its counterpart\n", dir_a,
-                                  na[i], dir_b, nb[j], dir_b, nb[k]),
-                          1);
-            }
-        }
-        if (rc)
-            break;
-        if (match < 0)
-            rc = (fprintf(stderr,
-                          "mrigan eval: %s/%s: no counterpart in %s (the same name, or one that differs "
-                          "only in a T1/T2 tag); give pairs with --pairs FILE.csv\n",
-                          dir_a, na[i], dir_b),
-                  1);
-        else if (used[match])
-            rc =
-                (fprintf(stderr, "mrigan eval: %s/%s is the counterpart of two files of %s\n", dir_b, nb[match], dir_a),
-                 1);
-        else {
-            used[match] = 1;
-            rc = list_add(l, path_join(dir_a, na[i]), path_join(dir_b, nb[match]));
-        }
-    }
-    int unused = 0, first = -1;
-    for (int j = 0; !rc && j < cb; j++)
-        if (!used[j] && (unused++, first < 0))
-            first = j;
-    if (unused)
-        fprintf(stderr, "mrigan eval: note: %d image%s of %s without a counterpart in %s not scored (%s%s)\n", unused,
-                unused == 1 ? "" : "s", dir_b, dir_a, nb[first], unused > 1 ? ", ..." : "");
-    names_free(na, ca);
-    names_free(nb, cb);
-    free(used);
-    return rc;
-}
 
 /* Trims spaces and one pair of double quotes around s (in place). */
 static char *csv_field(char *s)
@@ -253,7 +58,7 @@ static char *csv_field(char *s)
 
 /* Pairs from a CSV of two columns (lines "a,b"; blank lines and lines starting with # skipped; a first line whose
  * fields do not both end in .png is a header). Relative names are taken inside dir_a / dir_b when given. */
-static int pairs_from_csv(const char *file, const char *dir_a, const char *dir_b, eval_list *l)
+static int pairs_from_csv(const char *file, const char *dir_a, const char *dir_b, app_pair_list *l)
 {
     FILE *f = fopen(file, "r");
     if (!f)
@@ -275,14 +80,14 @@ static int pairs_from_csv(const char *file, const char *dir_a, const char *dir_b
             break;
         *comma = '\0';
         char *x = csv_field(s), *y = csv_field(comma + 1);
-        if (data_lines++ == 0 && !(has_png_suffix(x) && has_png_suffix(y))) {
+        if (data_lines++ == 0 && !(app_has_png_suffix(x) && app_has_png_suffix(y))) {
             data_lines = 0; /* a header */
             continue;
         }
         if (!*x || !*y)
             rc = (fprintf(stderr, "mrigan eval: %s:%d: empty file name\n", file, line_no), 1);
         else
-            rc = list_add(l, path_join(dir_a, x), path_join(dir_b, y));
+            rc = app_pairs_add("eval", l, app_path_join(dir_a, x), app_path_join(dir_b, y));
     }
     if (!rc && ferror(f))
         rc = (fprintf(stderr, "mrigan eval: %s: read error\n", file), 1);
@@ -313,41 +118,6 @@ static bool png_is_8bit_gray(const char *path)
            (h[25] == 0 || h[25] == 4);
 }
 
-static int load_model(const eval_opts *o, mg_backend *be, mg_cyclegan *m)
-{
-    mg_ckpt c;
-    mg_cyclegan_config cfg;
-    mg_status s = mg_ckpt_load(o->checkpoint, &c);
-    if (s != MG_OK)
-        return fprintf(stderr, "mrigan eval: %s\n", mg_last_error()), 1;
-    s = mg_cyclegan_config_load(&c, &cfg);
-    if (s == MG_OK)
-        s = mg_cyclegan_new(be, &cfg, 0, m);
-    if (s == MG_OK && (s = mg_cyclegan_load(m, &c, false)) != MG_OK)
-        mg_cyclegan_free(m);
-    mg_ckpt_free(&c);
-    if (s != MG_OK)
-        fprintf(stderr, "mrigan eval: %s: %s\n", o->checkpoint, mg_last_error());
-    return s != MG_OK;
-}
-
-/* The generator's output for img at native size: padded to the multiple, translated, cropped back. */
-static mg_status translate_image(mg_cyclegan *m, int direction, const mg_image *img, mg_image *out)
-{
-    mg_image padded = {0}, y = {0};
-    int ox, oy;
-    mg_status s = mg_image_pad_to_multiple(img, mg_generator_multiple(&m->cfg.gen), &padded, &ox, &oy);
-    if (s == MG_OK)
-        s = mg_image_new(padded.width, padded.height, &y);
-    if (s == MG_OK)
-        s = mg_cyclegan_translate(m, direction, padded.data, padded.height, padded.width, y.data);
-    if (s == MG_OK)
-        s = mg_image_crop(&y, ox, oy, img->width, img->height, out);
-    mg_image_free(&padded);
-    mg_image_free(&y);
-    return s;
-}
-
 /* Scores one pair: src is the prediction (pred mode) or the input (model: translated first; identity: as is). */
 static int eval_pair_score(const eval_opts *o, mg_cyclegan *model, int direction, const char *src, const char *tgt,
                            mg_metrics *out)
@@ -362,7 +132,7 @@ static int eval_pair_score(const eval_opts *o, mg_cyclegan *model, int direction
         rc = (fprintf(stderr, "mrigan eval: size mismatch: %s is %dx%d, %s is %dx%d\n", src, x.width, x.height, tgt,
                       t.width, t.height),
               1);
-    if (!rc && model && translate_image(model, direction, &x, &y) != MG_OK)
+    if (!rc && model && app_translate_image(model, direction, &x, &y) != MG_OK)
         rc = (fprintf(stderr, "mrigan eval: translating %s: %s\n", src, mg_last_error()), 1);
     if (!rc && o->mask) {
         mask = malloc((size_t)t.width * (size_t)t.height);
@@ -400,12 +170,12 @@ static void print_summary_line(const char *label, const mg_metrics_summary *s)
 }
 
 /* Runs one direction over every pair, printing the table as it goes. */
-static int eval_direction(const eval_opts *o, mg_cyclegan *model, int direction, const eval_list *l, eval_run *run)
+static int eval_direction(const eval_opts *o, mg_cyclegan *model, int direction, const app_pair_list *l, eval_run *run)
 {
     const bool by_dir = o->a || o->b || o->identity || o->checkpoint;
     int wa = 5, wb = 6; /* column widths: the longest names */
     for (int i = 0; i < l->n; i++) {
-        int na = (int)strlen(base_name(l->items[i].a)), nb = (int)strlen(base_name(l->items[i].b));
+        int na = (int)strlen(app_base_name(l->items[i].a)), nb = (int)strlen(app_base_name(l->items[i].b));
         wa = na > wa ? na : wa;
         wb = nb > wb ? nb : wb;
     }
@@ -428,7 +198,7 @@ static int eval_direction(const eval_opts *o, mg_cyclegan *model, int direction,
         run->n = i + 1;
         char psnr[32];
         format_psnr(psnr, sizeof psnr, run->m[i].psnr);
-        printf("%-*s  %-*s  %8s  %7.4f  %7.2f\n", wa, base_name(src), wb, base_name(tgt), psnr, run->m[i].ssim,
+        printf("%-*s  %-*s  %8s  %7.4f  %7.2f\n", wa, app_base_name(src), wb, app_base_name(tgt), psnr, run->m[i].ssim,
                run->m[i].mae);
         fflush(stdout);
     }
@@ -462,7 +232,7 @@ static void csv_number(FILE *f, double v, const char *sep)
 }
 
 /* Per-image rows, then rows "mean", "sd" and "n" (images counted per metric) for each direction. */
-static int write_csv(const char *path, const eval_opts *o, const eval_list *l, const eval_run *runs, int n_runs)
+static int write_csv(const char *path, const eval_opts *o, const app_pair_list *l, const eval_run *runs, int n_runs)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -474,8 +244,8 @@ static int write_csv(const char *path, const eval_opts *o, const eval_list *l, c
         const bool b2a = !strcmp(run->label, "b2a");
         for (int i = 0; i < run->n; i++) {
             fprintf(f, "%s,", run->label);
-            csv_name(f, base_name(b2a ? l->items[i].b : l->items[i].a));
-            csv_name(f, base_name(b2a ? l->items[i].a : l->items[i].b));
+            csv_name(f, app_base_name(b2a ? l->items[i].b : l->items[i].a));
+            csv_name(f, app_base_name(b2a ? l->items[i].a : l->items[i].b));
             csv_number(f, run->m[i].psnr, ",");
             fprintf(f, "%.6f,%.6f,%ld\n", run->m[i].ssim, run->m[i].mae, run->m[i].n_pixels);
         }
@@ -554,16 +324,17 @@ int cmd_eval(int argc, char **argv)
     }
     const char *dir_a = pred_mode ? o.pred : o.a, *dir_b = pred_mode ? o.target : o.b;
 
-    eval_list l = {0};
-    int rc = o.pairs ? pairs_from_csv(o.pairs, dir_a, dir_b, &l) : pairs_from_folders(dir_a, dir_b, &l);
+    app_pair_list l = {0};
+    int rc = o.pairs ? pairs_from_csv(o.pairs, dir_a, dir_b, &l) : app_pairs_from_folders("eval", dir_a, dir_b, &l);
     mg_backend *be = NULL;
     mg_cyclegan m = {0};
     bool have_model = false;
     if (!rc && o.checkpoint) {
         if (mg_backend_open(backend_kinds[o.backend], o.device, o.threads, &be) != MG_OK)
             rc = (fprintf(stderr, "mrigan eval: %s\n", mg_last_error()), 1);
-        else
-            have_model = !(rc = load_model(&o, be, &m));
+        else if (app_load_model(o.checkpoint, be, &m) != MG_OK)
+            rc = (fprintf(stderr, "mrigan eval: %s: %s\n", o.checkpoint, mg_last_error()), 1);
+        have_model = !rc;
     }
     eval_run runs[2] = {{0}};
     int n_runs = 0;
@@ -586,6 +357,6 @@ int cmd_eval(int argc, char **argv)
     if (have_model)
         mg_cyclegan_free(&m);
     mg_backend_free(be);
-    list_free(&l);
+    app_pairs_free(&l);
     return rc;
 }

@@ -138,7 +138,8 @@ static void options_defaults(train_opts *o)
 static int check_resume_options(const app_option *t)
 {
     for (int i = 0; i < O_COUNT; i++) {
-        bool per_invocation = i == O_RESUME || i == O_THREADS || i == O_MAX_ITERATIONS || i == O_BACKEND || i == O_DEVICE;
+        bool per_invocation =
+            i == O_RESUME || i == O_THREADS || i == O_MAX_ITERATIONS || i == O_BACKEND || i == O_DEVICE;
         if (t[i].seen && !per_invocation) {
             fprintf(stderr,
                     "mrigan train: --%s cannot be combined with --resume: a resumed run keeps the "

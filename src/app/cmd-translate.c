@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "app-util.h"
 #include "commands.h"
 #include "mrigan/cyclegan.h"
 #include "mrigan/image.h"
@@ -23,12 +24,6 @@ typedef struct translate_opts {
 } translate_opts;
 
 static const char *const backend_kinds[] = {"auto", "cpu", "opencl"};
-
-static bool has_png_suffix(const char *name)
-{
-    size_t n = strlen(name);
-    return n > 4 && (!strcmp(name + n - 4, ".png") || !strcmp(name + n - 4, ".PNG"));
-}
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -53,7 +48,7 @@ static int collect_inputs(const char **args, int n_args, char **files, int *n_fi
             return fprintf(stderr, "mrigan translate: %s: %s\n", args[i], strerror(errno)), 1;
         int first = *n_files;
         for (struct dirent *e; (e = readdir(d));) {
-            if (!has_png_suffix(e->d_name))
+            if (!app_has_png_suffix(e->d_name))
                 continue;
             if (*n_files == MAX_INPUTS) {
                 closedir(d);
@@ -75,52 +70,17 @@ static int collect_inputs(const char **args, int n_args, char **files, int *n_fi
     return 0;
 }
 
-static const char *base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 static mg_status translate_one(mg_cyclegan *m, const translate_opts *o, const char *in, const char *out)
 {
-    mg_image img = {0}, padded = {0}, y = {0}, cropped = {0};
-    int ox, oy;
+    mg_image img = {0}, y = {0};
     mg_status s = mg_image_load_png(in, &img);
     if (s == MG_OK)
-        s = mg_image_pad_to_multiple(&img, mg_generator_multiple(&m->cfg.gen), &padded, &ox, &oy);
+        s = app_translate_image(m, o->direction, &img, &y);
     if (s == MG_OK)
-        s = mg_image_new(padded.width, padded.height, &y);
-    if (s == MG_OK)
-        s = mg_cyclegan_translate(m, o->direction, padded.data, padded.height, padded.width, y.data);
-    if (s == MG_OK)
-        s = mg_image_crop(&y, ox, oy, img.width, img.height, &cropped);
-    if (s == MG_OK)
-        s = mg_image_save_png(out, &cropped, o->sixteen ? 16 : 8);
+        s = mg_image_save_png(out, &y, o->sixteen ? 16 : 8);
     mg_image_free(&img);
-    mg_image_free(&padded);
     mg_image_free(&y);
-    mg_image_free(&cropped);
     return s;
-}
-
-static int load_model(const translate_opts *o, mg_backend *be, mg_cyclegan *m)
-{
-    mg_ckpt c;
-    mg_cyclegan_config cfg;
-    mg_status s = mg_ckpt_load(o->checkpoint, &c);
-    if (s != MG_OK) {
-        fprintf(stderr, "mrigan translate: %s\n", mg_last_error());
-        return 1;
-    }
-    s = mg_cyclegan_config_load(&c, &cfg);
-    if (s == MG_OK)
-        s = mg_cyclegan_new(be, &cfg, 0, m);
-    if (s == MG_OK && (s = mg_cyclegan_load(m, &c, false)) != MG_OK)
-        mg_cyclegan_free(m);
-    mg_ckpt_free(&c);
-    if (s != MG_OK)
-        fprintf(stderr, "mrigan translate: %s: %s\n", o->checkpoint, mg_last_error());
-    return s != MG_OK;
 }
 
 int cmd_translate(int argc, char **argv)
@@ -160,10 +120,14 @@ int cmd_translate(int argc, char **argv)
     mg_cyclegan m = {0};
     if (!rc && mg_backend_open(backend_kinds[o.backend], o.device, o.threads, &be) != MG_OK)
         rc = (fprintf(stderr, "mrigan translate: %s\n", mg_last_error()), 1);
-    bool have_model = !rc && !(rc = load_model(&o, be, &m));
+    bool have_model = false;
+    if (!rc && app_load_model(o.checkpoint, be, &m) != MG_OK)
+        rc = (fprintf(stderr, "mrigan translate: %s: %s\n", o.checkpoint, mg_last_error()), 1);
+    else if (!rc)
+        have_model = true;
     for (int i = 0; !rc && i < n_files; i++) {
         char out[4096];
-        if (snprintf(out, sizeof out, "%s/%s", o.out, base_name(files[i])) >= (int)sizeof out)
+        if (snprintf(out, sizeof out, "%s/%s", o.out, app_base_name(files[i])) >= (int)sizeof out)
             rc = (fprintf(stderr, "mrigan translate: output path too long for %s\n", files[i]), 1);
         else if (translate_one(&m, &o, files[i], out) != MG_OK)
             rc = (fprintf(stderr, "mrigan translate: %s\n", mg_last_error()), 1);

@@ -15,13 +15,16 @@ typedef struct app_option {
     double lo, hi;       /* range for OPT_INT and OPT_FLOAT */
     const char *choices; /* OPT_CHOICE: "a|b|c"; the target (int *) receives the index */
     const char *help;
-    bool seen;       /* set when given on the command line */
-    bool flag_value; /* OPT_FLAG: the value to store (true for --x, false for --no-x) */
+    bool seen;        /* set when given on the command line */
+    bool flag_value;  /* OPT_FLAG: the value to store (true for --x, false for --no-x) */
     const char *meta; /* OPT_STRING: the value's name in --help (default DIR) */
 } app_option;
 
 /* A string option whose value is a file, shown as FILE in --help. */
-#define APP_FILE(n, t, text) {.name = n, .kind = OPT_STRING, .target = t, .help = text, .meta = "FILE"}
+#define APP_FILE(n, t, text)                                                                                           \
+    {                                                                                                                  \
+        .name = n, .kind = OPT_STRING, .target = t, .help = text, .meta = "FILE"                                       \
+    }
 
 /* Table entries. */
 #define APP_INT(n, t, l, h, text)                                                                                      \
