@@ -66,6 +66,10 @@ enum {
     O_MAX_ITERATIONS,
     O_BACKEND,
     O_DEVICE,
+    O_VAL_A,
+    O_VAL_B,
+    O_VAL_UNPAIRED,
+    O_BEST_METRIC,
     O_COUNT
 };
 
@@ -96,6 +100,12 @@ static void options_table(train_opts *o, app_option *t)
         [O_SEED] = APP_INT("seed", &o->seed, 0, 2147483647, "seed of every random choice (1)"),
         [O_THREADS] = APP_INT("threads", &o->threads, 0, 1024, "CPU threads (0: one per core)"),
         [O_SAVE_EVERY] = APP_INT("save-every", &o->save_every, 1, 100000, "keep epoch_NNN.ckpt every N epochs (5)"),
+        [O_VAL_A] = APP_STRING("val-a", &o->val_a, "held-out A slices, paired with --val-b by name"),
+        [O_VAL_B] = APP_STRING("val-b", &o->val_b, "held-out B slices"),
+        [O_VAL_UNPAIRED] = APP_FLAG("val-unpaired", &o->val_unpaired, true,
+                                    "score cycle reconstructions of --val-a/--val-b (no pairs)"),
+        [O_BEST_METRIC] = APP_CHOICE("best-metric", &o->best_metric, "ssim|psnr|mae",
+                                     "what best.ckpt maximises, mean of both directions (ssim)"),
         [O_BACKEND] = APP_CHOICE("backend", &o->backend, "auto|cpu|opencl", "compute backend (auto)"),
         [O_DEVICE] = APP_INT("device", &o->device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
         [O_MAX_ITERATIONS] = APP_INT("max-iterations", &o->max_iterations, 0, 2147483647,
@@ -279,6 +289,43 @@ static FILE *csv_open(const char *dir, long keep_rows, loss_history *hist, int n
     return out;
 }
 
+/* Keeps the header and the rows of a per-epoch CSV whose first field (the epoch) is below `epoch`: the
+ * rows of epochs that will run again after a resume go. A missing file is fine. */
+static int csv_keep_epochs(const char *dir, const char *name, int epoch)
+{
+    char path[4200], tmp[4300], line[2048];
+    if (!app_path(path, sizeof path, "%s/%s", dir, name) || !app_path(tmp, sizeof tmp, "%s.tmp", path))
+        return -1;
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return 0;
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fclose(in);
+        return -1;
+    }
+    for (bool header = true; fgets(line, sizeof line, in); header = false)
+        if (header || atoi(line) < epoch)
+            fputs(line, out);
+    fclose(in);
+    return fclose(out) == 0 && rename(tmp, path) == 0 ? 0 : -1;
+}
+
+/* Appends one line to dir/name, writing header first when the file is new. */
+static int csv_append(const char *dir, const char *name, const char *header, const char *line)
+{
+    char path[4200];
+    if (!app_path(path, sizeof path, "%s/%s", dir, name))
+        return -1;
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return -1;
+    if (ftell(f) == 0)
+        fputs(header, f);
+    fputs(line, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 /* ------------------------------------------------------------------ samples */
 /* Translates img through gen direction d and back: fake and reconstruction at img's size. */
 static mg_status sample_cycle(mg_cyclegan *m, int d, const mg_image *img, mg_image *fake, mg_image *rec)
@@ -359,6 +406,9 @@ typedef struct trainer {
     float *buf_a, *buf_b;
     int *perm, n_iter;
     int iterations_run; /* by this invocation */
+    val_set val;
+    bool have_val;
+    double epoch_start_s; /* wall clock of the epoch, for epochs.csv */
 } trainer;
 
 static void trainer_free(trainer *t)
@@ -371,6 +421,8 @@ static void trainer_free(trainer *t)
     mg_dataset_free(t->da);
     mg_dataset_free(t->db);
     history_free(&t->hist);
+    if (t->have_val)
+        val_free(&t->val);
     free(t->buf_a);
     free(t->buf_b);
     free(t->perm);
@@ -492,6 +544,11 @@ static int trainer_start(trainer *t, bool default_data_used, const app_option *t
         snprintf(t->b_dir, sizeof t->b_dir, "%s", abs_path);
     t->o.a = t->a_dir;
     t->o.b = t->b_dir;
+    static char val_a[PATH_MAX], val_b[PATH_MAX];
+    if (t->o.val_a && realpath(t->o.val_a, val_a))
+        t->o.val_a = val_a;
+    if (t->o.val_b && realpath(t->o.val_b, val_b))
+        t->o.val_b = val_b;
     t->st = (run_state){.epoch = 1};
     return 0;
 }
@@ -524,6 +581,11 @@ static int trainer_data(trainer *t)
         fprintf(stderr, "mrigan train: --size %d is not a multiple of %d, which the %s generator needs\n", t->o.size,
                 mult, t->o.generator ? "resnet" : "unet");
         return 2;
+    }
+    if (t->o.val_a && t->o.val_b) {
+        if (val_load(t->o.val_a, t->o.val_b, !t->o.val_unpaired, &t->val))
+            return 1;
+        t->have_val = true;
     }
     int na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
     t->n_iter = na > nb ? na : nb;
@@ -561,6 +623,69 @@ static int save_or_fail(trainer *t, const char *name, bool with_state)
     return 1;
 }
 
+/* config.txt: the run's whole configuration as key=value lines, for people and for report.html. */
+static int write_config(const trainer *t, int argc, char **argv)
+{
+    static const char *const gen[] = {"unet", "resnet"}, *const mode[] = {"lsgan", "vanilla"},
+                             *const metric[] = {"ssim", "psnr", "mae"};
+    const train_opts *o = &t->o;
+    char path[4200], tmp[4300];
+    if (!app_path(path, sizeof path, "%s/config.txt", t->out) || !app_path(tmp, sizeof tmp, "%s.tmp", path))
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "command=mrigan");
+    for (int i = 0; i < argc; i++)
+        fprintf(f, " %s", argv[i]);
+    fprintf(f, "\na=%s\nb=%s\nval_a=%s\nval_b=%s\nvalidation=%s\nbest_metric=%s\n", o->a, o->b,
+            o->val_a ? o->val_a : "", o->val_b ? o->val_b : "",
+            !o->val_a         ? "none"
+            : o->val_unpaired ? "cycle reconstructions (unpaired)"
+                              : "paired",
+            metric[o->best_metric]);
+    fprintf(f, "generator=%s\nngf=%d\nndf=%d\nblocks=%d\ndropout=%d\nsize=%d\nload_size=%d\nflip=%d\n",
+            gen[o->generator], o->ngf, o->ndf, o->blocks, o->dropout, o->size, o->load_size, o->flip);
+    fprintf(f, "epochs=%d\nepochs_decay=%d\nlr=%g\nbeta1=%g\ngan_mode=%s\nlambda_cycle=%g\nlambda_identity=%g\n",
+            o->epochs, o->epochs_decay, o->lr, o->beta1, mode[o->gan_mode], o->lambda_cycle, o->lambda_identity);
+    fprintf(f, "pool_size=%d\nseed=%d\nsave_every=%d\nbackend=%s\ndevice=%s\nthreads=%d\n", o->pool_size, o->seed,
+            o->save_every, mg_backend_name(t->be), mg_backend_device(t->be), mg_backend_threads(t->be));
+    return fclose(f) == 0 && rename(tmp, path) == 0 ? 0 : -1;
+}
+
+/* Validation of the finished epoch: val.csv, and best.ckpt with best.txt when the score improves. */
+static int validate_epoch(trainer *t, int epoch)
+{
+    static const char *const metric[] = {"mean SSIM of both directions", "mean PSNR of both directions",
+                                         "minus the mean MAE of both directions"};
+    val_result r;
+    if (val_run(&t->m, &t->val, t->o.best_metric, &r) != MG_OK)
+        return fail("validation");
+    char line[512];
+    snprintf(line, sizeof line, "%d,%s,%.4f,%.5f,%.4f,%.4f,%.5f,%.4f,%.6f\n", epoch, t->val.paired ? "paired" : "cycle",
+             r.psnr[0], r.ssim[0], r.mae[0], r.psnr[1], r.ssim[1], r.mae[1], r.score);
+    if (csv_append(t->out, "val.csv", "epoch,kind,a2b_psnr,a2b_ssim,a2b_mae,b2a_psnr,b2a_ssim,b2a_mae,score\n", line))
+        return fprintf(stderr, "mrigan train: cannot write %s/val.csv: %s\n", t->out, strerror(errno)), 1;
+    fprintf(stderr, "  validation (%s): A->B PSNR %.2f dB SSIM %.4f, B->A PSNR %.2f dB SSIM %.4f\n",
+            t->val.paired ? "paired" : "cycle", r.psnr[0], r.ssim[0], r.psnr[1], r.ssim[1]);
+    if (t->st.best_epoch && !(r.score > t->st.best_score))
+        return 0;
+    t->st.best_epoch = epoch;
+    t->st.best_score = r.score;
+    if (save_or_fail(t, "best.ckpt", false))
+        return 1;
+    char best[512];
+    snprintf(best, sizeof best, "epoch=%d\nmetric=%s\nvalue=%.6f\ncheckpoint=best.ckpt\nkind=%s\n", epoch,
+             metric[t->o.best_metric], t->o.best_metric == 2 ? -r.score : r.score, t->val.paired ? "paired" : "cycle");
+    char path[4200], tmp[4300];
+    FILE *f = app_path(path, sizeof path, "%s/best.txt", t->out) && app_path(tmp, sizeof tmp, "%s.tmp", path)
+                  ? fopen(tmp, "w")
+                  : NULL;
+    if (!f || fputs(best, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+        return fprintf(stderr, "mrigan train: cannot write %s/best.txt\n", t->out), 1;
+    return 0;
+}
+
 #define STOPPED 3 /* run_epoch: --max-iterations reached */
 
 /* Runs the rest of the current epoch from t->st; 130 when interrupted, STOPPED, 1 on failure. */
@@ -571,6 +696,8 @@ static int run_epoch(trainer *t, bool tty)
     mg_cyclegan_set_lr(&t->m, epoch_lr(o, t->st.epoch));
     epoch_order(o->seed, t->st.epoch, t->perm, t->n_iter);
     double t0 = now_s();
+    if (t->st.iter_in_epoch == 0)
+        t->epoch_start_s = t0;
     int first = t->st.iter_in_epoch;
     for (int k = first; k < t->n_iter; k++) {
         mg_rng r;
@@ -616,7 +743,7 @@ static int run_epoch(trainer *t, bool tty)
             return interrupted ? 128 + (int)interrupted : STOPPED;
         }
     }
-    double secs = now_s() - t0;
+    double secs = now_s() - t0, epoch_secs = now_s() - t->epoch_start_s;
     for (int i = 0; i < MG_LOSS_COUNT; i++)
         t->partial[i] /= (float)t->n_iter;
     if (history_add(&t->hist, t->partial) != MG_OK)
@@ -634,6 +761,18 @@ static int run_epoch(trainer *t, bool tty)
         write_samples(t->out, t->st.epoch, &t->m, mg_dataset_image(t->da, 0), mg_dataset_image(t->db, 0)) != MG_OK)
         return fail("writing the epoch's plot and samples");
     int finished = t->st.epoch;
+    char line[1024];
+    int len = snprintf(line, sizeof line, "%d,%.6g,%.2f,%.4f", finished, epoch_lr(o, finished), epoch_secs,
+                       secs / (t->n_iter - first));
+    for (int i = 0; i < MG_LOSS_COUNT; i++)
+        len += snprintf(line + len, sizeof line - (size_t)len, ",%.6g", t->hist.means[t->hist.n - 1][i]);
+    snprintf(line + len, sizeof line - (size_t)len, "\n");
+    if (csv_append(t->out, "epochs.csv",
+                   "epoch,lr,seconds,s_per_iteration,D_A,D_B,adv_AB,adv_BA,cyc_ABA,cyc_BAB,idt_AB,idt_BA,G_total\n",
+                   line))
+        return fprintf(stderr, "mrigan train: cannot write %s/epochs.csv: %s\n", t->out, strerror(errno)), 1;
+    if (t->have_val && validate_epoch(t, finished))
+        return 1;
     t->st.epoch++;
     t->st.iter_in_epoch = 0;
     if (save_or_fail(t, "latest.ckpt", true))
@@ -665,6 +804,10 @@ int cmd_train(int argc, char **argv)
         return usage(table), 0;
     if (pr == APP_PARSE_ERROR)
         return 2;
+    if (table[O_VAL_A].seen != table[O_VAL_B].seen) {
+        fprintf(stderr, "mrigan train: give both --val-a and --val-b, or neither\n");
+        return 2;
+    }
     if (table[O_A].seen != table[O_B].seen) {
         fprintf(stderr, "mrigan train: give both --a and --b, or neither (to train on the phantom)\n");
         return 2;
@@ -683,6 +826,9 @@ int cmd_train(int argc, char **argv)
         rc = (fprintf(stderr, "mrigan train: cannot create %s: %s\n", samples, strerror(errno)), 1);
     if (!rc && !(t.csv = csv_open(t.out, t.st.iteration, &t.hist, t.n_iter, t.partial)))
         rc = (fprintf(stderr, "mrigan train: cannot write %s/losses.csv: %s\n", t.out, strerror(errno)), 1);
+    if (!rc && (csv_keep_epochs(t.out, "epochs.csv", t.st.epoch) || csv_keep_epochs(t.out, "val.csv", t.st.epoch) ||
+                write_config(&t, argc, argv)))
+        rc = (fprintf(stderr, "mrigan train: cannot write in %s: %s\n", t.out, strerror(errno)), 1);
     if (!rc) {
         fprintf(stderr,
                 "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d crops, %d "
@@ -700,9 +846,9 @@ int cmd_train(int argc, char **argv)
             rc = 0;
         else if (!rc)
             fprintf(stderr,
-                    "mrigan train: done. Checkpoints %s/latest.ckpt and epoch_*.ckpt, losses %s/losses.csv, "
-                    "plot %s/loss.png, samples %s/samples/\n",
-                    t.out, t.out, t.out, t.out);
+                    "mrigan train: done. In %s/: latest.ckpt, epoch_*.ckpt%s, losses.csv, epochs.csv%s, "
+                    "loss.png, samples/, config.txt\n",
+                    t.out, t.st.best_epoch ? ", best.ckpt (see best.txt)" : "", t.have_val ? ", val.csv" : "");
     }
     trainer_free(&t);
     return rc;

@@ -6,6 +6,7 @@
 
 #include "mrigan/cyclegan.h"
 #include "mrigan/image.h"
+#include "mrigan/metrics.h"
 
 typedef struct train_opts {
     const char *a, *b, *out, *resume;
@@ -19,16 +20,38 @@ typedef struct train_opts {
     int gan_mode; /* 0 lsgan, 1 vanilla */
     float lambda_cycle, lambda_identity;
     int pool_size, seed, threads, save_every;
-    int max_iterations; /* of this invocation; 0: no limit */
-    int backend;        /* 0 auto, 1 cpu, 2 opencl */
-    int device;         /* OpenCL device, -1: default */
+    int max_iterations;        /* of this invocation; 0: no limit */
+    const char *val_a, *val_b; /* validation folders (NULL: none) */
+    bool val_unpaired;         /* score cycle reconstructions instead of paired translations */
+    int best_metric;           /* 0 ssim, 1 psnr, 2 mae */
+    int backend;               /* 0 auto, 1 cpu, 2 opencl */
+    int device;                /* OpenCL device, -1: default */
 } train_opts;
+
+/* Held-out slices for validation: paired (b[i] is a[i] in the other contrast) or two unpaired sets. */
+typedef struct val_set {
+    bool paired;
+    int n, n_a, n_b;
+    mg_image *a, *b; /* n entries; unpaired sets may leave the shorter side's tail empty */
+} val_set;
+
+typedef struct val_result {
+    double psnr[2], ssim[2], mae[2]; /* index 0: A->B (or A->B->A), 1: B->A (or B->A->B) */
+    double score;                    /* higher is better */
+} val_result;
+
+int val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v);
+void val_free(val_set *v);
+/* best_metric: 0 SSIM, 1 PSNR, 2 MAE. */
+mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, val_result *out);
 
 /* Where a run stands: the next iteration to run is iteration `iteration` (0-based, global), which is
  * iteration `iter_in_epoch` of epoch `epoch` (1-based). */
 typedef struct run_state {
     int epoch, iter_in_epoch;
     long iteration;
+    int best_epoch;    /* 0: none yet */
+    double best_score; /* validation score of best_epoch */
 } run_state;
 
 /* Per-epoch mean losses, for the plot. */

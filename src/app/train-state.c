@@ -55,7 +55,10 @@ static mg_status get_long(const mg_ckpt *c, const char *key, long *v)
     X("run.load_size", o->load_size)                                                                                   \
     X("run.flip", o->flip)                                                                                             \
     X("run.seed", o->seed)                                                                                             \
-    X("run.save_every", o->save_every)
+    X("run.save_every", o->save_every)                                                                                 \
+    X("run.val_unpaired", o->val_unpaired)                                                                             \
+    X("run.best_metric", o->best_metric)                                                                               \
+    X("run.best_epoch", st->best_epoch)
 
 mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st,
                    bool with_state)
@@ -72,6 +75,14 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
         s = mg_ckpt_set(&c, "run.a", o->a);
     if (s == MG_OK)
         s = mg_ckpt_set(&c, "run.b", o->b);
+    if (s == MG_OK)
+        s = mg_ckpt_set(&c, "run.val_a", o->val_a ? o->val_a : "");
+    if (s == MG_OK)
+        s = mg_ckpt_set(&c, "run.val_b", o->val_b ? o->val_b : "");
+    char score[32];
+    snprintf(score, sizeof score, "%.17g", st->best_score);
+    if (s == MG_OK)
+        s = mg_ckpt_set(&c, "run.best_score", score);
     if (s == MG_OK)
         s = mg_cyclegan_save(m, &c, with_state);
     char path[4096];
@@ -95,12 +106,22 @@ mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st)
         field = v;
     RUN_INTS(LOAD)
 #undef LOAD
-    static char a[4096], b[4096]; /* the paths outlive the checkpoint */
+    static char a[4096], b[4096], va[4096], vb[4096]; /* the paths outlive the checkpoint */
+    char score[64] = "0";
     if (s == MG_OK)
         s = mg_ckpt_get(c, "run.a", a, sizeof a);
     if (s == MG_OK)
         s = mg_ckpt_get(c, "run.b", b, sizeof b);
+    if (s == MG_OK)
+        s = mg_ckpt_get(c, "run.val_a", va, sizeof va);
+    if (s == MG_OK)
+        s = mg_ckpt_get(c, "run.val_b", vb, sizeof vb);
+    if (s == MG_OK)
+        s = mg_ckpt_get(c, "run.best_score", score, sizeof score);
     o->a = a;
     o->b = b;
+    o->val_a = va[0] ? va : NULL;
+    o->val_b = vb[0] ? vb : NULL;
+    st->best_score = strtod(score, NULL);
     return s;
 }
