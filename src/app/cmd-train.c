@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "mrigan/phantom.h"
 #include "options.h"
+#include "report.h"
 #include "train-run.h"
 
 static volatile sig_atomic_t interrupted;
@@ -777,6 +778,9 @@ static int run_epoch(trainer *t, bool tty)
     t->st.iter_in_epoch = 0;
     if (save_or_fail(t, "latest.ckpt", true))
         return 1;
+    char rerr[1024];
+    if (report_write(t->out, rerr, sizeof rerr) != 0)
+        fprintf(stderr, "mrigan train: warning: the report was not updated: %s\n", rerr);
     if (finished % o->save_every == 0 || finished == o->epochs + o->epochs_decay) {
         char name[32];
         snprintf(name, sizeof name, "epoch_%03d.ckpt", finished);
@@ -847,7 +851,7 @@ int cmd_train(int argc, char **argv)
         else if (!rc)
             fprintf(stderr,
                     "mrigan train: done. In %s/: latest.ckpt, epoch_*.ckpt%s, losses.csv, epochs.csv%s, "
-                    "loss.png, samples/, config.txt\n",
+                    "loss.png, samples/, config.txt, report.html\n",
                     t.out, t.st.best_epoch ? ", best.ckpt (see best.txt)" : "", t.have_val ? ", val.csv" : "");
     }
     trainer_free(&t);

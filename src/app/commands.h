@@ -17,6 +17,8 @@ int cmd_phantom(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 /* mrigan translate: applies a trained generator to PNG slices. */
 int cmd_translate(int argc, char **argv);
+/* mrigan report: writes the HTML report of a training run folder. */
+int cmd_report(int argc, char **argv);
 /* mrigan eval: PSNR, SSIM and MAE of translated slices against paired targets. */
 int cmd_eval(int argc, char **argv);
 

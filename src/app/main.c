@@ -14,6 +14,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a CycleGAN on two folders of unpaired slices (default: the phantom)"},
     {"translate", cmd_translate, "translate PNG slices with a trained checkpoint"},
     {"eval", cmd_eval, "PSNR, SSIM and MAE of translations against paired slices"},
+    {"report", cmd_report, "write the HTML report (curves, chosen checkpoint, samples) of a training run"},
     {"phantom", cmd_phantom, "write a synthetic paired T1/T2 brain phantom slice set"},
     {"devices", cmd_devices, "list the OpenCL platforms and devices"},
     {"bench", cmd_bench, "time convolutions of the CycleGAN generators against plain SGEMM"},

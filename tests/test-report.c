@@ -1,0 +1,428 @@
+/* The HTML run report (src/app/report.h), linked in from the app's sources:
+ *   1. a full synthetic run folder (config.txt, losses.csv, epochs.csv, val.csv, best.txt, two sample PNGs) gives
+ *      a report with the configuration (escaped), charts, both sample grids as base64 data: URIs that decode to
+ *      the PNG files, and the chosen epoch; no temporary file is left;
+ *   2. a folder with only losses.csv, an empty folder and a folder of damaged files still give reports that say
+ *      what is missing; a folder that does not exist is an error naming it;
+ *   3. the report opened from disk in headless Chromium (argv[1], else $CHROMIUM, else /usr/bin/chromium): every
+ *      image decodes and the SVG charts are laid out, as the page's script records in <body data-rendered>.
+ * Without a browser the program prints a SKIP line and exits 77 once the other checks pass. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app/report.h"
+#include "check.h"
+#include "mrigan/image.h"
+
+#define BROWSER_TIMEOUT 90.0 /* seconds */
+
+static char tmp_dir[64];
+
+static const char *tp(const char *name)
+{
+    static char bufs[8][PATH_MAX];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, PATH_MAX, "%s/%s", tmp_dir, name);
+    return b;
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return;
+    for (struct dirent *e; (e = readdir(dp));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char p[PATH_MAX];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(p);
+        else if (unlink(p) != 0)
+            perror(p);
+    }
+    closedir(dp);
+    if (rmdir(dir) != 0)
+        perror(dir);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) == EOF || fclose(f) != 0) {
+        fprintf(stderr, "FAIL cannot write %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+}
+
+/* The whole file, NUL-terminated; NULL when it cannot be read. */
+static char *read_text(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *b = malloc(cap);
+    for (size_t got; b && (got = fread(b + len, 1, cap - len - 1, f)) > 0;) {
+        len += got;
+        char *nb = len + 1 == cap ? realloc(b, cap *= 2) : b;
+        if (!nb)
+            free(b);
+        b = nb;
+    }
+    fclose(f);
+    if (b)
+        b[len] = 0;
+    if (n)
+        *n = len;
+    return b;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static char *make_report(const char *dir)
+{
+    char err[512] = "";
+    int rc = report_write(dir, err, sizeof err);
+    CHECK(rc == 0, "report_write(%s): %s", dir, err);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = rc == 0 ? read_text(path, NULL) : NULL;
+    CHECK(rc != 0 || html, "cannot read %s", path);
+    return html;
+}
+
+/* Decodes base64 from s up to the closing quote (padding skipped); the byte count, -1 on a foreign character. */
+static long base64_decode(const char *s, unsigned char *out, size_t cap)
+{
+    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned long acc = 0;
+    int bits = 0;
+    size_t n = 0;
+    for (; *s && *s != '"'; s++) {
+        const char *d = *s == '=' ? NULL : strchr(digits, *s);
+        if (*s == '=')
+            continue;
+        if (!d)
+            return -1;
+        acc = (acc << 6 | (unsigned long)(d - digits)) & 0xFFFFFF;
+        if ((bits += 6) >= 8) {
+            bits -= 8;
+            if (n < cap)
+                out[n] = (unsigned char)(acc >> bits);
+            n++;
+        }
+    }
+    return (long)n;
+}
+
+static void sample_png(const char *path, int w, int h, float phase)
+{
+    mg_image img;
+    MUST(mg_image_new(w, h, &img));
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            img.data[y * w + x] = (float)((x + y) % 7) / 3.5f - 1.0f + phase;
+    MUST(mg_image_save_png(path, &img, 8));
+    mg_image_free(&img);
+}
+
+/* ------------------------------------------------------------------ 1. a full run folder */
+static void full_run(const char *dir)
+{
+    char p[PATH_MAX], line[512];
+    snprintf(p, sizeof p, "%s/samples", dir);
+    if (mkdir(dir, 0777) != 0 || mkdir(p, 0777) != 0) {
+        fprintf(stderr, "FAIL mkdir %s: %s\n", p, strerror(errno));
+        exit(1);
+    }
+    snprintf(p, sizeof p, "%s/config.txt", dir);
+    write_text(p, "generator=unet\nngf=32\nndf=32\nsize=64\nepochs=2\nepochs_decay=1\nlr=0.0002\nseed=7\n"
+                  "backend=cpu\na=/data/T1\nb=/data/T2\nnote=a <&> \"quoted\" value\n"
+                  "this line has no equals sign\ncommand=mrigan train --ngf 32 --out run\n");
+    snprintf(p, sizeof p, "%s/losses.csv", dir);
+    FILE *f = fopen(p, "w");
+    CHECK(f, "cannot write %s", p);
+    if (!f)
+        exit(1);
+    fputs("iteration,epoch,lr,D_A,D_B,adv_AB,adv_BA,cyc_ABA,cyc_BAB,idt_AB,idt_BA,G_total,seconds\n", f);
+    for (int it = 0; it < 30; it++) {
+        double g = 6.0 / (1 + 0.1 * it);
+        fprintf(f, "%d,%d,0.0002,0.25,0.24,0.9,0.8,%.4f,%.4f,0.1,0.1,%.4f,0.05\n", it, it / 10 + 1, g / 3, g / 3, g);
+        if (it == 12)
+            fputs("garbage line\n,,,\n", f);
+    }
+    fclose(f);
+    snprintf(p, sizeof p, "%s/epochs.csv", dir);
+    write_text(p, "epoch,lr,seconds,s_per_iteration,D_A,D_B,adv_AB,adv_BA,cyc_ABA,cyc_BAB,idt_AB,idt_BA,G_total\n"
+                  "1,0.0002,0.5,0.05,0.25,0.24,0.9,0.8,1.5,1.5,0.1,0.1,4.5\n"
+                  "2,0.0002,0.5,0.05,0.24,0.23,0.9,0.8,1.0,1.0,0.1,0.1,3.0\n"
+                  "3,0.0001,0.5,0.05,0.23,0.22,0.9,0.8,0.8,0.8,0.1,0.1,2.5\n");
+    snprintf(p, sizeof p, "%s/val.csv", dir);
+    write_text(p, "epoch,kind,a2b_psnr,a2b_ssim,a2b_mae,b2a_psnr,b2a_ssim,b2a_mae,score\n"
+                  "1,paired,18.5,0.61,0.12,19.0,0.63,0.11,0.62\n"
+                  "2,paired,21.25,0.81,0.08,22.0,0.8246,0.07,0.8173\n"
+                  "3,paired,20.5,0.78,0.09,21.0,0.79,0.08,0.785\n");
+    snprintf(p, sizeof p, "%s/best.txt", dir);
+    write_text(p, "epoch=2\nmetric=mean SSIM of both directions\nvalue=0.8173\ncheckpoint=best.ckpt\n");
+    snprintf(p, sizeof p, "%s/best.ckpt", dir);
+    write_text(p, "not really a checkpoint\n");
+    for (int e = 1; e <= 3; e += 2) {
+        snprintf(p, sizeof p, "%s/samples/epoch_%03d.png", dir, e);
+        sample_png(p, 36, 24, 0.1f * e);
+    }
+    snprintf(line, sizeof line, "%s/loss.png", dir);
+    sample_png(line, 8, 8, 0);
+}
+
+static void test_full(void)
+{
+    int before = failures;
+    const char *dir = tp("full");
+    full_run(dir);
+    char *html = make_report(dir);
+    if (!html) {
+        report(before, "1 full run folder");
+        return;
+    }
+    static const char *const want[] = {"ngf",
+                                       "32",
+                                       "/data/T1",
+                                       "mrigan train --ngf 32 --out run",
+                                       "a &lt;&amp;&gt; &quot;quoted&quot; value",
+                                       "<svg",
+                                       "Training run full",
+                                       "chosen epoch 2",
+                                       "epoch 2 has the best (highest) score of the 3 validated epochs",
+                                       "the last epoch, 3, scored 0.785",
+                                       "mean SSIM of both directions",
+                                       "best.ckpt",
+                                       "epoch 3 (last)",
+                                       "config.txt: 1 malformed line skipped",
+                                       "losses.csv: 2 malformed lines",
+                                       "PSNR per epoch",
+                                       "SSIM per epoch",
+                                       "Mean loss per epoch",
+                                       "G_total per iteration",
+                                       "</html>"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        CHECK(strstr(html, want[i]), "the report lacks \"%s\"", want[i]);
+    CHECK(!strstr(html, "<&>") && !strstr(html, "\"quoted\""), "config text is not escaped");
+    CHECK(count(html, "<svg") >= 4, "%d <svg> elements, want 4", count(html, "<svg"));
+    CHECK(count(html, "<img") == 2 && count(html, "src=\"data:image/png;base64,") == 2,
+          "%d <img>, %d data URIs, want 2 each", count(html, "<img"), count(html, "src=\"data:image/png;base64,"));
+    CHECK(!strstr(html, "src=\"http") && !strstr(html, "href=\"http") && !strstr(html, "url("),
+          "the report refers to an external resource");
+    /* every embedded grid decodes to its PNG file, byte for byte */
+    const char *at = html;
+    for (int e = 1; e <= 3; e += 2) {
+        char path[PATH_MAX];
+        size_t n = 0;
+        snprintf(path, sizeof path, "%s/samples/epoch_%03d.png", dir, e);
+        unsigned char *png = (unsigned char *)read_text(path, &n), *dec = malloc(n + 16);
+        at = strstr(at, "base64,");
+        long m = at && dec ? base64_decode(at + 7, dec, n + 16) : -1;
+        CHECK(png && m == (long)n && !memcmp(png, dec, n), "epoch %d: data URI decodes to %ld bytes, file %zu", e, m,
+              n);
+        if (at)
+            at += 7;
+        free(png);
+        free(dec);
+    }
+    free(html);
+    /* written again over the previous report, leaving no temporary file */
+    html = make_report(dir);
+    free(html);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        CHECK(!strstr(e->d_name, ".tmp"), "temporary file %s left behind", e->d_name);
+    if (d)
+        closedir(d);
+    char err[256] = "";
+    CHECK(report_write_to(dir, tp("elsewhere.html"), err, sizeof err) == 0 && access(tp("elsewhere.html"), R_OK) == 0,
+          "report_write_to another file: %s", err);
+    report(before, "1 full run folder: config (escaped), 4 charts, 2 embedded grids that decode, chosen epoch");
+}
+
+/* ------------------------------------------------------------------ 2. missing and damaged files */
+static void test_missing(void)
+{
+    int before = failures;
+    const char *dir = tp("losses-only"), *p = tp("losses-only/losses.csv");
+    if (mkdir(dir, 0777) != 0)
+        exit(1);
+    write_text(p, "iteration,epoch,lr,D_A,D_B,adv_AB,adv_BA,cyc_ABA,cyc_BAB,idt_AB,idt_BA,G_total,seconds\n"
+                  "0,1,0.0002,0.5,0.5,1,1,2,2,0.5,0.5,7,0.1\r\n1,1,0.0002,0.4,0.4,1,1,1.5,1.5,0.4,0.4,6,0.1\n"
+                  "2,2,0.0002,0.3,0.3,1,1,1,1,0.3,0.3,5,0.1\n");
+    char *html = make_report(dir);
+    static const char *const want[] = {"config.txt is missing",
+                                       "No val.csv",
+                                       "computed from losses.csv",
+                                       "No validation data was given",
+                                       "No sample grids",
+                                       "<svg",
+                                       "Mean loss"};
+    for (size_t i = 0; html && i < sizeof want / sizeof *want; i++)
+        CHECK(strstr(html, want[i]), "losses.csv only: the report lacks \"%s\"", want[i]);
+    free(html);
+
+    dir = tp("empty");
+    if (mkdir(dir, 0777) != 0)
+        exit(1);
+    html = make_report(dir);
+    CHECK(html && strstr(html, "losses.csv is missing") && strstr(html, "No timings"), "empty folder report");
+    free(html);
+
+    /* damaged: binary junk, headers without rows, rows of text, a directory where a file belongs */
+    char damaged[PATH_MAX];
+    snprintf(damaged, sizeof damaged, "%s", tp("damaged"));
+    dir = damaged;
+    if (mkdir(dir, 0777) != 0 || mkdir(tp("damaged/best.txt"), 0777) != 0 || mkdir(tp("damaged/samples"), 0777))
+        exit(1);
+    write_text(tp("damaged/config.txt"), "=\n\x01\x02\x7f junk\n===\nk=v=w\n");
+    write_text(tp("damaged/losses.csv"), "iteration,epoch\n1e999,x\n,\n3\n4,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n");
+    write_text(tp("damaged/epochs.csv"), "");
+    write_text(tp("damaged/val.csv"), "kind,epoch\npaired\nnan,nan\n1,cycle,,,,,,,,,,,,\n");
+    write_text(tp("damaged/samples/epoch_002.png"), "not a png at all");
+    write_text(tp("damaged/samples/epoch_2.png"), "ignored: not epoch_%03d");
+    html = make_report(dir);
+    CHECK(html && strstr(html, "epoch_002.png is not a PNG") && strstr(html, "k=v=w") == NULL && strstr(html, "v=w"),
+          "damaged folder report");
+    free(html);
+
+    char err[256] = "";
+    CHECK(report_write(tp("no-such-run"), err, sizeof err) != 0 && strstr(err, "no-such-run"),
+          "a missing folder: \"%s\"", err);
+    report(before, "2 missing and damaged inputs: losses.csv only, empty folder, junk files; missing folder refused");
+}
+
+/* ------------------------------------------------------------------ 3. headless Chromium */
+/* Runs argv with stdout to out_path and stderr to err_path in its own process group; its exit status, 127 when it
+ * cannot be started, -1 after a timeout. */
+static int run_browser(char *const *argv, const char *out_path, const char *err_path)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 127;
+    if (pid == 0) {
+        setpgid(0, 0);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(127);
+        setenv("XDG_CONFIG_HOME", tmp_dir, 1);
+        setenv("XDG_CACHE_HOME", tmp_dir, 1);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    struct timespec nap = {0, 20000000};
+    for (double waited = 0;; waited += 0.02) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if ((r < 0 && errno != EINTR) || waited > BROWSER_TIMEOUT) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        nanosleep(&nap, NULL);
+    }
+    kill(-pid, SIGKILL); /* helper processes the browser may have left */
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* 0 when checked, 77 when no browser could be run. */
+static int test_browser(const char *given)
+{
+    const char *browser = given && *given ? given : getenv("CHROMIUM");
+    if (!browser || !*browser)
+        browser = "/usr/bin/chromium";
+    if (access(browser, X_OK) != 0) {
+        printf("SKIP 3 headless browser: no Chromium at %s (give its path as argv[1] or $CHROMIUM)\n", browser);
+        return 77;
+    }
+    int before = failures;
+    char profile[PATH_MAX], url[PATH_MAX + 16], profile_arg[PATH_MAX + 32];
+    snprintf(profile, sizeof profile, "%s", tp("profile"));
+    snprintf(profile_arg, sizeof profile_arg, "--user-data-dir=%s", profile);
+    snprintf(url, sizeof url, "file://%s", tp("full/report.html"));
+    char *argv[] = {(char *)browser,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    profile_arg,
+                    "--virtual-time-budget=5000",
+                    "--dump-dom",
+                    url,
+                    NULL};
+    int rc = run_browser(argv, tp("dom.html"), tp("browser.log"));
+    if (rc == 127) {
+        printf("SKIP 3 headless browser: %s could not be started\n", browser);
+        return 77;
+    }
+    char *dom = read_text(tp("dom.html"), NULL);
+    const char *attr = dom ? strstr(dom, "data-rendered=\"") : NULL;
+    int ok = -1, all = -1, svgs = -1;
+    if (attr && sscanf(attr, "data-rendered=\"images=%d/%d svgs=%d\"", &ok, &all, &svgs) != 3)
+        ok = all = svgs = -1;
+    CHECK(rc == 0, "%s exited with %d (%s)", browser, rc, rc < 0 ? "timed out" : "see browser.log");
+    CHECK(ok == 2 && all == 2 && svgs >= 2, "rendered: images=%d/%d svgs=%d, want images=2/2 svgs>=2 (%s)", ok, all,
+          svgs, attr ? "" : "no data-rendered attribute in the dumped DOM");
+    if (failures != before) {
+        char *log = read_text(tp("browser.log"), NULL);
+        fprintf(stderr, "browser stderr:\n%.4000s\n", log ? log : "(none)");
+        free(log);
+    }
+    free(dom);
+    char line[160];
+    snprintf(line, sizeof line, "3 headless Chromium: images=%d/%d svgs=%d", ok, all, svgs);
+    report(before, line);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/mrigan-report-XXXXXX");
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_full();
+    test_missing();
+    int rc = failures ? 0 : test_browser(argc > 1 ? argv[1] : NULL);
+    if (getenv("MRIGAN_TEST_KEEP"))
+        fprintf(stderr, "kept %s (MRIGAN_TEST_KEEP is set)\n", tmp_dir);
+    else
+        remove_tree(tmp_dir);
+    if (failures) {
+        fprintf(stderr, "%d check%s failed\n", failures, failures == 1 ? "" : "s");
+        return 1;
+    }
+    return rc;
+}
