@@ -905,6 +905,87 @@ static void test_interrupt(void)
           ckpt_long(tp("I/latest.ckpt"), "run.iteration"));
 }
 
+/* ------------------------------------------------------------------ 6. validation, best checkpoint, report */
+/* The epoch of val.csv's highest score, or -1. */
+static int val_best_epoch(const char *path, int *rows)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int best = -1;
+    double best_score = -1e300;
+    *rows = 0;
+    if (!f)
+        return -1;
+    for (bool header = true; fgets(line, sizeof line, f); header = false) {
+        if (header)
+            continue;
+        const char *last = strrchr(line, ',');
+        double score = last ? strtod(last + 1, NULL) : -1e300;
+        (*rows)++;
+        if (score > best_score) {
+            best_score = score;
+            best = atoi(line);
+        }
+    }
+    fclose(f);
+    return best;
+}
+
+/* Lines after the header of any text file, or -1. */
+static int data_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int n = -1, c, last = '\n';
+    while ((c = fgetc(f)) != EOF) {
+        if (c == '\n')
+            n++;
+        last = c;
+    }
+    fclose(f);
+    return last == '\n' ? n : n + 1;
+}
+
+static void test_validation(void)
+{
+    /* Paired validation on the phantom's own pairs; then the same run resumed from another folder. */
+    int rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--val-a", tp("P/T1"), "--val-b", tp("P/T2"),
+                    "--out", tp("V"), "--size", "32", "--ngf", "4", "--ndf", "4", "--epochs", "2", "--epochs-decay",
+                    "1", "--max-iterations", "30", ARGS_SPLICE, cpu_opts, NULL);
+    REQUIRE(rc == 0, "train with validation exited with %d", rc);
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s", tp("V"));
+    REQUIRE(chdir("/") == 0, "chdir");
+    rc = mrigan("train", "--resume", out, ARGS_SPLICE, cpu_opts, NULL);
+    REQUIRE(chdir(tmp_dir) == 0, "chdir back");
+    CHECK(rc == 0, "--resume from another working folder exited with %d", rc);
+    int rows = 0, best = val_best_epoch(tp("V/val.csv"), &rows);
+    CHECK(rows == 3, "val.csv has %d rows, expected one per epoch (3)", rows);
+    CHECK(data_lines(tp("V/epochs.csv")) == 3, "epochs.csv has %d rows, expected 3", data_lines(tp("V/epochs.csv")));
+    size_t n = 0;
+    char *best_txt = (char *)read_file(tp("V/best.txt"), &n);
+    char want[32];
+    snprintf(want, sizeof want, "epoch=%d\n", best);
+    CHECK(best_txt && strstr(best_txt, want), "best.txt should name epoch %d, the best score of val.csv", best);
+    free(best_txt);
+    CHECK(ckpt_entries(tp("V/best.ckpt")) > 0, "best.ckpt should load");
+    size_t html_len = 0;
+    char *html = (char *)read_file(tp("V/report.html"), &html_len);
+    CHECK(html && strstr(html, "<svg") && strstr(html, "data:image/png;base64,"),
+          "report.html should hold SVG curves and embedded sample grids");
+    free(html);
+    CHECK(exists(tp("V/config.txt")), "config.txt missing");
+    /* eval straight from the best checkpoint, and the identity baseline, on the same pairs */
+    rc = mrigan("eval", "--checkpoint", tp("V/best.ckpt"), "--a", tp("P/T1"), "--b", tp("P/T2"), "--csv",
+                tp("V/eval.csv"), ARGS_SPLICE, cpu_opts, NULL);
+    CHECK(rc == 0 && data_lines(tp("V/eval.csv")) > 0, "eval from best.ckpt exited with %d", rc);
+    rc = mrigan("eval", "--identity", "--a", tp("P/T1"), "--b", tp("P/T2"), NULL);
+    CHECK(rc == 0, "eval --identity exited with %d", rc);
+    rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--val-a", tp("P/T1"), "--out", tp("V2"), NULL);
+    CHECK(rc == 2 && err_has("--val-b"), "--val-a without --val-b: exit %d", rc);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -945,6 +1026,10 @@ int main(int argc, char **argv)
     group_begin();
     test_interrupt();
     group_end("5 interrupt: SIGINT saves latest.ckpt, exits 130, and the run resumes");
+    group_begin();
+    test_validation();
+    group_end("6 validation: val.csv and epochs.csv per epoch, best.ckpt at the best score, report.html, eval, resume "
+              "from another folder");
 
     free(last_err);
     if (chdir("/") != 0)
