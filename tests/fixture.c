@@ -79,8 +79,7 @@ static int mgfx_read_file(const char *path, unsigned char **data, size_t *size, 
     return 0;
 }
 
-static int mgfx_parse_tensor(mgfx_cursor *c, mgfx_tensor *t, const char *path, uint32_t index, char *err,
-                             size_t errlen)
+static int mgfx_parse_tensor(mgfx_cursor *c, mgfx_tensor *t, const char *path, uint32_t index, char *err, size_t errlen)
 {
     uint32_t name_len, ndim;
     size_t numel = 1;

@@ -28,6 +28,7 @@
 #include "mrigan/checkpoint.h"
 #include "mrigan/cyclegan.h"
 #include "mrigan/image.h"
+#include "tmpdir.h"
 
 #define MAX_ARGS      64
 #define CHILD_TIMEOUT 300.0 /* seconds one command may run before it is killed */
@@ -108,28 +109,6 @@ static bool exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dp))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else if (unlink(p) != 0)
-            perror(p);
-    }
-    closedir(dp);
-    if (rmdir(dir) != 0)
-        perror(dir);
 }
 
 /* Regular files in dir (not "." entries); -1 when dir cannot be read. */

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "mrigan/image.h"
+#include "tmpdir.h"
 
 static int failures, group_failures;
 static char tmp_dir[64];
@@ -41,28 +42,6 @@ static const char *tmp_path(char *buf, const char *name)
 }
 
 static bool error_names(mg_status s, const char *what) { return s != MG_OK && strstr(mg_last_error(), what); }
-
-static void remove_tree(const char *dir)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dp))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else if (unlink(p) != 0)
-            perror(p);
-    }
-    closedir(dp);
-    if (rmdir(dir) != 0)
-        perror(dir);
-}
 
 static void write_bytes(const char *path, const void *buf, size_t n)
 {

@@ -23,6 +23,7 @@
 #include "app/report.h"
 #include "check.h"
 #include "mrigan/image.h"
+#include "tmpdir.h"
 
 #define BROWSER_TIMEOUT 90.0 /* seconds */
 
@@ -35,27 +36,6 @@ static const char *tp(const char *name)
     char *b = bufs[next++ % 8];
     snprintf(b, PATH_MAX, "%s/%s", tmp_dir, name);
     return b;
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return;
-    for (struct dirent *e; (e = readdir(dp));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char p[PATH_MAX];
-        struct stat st;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else if (unlink(p) != 0)
-            perror(p);
-    }
-    closedir(dp);
-    if (rmdir(dir) != 0)
-        perror(dir);
 }
 
 static void write_text(const char *path, const char *text)
