@@ -238,5 +238,13 @@ mg_status cl_call(cl_ctx *c, const char *family, const char *name, size_t global
         }
     }
     va_end(ap);
+    size_t k_max = 0;
+    if (local && clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof k_max, &k_max, NULL) ==
+                     CL_SUCCESS &&
+        local > k_max)
+        return mg_error(MG_ERR_UNSUPPORTED,
+                        "opencl: kernel %s of cl/%s.cl runs in work-groups of %zu on %s, which allows %zu for it "
+                        "(CL_KERNEL_WORK_GROUP_SIZE)",
+                        name, family, local, c->info.name, k_max);
     return cl_run(c, k, global, local);
 }
