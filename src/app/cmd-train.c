@@ -409,6 +409,7 @@ typedef struct trainer {
     int iterations_run; /* by this invocation */
     val_set val;
     bool have_val;
+    val_history val_hist;
     double epoch_start_s; /* wall clock of the epoch, for epochs.csv */
 } trainer;
 
@@ -424,6 +425,7 @@ static void trainer_free(trainer *t)
     history_free(&t->hist);
     if (t->have_val)
         val_free(&t->val);
+    free(t->val_hist.items);
     free(t->buf_a);
     free(t->buf_b);
     free(t->perm);
@@ -624,6 +626,43 @@ static int save_or_fail(trainer *t, const char *name, bool with_state)
     return 1;
 }
 
+static int val_history_add(val_history *h, bool paired, const val_result *r)
+{
+    if (h->n == h->cap) {
+        int cap = h->cap ? 2 * h->cap : 64;
+        val_result *p = realloc(h->items, (size_t)cap * sizeof *p);
+        if (!p)
+            return 1;
+        h->items = p;
+        h->cap = cap;
+    }
+    h->paired = paired;
+    h->items[h->n++] = *r;
+    return 0;
+}
+
+/* The validation results of the epochs before a resume, from val.csv. */
+static int val_history_load(const char *dir, val_history *h)
+{
+    char path[4200], line[1024], kind[16];
+    if (!app_path(path, sizeof path, "%s/val.csv", dir))
+        return 1;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int rc = 0;
+    for (bool header = true; !rc && fgets(line, sizeof line, f); header = false) {
+        val_result r = {0};
+        int epoch;
+        if (header || sscanf(line, "%d,%15[^,],%lf,%lf,%lf,%lf,%lf,%lf,%lf", &epoch, kind, &r.psnr[0], &r.ssim[0],
+                             &r.mae[0], &r.psnr[1], &r.ssim[1], &r.mae[1], &r.score) != 9)
+            continue;
+        rc = val_history_add(h, !strcmp(kind, "paired"), &r);
+    }
+    fclose(f);
+    return rc;
+}
+
 /* config.txt: the run's whole configuration as key=value lines, for people and for report.html. */
 static int write_config(const trainer *t, int argc, char **argv)
 {
@@ -667,6 +706,8 @@ static int validate_epoch(trainer *t, int epoch)
              r.psnr[0], r.ssim[0], r.mae[0], r.psnr[1], r.ssim[1], r.mae[1], r.score);
     if (csv_append(t->out, "val.csv", "epoch,kind,a2b_psnr,a2b_ssim,a2b_mae,b2a_psnr,b2a_ssim,b2a_mae,score\n", line))
         return fprintf(stderr, "mrigan train: cannot write %s/val.csv: %s\n", t->out, strerror(errno)), 1;
+    if (val_history_add(&t->val_hist, t->val.paired, &r))
+        return fprintf(stderr, "mrigan train: out of memory\n"), 1;
     fprintf(stderr, "  validation (%s): A->B PSNR %.2f dB SSIM %.4f, B->A PSNR %.2f dB SSIM %.4f\n",
             t->val.paired ? "paired" : "cycle", r.psnr[0], r.ssim[0], r.psnr[1], r.ssim[1]);
     if (t->st.best_epoch && !(r.score > t->st.best_score))
@@ -756,11 +797,6 @@ static int run_epoch(trainer *t, bool tty)
             t->partial[8], t->partial[4], t->partial[5], t->partial[0], t->partial[1]);
     memset(t->partial, 0, sizeof t->partial);
     fflush(t->csv);
-    char path[4200];
-    app_path(path, sizeof path, "%s/loss.png", t->out);
-    if (plot_losses(path, &t->hist) != MG_OK ||
-        write_samples(t->out, t->st.epoch, &t->m, mg_dataset_image(t->da, 0), mg_dataset_image(t->db, 0)) != MG_OK)
-        return fail("writing the epoch's plot and samples");
     int finished = t->st.epoch;
     char line[1024];
     int len = snprintf(line, sizeof line, "%d,%.6g,%.2f,%.4f", finished, epoch_lr(o, finished), epoch_secs,
@@ -774,6 +810,11 @@ static int run_epoch(trainer *t, bool tty)
         return fprintf(stderr, "mrigan train: cannot write %s/epochs.csv: %s\n", t->out, strerror(errno)), 1;
     if (t->have_val && validate_epoch(t, finished))
         return 1;
+    char path[4200];
+    app_path(path, sizeof path, "%s/loss.png", t->out);
+    if (plot_run(path, &t->hist, &t->val_hist) != MG_OK ||
+        write_samples(t->out, finished, &t->m, mg_dataset_image(t->da, 0), mg_dataset_image(t->db, 0)) != MG_OK)
+        return fail("writing the epoch's plot and samples");
     t->st.epoch++;
     t->st.iter_in_epoch = 0;
     if (save_or_fail(t, "latest.ckpt", true))
@@ -831,7 +872,7 @@ int cmd_train(int argc, char **argv)
     if (!rc && !(t.csv = csv_open(t.out, t.st.iteration, &t.hist, t.n_iter, t.partial)))
         rc = (fprintf(stderr, "mrigan train: cannot write %s/losses.csv: %s\n", t.out, strerror(errno)), 1);
     if (!rc && (csv_keep_epochs(t.out, "epochs.csv", t.st.epoch) || csv_keep_epochs(t.out, "val.csv", t.st.epoch) ||
-                write_config(&t, argc, argv)))
+                val_history_load(t.out, &t.val_hist) || write_config(&t, argc, argv)))
         rc = (fprintf(stderr, "mrigan train: cannot write in %s: %s\n", t.out, strerror(errno)), 1);
     if (!rc) {
         fprintf(stderr,

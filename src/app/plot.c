@@ -1,5 +1,6 @@
-/* The loss plot of a training run: per-epoch mean losses as coloured lines on a log scale, with axes, tick
- * labels and a legend, drawn into an RGB image with a built-in 5x7 font and written as a PNG. */
+/* The plot of a training run (loss.png): per-epoch mean losses as coloured lines on a log scale and, when the
+ * run validates, panels of PSNR and SSIM per epoch for both directions; axes, tick labels and legends are
+ * drawn into an RGB image with a built-in 5x7 font and written as a PNG. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 #include "train-run.h"
 
 #define PLOT_W   960
-#define PLOT_H   540
+#define PANEL_H  420
 #define M_LEFT   70
 #define M_RIGHT  170
 #define M_TOP    30
@@ -83,91 +84,139 @@ static void draw_line(canvas *c, double x0, double y0, double x1, double y1, con
 
 static void format_tick(double v, char *buf, size_t len)
 {
-    if (v >= 0.01 && v < 1000)
-        snprintf(buf, len, "%g", v);
-    else
+    if (v != 0.0 && (fabs(v) < 0.01 || fabs(v) >= 1000))
         snprintf(buf, len, "%.0e", v);
+    else
+        snprintf(buf, len, "%g", v);
 }
 
-static void draw_axes(canvas *c, int n_epochs, double lo, double hi)
+/* One chart: n_series lines over n_points epochs, values[p * n_series + s] (non-finite or, on a log scale,
+ * non-positive values leave a gap), in the panel whose top is at y_top. */
+typedef struct chart {
+    const char *title;
+    int n_points, n_series;
+    const float *values;
+    const char *const *names;
+    bool log_scale;
+} chart;
+
+static double chart_y(const chart *ch, double v) { return ch->log_scale ? log10(v) : v; }
+
+static bool chart_ok(const chart *ch, float v) { return isfinite(v) && (!ch->log_scale || v > 0.0f); }
+
+static void chart_draw(canvas *c, int y_top, const chart *ch)
 {
     static const uint8_t black[3] = {0, 0, 0}, grid[3] = {225, 225, 225};
-    int x0 = M_LEFT, x1 = c->w - M_RIGHT, y0 = M_TOP, y1 = c->h - M_BOTTOM;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < ch->n_points * ch->n_series; i++)
+        if (chart_ok(ch, ch->values[i])) {
+            lo = fmin(lo, chart_y(ch, ch->values[i]));
+            hi = fmax(hi, chart_y(ch, ch->values[i]));
+        }
+    if (!(lo <= hi))
+        lo = 0.0, hi = 1.0;
+    /* Tick step: half decades on a log scale, else 1, 2 or 5 times a power of ten, about 6 ticks. */
+    double step = ch->log_scale ? 0.5 : pow(10.0, floor(log10(fmax(hi - lo, 1e-6) / 6.0)));
+    if (!ch->log_scale && (hi - lo) / step > 12)
+        step *= (hi - lo) / step > 30 ? 5.0 : 2.0;
+    lo = floor(lo / step) * step;
+    hi = ceil(hi / step) * step;
+    if (hi - lo < step)
+        hi = lo + step;
+    int x0 = M_LEFT, x1 = c->w - M_RIGHT, y0 = y_top + M_TOP, y1 = y_top + PANEL_H - M_BOTTOM;
     char buf[32];
-    /* decades and their halves on the log scale */
-    for (double d = pow(10.0, floor(lo)); log10(d) <= hi + 1e-9; d *= 10.0) {
-        for (int k = 1; k <= 5; k += 4) {
-            double v = log10(d * k);
-            if (v < lo - 1e-9 || v > hi + 1e-9)
+    /* Grid lines: every step on a linear scale; 1, 2 and 5 times each power of ten on a log scale. */
+    for (double v = lo; v <= hi + 1e-9 * step; v += step) {
+        for (int m = 0; m < (ch->log_scale ? 3 : 1); m++) {
+            static const double mult[3] = {1.0, 2.0, 5.0};
+            double at = ch->log_scale ? v + log10(mult[m]) : v;
+            if (ch->log_scale && (fmod(fabs(v), 1.0) > 1e-9 || at > hi + 1e-9))
                 continue;
-            int y = (int)lround(y1 - (v - lo) / (hi - lo) * (y1 - y0));
+            int y = (int)lround(y1 - (at - lo) / (hi - lo) * (y1 - y0));
             draw_line(c, x0, y, x1, y, grid);
-            format_tick(d * k, buf, sizeof buf);
+            format_tick(ch->log_scale ? pow(10.0, at) : at, buf, sizeof buf);
             draw_text(c, x0 - 8 - 6 * (int)strlen(buf), y - 3, buf, black);
         }
     }
-    int step = n_epochs <= 10 ? 1 : n_epochs <= 50 ? 5 : n_epochs <= 200 ? 20 : 100;
-    for (int e = 1; e <= n_epochs; e++) {
-        if (e != 1 && e % step)
+    int n = ch->n_points > 0 ? ch->n_points : 1;
+    int tick = n <= 10 ? 1 : n <= 50 ? 5 : n <= 200 ? 20 : 100;
+    for (int e = 1; e <= n; e++) {
+        if (e != 1 && e % tick)
             continue;
-        int x = n_epochs == 1 ? (x0 + x1) / 2 : x0 + (x1 - x0) * (e - 1) / (n_epochs - 1);
+        int x = n == 1 ? (x0 + x1) / 2 : x0 + (x1 - x0) * (e - 1) / (n - 1);
         draw_line(c, x, y1, x, y1 + 4, black);
         snprintf(buf, sizeof buf, "%d", e);
         draw_text(c, x - 3 * (int)strlen(buf), y1 + 10, buf, black);
     }
     draw_line(c, x0, y1, x1, y1, black);
     draw_line(c, x0, y0, x0, y1, black);
-    draw_text(c, (x0 + x1) / 2 - 15, c->h - 18, "epoch", black);
-    draw_text(c, 8, 10, "mean loss per epoch (log scale)", black);
-}
-
-mg_status plot_losses(const char *path, const loss_history *h)
-{
-    canvas c = {PLOT_W, PLOT_H, malloc((size_t)PLOT_W * PLOT_H * 3)};
-    if (!c.rgb)
-        return mg_error(MG_ERR_OOM, "%s: out of host memory for the plot", path);
-    memset(c.rgb, 255, (size_t)PLOT_W * PLOT_H * 3);
-    double lo = INFINITY, hi = -INFINITY;
-    for (int e = 0; e < h->n; e++)
-        for (int k = 0; k < MG_LOSS_COUNT; k++)
-            if (h->means[e][k] > 0.0f && isfinite(h->means[e][k])) {
-                lo = fmin(lo, log10(h->means[e][k]));
-                hi = fmax(hi, log10(h->means[e][k]));
-            }
-    if (!(lo <= hi)) {
-        lo = -2.0;
-        hi = 1.0;
-    }
-    lo = floor(lo * 2.0) / 2.0;
-    hi = ceil(hi * 2.0) / 2.0;
-    if (hi - lo < 0.5)
-        hi = lo + 0.5;
-    draw_axes(&c, h->n > 0 ? h->n : 1, lo, hi);
-    int x0 = M_LEFT, x1 = PLOT_W - M_RIGHT, y0 = M_TOP, y1 = PLOT_H - M_BOTTOM;
-    for (int k = 0; k < MG_LOSS_COUNT; k++) {
+    draw_text(c, (x0 + x1) / 2 - 15, y1 + 26, "epoch", black);
+    draw_text(c, 8, y_top + 10, ch->title, black);
+    for (int k = 0; k < ch->n_series; k++) {
         double px = 0, py = 0;
         bool have = false;
-        for (int e = 0; e < h->n; e++) {
-            float v = h->means[e][k];
-            if (!(v > 0.0f) || !isfinite(v)) {
+        for (int e = 0; e < ch->n_points; e++) {
+            float v = ch->values[e * ch->n_series + k];
+            if (!chart_ok(ch, v)) {
                 have = false;
                 continue;
             }
-            double x = h->n == 1 ? (x0 + x1) / 2.0 : x0 + (double)(x1 - x0) * e / (h->n - 1);
-            double y = y1 - (log10(v) - lo) / (hi - lo) * (y1 - y0);
+            double x = n == 1 ? (x0 + x1) / 2.0 : x0 + (double)(x1 - x0) * e / (n - 1);
+            double y = y1 - (chart_y(ch, v) - lo) / (hi - lo) * (y1 - y0);
             if (have)
-                draw_line(&c, px, py, x, y, colours[k]);
+                draw_line(c, px, py, x, y, colours[k]);
             else
-                draw_line(&c, x - 1, y, x + 1, y, colours[k]);
+                draw_line(c, x - 1, y, x + 1, y, colours[k]);
             px = x;
             py = y;
             have = true;
         }
-        int ly = M_TOP + 10 + 18 * k;
-        draw_line(&c, x1 + 15, ly + 3, x1 + 35, ly + 3, colours[k]);
-        draw_text(&c, x1 + 42, ly, mg_loss_names[k], colours[k]);
+        int ly = y0 + 10 + 18 * k;
+        draw_line(c, x1 + 15, ly + 3, x1 + 35, ly + 3, colours[k]);
+        draw_text(c, x1 + 42, ly, ch->names[k], colours[k]);
     }
-    mg_status s = mg_image_save_png_rgb(path, c.w, c.h, c.rgb);
+}
+
+mg_status plot_run(const char *path, const loss_history *h, const val_history *v)
+{
+    static const char *const val_names[2] = {"A TO B", "B TO A"};
+    bool with_val = v && v->n > 0;
+    int height = PANEL_H * (with_val ? 3 : 1);
+    canvas c = {PLOT_W, height, malloc((size_t)PLOT_W * height * 3)};
+    float *psnr = with_val ? malloc((size_t)v->n * 2 * sizeof *psnr) : NULL;
+    float *ssim = with_val ? malloc((size_t)v->n * 2 * sizeof *ssim) : NULL;
+    mg_status s = MG_OK;
+    if (!c.rgb || (with_val && (!psnr || !ssim))) {
+        s = mg_error(MG_ERR_OOM, "%s: out of host memory for the plot", path);
+    } else {
+        memset(c.rgb, 255, (size_t)PLOT_W * height * 3);
+        chart losses = {"mean loss per epoch (log scale)", h->n, MG_LOSS_COUNT, &h->means[0][0], mg_loss_names, true};
+        chart_draw(&c, 0, &losses);
+        if (with_val) {
+            for (int e = 0; e < v->n; e++)
+                for (int d = 0; d < 2; d++) {
+                    psnr[2 * e + d] = (float)v->items[e].psnr[d];
+                    ssim[2 * e + d] = (float)v->items[e].ssim[d];
+                }
+            chart cp = {v->paired ? "validation PSNR (dB)" : "validation PSNR of cycle reconstructions (dB)",
+                        v->n,
+                        2,
+                        psnr,
+                        val_names,
+                        false};
+            chart cs = {v->paired ? "validation SSIM" : "validation SSIM of cycle reconstructions",
+                        v->n,
+                        2,
+                        ssim,
+                        val_names,
+                        false};
+            chart_draw(&c, PANEL_H, &cp);
+            chart_draw(&c, 2 * PANEL_H, &cs);
+        }
+        s = mg_image_save_png_rgb(path, c.w, c.h, c.rgb);
+    }
     free(c.rgb);
+    free(psnr);
+    free(ssim);
     return s;
 }

@@ -63,8 +63,15 @@ typedef struct loss_history {
 mg_status history_add(loss_history *h, const float *means);
 void history_free(loss_history *h);
 
-/* Draws the per-epoch mean losses as an RGB PNG at path. */
-mg_status plot_losses(const char *path, const loss_history *h);
+/* Validation results of epochs 1..n, for the plot. */
+typedef struct val_history {
+    bool paired;
+    int n, cap;
+    struct val_result *items;
+} val_history;
+
+/* loss.png: the per-epoch mean losses, and the validation PSNR and SSIM when v holds any. */
+mg_status plot_run(const char *path, const loss_history *h, const val_history *v);
 
 /* Saves model and run state as dir/name atomically; with_state: everything a resume needs, else the
  * weights and configuration only (for translation and evaluation). */
