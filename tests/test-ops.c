@@ -147,7 +147,10 @@ static const op_case cases[] = {
     {"conv2d k3x5 s2x1 p1x2", b_conv, {2, 1, 1, 2}, {D4(2, 2, 7, 6), P4(3, 2, 3, 5), P1(3)}, 0, 1e-2f, 2e-3f, 1e-4f},
     {"conv2d k3 s2 p0 even", b_conv, {2, 2, 0, 0}, {D4(1, 3, 10, 8), P4(2, 3, 3, 3), P1(2)}, 0, 1e-2f, 2e-3f, 1e-4f},
     /* K * Hout * Wout above the CPU's 2M-float column workspace: computed in bands of output rows */
-    {"conv2d banded", b_conv, {1, 1, 1, 1}, {D4(2, 32, 97, 80), P4(3, 32, 3, 3), P1(3)}, 0, 1e-2f, 2e-3f, 1e-4f},
+    {"conv2d banded", b_conv, {1, 1, 1, 1}, {D4(2, 32, 97, 80), P4(5, 32, 3, 3), P1(5)}, 0, 1e-2f, 2e-3f, 1e-4f},
+    /* few output channels, stride 1: the direct (narrow) path */
+    {"conv2d narrow k7 64->1", b_conv, {1, 1, 0, 0}, {D4(1, 9, 19, 17), P4(1, 9, 7, 7), P1(1)}, 0, 1e-2f, 2e-3f, 1e-4f},
+    {"conv2d narrow k3 p2 odd", b_conv, {1, 1, 2, 2}, {D4(2, 3, 11, 6), P4(4, 3, 3, 3), NONE}, 0, 1e-2f, 2e-3f, 1e-4f},
     {"conv2d large", b_conv, {1, 1, 1, 1}, {D4(1, 16, 33, 31), P4(24, 16, 3, 3), P1(24)}, 0, 1e-2f, 2e-3f, 1e-4f},
     /* conv_transpose2d: a = stride_h, stride_w, pad_h, pad_w, out_pad_h, out_pad_w */
     {"convT k3 s2 p1 op1", b_convt, {2, 2, 1, 1, 1, 1}, {D4(2, 3, 5, 4), P4(3, 4, 3, 3), P1(4)}, 0, 1e-2f, 2e-3f, 1e-4f},

@@ -169,12 +169,172 @@ static bool conv_is_pointwise(const conv_geom *g)
 #define BANDS(g)          for ((g).y0 = 0; (g).y0 < (g).oh; (g).y0 = (g).y1)
 #define BAND_END(g, rows) ((g).y1 = (g).y0 + (rows) < (g).oh ? (g).y0 + (rows) : (g).oh)
 
+/* ------------------------------------------------------------------ narrow convolutions */
+/* A convolution with few output channels (a generator's last layer: 64 -> 1, 7x7) is a one-row GEMM, bound by
+ * the traffic of its huge column matrix. Computed directly instead, as row-wise multiply-adds over shifted
+ * input rows: no column matrix at all. Each output element sums its terms in (channel, i, j) order whatever
+ * the thread count. */
+#define NARROW_MAX_OUT 4
+
+static bool conv_is_narrow(const conv_geom *g, int c_out)
+{
+    return c_out <= NARROW_MAX_OUT && g->sh == 1 && g->sw == 1 && !conv_is_pointwise(g);
+}
+
+typedef struct narrow_args {
+    const conv_geom *g;
+    int n, c_out;
+    const float *x, *w, *b, *dy;
+    float *y, *dx, *dw;
+} narrow_args;
+
+/* Output columns ox whose input column ox - pw + j lies inside the image. */
+static void narrow_span(const conv_geom *g, int j, int *lo, int *hi)
+{
+    *lo = g->pw - j > 0 ? g->pw - j : 0;
+    *hi = g->w + g->pw - j < g->ow ? g->w + g->pw - j : g->ow;
+}
+
+/* Items are output rows (sample, oy). */
+static void narrow_fwd_rows(void *p, size_t q0, size_t q1)
+{
+    const narrow_args *a = p;
+    const conv_geom *g = a->g;
+    for (size_t q = q0; q < q1; q++) {
+        int s = (int)(q / (size_t)g->oh), oy = (int)(q % (size_t)g->oh);
+        for (int o = 0; o < a->c_out; o++) {
+            float *yrow = a->y + (((size_t)s * a->c_out + o) * g->oh + oy) * g->ow;
+            for (int ox = 0; ox < g->ow; ox++)
+                yrow[ox] = 0.0f;
+            for (int c = 0; c < g->c; c++)
+                for (int i = 0; i < g->kh; i++) {
+                    int iy = oy - g->ph + i;
+                    if (iy < 0 || iy >= g->h)
+                        continue;
+                    const float *xrow = a->x + (((size_t)s * g->c + c) * g->h + iy) * g->w;
+                    const float *wk = a->w + (((size_t)o * g->c + c) * g->kh + i) * g->kw;
+                    for (int j = 0; j < g->kw; j++) {
+                        int lo, hi, shift = j - g->pw;
+                        narrow_span(g, j, &lo, &hi);
+                        const float wv = wk[j];
+                        for (int ox = lo; ox < hi; ox++)
+                            yrow[ox] += wv * xrow[ox + shift];
+                    }
+                }
+        }
+    }
+}
+
+/* Items are input planes (sample, c): each thread owns the dx planes it writes. */
+static void narrow_dx_planes(void *p, size_t q0, size_t q1)
+{
+    const narrow_args *a = p;
+    const conv_geom *g = a->g;
+    for (size_t q = q0; q < q1; q++) {
+        int s = (int)(q / (size_t)g->c), c = (int)(q % (size_t)g->c);
+        float *dxp = a->dx + q * g->h * g->w;
+        for (int o = 0; o < a->c_out; o++)
+            for (int i = 0; i < g->kh; i++)
+                for (int j = 0; j < g->kw; j++) {
+                    const float wv = a->w[(((size_t)o * g->c + c) * g->kh + i) * g->kw + j];
+                    int lo, hi, shift = j - g->pw;
+                    narrow_span(g, j, &lo, &hi);
+                    for (int oy = 0; oy < g->oh; oy++) {
+                        int iy = oy - g->ph + i;
+                        if (iy < 0 || iy >= g->h)
+                            continue;
+                        const float *dyrow = a->dy + (((size_t)s * a->c_out + o) * g->oh + oy) * g->ow;
+                        float *dxrow = dxp + (size_t)iy * g->w;
+                        for (int ox = lo; ox < hi; ox++)
+                            dxrow[ox + shift] += wv * dyrow[ox];
+                    }
+                }
+    }
+}
+
+/* A dot product in eight interleaved partial sums (vectorisable, and the same order on every run). */
+static float narrow_dot(const float *a, const float *b, int n)
+{
+    float part[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] += a[i + k] * b[i + k];
+    float s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* Items are (o, c) weight planes: kh * kw dot products over every sample's rows. */
+static void narrow_dw_pairs(void *p, size_t q0, size_t q1)
+{
+    const narrow_args *a = p;
+    const conv_geom *g = a->g;
+    for (size_t q = q0; q < q1; q++) {
+        int o = (int)(q / (size_t)g->c), c = (int)(q % (size_t)g->c);
+        for (int i = 0; i < g->kh; i++)
+            for (int j = 0; j < g->kw; j++) {
+                int lo, hi, shift = j - g->pw;
+                narrow_span(g, j, &lo, &hi);
+                double acc = 0.0;
+                for (int s = 0; s < a->n; s++)
+                    for (int oy = 0; oy < g->oh; oy++) {
+                        int iy = oy - g->ph + i;
+                        if (iy < 0 || iy >= g->h)
+                            continue;
+                        const float *dyrow = a->dy + (((size_t)s * a->c_out + o) * g->oh + oy) * g->ow;
+                        const float *xrow = a->x + (((size_t)s * g->c + c) * g->h + iy) * g->w;
+                        acc += narrow_dot(dyrow + lo, xrow + lo + shift, hi - lo);
+                    }
+                a->dw[(((size_t)o * g->c + c) * g->kh + i) * g->kw + j] += (float)acc;
+            }
+    }
+}
+
+static mg_status narrow_fwd(cpu_ctx *c, mg_node *n, const conv_geom *g)
+{
+    const mg_tensor *x = n->src[0], *b = n->src[2];
+    narrow_args a = {g,    x->shape[0], n->dst->shape[1], cpu_data(x), cpu_data(n->src[1]),
+                     NULL, NULL,        cpu_data(n->dst), NULL,        NULL};
+    size_t per_row = (size_t)a.c_out * g->c * g->kh * g->kw * g->ow;
+    mg_pool_for(c->pool, (size_t)a.n * g->oh, cpu_grain(per_row), narrow_fwd_rows, &a);
+    if (b)
+        bias_add(c, b, n->dst);
+    return MG_OK;
+}
+
+static mg_status narrow_bwd(cpu_ctx *c, mg_node *n, const conv_geom *g)
+{
+    const mg_tensor *x = n->src[0], *w = n->src[1], *dy = n->dst->grad;
+    narrow_args a = {g,
+                     x->shape[0],
+                     dy->shape[1],
+                     cpu_data(x),
+                     cpu_data(w),
+                     NULL,
+                     cpu_data(dy),
+                     NULL,
+                     n->want_grad[0] ? cpu_data(x->grad) : NULL,
+                     n->want_grad[1] ? cpu_data(w->grad) : NULL};
+    size_t per_plane = (size_t)a.c_out * g->kh * g->kw * g->oh * g->ow;
+    if (a.dx)
+        mg_pool_for(c->pool, (size_t)a.n * g->c, cpu_grain(per_plane), narrow_dx_planes, &a);
+    if (a.dw)
+        mg_pool_for(c->pool, (size_t)a.c_out * g->c, cpu_grain(per_plane * a.n / (size_t)a.c_out), narrow_dw_pairs, &a);
+    if (n->want_grad[2])
+        bias_grad(c, dy, n->src[2]->grad);
+    return MG_OK;
+}
+
 mg_status cpu_conv2d_fwd(void *ctx, mg_node *n)
 {
     cpu_ctx *c = ctx;
     const mg_tensor *x = n->src[0], *w = n->src[1], *b = n->src[2];
     mg_tensor *y = n->dst;
     conv_geom g = conv_geom_of(n, x, y);
+    if (conv_is_narrow(&g, y->shape[1]))
+        return narrow_fwd(c, n, &g);
     int k = g.c * g.kh * g.kw, cols = g.oh * g.ow, c_out = y->shape[1], rows = conv_band_rows(&g);
     bool direct = conv_is_pointwise(&g);
     float *col = NULL;
@@ -206,6 +366,8 @@ mg_status cpu_conv2d_bwd(void *ctx, mg_node *n)
     cpu_ctx *c = ctx;
     const mg_tensor *x = n->src[0], *w = n->src[1], *dy = n->dst->grad;
     conv_geom g = conv_geom_of(n, x, n->dst);
+    if (conv_is_narrow(&g, dy->shape[1]))
+        return narrow_bwd(c, n, &g);
     int k = g.c * g.kh * g.kw, cols = g.oh * g.ow, c_out = dy->shape[1], rows = conv_band_rows(&g);
     bool direct = conv_is_pointwise(&g);
     float *col = NULL;
