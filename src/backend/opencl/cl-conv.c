@@ -13,7 +13,7 @@ static geom geom_of(const mg_node *n, const mg_tensor *img, const mg_tensor *out
 {
     const mg_tensor *w = n->src[1];
     const mg_conv_params *p = &n->p.conv;
-    return (geom){img->shape[1], img->shape[2], img->shape[3], w->shape[2], w->shape[3], p->stride_h, p->stride_w,
+    return (geom){img->shape[1], img->shape[2], img->shape[3], w->shape[2],   w->shape[3], p->stride_h,  p->stride_w,
                   p->pad_h,      p->pad_w,      out->shape[2], out->shape[3], 0,           out->shape[2]};
 }
 
@@ -26,18 +26,18 @@ static int band_rows(const geom *g)
 static mg_status im2col(cl_ctx *c, const geom *g, cl_mem img, cl_uint img_off, cl_mem col)
 {
     size_t n = (size_t)g->c * g->kh * g->kw * (size_t)(g->y1 - g->y0) * g->ow;
-    return cl_call(c, "conv", "im2col", n, 0, 15, CL_ARG(img), CL_ARG(img_off), CL_ARG(col), CL_ARG(g->c),
-                   CL_ARG(g->h), CL_ARG(g->w), CL_ARG(g->kh), CL_ARG(g->kw), CL_ARG(g->sh), CL_ARG(g->sw),
-                   CL_ARG(g->ph), CL_ARG(g->pw), CL_ARG(g->ow), CL_ARG(g->y0), CL_ARG(g->y1));
+    return cl_call(c, "conv", "im2col", n, 0, 15, CL_ARG(img), CL_ARG(img_off), CL_ARG(col), CL_ARG(g->c), CL_ARG(g->h),
+                   CL_ARG(g->w), CL_ARG(g->kh), CL_ARG(g->kw), CL_ARG(g->sh), CL_ARG(g->sw), CL_ARG(g->ph),
+                   CL_ARG(g->pw), CL_ARG(g->ow), CL_ARG(g->y0), CL_ARG(g->y1));
 }
 
 /* Adds the band's columns into the image. */
 static mg_status col2im(cl_ctx *c, const geom *g, cl_mem col, cl_mem img, cl_uint img_off)
 {
     size_t n = (size_t)g->c * g->h * g->w;
-    return cl_call(c, "conv", "col2im", n, 0, 15, CL_ARG(col), CL_ARG(img), CL_ARG(img_off), CL_ARG(g->c),
-                   CL_ARG(g->h), CL_ARG(g->w), CL_ARG(g->kh), CL_ARG(g->kw), CL_ARG(g->sh), CL_ARG(g->sw),
-                   CL_ARG(g->ph), CL_ARG(g->pw), CL_ARG(g->ow), CL_ARG(g->y0), CL_ARG(g->y1));
+    return cl_call(c, "conv", "col2im", n, 0, 15, CL_ARG(col), CL_ARG(img), CL_ARG(img_off), CL_ARG(g->c), CL_ARG(g->h),
+                   CL_ARG(g->w), CL_ARG(g->kh), CL_ARG(g->kw), CL_ARG(g->sh), CL_ARG(g->sw), CL_ARG(g->ph),
+                   CL_ARG(g->pw), CL_ARG(g->ow), CL_ARG(g->y0), CL_ARG(g->y1));
 }
 
 static mg_status bias_add(cl_ctx *c, const mg_tensor *bias, mg_tensor *y)
@@ -54,12 +54,12 @@ static mg_status bias_grad(cl_ctx *c, const mg_tensor *dy, mg_tensor *db)
     cl_mem d = cl_buf(dy), g = cl_buf(db);
     cl_uint dyo = cl_off(dy), dbo = cl_off(db), plane = (cl_uint)(dy->shape[2] * dy->shape[3]);
     cl_int batch = dy->shape[0], ch = dy->shape[1];
-    size_t ls = c->local_size;
+    size_t ls = cl_local_size(c, "conv", "bias_grad");
     return cl_call(c, "conv", "bias_grad", (size_t)ch * ls, ls, 8, CL_ARG(d), CL_ARG(dyo), CL_ARG(g), CL_ARG(dbo),
                    CL_ARG(batch), CL_ARG(ch), CL_ARG(plane), ls * sizeof(float), (const void *)NULL);
 }
 
-#define BANDS(g) for ((g).y0 = 0; (g).y0 < (g).oh; (g).y0 = (g).y1)
+#define BANDS(g)          for ((g).y0 = 0; (g).y0 < (g).oh; (g).y0 = (g).y1)
 #define BAND_END(g, rows) ((g).y1 = (g).y0 + (rows) < (g).oh ? (g).y0 + (rows) : (g).oh)
 #define TRY(call)                                                                                                      \
     do {                                                                                                               \
@@ -80,7 +80,8 @@ mg_status cl_conv2d_fwd(void *ctx, mg_node *n)
     TRY(cl_workspace(c, k * (size_t)g.ow * rows, &col));
     for (int s = 0; s < x->shape[0]; s++) {
         size_t xo = x->offset + (size_t)s * g.c * g.h * g.w, yo = y->offset + (size_t)s * c_out * cols;
-        BANDS(g) {
+        BANDS(g)
+        {
             BAND_END(g, rows);
             size_t band = (size_t)(g.y1 - g.y0) * g.ow;
             TRY(im2col(c, &g, cl_buf(x), (cl_uint)xo, col));
@@ -102,7 +103,8 @@ mg_status cl_conv2d_bwd(void *ctx, mg_node *n)
     TRY(cl_workspace(c, k * (size_t)g.ow * rows, &col));
     for (int s = 0; s < x->shape[0] && (n->want_grad[0] || n->want_grad[1]); s++) {
         size_t xo = x->offset + (size_t)s * g.c * g.h * g.w, dyo = dy->offset + (size_t)s * c_out * cols;
-        BANDS(g) {
+        BANDS(g)
+        {
             BAND_END(g, rows);
             size_t band = (size_t)(g.y1 - g.y0) * g.ow, off = (size_t)g.y0 * g.ow;
             if (n->want_grad[1]) {
@@ -113,8 +115,7 @@ mg_status cl_conv2d_bwd(void *ctx, mg_node *n)
             if (n->want_grad[0]) {
                 TRY(cl_gemm(c, true, false, k, band, c_out, 1.0f, cl_buf(w), w->offset, k, cl_buf(dy), dyo + off, cols,
                             0.0f, col, 0, band));
-                TRY(col2im(c, &g, col, cl_buf(x->grad),
-                           (cl_uint)(x->grad->offset + (size_t)s * g.c * g.h * g.w)));
+                TRY(col2im(c, &g, col, cl_buf(x->grad), (cl_uint)(x->grad->offset + (size_t)s * g.c * g.h * g.w)));
             }
         }
     }
@@ -136,7 +137,8 @@ mg_status cl_conv_transpose2d_fwd(void *ctx, mg_node *n)
                                  y->numel * sizeof(float), 0, NULL, NULL));
     for (int s = 0; s < x->shape[0]; s++) {
         size_t xo = x->offset + (size_t)s * c_in * cols;
-        BANDS(g) {
+        BANDS(g)
+        {
             BAND_END(g, rows);
             size_t band = (size_t)(g.y1 - g.y0) * g.ow;
             TRY(cl_gemm(c, true, false, kk, band, c_in, 1.0f, cl_buf(w), w->offset, kk, cl_buf(x),
@@ -158,7 +160,8 @@ mg_status cl_conv_transpose2d_bwd(void *ctx, mg_node *n)
     TRY(cl_workspace(c, kk * (size_t)g.ow * rows, &col));
     for (int s = 0; s < x->shape[0] && (n->want_grad[0] || n->want_grad[1]); s++) {
         size_t xs = (size_t)s * c_in * cols;
-        BANDS(g) {
+        BANDS(g)
+        {
             BAND_END(g, rows);
             size_t band = (size_t)(g.y1 - g.y0) * g.ow, off = (size_t)g.y0 * g.ow;
             TRY(im2col(c, &g, cl_buf(dy), (cl_uint)(dy->offset + (size_t)s * g.c * g.h * g.w), col));

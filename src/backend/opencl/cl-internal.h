@@ -52,6 +52,9 @@ static inline cl_uint cl_off(const mg_tensor *t) { return (cl_uint)t->offset; }
 mg_status cl_kernel_get(cl_ctx *c, const char *family, const char *name, cl_kernel *out);
 /* Sets the kernel's arguments from (size, pointer) pairs. */
 mg_status cl_set_args(cl_kernel k, int n, const size_t *sizes, const void *const *values);
+/* The work-group size for a reduction kernel: the backend's (a power of two), halved until the kernel's own
+ * limit (CL_KERNEL_WORK_GROUP_SIZE, which can be below the device's) allows it. */
+size_t cl_local_size(cl_ctx *c, const char *family, const char *name);
 /* Runs k over `global` work-items (rounded up to a multiple of `local`; local 0 lets the driver choose). */
 mg_status cl_run(cl_ctx *c, cl_kernel k, size_t global, size_t local);
 /* Workspaces of at least n floats. */

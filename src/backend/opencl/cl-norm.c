@@ -25,7 +25,7 @@ mg_status cl_instance_norm_fwd(void *ctx, mg_node *n)
     cl_int has_gamma = gamma != NULL, has_beta = beta != NULL, ch = x->shape[1];
     cl_uint plane = (cl_uint)((size_t)x->shape[2] * x->shape[3]);
     float eps = n->p.f;
-    size_t ls = c->local_size, planes = (size_t)x->shape[0] * x->shape[1];
+    size_t ls = cl_local_size(c, FAMILY, "instance_norm_fwd"), planes = (size_t)x->shape[0] * x->shape[1];
     return cl_call(c, FAMILY, "instance_norm_fwd", planes * ls, ls, 16, CL_ARG(xb), CL_ARG(xo), CL_ARG(gb), CL_ARG(go),
                    CL_ARG(has_gamma), CL_ARG(bb), CL_ARG(bo), CL_ARG(has_beta), CL_ARG(yb), CL_ARG(yo), CL_ARG(sb),
                    CL_ARG(so), CL_ARG(ch), CL_ARG(plane), CL_ARG(eps), 2 * ls * sizeof(float), (const void *)NULL);
@@ -52,7 +52,7 @@ mg_status cl_instance_norm_bwd(void *ctx, mg_node *n)
     cl_int want_dx = n->want_grad[0], want_sums = n->want_grad[1] || n->want_grad[2];
     if (!want_dx && !want_sums)
         return MG_OK;
-    size_t ls = c->local_size, planes = (size_t)x->shape[0] * x->shape[1];
+    size_t ls = cl_local_size(c, FAMILY, "instance_norm_bwd"), planes = (size_t)x->shape[0] * x->shape[1];
     cl_mem sums = cl_buf(x);
     if (want_sums) {
         mg_status s = cl_workspace(c, 4 * planes, &sums);

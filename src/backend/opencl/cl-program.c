@@ -127,9 +127,8 @@ static void program_to_cache(cl_ctx *c, cl_program p, const char *path)
     unsigned char *bins[1] = {bin};
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    FILE *f = bin && clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS
-                  ? fopen(tmp, "wb")
-                  : NULL;
+    FILE *f = bin && clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS ? fopen(tmp, "wb")
+                                                                                                     : NULL;
     (void)c;
     if (f) {
         bool ok = fwrite(bin, 1, size, f) == size;
@@ -203,11 +202,23 @@ mg_status cl_kernel_get(cl_ctx *c, const char *family, const char *name, cl_kern
     cl_int err;
     cl_kernel k = clCreateKernel(c->programs[fi], name, &err);
     if (err != CL_SUCCESS)
-        return mg_error(MG_ERR_BACKEND, "opencl: kernel %s in cl/%s.cl: %s (%d)", name, family,
-                        mg_cl_error_name(err), err);
+        return mg_error(MG_ERR_BACKEND, "opencl: kernel %s in cl/%s.cl: %s (%d)", name, family, mg_cl_error_name(err),
+                        err);
     c->kernels[c->n_kernels++] = (cl_kernel_entry){family, name, k};
     *out = k;
     return MG_OK;
+}
+
+size_t cl_local_size(cl_ctx *c, const char *family, const char *name)
+{
+    cl_kernel k;
+    size_t k_max = 0, ls = c->local_size;
+    if (cl_kernel_get(c, family, name, &k) != MG_OK ||
+        clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof k_max, &k_max, NULL) != CL_SUCCESS)
+        return ls; /* the launch reports the problem */
+    while (ls > 1 && ls > k_max)
+        ls /= 2;
+    return ls;
 }
 
 mg_status cl_run(cl_ctx *c, cl_kernel k, size_t global, size_t local)
@@ -239,8 +250,8 @@ mg_status cl_call(cl_ctx *c, const char *family, const char *name, size_t global
     }
     va_end(ap);
     size_t k_max = 0;
-    if (local && clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof k_max, &k_max, NULL) ==
-                     CL_SUCCESS &&
+    if (local &&
+        clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof k_max, &k_max, NULL) == CL_SUCCESS &&
         local > k_max)
         return mg_error(MG_ERR_UNSUPPORTED,
                         "opencl: kernel %s of cl/%s.cl runs in work-groups of %zu on %s, which allows %zu for it "

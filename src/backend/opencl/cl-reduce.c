@@ -1,7 +1,7 @@
 /* Reductions to one value on OpenCL: sum, mean and the mean-reduced losses MSE, L1 and BCE-with-logits
  * (cl/reduce.cl). Forward runs in two deterministic stages: fixed blocks of elements, one work-group
  * each, into the partials workspace (a double-float pair per block), then one work-group sums the
- * partials in a fixed order. The block size depends only on the element count and c->local_size.
+ * partials in a fixed order. The block size depends only on the element count and the work-group size.
  * Backward reads the upstream gradient on the device, so a training step never waits for the host. */
 #include "cl-internal.h"
 
@@ -31,7 +31,10 @@ static float red_divisor(bool mean, size_t n) { return mean ? (float)n : 1.0f; }
 static mg_status red_fwd(cl_ctx *c, const mg_node *n, cl_int op, bool mean)
 {
     const mg_tensor *x = n->src[0], *t = target_of(n), *y = n->dst;
-    size_t ls = c->local_size, per = block_size(x->numel, ls), blocks = (x->numel + per - 1) / per;
+    size_t ls = cl_local_size(c, FAMILY, "reduce_blocks"), ls_final = cl_local_size(c, FAMILY, "reduce_final");
+    if (ls_final < ls)
+        ls = ls_final;
+    size_t per = block_size(x->numel, ls), blocks = (x->numel + per - 1) / per;
     cl_mem part;
     mg_status s = cl_partials(c, 2 * blocks, &part);
     if (s != MG_OK)
