@@ -223,6 +223,13 @@ mg_status mg_backend_opencl_new(int device, mg_backend **out)
         cl_destroy(c);
         return s;
     }
+    const char *mode = getenv("MRIGAN_CL_CONV");
+    c->conv_mode = !mode || !*mode ? 0 : !strcmp(mode, "im2col") ? 1 : !strcmp(mode, "convgemm") ? 2 : -1;
+    if (c->conv_mode < 0) {
+        s = mg_error(MG_ERR_ARG, "MRIGAN_CL_CONV=%s: expected im2col or convgemm", mode);
+        cl_destroy(c);
+        return s;
+    }
     c->local_size = 1;
     while (c->local_size * 2 <= 256 && c->local_size * 2 <= c->info.max_work_group)
         c->local_size *= 2;

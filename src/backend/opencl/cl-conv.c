@@ -1,7 +1,18 @@
 /* Convolutions on OpenCL, the CPU backend's recipe with CLBlast for the GEMMs: conv = im2col + SGEMM,
  * dW = dY * col^T, dX = col2im(W^T * dY); transposed conv = col2im(W^T * x). Bands of output rows keep
  * the column workspace under CONV_WORK_FLOATS. Tensors are passed to CLBlast as cl_mem + offset. */
+#include <clblast_c.h>
+#include <string.h>
+#include <time.h>
+
 #include "cl-internal.h"
+
+static double cl_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 #define CONV_WORK_FLOATS (1u << 21) /* as the CPU backend, so the tests exercise bands on both */
 
@@ -68,12 +79,73 @@ static mg_status bias_grad(cl_ctx *c, const mg_tensor *dy, mg_tensor *db)
             return s_;                                                                                                 \
     } while (0)
 
+/* CLBlast's convgemm: the whole batch in one call, no column workspace. */
+static mg_status conv_fwd_convgemm(cl_ctx *c, const mg_node *n, const geom *g)
+{
+    const mg_tensor *x = n->src[0], *w = n->src[1];
+    mg_tensor *y = n->dst;
+    CLBlastStatusCode st = CLBlastSconvgemm(CLBlastKernelModeCrossCorrelation, (size_t)g->c, (size_t)g->h, (size_t)g->w,
+                                            (size_t)g->kh, (size_t)g->kw, (size_t)g->ph, (size_t)g->pw, (size_t)g->sh,
+                                            (size_t)g->sw, 1, 1, (size_t)y->shape[1], (size_t)x->shape[0], cl_buf(x),
+                                            x->offset, cl_buf(w), w->offset, cl_buf(y), y->offset, &c->queue, NULL);
+    if (st != CLBlastSuccess)
+        return mg_error(MG_ERR_BACKEND, "opencl: CLBlastSconvgemm failed: CLBlast status %d", (int)st);
+    return MG_OK;
+}
+
+static mg_status conv_fwd_im2col(cl_ctx *c, const mg_node *n, geom g);
+
+/* Which forward method to use for this shape: forced, remembered, or measured now (both run once; the
+ * faster is kept for the rest of the process). */
+static mg_status conv_fwd_choose(cl_ctx *c, const mg_node *n, const geom *g, bool *convgemm)
+{
+    const mg_tensor *x = n->src[0], *y = n->dst;
+    if (c->conv_mode) {
+        *convgemm = c->conv_mode == 2;
+        return MG_OK;
+    }
+    const int key[11] = {x->shape[0], g->c, g->h, g->w, y->shape[1], g->kh, g->kw, g->sh, g->sw, g->ph, g->pw};
+    for (int i = 0; i < c->n_conv_choices; i++)
+        if (!memcmp(c->conv_choices[i].key, key, sizeof key)) {
+            *convgemm = c->conv_choices[i].convgemm;
+            return MG_OK;
+        }
+    double t[2];
+    for (int m = 0; m < 2; m++) {
+        CL_CHECK(clFinish(c->queue));
+        double t0 = cl_now();
+        mg_status s = m ? conv_fwd_convgemm(c, n, g) : conv_fwd_im2col(c, n, *g);
+        if (s != MG_OK)
+            return s;
+        CL_CHECK(clFinish(c->queue));
+        t[m] = cl_now() - t0;
+    }
+    *convgemm = t[1] < t[0];
+    if (c->n_conv_choices < (int)(sizeof c->conv_choices / sizeof *c->conv_choices)) {
+        memcpy(c->conv_choices[c->n_conv_choices].key, key, sizeof key);
+        c->conv_choices[c->n_conv_choices++].convgemm = *convgemm;
+    }
+    return MG_OK;
+}
+
 mg_status cl_conv2d_fwd(void *ctx, mg_node *n)
 {
     cl_ctx *c = ctx;
-    const mg_tensor *x = n->src[0], *w = n->src[1], *b = n->src[2];
+    geom g0 = geom_of(n, n->src[0], n->dst);
+    bool convgemm = false;
+    mg_status s = conv_fwd_choose(c, n, &g0, &convgemm);
+    if (s == MG_OK)
+        s = convgemm ? conv_fwd_convgemm(c, n, &g0) : conv_fwd_im2col(c, n, g0);
+    if (s == MG_OK && n->src[2])
+        s = bias_add(c, n->src[2], n->dst);
+    return s;
+}
+
+/* im2col + SGEMM, band by band; no bias. */
+static mg_status conv_fwd_im2col(cl_ctx *c, const mg_node *n, geom g)
+{
+    const mg_tensor *x = n->src[0], *w = n->src[1];
     mg_tensor *y = n->dst;
-    geom g = geom_of(n, x, y);
     size_t k = (size_t)g.c * g.kh * g.kw, cols = (size_t)g.oh * g.ow, c_out = (size_t)y->shape[1];
     int rows = band_rows(&g);
     cl_mem col;
@@ -89,7 +161,7 @@ mg_status cl_conv2d_fwd(void *ctx, mg_node *n)
                         yo + (size_t)g.y0 * g.ow, cols));
         }
     }
-    return b ? bias_add(c, b, y) : MG_OK;
+    return MG_OK;
 }
 
 mg_status cl_conv2d_bwd(void *ctx, mg_node *n)

@@ -30,6 +30,14 @@ typedef struct cl_ctx {
     cl_mem partials; /* per-block partial sums */
     size_t partials_cap;
     size_t local_size; /* work-group size of the reduction kernels, a power of two */
+    /* Forward convolutions: im2col + SGEMM or CLBlast's convgemm, whichever measured faster for the shape
+     * ($MRIGAN_CL_CONV=im2col|convgemm forces one). */
+    int conv_mode; /* 0 measure, 1 im2col, 2 convgemm */
+    struct cl_conv_choice {
+        int key[11];
+        bool convgemm;
+    } conv_choices[64];
+    int n_conv_choices;
 } cl_ctx;
 
 const char *mg_cl_error_name(cl_int err);
