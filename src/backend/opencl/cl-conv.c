@@ -95,8 +95,8 @@ static mg_status conv_fwd_convgemm(cl_ctx *c, const mg_node *n, const geom *g)
 
 static mg_status conv_fwd_im2col(cl_ctx *c, const mg_node *n, geom g);
 
-/* Which forward method to use for this shape: forced, remembered, or measured now (both run once; the
- * faster is kept for the rest of the process). */
+/* Which forward method to use for this shape: forced, remembered, or measured now (each runs twice, the second
+ * run is timed, and the faster is kept for the rest of the process). */
 static mg_status conv_fwd_choose(cl_ctx *c, const mg_node *n, const geom *g, bool *convgemm)
 {
     const mg_tensor *x = n->src[0], *y = n->dst;
@@ -111,7 +111,8 @@ static mg_status conv_fwd_choose(cl_ctx *c, const mg_node *n, const geom *g, boo
             return MG_OK;
         }
     double t[2];
-    for (int m = 0; m < 2; m++) {
+    for (int run = 0; run < 4; run++) { /* each method twice: the first runs may compile CLBlast's kernels */
+        int m = run % 2;
         CL_CHECK(clFinish(c->queue));
         double t0 = cl_now();
         mg_status s = m ? conv_fwd_convgemm(c, n, g) : conv_fwd_im2col(c, n, *g);
