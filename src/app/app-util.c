@@ -196,6 +196,16 @@ int app_pairs_from_folders(const char *cmd, const char *dir_a, const char *dir_b
     return rc;
 }
 
+mg_status app_open_backend(const char *cmd, int kind, int device, int threads, mg_backend **out)
+{
+    static const char *const kinds[] = {"auto", "cpu", "opencl"};
+    mg_status s = mg_backend_open(kinds[kind >= 0 && kind <= 2 ? kind : 0], device, threads, out);
+    if (s == MG_OK && kind == 0)
+        fprintf(stderr, "mrigan %s: --backend auto chose %s (%s)\n", cmd, mg_backend_name(*out),
+                mg_backend_device(*out));
+    return s;
+}
+
 mg_status app_load_model(const char *checkpoint, mg_backend *be, mg_cyclegan *m)
 {
     mg_ckpt c;

@@ -29,6 +29,10 @@ int app_pairs_add(const char *cmd, app_pair_list *l, char *a, char *b);
  * only in a T1/T2/T1w/T2w tag. 0, or 1 with a message "mrigan <cmd>: ..." naming the file. */
 int app_pairs_from_folders(const char *cmd, const char *dir_a, const char *dir_b, app_pair_list *l);
 
+/* The backend of --backend (0 auto, 1 cpu, 2 opencl), --device and --threads; with auto, says on stderr which
+ * it chose ("mrigan <cmd>: --backend auto chose ..."). */
+mg_status app_open_backend(const char *cmd, int kind, int device, int threads, mg_backend **out);
+
 /* A model with the weights of a checkpoint (any checkpoint mrigan train writes). */
 mg_status app_load_model(const char *checkpoint, mg_backend *be, mg_cyclegan *m);
 /* The generator's output for img at native size: padded to the generator's multiple, translated, cropped. */

@@ -39,8 +39,6 @@ typedef struct eval_run {
     mg_metrics_summary summary;
 } eval_run;
 
-static const char *const backend_kinds[] = {"auto", "cpu", "opencl"};
-
 /* Trims spaces and one pair of double quotes around s (in place). */
 static char *csv_field(char *s)
 {
@@ -330,7 +328,7 @@ int cmd_eval(int argc, char **argv)
     mg_cyclegan m = {0};
     bool have_model = false;
     if (!rc && o.checkpoint) {
-        if (mg_backend_open(backend_kinds[o.backend], o.device, o.threads, &be) != MG_OK)
+        if (app_open_backend("eval", o.backend, o.device, o.threads, &be) != MG_OK)
             rc = (fprintf(stderr, "mrigan eval: %s\n", mg_last_error()), 1);
         else if (app_load_model(o.checkpoint, be, &m) != MG_OK)
             rc = (fprintf(stderr, "mrigan eval: %s: %s\n", o.checkpoint, mg_last_error()), 1);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app-util.h"
 #include "commands.h"
 #include "mrigan/phantom.h"
 #include "options.h"
@@ -431,14 +432,9 @@ static void trainer_free(trainer *t)
     free(t->perm);
 }
 
-static const char *const backend_kinds[] = {"auto", "cpu", "opencl"};
-
 static mg_status open_backend(const train_opts *o, mg_backend **out)
 {
-    mg_status s = mg_backend_open(backend_kinds[o->backend], o->device, o->threads, out);
-    if (s == MG_OK && o->backend == 0)
-        fprintf(stderr, "mrigan train: --backend auto chose %s\n", mg_backend_name(*out));
-    return s;
+    return app_open_backend("train", o->backend, o->device, o->threads, out);
 }
 
 static mg_cyclegan_config model_config(const train_opts *o)

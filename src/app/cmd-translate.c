@@ -23,8 +23,6 @@ typedef struct translate_opts {
     int threads, backend, device;
 } translate_opts;
 
-static const char *const backend_kinds[] = {"auto", "cpu", "opencl"};
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Expands folders into their PNG files (sorted); files are kept as given. */
@@ -118,7 +116,7 @@ int cmd_translate(int argc, char **argv)
         rc = (fprintf(stderr, "mrigan translate: cannot create %s: %s\n", o.out, strerror(errno)), 1);
     mg_backend *be = NULL;
     mg_cyclegan m = {0};
-    if (!rc && mg_backend_open(backend_kinds[o.backend], o.device, o.threads, &be) != MG_OK)
+    if (!rc && app_open_backend("translate", o.backend, o.device, o.threads, &be) != MG_OK)
         rc = (fprintf(stderr, "mrigan translate: %s\n", mg_last_error()), 1);
     bool have_model = false;
     if (!rc && app_load_model(o.checkpoint, be, &m) != MG_OK)
