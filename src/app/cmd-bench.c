@@ -372,12 +372,12 @@ static void bench_print_header(const bench_ctx *ctx)
 {
     const char *be = mg_backend_name(ctx->be);
     if (ctx->opt.json) {
-        printf("{\"backend\":\"%s\",\"threads\":%d,\"batch\":1,\"quick\":%s}\n", be, ctx->threads,
-               ctx->opt.quick ? "true" : "false");
+        printf("{\"backend\":\"%s\",\"device\":\"%s\",\"threads\":%d,\"batch\":1,\"quick\":%s}\n", be,
+               mg_backend_device(ctx->be), ctx->threads, ctx->opt.quick ? "true" : "false");
         return;
     }
-    printf("mrigan bench: backend %s, %d threads, batch 1%s\n", be, ctx->threads,
-           ctx->opt.quick ? ", quick subset" : "");
+    printf("mrigan bench: backend %s (%s), sgemm on %d threads, batch 1%s\n", be, mg_backend_device(ctx->be),
+           ctx->threads, ctx->opt.quick ? ", quick subset" : "");
     printf("sgemm: %s\n", openblas_get_config());
     printf("medians per shape; GF/s count 2*M*N*K forward, 4*M*N*K backward (dX + dW); "
            "eff = conv GF/s in %% of sgemm GF/s; T = transposed\n\n");
