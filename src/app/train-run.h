@@ -80,4 +80,20 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
 /* Reads the run options and state of a checkpoint written by run_save. */
 mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st);
 
+/* ------------------------------------------------------------------ run folder files (train-files.c) */
+/* mkdir -p; -1 with errno on failure. */
+int train_make_dir(const char *path);
+/* losses.csv, opened for appending: new (keep_rows 0), or trimmed to its first keep_rows rows, whose per-epoch
+ * means go back into hist and whose unfinished epoch's sums go to partial. NULL with errno on failure. */
+FILE *train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial);
+/* Keeps the header and the rows of dir/name whose first field (the epoch) is below epoch. */
+int train_csv_keep_epochs(const char *dir, const char *name, int epoch);
+/* Appends line to dir/name, writing header first into a new file. */
+int train_csv_append(const char *dir, const char *name, const char *header, const char *line);
+/* samples/epoch_NNN.png: real A | fake B | reconstructed A over real B | fake A | reconstructed B. */
+mg_status train_write_samples(const char *dir, int epoch, mg_cyclegan *m, const mg_image *a, const mg_image *b);
+int train_val_history_add(val_history *h, bool paired, const val_result *r);
+/* The validation results of earlier epochs, from dir/val.csv (none when it does not exist). */
+int train_val_history_load(const char *dir, val_history *h);
+
 #endif

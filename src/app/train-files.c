@@ -1,0 +1,227 @@
+/* The files of a training run folder: losses.csv, epochs.csv, val.csv (appending, and trimming back to an epoch
+ * on resume), sample grids, and folder creation. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app-util.h"
+#include "options.h"
+#include "train-run.h"
+
+int train_make_dir(const char *path)
+{
+    char buf[4096];
+    if (!app_path(buf, sizeof buf, "%s", path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* losses.csv: a header, then one row per iteration. On resume the rows after the checkpoint are dropped
+ * (they belong to iterations that will run again) and the per-epoch means are rebuilt for the plot. */
+FILE *train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial)
+{
+    char path[4096];
+    app_path(path, sizeof path, "%s/losses.csv", dir);
+    if (keep_rows == 0) {
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fprintf(f, "iteration,epoch,lr");
+            for (int k = 0; k < MG_LOSS_COUNT; k++)
+                fprintf(f, ",%s", mg_loss_names[k]);
+            fprintf(f, ",seconds\n");
+        }
+        return f;
+    }
+    FILE *in = fopen(path, "r");
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *out = in ? fopen(tmp, "w") : NULL;
+    if (!out) {
+        if (in)
+            fclose(in);
+        return NULL;
+    }
+    char line[1024];
+    long row = 0;
+    float sums[MG_LOSS_COUNT] = {0};
+    int in_epoch = 0;
+    if (fgets(line, sizeof line, in))
+        fputs(line, out);
+    while (row < keep_rows && fgets(line, sizeof line, in)) {
+        fputs(line, out);
+        float v[MG_LOSS_COUNT];
+        char *p = line;
+        for (int k = 0; k < 3; k++)
+            p = strchr(p, ',') ? strchr(p, ',') + 1 : p;
+        for (int k = 0; k < MG_LOSS_COUNT; k++) {
+            v[k] = strtof(p, &p);
+            sums[k] += v[k];
+            p += *p == ',';
+        }
+        row++;
+        if (++in_epoch == n_iter) {
+            for (int k = 0; k < MG_LOSS_COUNT; k++)
+                sums[k] /= (float)n_iter;
+            history_add(hist, sums);
+            memset(sums, 0, sizeof sums);
+            in_epoch = 0;
+        }
+    }
+    fclose(in);
+    memcpy(partial, sums, sizeof sums);
+    if (fflush(out) != 0 || rename(tmp, path) != 0) {
+        fclose(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Keeps the header and the rows of a per-epoch CSV whose first field (the epoch) is below `epoch`: the
+ * rows of epochs that will run again after a resume go. A missing file is fine. */
+int train_csv_keep_epochs(const char *dir, const char *name, int epoch)
+{
+    char path[4200], tmp[4300], line[2048];
+    if (!app_path(path, sizeof path, "%s/%s", dir, name) || !app_path(tmp, sizeof tmp, "%s.tmp", path))
+        return -1;
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return 0;
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fclose(in);
+        return -1;
+    }
+    for (bool header = true; fgets(line, sizeof line, in); header = false)
+        if (header || atoi(line) < epoch)
+            fputs(line, out);
+    fclose(in);
+    return fclose(out) == 0 && rename(tmp, path) == 0 ? 0 : -1;
+}
+
+/* Appends one line to dir/name, writing header first when the file is new. */
+int train_csv_append(const char *dir, const char *name, const char *header, const char *line)
+{
+    char path[4200];
+    if (!app_path(path, sizeof path, "%s/%s", dir, name))
+        return -1;
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return -1;
+    if (ftell(f) == 0)
+        fputs(header, f);
+    fputs(line, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ samples */
+/* Translates img through gen direction d and back: fake and reconstruction at img's size. */
+static mg_status sample_cycle(mg_cyclegan *m, int d, const mg_image *img, mg_image *fake, mg_image *rec)
+{
+    mg_image padded = {0}, t1 = {0}, t2 = {0};
+    int ox, oy, mult = mg_generator_multiple(&m->cfg.gen);
+    mg_status s = mg_image_pad_to_multiple(img, mult, &padded, &ox, &oy);
+    if (s == MG_OK)
+        s = mg_image_new(padded.width, padded.height, &t1);
+    if (s == MG_OK)
+        s = mg_image_new(padded.width, padded.height, &t2);
+    if (s == MG_OK)
+        s = mg_cyclegan_translate(m, d, padded.data, padded.height, padded.width, t1.data);
+    if (s == MG_OK)
+        s = mg_cyclegan_translate(m, 1 - d, t1.data, padded.height, padded.width, t2.data);
+    if (s == MG_OK)
+        s = mg_image_crop(&t1, ox, oy, img->width, img->height, fake);
+    if (s == MG_OK)
+        s = mg_image_crop(&t2, ox, oy, img->width, img->height, rec);
+    mg_image_free(&padded);
+    mg_image_free(&t1);
+    mg_image_free(&t2);
+    return s;
+}
+
+static void grid_paste(mg_image *grid, const mg_image *img, int x0, int y0)
+{
+    for (int y = 0; y < img->height; y++)
+        memcpy(grid->data + (size_t)(y0 + y) * grid->width + x0, img->data + (size_t)y * img->width,
+               (size_t)img->width * sizeof(float));
+}
+
+/* samples/epoch_NNN.png: real A | fake B | reconstructed A over real B | fake A | reconstructed B. */
+mg_status train_write_samples(const char *dir, int epoch, mg_cyclegan *m, const mg_image *a, const mg_image *b)
+{
+    const mg_image *real[2] = {a, b};
+    mg_image fake[2] = {{0}}, rec[2] = {{0}}, grid = {0};
+    int cw = a->width > b->width ? a->width : b->width;
+    mg_status s = MG_OK;
+    for (int d = 0; d < 2 && s == MG_OK; d++)
+        s = sample_cycle(m, d, real[d], &fake[d], &rec[d]);
+    if (s == MG_OK)
+        s = mg_image_new(3 * cw, a->height + b->height, &grid);
+    if (s == MG_OK) {
+        for (size_t i = 0; i < (size_t)grid.width * grid.height; i++)
+            grid.data[i] = -1.0f;
+        for (int d = 0; d < 2; d++) {
+            int y0 = d ? a->height : 0;
+            grid_paste(&grid, real[d], 0, y0);
+            grid_paste(&grid, &fake[d], cw, y0);
+            grid_paste(&grid, &rec[d], 2 * cw, y0);
+        }
+        char path[4096];
+        app_path(path, sizeof path, "%s/samples/epoch_%03d.png", dir, epoch);
+        s = mg_image_save_png(path, &grid, 8);
+    }
+    for (int d = 0; d < 2; d++) {
+        mg_image_free(&fake[d]);
+        mg_image_free(&rec[d]);
+    }
+    mg_image_free(&grid);
+    return s;
+}
+
+int train_val_history_add(val_history *h, bool paired, const val_result *r)
+{
+    if (h->n == h->cap) {
+        int cap = h->cap ? 2 * h->cap : 64;
+        val_result *p = realloc(h->items, (size_t)cap * sizeof *p);
+        if (!p)
+            return 1;
+        h->items = p;
+        h->cap = cap;
+    }
+    h->paired = paired;
+    h->items[h->n++] = *r;
+    return 0;
+}
+
+/* The validation results of the epochs before a resume, from val.csv. */
+int train_val_history_load(const char *dir, val_history *h)
+{
+    char path[4200], line[1024], kind[16];
+    if (!app_path(path, sizeof path, "%s/val.csv", dir))
+        return 1;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int rc = 0;
+    for (bool header = true; !rc && fgets(line, sizeof line, f); header = false) {
+        val_result r = {0};
+        int epoch;
+        if (header || sscanf(line, "%d,%15[^,],%lf,%lf,%lf,%lf,%lf,%lf,%lf", &epoch, kind, &r.psnr[0], &r.ssim[0],
+                             &r.mae[0], &r.psnr[1], &r.ssim[1], &r.mae[1], &r.score) != 9)
+            continue;
+        rc = train_val_history_add(h, !strcmp(kind, "paired"), &r);
+    }
+    fclose(f);
+    return rc;
+}
