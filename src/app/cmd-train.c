@@ -377,10 +377,12 @@ static int trainer_start(trainer *t, bool default_data_used, const app_option *t
 static int trainer_model(trainer *t)
 {
     mg_cyclegan_config cfg = model_config(&t->o);
-    mg_status s = open_backend(&t->o, &t->be);
-    if (s == MG_OK && (s = mg_cyclegan_new(t->be, &cfg, (uint64_t)t->o.seed, &t->m)) == MG_OK)
-        t->have_model = true;
-    return s == MG_OK ? 0 : fail("cannot build the model");
+    if (open_backend(&t->o, &t->be) != MG_OK)
+        return fail("cannot open the backend");
+    if (mg_cyclegan_new(t->be, &cfg, (uint64_t)t->o.seed, &t->m) != MG_OK)
+        return fail("cannot build the model");
+    t->have_model = true;
+    return 0;
 }
 
 static int trainer_data(trainer *t)
