@@ -39,6 +39,9 @@ mg_status mg_ckpt_set(mg_ckpt *c, const char *key, const char *value);
 /* The value of the last line for key (without the newline) copied into buf, or MG_ERR_FORMAT naming the
  * missing key; MG_ERR_ARG when the value does not fit in len bytes with its NUL. buf is "" on failure. */
 mg_status mg_ckpt_get(const mg_ckpt *c, const char *key, char *buf, size_t len);
+/* Integer values: "key=<decimal>"; reading one outside [lo, hi] or not an integer is MG_ERR_FORMAT naming it. */
+mg_status mg_ckpt_set_long(mg_ckpt *c, const char *key, long value);
+mg_status mg_ckpt_get_long(const mg_ckpt *c, const char *key, long lo, long hi, long *out);
 /* Copies a tensor's data (read through its backend, mg_tensor_read) into a new entry named name, or
  * t->name when name is NULL. */
 mg_status mg_ckpt_add_tensor(mg_ckpt *c, const char *name, const mg_tensor *t);

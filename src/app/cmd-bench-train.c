@@ -10,15 +10,9 @@
 #include <time.h>
 
 #include "commands.h"
+#include "core/core.h"
 #include "mrigan/cyclegan.h"
 #include "options.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -66,16 +60,16 @@ static int run(const bench_train_opts *o)
     }
     for (int i = 0; s == MG_OK && i < o->warmup + o->iters; i++) {
         mg_losses l;
-        double t0 = now_s();
+        double t0 = mg_now_s();
         s = mg_cyclegan_step(&m, a, b, o->size, o->size, &r, (uint64_t)i, &l);
         if (i >= o->warmup)
-            t[i - o->warmup] = now_s() - t0;
+            t[i - o->warmup] = mg_now_s() - t0;
     }
     for (int i = 0; s == MG_OK && i < 2 + o->iters; i++) {
-        double t0 = now_s();
+        double t0 = mg_now_s();
         s = mg_cyclegan_translate(&m, 0, a, o->size, o->size, y);
         if (i >= 2)
-            tf[i - 2] = now_s() - t0;
+            tf[i - 2] = mg_now_s() - t0;
     }
     mg_profile prof = {0};
     const int prof_iters = 2;

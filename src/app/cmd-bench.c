@@ -17,6 +17,8 @@
 #endif
 
 #include "commands.h"
+#include "core/core.h"
+#include "options.h"
 
 #include <mrigan/mrigan.h>
 
@@ -105,13 +107,6 @@ typedef struct bench_result {
     int reps, gemm_reps;
     double fwd_s, bwd_s, gemm_fwd_s, gemm_bwd_s; /* medians */
 } bench_result;
-
-static double bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int bench_fail(const bench_layer *l, const char *what)
 {
@@ -206,21 +201,21 @@ static int bench_conv_once(bench_ctx *ctx, const bench_layer *l, const bench_con
     mg_tensor_set_requires_grad(x, true);
     if (mg_backend_sync(ctx->be) != MG_OK)
         return bench_fail(l, "synchronising");
-    double t0 = bench_now();
+    double t0 = mg_now_s();
     mg_tensor *y = l->transposed ? mg_conv_transpose2d(g, x, c->w, c->b, l->stride, l->pad, l->out_pad)
                                  : mg_conv2d(g, x, c->w, c->b, l->stride, l->pad);
     mg_status sync = mg_backend_sync(ctx->be); /* device backends queue work: wait for it */
-    double t1 = bench_now();
+    double t1 = mg_now_s();
     if (!y || mg_graph_status(g) != MG_OK)
         return bench_fail(l, l->transposed ? "conv_transpose2d forward" : "conv2d forward");
     mg_tensor *seed = mg_graph_tensor(g, y->ndim, y->shape, NULL);
     if (!seed || mg_tensor_fill(seed, 1.0f) != MG_OK || sync != MG_OK || mg_backend_sync(ctx->be) != MG_OK)
         return bench_fail(l, "creating the backward seed");
-    double t2 = bench_now();
+    double t2 = mg_now_s();
     mg_status s = mg_graph_backward_from(g, y, seed);
     if (s == MG_OK)
         s = mg_backend_sync(ctx->be);
-    double t3 = bench_now();
+    double t3 = mg_now_s();
     if (s != MG_OK)
         return bench_fail(l, "backward");
     if (!x->grad || !c->w->grad) {
@@ -254,12 +249,12 @@ static int bench_gemm_setup(const bench_layer *l, bench_gemm *gm, mg_rng *r)
 static void bench_gemm_once(const bench_gemm *gm, double *fwd_s, double *bwd_s)
 {
     int m = gm->m, n = gm->n, k = gm->k;
-    double t0 = bench_now();
+    double t0 = mg_now_s();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, gm->a, k, gm->b, n, 0.0f, gm->c, n);
-    double t1 = bench_now();
+    double t1 = mg_now_s();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, gm->c, n, gm->b, n, 0.0f, gm->da, k);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0f, gm->a, k, gm->c, n, 0.0f, gm->db, n);
-    double t2 = bench_now();
+    double t2 = mg_now_s();
     *fwd_s = t1 - t0;
     *bwd_s = t2 - t1;
 }
@@ -415,17 +410,6 @@ static void bench_print_usage(void)
            "  --help       this text\n");
 }
 
-static bool bench_parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *out = (int)v;
-    return true;
-}
-
 /* Returns -1 to go on, else the exit status. */
 static int bench_parse_args(int argc, char **argv, bench_opts *o)
 {
@@ -442,7 +426,7 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
         } else if (strcmp(a, "--backend") == 0 && i + 1 < argc) {
             o->backend = argv[++i];
         } else if (strcmp(a, "--device") == 0) {
-            if (i + 1 >= argc || !bench_parse_int(argv[i + 1], 0, 1000, &o->device)) {
+            if (i + 1 >= argc || !app_parse_int(argv[i + 1], 0, 1000, &o->device)) {
                 fprintf(stderr, "mrigan bench: --device needs an integer from 0 to 1000\n");
                 return 2;
             }
@@ -450,7 +434,7 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
         } else if (is_threads || is_reps) {
             int *dst = is_threads ? &o->threads : &o->reps;
             int hi = is_threads ? 4096 : BENCH_MAX_REPS;
-            if (i + 1 >= argc || !bench_parse_int(argv[i + 1], 1, hi, dst)) {
+            if (i + 1 >= argc || !app_parse_int(argv[i + 1], 1, hi, dst)) {
                 fprintf(stderr, "mrigan bench: %s needs an integer from 1 to %d\n", a, hi);
                 return 2;
             }

@@ -6,6 +6,7 @@
  * DIR/phantom.txt describing how the set was made, with this command line in it.
  */
 #include "commands.h"
+#include "options.h"
 
 #include <mrigan/phantom.h>
 
@@ -38,17 +39,6 @@ static void phantom_usage(FILE *f)
             "  --help         this text\n",
             MG_PHANTOM_MAX_COUNT, MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE, (double)MG_PHANTOM_MAX_NOISE,
             (double)MG_PHANTOM_MAX_BIAS);
-}
-
-static bool parse_int(const char *s, long lo, long hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *out = (int)v;
-    return true;
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -93,10 +83,10 @@ static int phantom_parse(int argc, char **argv, phantom_opts *o)
             o->out = v;
             snprintf(range, sizeof range, "a folder name");
         } else if (!strcmp(a, "--count")) {
-            ok = v && parse_int(v, 1, MG_PHANTOM_MAX_COUNT, &o->count);
+            ok = v && app_parse_int(v, 1, MG_PHANTOM_MAX_COUNT, &o->count);
             snprintf(range, sizeof range, "an integer from 1 to %d", MG_PHANTOM_MAX_COUNT);
         } else if (!strcmp(a, "--size")) {
-            ok = v && parse_int(v, MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE, &o->cfg.size) && o->cfg.size % 4 == 0;
+            ok = v && app_parse_int(v, MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE, &o->cfg.size) && o->cfg.size % 4 == 0;
             snprintf(range, sizeof range, "a multiple of 4 from %d to %d", MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE);
         } else if (!strcmp(a, "--seed")) {
             ok = v && parse_u64(v, &o->cfg.seed);

@@ -18,6 +18,7 @@
 
 #include "app-util.h"
 #include "commands.h"
+#include "core/core.h"
 #include "mrigan/phantom.h"
 #include "options.h"
 #include "report.h"
@@ -26,13 +27,6 @@
 static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int sig) { interrupted = sig; }
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int fail(const char *what)
 {
@@ -420,7 +414,7 @@ static int trainer_data(trainer *t)
     return 0;
 }
 
-static void progress(const trainer *t, int k, double t_epoch, double it_s, const mg_losses *l, bool tty)
+static void progress(const trainer *t, int k, double it_s, const mg_losses *l, bool tty)
 {
     if (!tty)
         return;
@@ -433,7 +427,6 @@ static void progress(const trainer *t, int k, double t_epoch, double it_s, const
     bar[width] = 0;
     fprintf(stderr, "\repoch %d/%d [%s] %d/%d  %.2f it/s  ETA %dm%02ds  G %.3f  D_A %.3f  D_B %.3f   ", t->st.epoch,
             total, bar, k + 1, t->n_iter, it_s, (int)(eta / 60), (int)fmod(eta, 60.0), l->g_total, l->d_a, l->d_b);
-    (void)t_epoch;
 }
 
 static int save_or_fail(trainer *t, const char *name, bool with_state)
@@ -520,7 +513,7 @@ static int run_epoch(trainer *t, bool tty)
     int na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
     mg_cyclegan_set_lr(&t->m, epoch_lr(o, t->st.epoch));
     epoch_order(o->seed, t->st.epoch, t->perm, t->n_iter);
-    double t0 = now_s();
+    double t0 = mg_now_s();
     if (t->st.iter_in_epoch == 0)
         t->epoch_start_s = t0;
     int first = t->st.iter_in_epoch;
@@ -529,7 +522,7 @@ static int run_epoch(trainer *t, bool tty)
         mg_rng_seed(&r, (uint64_t)o->seed, 1 + (uint64_t)t->st.iteration);
         int ia = t->perm[k] % na, ib = (int)mg_rng_below(&r, (uint32_t)nb);
         mg_losses l;
-        double ts = now_s();
+        double ts = mg_now_s();
         mg_status s = mg_dataset_sample(t->da, ia, &t->crop, &r, t->buf_a);
         if (s == MG_OK)
             s = mg_dataset_sample(t->db, ib, &t->crop, &r, t->buf_b);
@@ -552,10 +545,10 @@ static int run_epoch(trainer *t, bool tty)
             fprintf(t->csv, ",%.6g", v[i]);
             t->partial[i] += v[i];
         }
-        fprintf(t->csv, ",%.4f\n", now_s() - ts);
+        fprintf(t->csv, ",%.4f\n", mg_now_s() - ts);
         t->st.iteration++;
         t->st.iter_in_epoch = k + 1;
-        progress(t, k, t0, (k + 1 - first) / (now_s() - t0), &l, tty);
+        progress(t, k, (k + 1 - first) / (mg_now_s() - t0), &l, tty);
         bool stop = o->max_iterations > 0 && ++t->iterations_run >= o->max_iterations;
         if (interrupted || (stop && k + 1 < t->n_iter)) {
             fflush(t->csv);
@@ -568,7 +561,7 @@ static int run_epoch(trainer *t, bool tty)
             return interrupted ? 128 + (int)interrupted : STOPPED;
         }
     }
-    double secs = now_s() - t0, epoch_secs = now_s() - t->epoch_start_s;
+    double secs = mg_now_s() - t0, epoch_secs = mg_now_s() - t->epoch_start_s;
     for (int i = 0; i < MG_LOSS_COUNT; i++)
         t->partial[i] /= (float)t->n_iter;
     if (history_add(&t->hist, t->partial) != MG_OK)

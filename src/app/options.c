@@ -29,21 +29,29 @@ static int choice_index(const char *choices, const char *value)
     return -1;
 }
 
+bool app_parse_int(const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
 static bool opt_set(const char *cmd, app_option *o, const char *value)
 {
     char *end;
     errno = 0;
     switch (o->kind) {
-    case OPT_INT: {
-        long v = strtol(value, &end, 10);
-        if (end == value || *end || errno || v < o->lo || v > o->hi) {
+    case OPT_INT:
+        if (!app_parse_int(value, (long)o->lo, (long)o->hi, (int *)o->target)) {
             fprintf(stderr, "mrigan %s: --%s %s: expected an integer from %.0f to %.0f\n", cmd, o->name, value, o->lo,
                     o->hi);
             return false;
         }
-        *(int *)o->target = (int)v;
         return true;
-    }
     case OPT_FLOAT: {
         double v = strtod(value, &end);
         if (end == value || *end || errno || !(v >= o->lo && v <= o->hi)) {

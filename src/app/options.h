@@ -56,6 +56,8 @@ app_parse_result app_parse(const char *cmd, int argc, char **argv, app_option *o
                            const char **positional, int max_positional, int *n_positional);
 /* Prints "  --name VALUE  help" lines. */
 void app_print_options(const app_option *opts, int n_opts);
+/* A decimal integer in [lo, hi], the whole string; false (and *out untouched) otherwise. */
+bool app_parse_int(const char *s, long lo, long hi, int *out);
 /* printf into buf; false (and an empty buf) when the result does not fit. */
 bool app_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 app_option *app_find_option(app_option *opts, int n_opts, const char *name);

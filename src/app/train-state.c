@@ -1,4 +1,5 @@
 /* Run state in checkpoints ("run.*" keys), the per-epoch loss history, and saving a run's checkpoint. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,23 +28,6 @@ void history_free(loss_history *h)
     memset(h, 0, sizeof *h);
 }
 
-static mg_status set_long(mg_ckpt *c, const char *key, long v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%ld", v);
-    return mg_ckpt_set(c, key, buf);
-}
-
-static mg_status get_long(const mg_ckpt *c, const char *key, long *v)
-{
-    char buf[32], *end;
-    mg_status s = mg_ckpt_get(c, key, buf, sizeof buf);
-    if (s != MG_OK)
-        return s;
-    *v = strtol(buf, &end, 10);
-    return end == buf || *end ? mg_error(MG_ERR_FORMAT, "checkpoint: %s=%s is not an integer", key, buf) : MG_OK;
-}
-
 /* The run's integer settings, in one table for saving and loading. */
 #define RUN_INTS(X)                                                                                                    \
     X("run.epoch", st->epoch)                                                                                          \
@@ -68,7 +52,7 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
     mg_status s = mg_ckpt_set(&c, "format", "mrigan-cyclegan");
 #define SAVE(key, field)                                                                                               \
     if (s == MG_OK)                                                                                                    \
-        s = set_long(&c, key, (long)(field));
+        s = mg_ckpt_set_long(&c, key, (long)(field));
     RUN_INTS(SAVE)
 #undef SAVE
     if (s == MG_OK)
@@ -102,7 +86,7 @@ mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st)
     if (s == MG_OK && strcmp(fmt, "mrigan-cyclegan"))
         s = mg_error(MG_ERR_FORMAT, "checkpoint: format '%s' is not a CycleGAN training run", fmt);
 #define LOAD(key, field)                                                                                               \
-    if (s == MG_OK && (s = get_long(c, key, &v)) == MG_OK)                                                             \
+    if (s == MG_OK && (s = mg_ckpt_get_long(c, key, LONG_MIN, LONG_MAX, &v)) == MG_OK)                                 \
         field = v;
     RUN_INTS(LOAD)
 #undef LOAD

@@ -44,6 +44,9 @@ mg_status mg_error(mg_status s, const char *fmt, ...) __attribute__((format(prin
 const char *mg_shape_str(const mg_tensor *t, char *buf, size_t len);
 size_t mg_shape_numel(int ndim, const int *shape);
 
+/* Seconds on the monotonic clock, for timings. */
+double mg_now_s(void);
+
 /* Counter-based uniform in [0,1) with 24 bits: splitmix64 finaliser of key + (i+1)*golden ratio. The
  * same function runs in every backend, so dropout masks are identical everywhere. */
 static inline uint64_t mg_mix64(uint64_t z)

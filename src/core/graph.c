@@ -211,25 +211,18 @@ void mg_graph_set_profile(mg_graph *g, mg_profile *p) { g->profile = p; }
 int mg_op_count(void) { return MG_OP_COUNT; }
 const char *mg_op_name(int op) { return op >= 0 && op < MG_OP_COUNT ? mg_op_names[op] : "?"; }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Runs a kernel; with a profile attached, synchronised and timed into its op's slot. */
 static mg_status kernel_call(mg_graph *g, mg_kernel_fn kernel, mg_node *node, bool backward)
 {
     if (!g->profile)
         return kernel(g->be->ctx, node);
     mg_status s = g->be->iface->sync(g->be->ctx);
-    double t0 = now_s();
+    double t0 = mg_now_s();
     if (s == MG_OK)
         s = kernel(g->be->ctx, node);
     if (s == MG_OK)
         s = g->be->iface->sync(g->be->ctx);
-    double dt = now_s() - t0;
+    double dt = mg_now_s() - t0;
     if (backward) {
         g->profile->bwd_s[node->op] += dt;
         g->profile->bwd_calls[node->op]++;

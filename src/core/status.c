@@ -1,6 +1,7 @@
 /* Status names, the per-thread error message, and small shape helpers. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "core.h"
 
@@ -40,6 +41,13 @@ const char *mg_shape_str(const mg_tensor *t, char *buf, size_t len)
     if (used < len)
         snprintf(buf + used, len - used, "]");
     return buf;
+}
+
+double mg_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 size_t mg_shape_numel(int ndim, const int *shape)

@@ -88,8 +88,8 @@ mg_status mg_tensor_copy(mg_tensor *dst, const mg_tensor *src)
 {
     if (dst->be != src->be || !mg_tensor_same_shape(dst, src)) {
         char a[64], b[64];
-        return mg_error(MG_ERR_SHAPE, "copy: %s into %s needs equal shapes on one backend", mg_shape_str(src, a, sizeof a),
-                        mg_shape_str(dst, b, sizeof b));
+        return mg_error(MG_ERR_SHAPE, "copy: %s into %s needs equal shapes on one backend",
+                        mg_shape_str(src, a, sizeof a), mg_shape_str(dst, b, sizeof b));
     }
     return dst->be->iface->tensor_copy(dst->be->ctx, dst, src);
 }

@@ -181,6 +181,27 @@ mg_status mg_ckpt_get(const mg_ckpt *c, const char *key, char *buf, size_t len)
     return MG_OK;
 }
 
+mg_status mg_ckpt_set_long(mg_ckpt *c, const char *key, long value)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%ld", value);
+    return mg_ckpt_set(c, key, buf);
+}
+
+mg_status mg_ckpt_get_long(const mg_ckpt *c, const char *key, long lo, long hi, long *out)
+{
+    char buf[64], *end;
+    mg_status s = mg_ckpt_get(c, key, buf, sizeof buf);
+    if (s != MG_OK)
+        return s;
+    errno = 0;
+    long v = strtol(buf, &end, 10);
+    if (end == buf || *end || errno || v < lo || v > hi)
+        return mg_error(MG_ERR_FORMAT, "checkpoint: %s=%s is not an integer in %ld..%ld", key, buf, lo, hi);
+    *out = v;
+    return MG_OK;
+}
+
 const mg_ckpt_entry *mg_ckpt_find(const mg_ckpt *c, const char *name)
 {
     if (!c || !name)

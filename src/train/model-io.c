@@ -9,13 +9,6 @@
 #include "core/core.h"
 #include "history.h"
 
-static mg_status set_int(mg_ckpt *c, const char *key, long v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%ld", v);
-    return mg_ckpt_set(c, key, buf);
-}
-
 static mg_status set_float(mg_ckpt *c, const char *key, float v)
 {
     char buf[32];
@@ -23,23 +16,10 @@ static mg_status set_float(mg_ckpt *c, const char *key, float v)
     return mg_ckpt_set(c, key, buf);
 }
 
-static mg_status get_long(const mg_ckpt *c, const char *key, long lo, long hi, long *out)
-{
-    char buf[64], *end;
-    mg_status s = mg_ckpt_get(c, key, buf, sizeof buf);
-    if (s != MG_OK)
-        return s;
-    long v = strtol(buf, &end, 10);
-    if (end == buf || *end || v < lo || v > hi)
-        return mg_error(MG_ERR_FORMAT, "checkpoint: %s=%s is not an integer in %ld..%ld", key, buf, lo, hi);
-    *out = v;
-    return MG_OK;
-}
-
 static mg_status get_int(const mg_ckpt *c, const char *key, long lo, long hi, int *out)
 {
     long v = 0;
-    mg_status s = get_long(c, key, lo, hi, &v);
+    mg_status s = mg_ckpt_get_long(c, key, lo, hi, &v);
     if (s == MG_OK)
         *out = (int)v;
     return s;
@@ -62,15 +42,15 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
     const mg_gen_config *g = &cfg->gen;
     mg_status s = mg_ckpt_set(c, "generator", g->kind == MG_GEN_UNET ? "unet" : "resnet");
     if (s == MG_OK)
-        s = set_int(c, "ngf", g->ngf);
+        s = mg_ckpt_set_long(c, "ngf", g->ngf);
     if (s == MG_OK)
-        s = set_int(c, "depth", g->depth);
+        s = mg_ckpt_set_long(c, "depth", g->depth);
     if (s == MG_OK)
-        s = set_int(c, "blocks", g->blocks);
+        s = mg_ckpt_set_long(c, "blocks", g->blocks);
     if (s == MG_OK)
-        s = set_int(c, "dropout", g->dropout);
+        s = mg_ckpt_set_long(c, "dropout", g->dropout);
     if (s == MG_OK)
-        s = set_int(c, "ndf", cfg->ndf);
+        s = mg_ckpt_set_long(c, "ndf", cfg->ndf);
     if (s == MG_OK)
         s = mg_ckpt_set(c, "gan_mode", cfg->gan_mode == MG_GAN_LSGAN ? "lsgan" : "vanilla");
     if (s == MG_OK)
@@ -78,7 +58,7 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
     if (s == MG_OK)
         s = set_float(c, "lambda_identity", cfg->lambda_identity);
     if (s == MG_OK)
-        s = set_int(c, "pool_size", cfg->pool_size);
+        s = mg_ckpt_set_long(c, "pool_size", cfg->pool_size);
     if (s == MG_OK)
         s = set_float(c, "lr", cfg->lr);
     if (s == MG_OK)
@@ -203,8 +183,9 @@ static mg_status load_optimiser(mg_adam *opt, const char *prefix, const mg_ckpt 
     snprintf(name, sizeof name, "%s.steps", prefix);
     const mg_ckpt_entry *steps = mg_ckpt_find(c, name);
     if (n > 0 && !steps)
-        return mg_error(MG_ERR_FORMAT, "checkpoint: no optimiser state (%s): a weights-only snapshot cannot be "
-                                       "resumed; resume from a run's latest.ckpt",
+        return mg_error(MG_ERR_FORMAT,
+                        "checkpoint: no optimiser state (%s): a weights-only snapshot cannot be "
+                        "resumed; resume from a run's latest.ckpt",
                         name);
     if (n > 0 && steps->numel != (size_t)n)
         return mg_error(MG_ERR_FORMAT, "checkpoint: %s has %zu values for %d parameters", name, steps->numel, n);

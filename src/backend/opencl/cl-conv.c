@@ -7,13 +7,6 @@
 
 #include "cl-internal.h"
 
-static double cl_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 #define CONV_WORK_FLOATS (1u << 21) /* as the CPU backend, so the tests exercise bands on both */
 
 typedef struct geom {
@@ -114,12 +107,12 @@ static mg_status conv_fwd_choose(cl_ctx *c, const mg_node *n, const geom *g, boo
     for (int run = 0; run < 4; run++) { /* each method twice: the first runs may compile CLBlast's kernels */
         int m = run % 2;
         CL_CHECK(clFinish(c->queue));
-        double t0 = cl_now();
+        double t0 = mg_now_s();
         mg_status s = m ? conv_fwd_convgemm(c, n, g) : conv_fwd_im2col(c, n, *g);
         if (s != MG_OK)
             return s;
         CL_CHECK(clFinish(c->queue));
-        t[m] = cl_now() - t0;
+        t[m] = mg_now_s() - t0;
     }
     *convgemm = t[1] < t[0];
     if (c->n_conv_choices < (int)(sizeof c->conv_choices / sizeof *c->conv_choices)) {
