@@ -226,7 +226,8 @@ typedef struct trainer {
     val_set val;
     bool have_val;
     val_history val_hist;
-    double epoch_start_s; /* wall clock of the epoch, for epochs.csv */
+    double epoch_start_s;   /* wall clock of the epoch, for epochs.csv */
+    double resumed_seconds; /* iteration seconds of a resumed epoch's earlier part, from losses.csv */
 } trainer;
 
 static void trainer_free(trainer *t)
@@ -514,8 +515,8 @@ static int run_epoch(trainer *t, bool tty)
     mg_cyclegan_set_lr(&t->m, epoch_lr(o, t->st.epoch));
     epoch_order(o->seed, t->st.epoch, t->perm, t->n_iter);
     double t0 = mg_now_s();
-    if (t->st.iter_in_epoch == 0)
-        t->epoch_start_s = t0;
+    /* Only the first epoch after a resume starts mid-way: count the time its earlier part took. */
+    t->epoch_start_s = t0 - (t->st.iter_in_epoch == 0 ? 0.0 : t->resumed_seconds);
     int first = t->st.iter_in_epoch;
     for (int k = first; k < t->n_iter; k++) {
         mg_rng r;
@@ -542,7 +543,7 @@ static int run_epoch(trainer *t, bool tty)
         mg_losses_to_array(&l, v);
         fprintf(t->csv, "%ld,%d,%.6g", t->st.iteration, t->st.epoch, epoch_lr(o, t->st.epoch));
         for (int i = 0; i < MG_LOSS_COUNT; i++) {
-            fprintf(t->csv, ",%.6g", v[i]);
+            fprintf(t->csv, ",%.9g", v[i]); /* 9 digits: a resume reads back exactly these floats */
             t->partial[i] += v[i];
         }
         fprintf(t->csv, ",%.4f\n", mg_now_s() - ts);
@@ -578,7 +579,7 @@ static int run_epoch(trainer *t, bool tty)
     int len = snprintf(line, sizeof line, "%d,%.6g,%.2f,%.4f", finished, epoch_lr(o, finished), epoch_secs,
                        secs / (t->n_iter - first));
     for (int i = 0; i < MG_LOSS_COUNT; i++)
-        len += snprintf(line + len, sizeof line - (size_t)len, ",%.6g", t->hist.means[t->hist.n - 1][i]);
+        len += snprintf(line + len, sizeof line - (size_t)len, ",%.9g", t->hist.means[t->hist.n - 1][i]);
     snprintf(line + len, sizeof line - (size_t)len, "\n");
     if (train_csv_append(
             t->out, "epochs.csv",
@@ -645,7 +646,7 @@ int cmd_train(int argc, char **argv)
     app_path(samples, sizeof samples, "%s/samples", t.out);
     if (!rc && train_make_dir(samples) != 0)
         rc = (fprintf(stderr, "mrigan train: cannot create %s: %s\n", samples, strerror(errno)), 1);
-    if (!rc && !(t.csv = train_csv_open(t.out, t.st.iteration, &t.hist, t.n_iter, t.partial)))
+    if (!rc && !(t.csv = train_csv_open(t.out, t.st.iteration, &t.hist, t.n_iter, t.partial, &t.resumed_seconds)))
         rc = (fprintf(stderr, "mrigan train: cannot write %s/losses.csv: %s\n", t.out, strerror(errno)), 1);
     if (!rc && (train_csv_keep_epochs(t.out, "epochs.csv", t.st.epoch) ||
                 train_csv_keep_epochs(t.out, "val.csv", t.st.epoch) || train_val_history_load(t.out, &t.val_hist) ||

@@ -30,8 +30,10 @@ int train_make_dir(const char *path)
 
 /* losses.csv: a header, then one row per iteration. On resume the rows after the checkpoint are dropped
  * (they belong to iterations that will run again) and the per-epoch means are rebuilt for the plot. */
-FILE *train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial)
+FILE *train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial,
+                     double *partial_seconds)
 {
+    *partial_seconds = 0.0;
     char path[4096];
     app_path(path, sizeof path, "%s/losses.csv", dir);
     if (keep_rows == 0) {
@@ -70,8 +72,10 @@ FILE *train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_
             sums[k] += v[k];
             p += *p == ',';
         }
+        *partial_seconds += strtod(p, NULL);
         row++;
         if (++in_epoch == n_iter) {
+            *partial_seconds = 0.0;
             for (int k = 0; k < MG_LOSS_COUNT; k++)
                 sums[k] /= (float)n_iter;
             history_add(hist, sums);

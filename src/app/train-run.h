@@ -84,8 +84,10 @@ mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st);
 /* mkdir -p; -1 with errno on failure. */
 int train_make_dir(const char *path);
 /* losses.csv, opened for appending: new (keep_rows 0), or trimmed to its first keep_rows rows, whose per-epoch
- * means go back into hist and whose unfinished epoch's sums go to partial. NULL with errno on failure. */
-FILE *train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial);
+ * means go back into hist and whose unfinished epoch's sums go to partial (losses) and partial_seconds
+ * (iteration times). NULL with errno on failure. */
+FILE *train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial,
+                     double *partial_seconds);
 /* Keeps the header and the rows of dir/name whose first field (the epoch) is below epoch. */
 int train_csv_keep_epochs(const char *dir, const char *name, int epoch);
 /* Appends line to dir/name, writing header first into a new file. */
