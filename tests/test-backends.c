@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mrigan/blas.h"
 #include "mrigan/cyclegan.h"
 
 #include "check.h"
@@ -233,8 +234,10 @@ static void compare_adam(mg_backend *cpu, mg_backend *cl, const char *device)
     free(pb);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    mg_blas_select_kernels(argv); /* the GEMM kernels mrigan itself would run (tests/test-blas.c) */
     mg_device_info devs[16];
     int n = 0;
     if (mg_opencl_devices(devs, 16, &n) != MG_OK || n == 0) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mrigan/blas.h"
 #include "mrigan/mrigan.h"
 
 #include "check.h"
@@ -385,8 +386,10 @@ static void test_adam(mg_backend *be)
     report(before, what);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    mg_blas_select_kernels(argv); /* the GEMM kernels mrigan itself would run (tests/test-blas.c) */
     mg_backend *be;
     MUST(mg_backend_cpu_new(0, &be));
     test_shared_weights_accumulate(be);

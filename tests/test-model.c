@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mrigan/blas.h"
 #include "mrigan/cyclegan.h"
 
 #include "check.h"
@@ -123,8 +124,10 @@ static void test_weights_only_and_mismatch(mg_backend *be)
            failures == before ? "ok" : "FAIL");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    mg_blas_select_kernels(argv); /* the GEMM kernels mrigan itself would run (tests/test-blas.c) */
     char dir[] = "/tmp/mrigan-model-XXXXXX";
     if (!mkdtemp(dir))
         return perror("mkdtemp"), 1;

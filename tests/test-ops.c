@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mrigan/blas.h"
 #include "mrigan/mrigan.h"
 
 enum in_kind { IN_NONE, IN_DATA, IN_PARAM, IN_TARGET01 };
@@ -460,6 +461,7 @@ static bool case_selected(const op_case *c, const char *filter) { return !filter
 
 int main(int argc, char **argv)
 {
+    mg_blas_select_kernels(argv); /* the GEMM kernels mrigan itself would run (tests/test-blas.c) */
     const char *mode = argc > 1 ? argv[1] : "grad", *filter = argc > 2 ? argv[2] : NULL;
     int failed = 0, run = 0;
     if (!strcmp(mode, "grad")) {

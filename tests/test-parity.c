@@ -25,6 +25,7 @@
 #include <dirent.h>
 #endif
 
+#include <mrigan/blas.h>
 #include <mrigan/mrigan.h>
 
 #include "fixture.h"
@@ -339,6 +340,7 @@ static int pt_check_unlisted(const char *dir, bool report, int *n_files)
 
 int main(int argc, char **argv)
 {
+    mg_blas_select_kernels(argv); /* the GEMM kernels mrigan itself would run (tests/test-blas.c) */
     const char *dir, *filter;
     mg_backend *be = NULL;
     mg_status s;

@@ -20,6 +20,7 @@
 #include "core/core.h"
 #include "options.h"
 
+#include <mrigan/blas.h>
 #include <mrigan/mrigan.h>
 
 #include <cblas.h>
@@ -366,14 +367,26 @@ static void bench_print_row(const bench_ctx *ctx, const bench_layer *l, const be
 static void bench_print_header(const bench_ctx *ctx)
 {
     const char *be = mg_backend_name(ctx->be);
+    mg_cpu_isa isa;
+    mg_blas_facts facts;
+    mg_blas_plan plan;
+    char sets[96], blas[512];
+    mg_cpu_detect_isa(&isa);
+    mg_cpu_describe_isa(&isa, sets, sizeof sets);
+    mg_blas_read_facts(&facts);
+    mg_blas_decide(&facts, &plan);
+    mg_blas_describe(blas, sizeof blas);
     if (ctx->opt.json) {
-        printf("{\"backend\":\"%s\",\"device\":\"%s\",\"threads\":%d,\"batch\":1,\"quick\":%s}\n", be,
-               mg_backend_device(ctx->be), ctx->threads, ctx->opt.quick ? "true" : "false");
+        printf("{\"backend\":\"%s\",\"device\":\"%s\",\"threads\":%d,\"batch\":1,\"quick\":%s,"
+               "\"processor\":\"%s\",\"isa\":\"%s\",\"blas_core\":\"%s\",\"blas_choice\":\"%s\"}\n",
+               be, mg_backend_device(ctx->be), ctx->threads, ctx->opt.quick ? "true" : "false", isa.brand, sets,
+               facts.core ? facts.core : "", mg_blas_verdict_name(plan.verdict));
         return;
     }
     printf("mrigan bench: backend %s (%s), sgemm on %d threads, batch 1%s\n", be, mg_backend_device(ctx->be),
            ctx->threads, ctx->opt.quick ? ", quick subset" : "");
-    printf("sgemm: %s\n", openblas_get_config());
+    printf("processor: %s (%s)\nsgemm: %s\n       %s\n", isa.brand[0] ? isa.brand : "unknown", sets, blas,
+           openblas_get_config());
     printf("medians per shape; GF/s count 2*M*N*K forward, 4*M*N*K backward (dX + dW); "
            "eff = conv GF/s in %% of sgemm GF/s; T = transposed\n\n");
     printf("%-8s %-8s %-24s %-4s %8s %8s %8s %8s %8s %8s %5s %5s %5s\n", "network", "layer", "Cin->Cout k s HxW", "n",

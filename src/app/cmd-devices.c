@@ -1,16 +1,31 @@
-/* mrigan devices: every OpenCL platform and device the ICD loader finds, and what --backend auto picks. */
+/* mrigan devices: the processor and the GEMM kernels of the CPU backend, every OpenCL platform and device the
+ * ICD loader finds, and what --backend auto picks. */
 #include <stdio.h>
 
 #include "commands.h"
+#include "mrigan/blas.h"
 #include "mrigan/mrigan.h"
+
+static void print_cpu(void)
+{
+    mg_cpu_isa isa;
+    char sets[96], blas[512];
+    mg_cpu_detect_isa(&isa);
+    mg_cpu_describe_isa(&isa, sets, sizeof sets);
+    mg_blas_describe(blas, sizeof blas);
+    printf("processor: %s (%s)\n  instruction sets %s\n  CPU backend GEMM %s\n\n", isa.brand[0] ? isa.brand : "unknown",
+           isa.vendor[0] ? isa.vendor : "no CPUID", sets, blas);
+}
 
 int cmd_devices(int argc, char **argv)
 {
     (void)argv;
     if (argc > 1) {
-        printf("usage: mrigan devices\nLists the OpenCL devices (the N of --device N and MRIGAN_DEVICE).\n");
+        printf("usage: mrigan devices\nShows the processor and the CPU backend's GEMM kernels, and lists the OpenCL "
+               "devices (the N of --device N and MRIGAN_DEVICE).\n");
         return argc == 2 && argv[1][0] == '-' && argv[1][1] == '-' && argv[1][2] == 'h' ? 0 : 2;
     }
+    print_cpu();
     mg_device_info list[64];
     int n = 0;
     if (mg_opencl_devices(list, 64, &n) != MG_OK) {
