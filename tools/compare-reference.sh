@@ -1,17 +1,19 @@
 #!/bin/sh
 # Seconds per CycleGAN training iteration, mrigan against the PyTorch reference in ../shared/reference, for
 # the same configuration, measured back to back in one run on the same threads.
-#   tools/compare-reference.sh [--generator unet|resnet] [--size N] [--ngf N] [--iters N] [--threads N]
+#   tools/compare-reference.sh [--generator unet|resnet] [--size N] [--ngf N] [--iters N] [--warmup N] [--threads N]
+# The header names the processor and the GEMM kernels mrigan runs (as `mrigan devices` prints them).
 # Needs Debian's python3-torch (for the reference only) and a built build/mrigan.
 set -eu
 cd "$(dirname "$0")/.."
-generator=unet size=128 ngf=64 iters=10 threads=$(nproc)
+generator=unet size=128 ngf=64 iters=10 warmup=2 threads=$(nproc)
 while [ $# -gt 0 ]; do
     case $1 in
     --generator) generator=$2 ;;
     --size) size=$2 ;;
     --ngf) ngf=$2 ;;
     --iters) iters=$2 ;;
+    --warmup) warmup=$2 ;;
     --threads) threads=$2 ;;
     *) echo "compare-reference: unknown option $1" >&2; exit 2 ;;
     esac
@@ -20,7 +22,8 @@ done
 ref=../shared/reference/cyclegan_ref.py
 [ -f "$ref" ] || { echo "compare-reference: $ref not found" >&2; exit 1; }
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $threads threads, $generator, size $size, ngf $ngf, no dropout"
+build/mrigan devices | sed -n '1,3s/^ */# /p'
 build/mrigan bench train --generator "$generator" --size "$size" --ngf "$ngf" --no-dropout --iters "$iters" \
-    --threads "$threads"
+    --warmup "$warmup" --threads "$threads"
 /usr/bin/python3 "$ref" bench --generator "$generator" --size "$size" --ngf "$ngf" --iters "$iters" \
-    --threads "$threads" 2>/dev/null
+    --warmup "$warmup" --threads "$threads" 2>/dev/null

@@ -13,7 +13,7 @@ static void print_cpu(void)
     mg_cpu_detect_isa(&isa);
     mg_cpu_describe_isa(&isa, sets, sizeof sets);
     mg_blas_describe(blas, sizeof blas);
-    printf("processor: %s (%s)\n  instruction sets %s\n  CPU backend GEMM %s\n\n", isa.brand[0] ? isa.brand : "unknown",
+    printf("processor: %s (%s)\n  vector ISA    %s\n  GEMM          %s\n\n", isa.brand[0] ? isa.brand : "unknown",
            isa.vendor[0] ? isa.vendor : "no CPUID", sets, blas);
 }
 
