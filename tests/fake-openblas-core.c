@@ -9,7 +9,8 @@ char *openblas_get_corename(void);
 
 char *openblas_get_corename(void)
 {
-    if (!getenv("OPENBLAS_CORETYPE"))
+    const char *set = getenv("OPENBLAS_CORETYPE");
+    if (!set || !*set)
         return "Prescott";
     char *(*real)(void) = (char *(*)(void))dlsym(RTLD_NEXT, "openblas_get_corename");
     return real ? real() : "unknown";

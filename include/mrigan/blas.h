@@ -1,9 +1,9 @@
 /* The GEMM kernels under the CPU backend. OpenBLAS built with DYNAMIC_ARCH (Debian's) picks a kernel set, a
  * "core", for the processor when it loads; a processor newer than the library is not recognised and gets the
- * generic SSE3 kernels (Prescott), three to four times slower on a machine with AVX2 or AVX-512, and nothing
- * says so. OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so mrigan picks the core that fits the
- * processor's instruction set (CPUID flags, not model numbers) and re-executes the program once with it set.
- * A user's own OPENBLAS_CORETYPE is left alone. */
+ * generic SSE3 kernels (Prescott), two to four times slower per training iteration on a machine with AVX2 or
+ * AVX-512, and nothing says so. OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so mrigan picks the core that fits
+ * the processor's instruction set (CPUID flags, not model numbers) and re-executes the program once with it set. A
+ * user's own OPENBLAS_CORETYPE is left alone. */
 #ifndef MRIGAN_BLAS_H
 #define MRIGAN_BLAS_H
 
@@ -47,9 +47,11 @@ typedef struct mg_blas_facts {
 } mg_blas_facts;
 
 typedef enum mg_blas_verdict {
-    MG_BLAS_FITS,     /* OpenBLAS's own choice uses what the processor has (or nothing better exists) */
+    MG_BLAS_FITS,     /* OpenBLAS's own choice: vector kernels (not necessarily the widest), or the generic ones
+                         on a processor without AVX */
     MG_BLAS_RESELECT, /* generic kernels on a processor with AVX or better: re-execute with plan.core */
-    MG_BLAS_SELECTED, /* mrigan re-executed with OPENBLAS_CORETYPE=plan.core and OpenBLAS took it */
+    MG_BLAS_SELECTED, /* mrigan re-executed with OPENBLAS_CORETYPE set and OpenBLAS runs vector kernels (the
+                         ones asked for, or what a build without them maps them to) */
     MG_BLAS_USER,     /* the user's OPENBLAS_CORETYPE decides */
     MG_BLAS_STUCK,    /* generic kernels on a capable processor and no way to change them */
 } mg_blas_verdict;
@@ -72,10 +74,12 @@ void mg_blas_describe(char *buf, size_t len);
 
 #define MG_BLAS_ENV_FALLBACK "MRIGAN_OPENBLAS_FALLBACK"
 
-/* For main(), before anything else: when this process runs generic kernels on a capable processor, sets
- * OPENBLAS_CORETYPE (and MG_BLAS_ENV_FALLBACK, so that it happens once) and re-executes /proc/self/exe with
- * argv. Returns only when it does not: MG_OK when nothing had to change, an error (message in
- * mg_last_error()) when the program could not be re-executed and keeps the slow kernels. */
+/* For main(), before anything else (it replaces the process): when this process runs generic kernels on a
+ * capable processor, sets OPENBLAS_CORETYPE (which, once set, keeps it from happening again) and
+ * MG_BLAS_ENV_FALLBACK (the core OpenBLAS had picked, for the explanation) and re-executes /proc/self/exe with
+ * argv. Returns only when it does not: MG_OK when nothing had to change; MG_ERR_UNSUPPORTED, with the reason in
+ * mg_last_error(), when the slow kernels stay (a verdict of MG_BLAS_STUCK, or a process that cannot re-execute
+ * itself: started through ld.so, or under valgrind). */
 mg_status mg_blas_select_kernels(char **argv);
 
 #ifdef __cplusplus

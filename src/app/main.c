@@ -31,7 +31,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    /* Generic GEMM kernels on a processor with AVX2 or AVX-512: re-executes with the matching ones. */
+    /* Generic GEMM kernels on a processor with AVX, AVX2 or AVX-512: re-executes with the matching ones. */
     if (mg_blas_select_kernels(argv) != MG_OK)
         fprintf(stderr, "mrigan: warning: %s\n", mg_last_error());
     if (argc < 2) {

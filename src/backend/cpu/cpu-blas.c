@@ -51,6 +51,8 @@ void mg_cpu_detect_isa(mg_cpu_isa *o)
     memcpy(o->vendor + 4, &d, 4);
     memcpy(o->vendor + 8, &c, 4);
     read_brand(o);
+    if (max_leaf < 1)
+        return;
     __get_cpuid(1, &a, &b, &c, &d);
     bool osxsave = c >> 27 & 1;
     uint64_t xcr0 = osxsave ? xgetbv0() : 0;
@@ -138,36 +140,35 @@ void mg_blas_decide(const mg_blas_facts *f, mg_blas_plan *out)
     const char *core = f->core && f->core[0] ? f->core : "unknown";
     const char *best = mg_blas_core_for(&f->isa);
     int have = mg_blas_core_level(core), can = mg_cpu_isa_level(&f->isa);
+    bool generic_on_capable = have == 0 && best; /* generic kernels where vector ones would run */
+    bool env_set = f->env_coretype && f->env_coretype[0];
     snprintf(out->core, sizeof out->core, "%s", core);
-    if (f->env_coretype && f->env_coretype[0]) {
-        bool ours = f->env_fallback && best && !strcasecmp(f->env_coretype, best);
-        if (ours && have >= mg_blas_core_level(best)) {
-            out->verdict = MG_BLAS_SELECTED;
+    if (!f->dynamic_arch) { /* one core compiled in: OPENBLAS_CORETYPE changes nothing */
+        out->verdict = generic_on_capable ? MG_BLAS_STUCK : MG_BLAS_FITS;
+        snprintf(out->why, sizeof out->why, "this OpenBLAS is built for the %s kernels only%s%s%s", core,
+                 generic_on_capable ? ", generic ones, on a processor with " : "", generic_on_capable ? isa : "",
+                 generic_on_capable ? ": GEMMs are several times slower than they could be; a DYNAMIC_ARCH build "
+                                      "(Debian's libopenblas0-pthread) lets mrigan choose"
+                                    : "");
+    } else if (env_set && f->env_fallback && best && !strcasecmp(f->env_coretype, best)) { /* mrigan's own */
+        out->verdict = have > 0 ? MG_BLAS_SELECTED : MG_BLAS_STUCK;
+        if (have > 0)
             snprintf(out->why, sizeof out->why,
                      "selected by mrigan (OPENBLAS_CORETYPE=%s): OpenBLAS had picked its generic %s kernels for "
                      "this processor, which has %s",
                      best, f->env_fallback, isa);
-        } else if (ours) {
-            out->verdict = MG_BLAS_STUCK;
+        else
             snprintf(out->why, sizeof out->why,
                      "mrigan set OPENBLAS_CORETYPE=%s, but this OpenBLAS does not know that core and runs generic "
                      "kernels on a processor with %s: GEMMs are several times slower than they could be",
                      best, isa);
-        } else {
-            out->verdict = MG_BLAS_USER;
-            snprintf(out->why, sizeof out->why, "set by OPENBLAS_CORETYPE=%s%s%s%s", f->env_coretype,
-                     have < can ? " (the processor has " : "", have < can ? isa : "", have < can ? ")" : "");
-        }
-    } else if (have > 0 || !best) {
+    } else if (env_set) {
+        out->verdict = MG_BLAS_USER;
+        snprintf(out->why, sizeof out->why, "set by OPENBLAS_CORETYPE=%s%s%s%s", f->env_coretype,
+                 have < can ? " (the processor has " : "", have < can ? isa : "", have < can ? ")" : "");
+    } else if (!generic_on_capable) {
         out->verdict = MG_BLAS_FITS;
         snprintf(out->why, sizeof out->why, "OpenBLAS's own choice for a processor with %s", isa);
-    } else if (!f->dynamic_arch) {
-        out->verdict = MG_BLAS_STUCK;
-        snprintf(out->why, sizeof out->why,
-                 "this OpenBLAS was built for its generic %s kernels only, on a processor with %s: GEMMs are "
-                 "several times slower than they could be; a DYNAMIC_ARCH build (Debian's libopenblas0-pthread) "
-                 "lets mrigan choose",
-                 core, isa);
     } else {
         out->verdict = MG_BLAS_RESELECT;
         snprintf(out->core, sizeof out->core, "%s", best);
@@ -210,13 +211,24 @@ mg_status mg_blas_select_kernels(char **argv)
         return mg_error(MG_ERR_UNSUPPORTED, "GEMM kernels: %s", p.why);
     if (p.verdict != MG_BLAS_RESELECT)
         return MG_OK;
+    /* /proc/self/exe is the dynamic loader when the program was started through it (ld.so ./mrigan), and
+     * valgrind does not follow an exec by default: re-executing would lose them. */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, *preload = getenv("LD_PRELOAD");
+    if (n <= 0 || !strncmp(base, "ld-", 3) || !strncmp(base, "ld.so", 5) || (preload && strstr(preload, "vgpreload")))
+        return mg_error(MG_ERR_UNSUPPORTED,
+                        "GEMM kernels: %s, but this process cannot re-execute itself; set "
+                        "OPENBLAS_CORETYPE=%s",
+                        p.why, p.core);
     char picked[32];
     snprintf(picked, sizeof picked, "%s", f.core ? f.core : "unknown");
     if (setenv(MG_BLAS_ENV_FALLBACK, picked, 1) != 0 || setenv("OPENBLAS_CORETYPE", p.core, 1) != 0)
         return mg_error(MG_ERR_UNSUPPORTED, "GEMM kernels: %s, but the environment cannot be set", p.why);
     fflush(NULL);
     execv("/proc/self/exe", argv);
-    int err = errno; /* still here: keep the generic kernels, and leave the environment as it was */
+    int err = errno; /* still here: keep the generic kernels, and take back what was set for the new image */
     unsetenv("OPENBLAS_CORETYPE");
     unsetenv(MG_BLAS_ENV_FALLBACK);
     return mg_error(MG_ERR_UNSUPPORTED, "GEMM kernels: %s, but re-executing /proc/self/exe failed: %s", p.why,
