@@ -212,6 +212,13 @@ void test_errors(void)
     unsigned char *snap = read_file(ckpt, &n_snap);
     int rc;
 
+    /* a backend that cannot be opened (no such device, or no OpenCL in this build): a message, no crash */
+    rc = mrigan("bench", "train", "--backend", "opencl", "--device", "99", "--iters", "1", NULL);
+    CHECK(rc == 1 && err_has("opencl:"), "bench train on OpenCL device 99: exit %d (want 1, naming opencl)", rc);
+    rc = mrigan("train", "--a", pa, "--b", pb, "--out", tp("e0"), "--size", "32", "--backend", "opencl", "--device",
+                "99", NULL);
+    CHECK(rc != 0 && err_has("opencl:") && !exists(tp("e0/latest.ckpt")), "train on OpenCL device 99: exit %d", rc);
+
     /* options */
     rc = mrigan("train", "--a", pa, "--b", pb, "--out", tp("e0"), "--bogus-flag", NULL);
     CHECK(rc == 2 && err_has("--bogus-flag"), "train --bogus-flag: exit %d (want 2, naming the flag)", rc);

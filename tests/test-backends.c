@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mrigan/opencl.h"
 #include "mrigan/blas.h"
 #include "mrigan/cyclegan.h"
 

@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
-build/mrigan devices | sed -n '1,3s/^ */# /p'
+build/mrigan devices | sed -n '/^processor:/,/GEMM/s/^ */# /p'
 build/mrigan bench train --backend cpu "$@"
 n=$(build/mrigan devices | grep -c '^device ' || true)
 i=0

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), one thread"
-if [ -x build/mrigan ]; then build/mrigan devices | sed -n '1,2s/^ */# /p'; fi
+if [ -x build/mrigan ]; then build/mrigan devices | sed -n '/^processor:/,/vector ISA/s/^ */# /p'; fi
 cc -O2 tools/sgemm-libs.c -o "$tmp/openblas" $(pkg-config --libs openblas)
 echo "## OpenBLAS, its own choice"
 OPENBLAS_NUM_THREADS=1 "$tmp/openblas"

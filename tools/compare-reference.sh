@@ -22,7 +22,7 @@ done
 ref=../shared/reference/cyclegan_ref.py
 [ -f "$ref" ] || { echo "compare-reference: $ref not found" >&2; exit 1; }
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $threads threads, $generator, size $size, ngf $ngf, no dropout"
-build/mrigan devices | sed -n '1,3s/^ */# /p'
+build/mrigan devices | sed -n '/^processor:/,/GEMM/s/^ */# /p'
 build/mrigan bench train --generator "$generator" --size "$size" --ngf "$ngf" --no-dropout --iters "$iters" \
     --warmup "$warmup" --threads "$threads"
 /usr/bin/python3 "$ref" bench --generator "$generator" --size "$size" --ngf "$ngf" --iters "$iters" \

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Builds mrigan twice, as a release build (build/) and with AddressSanitizer + UndefinedBehaviorSanitizer
-# (build-asan/), runs the whole test suite in each, and ends with one line: "N passed, N failed".
+# Builds mrigan three times, as a release build (build/), with AddressSanitizer + UndefinedBehaviorSanitizer
+# (build-asan/), and as a release build without the OpenCL backend (build-nocl/, -Dopencl=disabled), runs the
+# whole test suite in each, and ends with one line: "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 status=0
@@ -26,6 +27,7 @@ run_suite() { # build folder, meson setup options...
 
 run_suite build --buildtype=release || { status=1; failed=$((failed + 1)); }
 run_suite build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined || { status=1; failed=$((failed + 1)); }
+run_suite build-nocl --buildtype=release -Dopencl=disabled || { status=1; failed=$((failed + 1)); }
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

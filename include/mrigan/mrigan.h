@@ -50,24 +50,13 @@ const char *mg_backend_device(const mg_backend *be);
 /* Waits until every queued operation of the backend has finished. */
 mg_status mg_backend_sync(mg_backend *be);
 
-/* OpenCL devices, found through the ICD loader, numbered across platforms in platform order. */
-typedef struct mg_device_info {
-    int index; /* the N of --device N */
-    char platform[128], name[128], vendor[128], version[64], driver[64], type[16];
-    bool gpu;
-    int compute_units;
-    uint64_t global_mem, max_alloc;
-    size_t max_work_group;
-} mg_device_info;
-
-/* Fills up to max entries of out and sets *count to the number of devices. No OpenCL platform at all
- * (no ICD installed) is not an error: *count is 0. */
-mg_status mg_opencl_devices(mg_device_info *out, int max, int *count);
-/* The OpenCL backend on device `device` (an index of mg_opencl_devices()). */
-mg_status mg_backend_opencl_new(int device, mg_backend **out);
 /* kind "cpu", "opencl" or "auto" (the first OpenCL GPU if there is one, else the CPU). device < 0: the
- * MRIGAN_DEVICE environment variable, else the first suitable device. */
+ * MRIGAN_DEVICE environment variable, else the first suitable device. "opencl" in a build without it is
+ * MG_ERR_UNSUPPORTED, saying so. OpenCL devices themselves: mrigan/opencl.h. */
 mg_status mg_backend_open(const char *kind, int device, int n_threads, mg_backend **out);
+/* Whether this build has the backend kind ("cpu" always; "opencl" unless built with -Dopencl=disabled or
+ * without the OpenCL ICD loader and CLBlast). */
+bool mg_backend_built(const char *kind);
 
 typedef struct mg_memory_stats {
     size_t live_bytes;      /* buffers held by tensors */

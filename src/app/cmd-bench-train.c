@@ -73,8 +73,10 @@ static int run(const bench_train_opts *o)
     }
     mg_profile prof = {0};
     const int prof_iters = 2;
-    mg_graph_set_profile(m.graph_g, &prof);
-    mg_graph_set_profile(m.graph_d, &prof);
+    if (s == MG_OK) { /* no graphs without a model */
+        mg_graph_set_profile(m.graph_g, &prof);
+        mg_graph_set_profile(m.graph_d, &prof);
+    }
     for (int i = 0; s == MG_OK && i < prof_iters; i++) {
         mg_losses l;
         s = mg_cyclegan_step(&m, a, b, o->size, o->size, &r, 1000 + (uint64_t)i, &l);

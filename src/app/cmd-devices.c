@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "mrigan/blas.h"
 #include "mrigan/mrigan.h"
+#include "mrigan/opencl.h"
 
 static void print_cpu(void)
 {
@@ -21,11 +22,20 @@ int cmd_devices(int argc, char **argv)
 {
     (void)argv;
     if (argc > 1) {
-        printf("usage: mrigan devices\nShows the processor and the CPU backend's GEMM kernels, and lists the OpenCL "
-               "devices (the N of --device N and MRIGAN_DEVICE).\n");
+        printf("usage: mrigan devices\nShows the backends of this build, the processor and the CPU backend's GEMM "
+               "kernels, and lists the OpenCL devices (the N of --device N and MRIGAN_DEVICE).\n");
         return argc == 2 && argv[1][0] == '-' && argv[1][1] == '-' && argv[1][2] == 'h' ? 0 : 2;
     }
+    if (mg_backend_built("opencl"))
+        printf("backends in this build: cpu, opencl\n");
+    else
+        printf("backends in this build: cpu (built without OpenCL: meson setup -Dopencl=disabled, or the OpenCL ICD "
+               "loader and CLBlast were missing)\n");
     print_cpu();
+    if (!mg_backend_built("opencl")) {
+        printf("--backend auto uses the CPU backend.\n");
+        return 0;
+    }
     mg_device_info list[64];
     int n = 0;
     if (mg_opencl_devices(list, 64, &n) != MG_OK) {

@@ -58,4 +58,8 @@ mg_status mg_backend_create(const mg_backend_iface *iface, void *ctx, int n_thre
 mg_status mg_buffer_get(mg_backend *be, size_t bytes, struct mg_buffer **out);
 void mg_buffer_put(mg_backend *be, struct mg_buffer *buf);
 
+/* Whether the OpenCL backend is compiled in: defined by opencl/cl-device.c, or by opencl-none.c in a build
+ * without OpenCL. */
+extern const bool mg_backend_opencl_built;
+
 #endif

@@ -13,7 +13,8 @@ const char *mg_cl_error_name(cl_int err)
         E(CL_SUCCESS)
         E(CL_DEVICE_NOT_FOUND)
         E(CL_DEVICE_NOT_AVAILABLE)
-        E(CL_COMPILER_NOT_AVAILABLE) E(CL_MEM_OBJECT_ALLOCATION_FAILURE) E(CL_OUT_OF_RESOURCES) E(CL_OUT_OF_HOST_MEMORY)
+        E(CL_COMPILER_NOT_AVAILABLE)
+        E(CL_MEM_OBJECT_ALLOCATION_FAILURE) E(CL_OUT_OF_RESOURCES) E(CL_OUT_OF_HOST_MEMORY)
             E(CL_PROFILING_INFO_NOT_AVAILABLE) E(CL_MEM_COPY_OVERLAP) E(CL_IMAGE_FORMAT_MISMATCH)
                 E(CL_IMAGE_FORMAT_NOT_SUPPORTED) E(CL_BUILD_PROGRAM_FAILURE) E(CL_MAP_FAILURE)
                     E(CL_MISALIGNED_SUB_BUFFER_OFFSET) E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) E(
@@ -186,28 +187,4 @@ mg_status mg_cl_device_find(int index, cl_platform_id *p, cl_device_id *d, int *
     return MG_OK;
 }
 
-mg_status mg_backend_open(const char *kind, int device, int n_threads, mg_backend **out)
-{
-    if (device < 0 && getenv("MRIGAN_DEVICE")) {
-        char *end;
-        long v = strtol(getenv("MRIGAN_DEVICE"), &end, 10);
-        if (end == getenv("MRIGAN_DEVICE") || *end || v < 0 || v > 1000)
-            return mg_error(MG_ERR_ARG, "MRIGAN_DEVICE=%s is not a device number", getenv("MRIGAN_DEVICE"));
-        device = (int)v;
-    }
-    if (!strcmp(kind, "cpu"))
-        return mg_backend_cpu_new(n_threads, out);
-    if (!strcmp(kind, "opencl"))
-        return mg_backend_opencl_new(device < 0 ? 0 : device, out);
-    if (strcmp(kind, "auto"))
-        return mg_error(MG_ERR_ARG, "backend '%s': expected auto, cpu or opencl", kind);
-    if (device >= 0)
-        return mg_backend_opencl_new(device, out);
-    mg_device_info list[32];
-    int n = 0;
-    if (mg_opencl_devices(list, 32, &n) == MG_OK)
-        for (int i = 0; i < n && i < 32; i++)
-            if (list[i].gpu && mg_backend_opencl_new(i, out) == MG_OK)
-                return MG_OK;
-    return mg_backend_cpu_new(n_threads, out);
-}
+const bool mg_backend_opencl_built = true;

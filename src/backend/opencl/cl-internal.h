@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "backend/backend.h"
+#include "mrigan/opencl.h"
 
 #define CL_MAX_KERNELS 96
 
