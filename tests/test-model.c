@@ -124,6 +124,78 @@ static void test_weights_only_and_mismatch(mg_backend *be)
            failures == before ? "ok" : "FAIL");
 }
 
+/* Every parameter of the four networks, read into one host array (freed by the caller). */
+static float *read_params(const mg_cyclegan *m, size_t *n)
+{
+    const mg_net *nets[4] = {&m->g_ab.net, &m->g_ba.net, &m->d_a.net, &m->d_b.net};
+    size_t total = 0;
+    for (int k = 0; k < 4; k++)
+        total += mg_net_param_count(nets[k]);
+    float *v = malloc(total * sizeof *v), *p = v;
+    MUST(v ? MG_OK : MG_ERR_OOM);
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < nets[k]->n_params; i++) {
+            MUST(mg_tensor_read(nets[k]->params[i], p, nets[k]->params[i]->numel));
+            p += nets[k]->params[i]->numel;
+        }
+    *n = total;
+    return v;
+}
+
+/* mg_cyclegan_step() is mg_cyclegan_backward() then mg_cyclegan_update(), bit for bit; and what happens to the
+ * gradients in between is what the update uses: with the generators' gradients cleared, Adam's first step
+ * leaves the generators where they were (m = v = 0) while the discriminators move. */
+static void test_seam(mg_backend *be)
+{
+    int before = failures;
+    mg_cyclegan_config cfg = small_config(MG_GEN_UNET);
+    mg_cyclegan a, b, c;
+    MUST(mg_cyclegan_new(be, &cfg, 5, &a));
+    MUST(mg_cyclegan_new(be, &cfg, 5, &b));
+    MUST(mg_cyclegan_new(be, &cfg, 5, &c));
+    size_t n;
+    float *w0 = read_params(&a, &n);
+    float xa[S * S], xb[S * S];
+    mg_losses la, lb, lc;
+    for (int i = 0; i < 3; i++) {
+        fill(xa, S * S, 30 + (uint64_t)i);
+        fill(xb, S * S, 40 + (uint64_t)i);
+        mg_rng ra, rb;
+        mg_rng_seed(&ra, 2, (uint64_t)i);
+        mg_rng_seed(&rb, 2, (uint64_t)i);
+        MUST(mg_cyclegan_step(&a, xa, xb, S, S, &ra, (uint64_t)i, &la));
+        MUST(mg_cyclegan_backward(&b, xa, xb, S, S, &rb, (uint64_t)i, &lb));
+        MUST(mg_cyclegan_update(&b));
+        CHECK(!memcmp(&la, &lb, sizeof la), "step %d: step and backward+update give other losses", i + 1);
+    }
+    float *wa = read_params(&a, &n), *wb = read_params(&b, &n);
+    CHECK(!memcmp(wa, wb, n * sizeof *wa), "step and backward+update give other weights");
+
+    mg_rng rc;
+    mg_rng_seed(&rc, 2, 0);
+    fill(xa, S * S, 30);
+    fill(xb, S * S, 40);
+    MUST(mg_cyclegan_backward(&c, xa, xb, S, S, &rc, 0, &lc));
+    MUST(mg_adam_zero_grad(c.opt_g));
+    MUST(mg_cyclegan_update(&c));
+    float *wc = read_params(&c, &n);
+    size_t n_g = mg_net_param_count(&c.g_ab.net) + mg_net_param_count(&c.g_ba.net), g_moved = 0, d_moved = 0;
+    for (size_t i = 0; i < n; i++)
+        *(i < n_g ? &g_moved : &d_moved) += wc[i] != w0[i];
+    CHECK(g_moved == 0 && d_moved > (n - n_g) / 2,
+          "cleared generator gradients: %zu generator and %zu of %zu discriminator weights moved", g_moved, d_moved,
+          n - n_g);
+    free(w0);
+    free(wa);
+    free(wb);
+    free(wc);
+    mg_cyclegan_free(&a);
+    mg_cyclegan_free(&b);
+    mg_cyclegan_free(&c);
+    printf("%-4s step = backward + update bit for bit; the update uses the gradients as left between them\n",
+           failures == before ? "ok" : "FAIL");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -136,6 +208,7 @@ int main(int argc, char **argv)
     test_round_trip(be, MG_GEN_UNET, dir);
     test_round_trip(be, MG_GEN_RESNET, dir);
     test_weights_only_and_mismatch(be);
+    test_seam(be);
     mg_backend_free(be);
     rmdir(dir);
     return failures ? 1 : 0;

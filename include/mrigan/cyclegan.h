@@ -58,9 +58,19 @@ void mg_cyclegan_free(mg_cyclegan *m);
 void mg_cyclegan_set_lr(mg_cyclegan *m, float lr);
 
 /* One training step on a pair of unpaired crops (h x w floats in [-1, 1] each). rng decides the pools'
- * choices; dropout_seed seeds the step's dropout masks. */
+ * choices; dropout_seed seeds the step's dropout masks. The same as mg_cyclegan_backward() then
+ * mg_cyclegan_update(). */
 mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
                            uint64_t dropout_seed, mg_losses *out);
+/* A step's two halves, with a seam between them for whatever must see or change the gradients before the
+ * weights move (an exchange across processes, clipping, a check for non-finite values). backward runs the
+ * generator pass (both cycles, identity, adversarial against frozen discriminators) and the discriminator pass
+ * (real crops against the history pools' fakes), sets out, and leaves each parameter's gradient in ->grad:
+ * the generator loss's for G_AB and G_BA, the discriminator loss's for D_A and D_B. update takes one Adam step
+ * of all four networks from those gradients. */
+mg_status mg_cyclegan_backward(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
+                               uint64_t dropout_seed, mg_losses *out);
+mg_status mg_cyclegan_update(mg_cyclegan *m);
 
 /* Inference of one generator (dropout off, no gradients): x and y are h x w, multiples of the generator's
  * multiple. direction 0: A->B (G_AB), 1: B->A (G_BA). */

@@ -138,8 +138,6 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
         s = mg_adam_zero_grad(m->opt_g);
     if (s == MG_OK)
         s = mg_graph_backward(g, total);
-    if (s == MG_OK)
-        s = mg_adam_step(m->opt_g);
     mg_net_set_frozen(&m->d_a.net, false);
     mg_net_set_frozen(&m->d_b.net, false);
     out->adv_ab = scalar(adv_ab);
@@ -180,15 +178,16 @@ static mg_status step_discriminators(mg_cyclegan *m, mg_tensor *fake_a, mg_tenso
         s = mg_adam_zero_grad(m->opt_d);
     if (s == MG_OK)
         s = mg_graph_backward(g, total);
-    if (s == MG_OK)
-        s = mg_adam_step(m->opt_d);
     out->d_a = scalar(d_a);
     out->d_b = scalar(d_b);
     return s;
 }
 
-mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
-                           uint64_t dropout_seed, mg_losses *out)
+/* The discriminator pass needs nothing the generators' Adam step changes (the fakes are detached, and the
+ * discriminators were frozen in the generator pass), so both passes can run before either update: the
+ * results are those of updating the generators first, bit for bit. */
+mg_status mg_cyclegan_backward(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
+                               uint64_t dropout_seed, mg_losses *out)
 {
     const int shape[4] = {1, 1, h, w};
     mg_graph *g = m->graph_g;
@@ -202,6 +201,19 @@ mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h
     if (s == MG_OK)
         s = step_discriminators(m, mg_detach(g, fake_a), mg_detach(g, fake_b), a, b, shape, rng, out);
     return s;
+}
+
+mg_status mg_cyclegan_update(mg_cyclegan *m)
+{
+    mg_status s = mg_adam_step(m->opt_g);
+    return s == MG_OK ? mg_adam_step(m->opt_d) : s;
+}
+
+mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
+                           uint64_t dropout_seed, mg_losses *out)
+{
+    mg_status s = mg_cyclegan_backward(m, a, b, h, w, rng, dropout_seed, out);
+    return s == MG_OK ? mg_cyclegan_update(m) : s;
 }
 
 mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y)
