@@ -19,6 +19,7 @@
 #include "app-util.h"
 #include "commands.h"
 #include "core/core.h"
+#include "core/file.h"
 #include "mrigan/phantom.h"
 #include "options.h"
 #include "report.h"
@@ -439,21 +440,22 @@ static int save_or_fail(trainer *t, const char *name, bool with_state)
     return 1;
 }
 
-/* config.txt: the run's whole configuration as key=value lines, for people and for report.html. */
-static int write_config(const trainer *t, int argc, char **argv)
+typedef struct config_args {
+    const trainer *t;
+    int argc;
+    char **argv;
+} config_args;
+
+static mg_status config_write_stream(FILE *f, void *arg)
 {
     static const char *const gen[] = {"unet", "resnet"}, *const mode[] = {"lsgan", "vanilla"},
                              *const metric[] = {"ssim", "psnr", "mae"};
-    const train_opts *o = &t->o;
-    char path[4200], tmp[4300];
-    if (!app_path(path, sizeof path, "%s/config.txt", t->out) || !app_path(tmp, sizeof tmp, "%s.tmp", path))
-        return -1;
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
+    const config_args *a = arg;
+    const train_opts *o = &a->t->o;
+    const mg_backend *be = a->t->be;
     fprintf(f, "command=mrigan");
-    for (int i = 0; i < argc; i++)
-        fprintf(f, " %s", argv[i]);
+    for (int i = 0; i < a->argc; i++)
+        fprintf(f, " %s", a->argv[i]);
     fprintf(f, "\na=%s\nb=%s\nval_a=%s\nval_b=%s\nvalidation=%s\nbest_metric=%s\n", o->a, o->b,
             o->val_a ? o->val_a : "", o->val_b ? o->val_b : "",
             !o->val_a         ? "none"
@@ -465,8 +467,18 @@ static int write_config(const trainer *t, int argc, char **argv)
     fprintf(f, "epochs=%d\nepochs_decay=%d\nlr=%g\nbeta1=%g\ngan_mode=%s\nlambda_cycle=%g\nlambda_identity=%g\n",
             o->epochs, o->epochs_decay, o->lr, o->beta1, mode[o->gan_mode], o->lambda_cycle, o->lambda_identity);
     fprintf(f, "pool_size=%d\nseed=%d\nsave_every=%d\nbackend=%s\ndevice=%s\nthreads=%d\n", o->pool_size, o->seed,
-            o->save_every, mg_backend_name(t->be), mg_backend_device(t->be), mg_backend_threads(t->be));
-    return fclose(f) == 0 && rename(tmp, path) == 0 ? 0 : -1;
+            o->save_every, mg_backend_name(be), mg_backend_device(be), mg_backend_threads(be));
+    return MG_OK;
+}
+
+/* config.txt: the run's whole configuration as key=value lines, for people and for report.html. */
+static mg_status write_config(const trainer *t, int argc, char **argv)
+{
+    char path[4200];
+    if (!app_path(path, sizeof path, "%s/config.txt", t->out))
+        return mg_error(MG_ERR_ARG, "%s/config.txt: path too long", t->out);
+    config_args a = {t, argc, argv};
+    return mg_file_write_atomic("", path, config_write_stream, &a);
 }
 
 /* Validation of the finished epoch: val.csv, and best.ckpt with best.txt when the score improves. */
@@ -496,12 +508,9 @@ static int validate_epoch(trainer *t, int epoch)
     char best[512];
     snprintf(best, sizeof best, "epoch=%d\nmetric=%s\nvalue=%.6f\ncheckpoint=best.ckpt\nkind=%s\n", epoch,
              metric[t->o.best_metric], t->o.best_metric == 2 ? -r.score : r.score, t->val.paired ? "paired" : "cycle");
-    char path[4200], tmp[4300];
-    FILE *f = app_path(path, sizeof path, "%s/best.txt", t->out) && app_path(tmp, sizeof tmp, "%s.tmp", path)
-                  ? fopen(tmp, "w")
-                  : NULL;
-    if (!f || fputs(best, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-        return fprintf(stderr, "mrigan train: cannot write %s/best.txt\n", t->out), 1;
+    char path[4200];
+    if (!app_path(path, sizeof path, "%s/best.txt", t->out) || train_write_text(path, best) != MG_OK)
+        return fprintf(stderr, "mrigan train: cannot write %s/best.txt: %s\n", t->out, mg_last_error()), 1;
     return 0;
 }
 
@@ -646,12 +655,14 @@ int cmd_train(int argc, char **argv)
     app_path(samples, sizeof samples, "%s/samples", t.out);
     if (!rc && train_make_dir(samples) != 0)
         rc = (fprintf(stderr, "mrigan train: cannot create %s: %s\n", samples, strerror(errno)), 1);
-    if (!rc && !(t.csv = train_csv_open(t.out, t.st.iteration, &t.hist, t.n_iter, t.partial, &t.resumed_seconds)))
-        rc = (fprintf(stderr, "mrigan train: cannot write %s/losses.csv: %s\n", t.out, strerror(errno)), 1);
-    if (!rc && (train_csv_keep_epochs(t.out, "epochs.csv", t.st.epoch) ||
-                train_csv_keep_epochs(t.out, "val.csv", t.st.epoch) || train_val_history_load(t.out, &t.val_hist) ||
-                write_config(&t, argc, argv)))
-        rc = (fprintf(stderr, "mrigan train: cannot write in %s: %s\n", t.out, strerror(errno)), 1);
+    if (!rc &&
+        (train_csv_open(t.out, t.st.iteration, &t.hist, t.n_iter, t.partial, &t.resumed_seconds, &t.csv) ||
+         train_csv_keep_epochs(t.out, "epochs.csv", t.st.epoch) || train_csv_keep_epochs(t.out, "val.csv", t.st.epoch)))
+        rc = (fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1);
+    if (!rc && train_val_history_load(t.out, &t.val_hist))
+        rc = (fprintf(stderr, "mrigan train: cannot read %s/val.csv: %s\n", t.out, strerror(errno)), 1);
+    if (!rc && write_config(&t, argc, argv) != MG_OK)
+        rc = (fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1);
     if (!rc) {
         fprintf(stderr,
                 "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d crops, %d "

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/core.h"
+#include "core/file.h"
 #include "mrigan/cyclegan.h"
 #include "report.h"
 
@@ -540,9 +542,15 @@ static int write_page(FILE *f, const rp_run *r)
     return rc;
 }
 
+static mg_status report_write_stream(FILE *f, void *arg)
+{
+    /* write_page fails on its own only when out of memory; write errors show in f's error flag. */
+    return write_page(f, arg) != 0 && !ferror(f) ? mg_error(MG_ERR_OOM, "report: out of memory") : MG_OK;
+}
+
 int report_write_to(const char *run_dir, const char *out_path, char *err, size_t err_len)
 {
-    char def[PATH_MAX], *tmp = NULL;
+    char def[PATH_MAX];
     if (!out_path) {
         if (snprintf(def, sizeof def, "%s/report.html", run_dir) >= (int)sizeof def)
             return rp_fail(err, err_len, "%s: path too long", run_dir);
@@ -551,36 +559,9 @@ int report_write_to(const char *run_dir, const char *out_path, char *err, size_t
     rp_run r;
     if (rp_run_load(run_dir, &r, err, err_len))
         return 1;
-    int rc = 0, fd = -1;
-    FILE *f = NULL;
-    size_t len = strlen(out_path);
-    if (!(tmp = malloc(len + 16))) {
-        rc = rp_fail(err, err_len, "%s: out of memory", out_path);
-        goto done;
-    }
-    snprintf(tmp, len + 16, "%s.tmp-XXXXXX", out_path);
-    if ((fd = mkstemp(tmp)) < 0) {
-        rc = rp_fail(err, err_len, "%s: cannot create a temporary file: %s", out_path, strerror(errno));
-        goto done;
-    }
-    if (fchmod(fd, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH) != 0 || !(f = fdopen(fd, "w"))) {
-        rc = rp_fail(err, err_len, "%s: cannot open the temporary file: %s", out_path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        goto done;
-    }
-    if (write_page(f, &r) != 0 && !ferror(f))
-        rc = rp_fail(err, err_len, "%s: out of memory", out_path);
-    else if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0)
-        rc = rp_fail(err, err_len, "%s: cannot write: %s", out_path, strerror(errno ? errno : EIO));
-    if (fclose(f) != 0 && !rc)
-        rc = rp_fail(err, err_len, "%s: cannot write: %s", out_path, strerror(errno));
-    if (!rc && rename(tmp, out_path) != 0)
-        rc = rp_fail(err, err_len, "%s: cannot rename the temporary file over it: %s", out_path, strerror(errno));
-    if (rc)
-        unlink(tmp);
-done:
-    free(tmp);
+    int rc = 0;
+    if (mg_file_write_atomic("", out_path, report_write_stream, &r) != MG_OK)
+        rc = rp_fail(err, err_len, "%s", mg_last_error());
     rp_run_free(&r);
     return rc;
 }

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include "app-util.h"
+#include "core/core.h"
+#include "core/file.h"
 #include "options.h"
 #include "train-run.h"
 
@@ -28,90 +30,122 @@ int train_make_dir(const char *path)
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* losses.csv: a header, then one row per iteration. On resume the rows after the checkpoint are dropped
- * (they belong to iterations that will run again) and the per-epoch means are rebuilt for the plot. */
-FILE *train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial,
-                     double *partial_seconds)
+typedef struct csv_keep {
+    FILE *in;
+    long keep_rows;
+    loss_history *hist;
+    int n_iter;
+    float *partial;
+    double *partial_seconds;
+} csv_keep;
+
+/* Copies the header and the first keep_rows rows of losses.csv, rebuilding the per-epoch means as it goes. */
+static mg_status csv_keep_rows(FILE *out, void *arg)
 {
-    *partial_seconds = 0.0;
-    char path[4096];
-    app_path(path, sizeof path, "%s/losses.csv", dir);
-    if (keep_rows == 0) {
-        FILE *f = fopen(path, "w");
-        if (f) {
-            fprintf(f, "iteration,epoch,lr");
-            for (int k = 0; k < MG_LOSS_COUNT; k++)
-                fprintf(f, ",%s", mg_loss_names[k]);
-            fprintf(f, ",seconds\n");
-        }
-        return f;
-    }
-    FILE *in = fopen(path, "r");
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *out = in ? fopen(tmp, "w") : NULL;
-    if (!out) {
-        if (in)
-            fclose(in);
-        return NULL;
-    }
+    csv_keep *k = arg;
     char line[1024];
     long row = 0;
     float sums[MG_LOSS_COUNT] = {0};
     int in_epoch = 0;
-    if (fgets(line, sizeof line, in))
+    *k->partial_seconds = 0.0;
+    if (fgets(line, sizeof line, k->in))
         fputs(line, out);
-    while (row < keep_rows && fgets(line, sizeof line, in)) {
+    while (row < k->keep_rows && fgets(line, sizeof line, k->in)) {
         fputs(line, out);
-        float v[MG_LOSS_COUNT];
         char *p = line;
-        for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 3; i++)
             p = strchr(p, ',') ? strchr(p, ',') + 1 : p;
-        for (int k = 0; k < MG_LOSS_COUNT; k++) {
-            v[k] = strtof(p, &p);
-            sums[k] += v[k];
+        for (int i = 0; i < MG_LOSS_COUNT; i++) {
+            sums[i] += strtof(p, &p);
             p += *p == ',';
         }
-        *partial_seconds += strtod(p, NULL);
+        *k->partial_seconds += strtod(p, NULL);
         row++;
-        if (++in_epoch == n_iter) {
-            *partial_seconds = 0.0;
-            for (int k = 0; k < MG_LOSS_COUNT; k++)
-                sums[k] /= (float)n_iter;
-            history_add(hist, sums);
+        if (++in_epoch == k->n_iter) {
+            *k->partial_seconds = 0.0;
+            for (int i = 0; i < MG_LOSS_COUNT; i++)
+                sums[i] /= (float)k->n_iter;
+            mg_status s = history_add(k->hist, sums);
+            if (s != MG_OK)
+                return s;
             memset(sums, 0, sizeof sums);
             in_epoch = 0;
         }
     }
-    fclose(in);
-    memcpy(partial, sums, sizeof sums);
-    if (fflush(out) != 0 || rename(tmp, path) != 0) {
-        fclose(out);
-        return NULL;
+    memcpy(k->partial, sums, sizeof sums);
+    return MG_OK;
+}
+
+/* losses.csv: a header, then one row per iteration. On resume the rows after the checkpoint are dropped
+ * (they belong to iterations that will run again) and the per-epoch means are rebuilt for the plot. */
+mg_status train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial,
+                         double *partial_seconds, FILE **out)
+{
+    char path[4096];
+    *partial_seconds = 0.0;
+    *out = NULL;
+    if (!app_path(path, sizeof path, "%s/losses.csv", dir))
+        return mg_error(MG_ERR_ARG, "%s/losses.csv: path too long", dir);
+    if (keep_rows == 0) {
+        FILE *f = fopen(path, "w");
+        if (!f)
+            return mg_error(MG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        fprintf(f, "iteration,epoch,lr");
+        for (int k = 0; k < MG_LOSS_COUNT; k++)
+            fprintf(f, ",%s", mg_loss_names[k]);
+        fprintf(f, ",seconds\n");
+        *out = f;
+        return MG_OK;
     }
-    return out;
+    csv_keep k = {fopen(path, "r"), keep_rows, hist, n_iter, partial, partial_seconds};
+    if (!k.in)
+        return mg_error(MG_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    mg_status s = mg_file_write_atomic("", path, csv_keep_rows, &k);
+    fclose(k.in);
+    if (s == MG_OK && !(*out = fopen(path, "a")))
+        s = mg_error(MG_ERR_IO, "cannot append to %s: %s", path, strerror(errno));
+    return s;
+}
+
+typedef struct epochs_keep {
+    FILE *in;
+    int epoch;
+} epochs_keep;
+
+static mg_status csv_keep_epochs(FILE *out, void *arg)
+{
+    epochs_keep *k = arg;
+    char line[2048];
+    for (bool header = true; fgets(line, sizeof line, k->in); header = false)
+        if (header || atoi(line) < k->epoch)
+            fputs(line, out);
+    return MG_OK;
 }
 
 /* Keeps the header and the rows of a per-epoch CSV whose first field (the epoch) is below `epoch`: the
  * rows of epochs that will run again after a resume go. A missing file is fine. */
-int train_csv_keep_epochs(const char *dir, const char *name, int epoch)
+mg_status train_csv_keep_epochs(const char *dir, const char *name, int epoch)
 {
-    char path[4200], tmp[4300], line[2048];
-    if (!app_path(path, sizeof path, "%s/%s", dir, name) || !app_path(tmp, sizeof tmp, "%s.tmp", path))
-        return -1;
-    FILE *in = fopen(path, "r");
-    if (!in)
-        return 0;
-    FILE *out = fopen(tmp, "w");
-    if (!out) {
-        fclose(in);
-        return -1;
-    }
-    for (bool header = true; fgets(line, sizeof line, in); header = false)
-        if (header || atoi(line) < epoch)
-            fputs(line, out);
-    fclose(in);
-    return fclose(out) == 0 && rename(tmp, path) == 0 ? 0 : -1;
+    char path[4200];
+    if (!app_path(path, sizeof path, "%s/%s", dir, name))
+        return mg_error(MG_ERR_ARG, "%s/%s: path too long", dir, name);
+    epochs_keep k = {fopen(path, "r"), epoch};
+    if (!k.in)
+        return MG_OK;
+    mg_status s = mg_file_write_atomic("", path, csv_keep_epochs, &k);
+    fclose(k.in);
+    return s;
+}
+
+static mg_status text_write(FILE *f, void *arg)
+{
+    fputs(arg, f);
+    return MG_OK;
+}
+
+mg_status train_write_text(const char *path, const char *text)
+{
+    return mg_file_write_atomic("", path, text_write, (void *)text);
 }
 
 /* Appends one line to dir/name, writing header first when the file is new. */

@@ -83,13 +83,15 @@ mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st);
 /* ------------------------------------------------------------------ run folder files (train-files.c) */
 /* mkdir -p; -1 with errno on failure. */
 int train_make_dir(const char *path);
-/* losses.csv, opened for appending: new (keep_rows 0), or trimmed to its first keep_rows rows, whose per-epoch
- * means go back into hist and whose unfinished epoch's sums go to partial (losses) and partial_seconds
- * (iteration times). NULL with errno on failure. */
-FILE *train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial,
-                     double *partial_seconds);
+/* losses.csv, opened for appending (*out): new (keep_rows 0), or trimmed to its first keep_rows rows, whose
+ * per-epoch means go back into hist and whose unfinished epoch's sums go to partial (losses) and
+ * partial_seconds (iteration times); the trimmed file replaces the old one whole. */
+mg_status train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial,
+                         double *partial_seconds, FILE **out);
 /* Keeps the header and the rows of dir/name whose first field (the epoch) is below epoch. */
-int train_csv_keep_epochs(const char *dir, const char *name, int epoch);
+mg_status train_csv_keep_epochs(const char *dir, const char *name, int epoch);
+/* Writes path whole or not at all. */
+mg_status train_write_text(const char *path, const char *text);
 /* Appends line to dir/name, writing header first into a new file. */
 int train_csv_append(const char *dir, const char *name, const char *header, const char *line);
 /* samples/epoch_NNN.png: real A | fake B | reconstructed A over real B | fake A | reconstructed B. */

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/file.h"
 #include "mrigan/phantom.h"
 
 #define PI_F       3.14159265358979f
@@ -584,6 +585,49 @@ static void describe(FILE *f, const mg_phantom_config *cfg, int count, int bit_d
     fprintf(f, "%-*s %6s %11s %6s %10s\n", digits + 8, "subject", "level", "head (w h)", "rot", "ventricles");
 }
 
+typedef struct phantom_job {
+    const mg_phantom_config *cfg;
+    int count, bit_depth, digits;
+    const char *command_line, *d1, *d2;
+    subject *s;
+} phantom_job;
+
+/* Renders and saves every slice pair, describing each in f (phantom.txt, which goes into place last). */
+static mg_status phantom_write_all(FILE *f, void *arg)
+{
+    const phantom_job *j = arg;
+    mg_status st = MG_OK;
+    describe(f, j->cfg, j->count, j->bit_depth, j->command_line, j->digits);
+    for (int k = 0; k < j->count && st == MG_OK; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "phantom_%0*d.png", j->digits, k);
+        char *p1 = path_join(j->d1, name), *p2 = path_join(j->d2, name);
+        mg_image t1 = {0}, t2 = {0};
+        if (!p1 || !p2)
+            st = mg_error(MG_ERR_OOM, "phantom: out of memory");
+        if (st == MG_OK)
+            st = mg_phantom_render(j->cfg, k, &t1, &t2, NULL);
+        if (st == MG_OK)
+            st = mg_image_save_png(p1, &t1, j->bit_depth);
+        if (st == MG_OK)
+            st = mg_image_save_png(p2, &t2, j->bit_depth);
+        mg_image_free(&t1);
+        mg_image_free(&t2);
+        free(p1);
+        free(p2);
+        if (st == MG_OK) {
+            subject *s = j->s;
+            subject_make(s, j->cfg->seed, k);
+            fprintf(f, "phantom_%0*d %6.2f %5.2f %5.2f %6.1f %10.2f\n", j->digits, k, (double)s->level,
+                    (double)(2.0f * s->a), (double)(2.0f * s->b), (double)s->rot_deg, (double)s->vent);
+        }
+    }
+    if (st == MG_OK)
+        fprintf(f, "\nlevel: 0 basal ganglia .. 1 near the vertex; head: width and height in units of the "
+                   "image half-width; rot: degrees.\n");
+    return st;
+}
+
 mg_status mg_phantom_write(const char *dir, const mg_phantom_config *cfg, int count, int bit_depth,
                            const char *command_line)
 {
@@ -600,63 +644,16 @@ mg_status mg_phantom_write(const char *dir, const mg_phantom_config *cfg, int co
     for (int m = 1000; m <= count - 1 && digits < 9; m *= 10)
         digits++;
     char *d1 = path_join(dir, "T1"), *d2 = path_join(dir, "T2"), *txt = path_join(dir, "phantom.txt");
-    char *tmp = txt ? path_join(dir, ".phantom.txt.XXXXXX") : NULL;
     subject *s = malloc(sizeof *s);
-    if (!d1 || !d2 || !txt || !tmp || !s)
+    if (!d1 || !d2 || !txt || !s)
         st = mg_error(MG_ERR_OOM, "phantom: out of memory");
     if (st == MG_OK)
         st = make_dirs(d1);
     if (st == MG_OK)
         st = make_dirs(d2);
-    /* The description is written as the images go and renamed into place last. */
-    int fd = -1;
-    FILE *f = NULL;
-    if (st == MG_OK && ((fd = mkstemp(tmp)) < 0 || fchmod(fd, 0644) != 0 || !(f = fdopen(fd, "w")))) {
-        st = mg_error(MG_ERR_IO, "phantom: cannot create '%s': %s", tmp, strerror(errno));
-        if (fd >= 0) {
-            (void)close(fd);
-            (void)remove(tmp);
-        }
-    }
+    phantom_job job = {cfg, count, bit_depth, digits, command_line, d1, d2, s};
     if (st == MG_OK)
-        describe(f, cfg, count, bit_depth, command_line, digits);
-    for (int k = 0; k < count && st == MG_OK; k++) {
-        char name[32];
-        snprintf(name, sizeof name, "phantom_%0*d.png", digits, k);
-        char *p1 = path_join(d1, name), *p2 = path_join(d2, name);
-        mg_image t1 = {0}, t2 = {0};
-        if (!p1 || !p2)
-            st = mg_error(MG_ERR_OOM, "phantom: out of memory");
-        if (st == MG_OK)
-            st = mg_phantom_render(cfg, k, &t1, &t2, NULL);
-        if (st == MG_OK)
-            st = mg_image_save_png(p1, &t1, bit_depth);
-        if (st == MG_OK)
-            st = mg_image_save_png(p2, &t2, bit_depth);
-        mg_image_free(&t1);
-        mg_image_free(&t2);
-        free(p1);
-        free(p2);
-        if (st == MG_OK) {
-            subject_make(s, cfg->seed, k);
-            fprintf(f, "phantom_%0*d %6.2f %5.2f %5.2f %6.1f %10.2f\n", digits, k, (double)s->level,
-                    (double)(2.0f * s->a), (double)(2.0f * s->b), (double)s->rot_deg, (double)s->vent);
-        }
-    }
-    if (f) {
-        if (st == MG_OK)
-            fprintf(f, "\nlevel: 0 basal ganglia .. 1 near the vertex; head: width and height in units of the "
-                       "image half-width; rot: degrees.\n");
-        bool bad = ferror(f) != 0;
-        if (fclose(f) != 0 || bad) {
-            if (st == MG_OK)
-                st = mg_error(MG_ERR_IO, "phantom: writing '%s' failed", tmp);
-        }
-        if (st == MG_OK && rename(tmp, txt) != 0)
-            st = mg_error(MG_ERR_IO, "phantom: cannot rename '%s' to '%s': %s", tmp, txt, strerror(errno));
-        if (st != MG_OK)
-            (void)remove(tmp);
-    }
-    free(d1), free(d2), free(txt), free(tmp), free(s);
+        st = mg_file_write_atomic("phantom: ", txt, phantom_write_all, &job);
+    free(d1), free(d2), free(txt), free(s);
     return st;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/file.h"
 #include "mrigan/image.h"
 
 /* Largest accepted side: anything above is treated as a damaged or hostile header. */
@@ -341,66 +342,22 @@ static mg_status png_save_to_file(const char *path, FILE *fp, const png_save_src
     return s;
 }
 
-/* Makes the rename durable; a folder that cannot be opened or synced (some file systems refuse) is not an
- * error, since the file itself is already on disk. */
-static void png_save_sync_folder(const char *path)
+typedef struct png_save_args {
+    const char *path;
+    const png_save_src *src;
+} png_save_args;
+
+static mg_status png_save_stream(FILE *fp, void *arg)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        (void)close(fd);
-    }
-    free(dir);
+    const png_save_args *a = arg;
+    return png_save_to_file(a->path, fp, a->src);
 }
 
-/* Writes src to "<path>.tmp-XXXXXX", syncs it and renames it over path; removes the temporary file on failure. */
+/* Writes the whole PNG or nothing (core/file.c). */
 static mg_status png_save_file(const char *path, const png_save_src *src)
 {
-    static const char suffix[] = ".tmp-XXXXXX";
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof suffix);
-    if (!tmp)
-        return mg_error(MG_ERR_OOM, "%s: out of memory", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, suffix, sizeof suffix);
-
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        mg_status s = mg_error(MG_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        free(tmp);
-        return s;
-    }
-    mg_status s = MG_OK;
-    /* mkstemp makes the file 0600; give it the mode a newly created file usually has. */
-    if (fchmod(fd, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH) != 0)
-        s = mg_error(MG_ERR_IO, "%s: cannot set the file mode: %s", path, strerror(errno));
-    FILE *fp = s == MG_OK ? fdopen(fd, "wb") : NULL;
-    if (s == MG_OK && !fp)
-        s = mg_error(MG_ERR_IO, "%s: cannot open a stream: %s", path, strerror(errno));
-    if (!fp)
-        (void)close(fd);
-
-    if (s == MG_OK)
-        s = png_save_to_file(path, fp, src);
-    if (s == MG_OK && fflush(fp) != 0)
-        s = mg_error(MG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    if (s == MG_OK && fsync(fileno(fp)) != 0)
-        s = mg_error(MG_ERR_IO, "%s: cannot sync to disk: %s", path, strerror(errno));
-    if (fp && fclose(fp) != 0 && s == MG_OK)
-        s = mg_error(MG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    if (s == MG_OK && rename(tmp, path) != 0)
-        s = mg_error(MG_ERR_IO, "%s: cannot rename the temporary file over it: %s", path, strerror(errno));
-
-    if (s != MG_OK)
-        (void)unlink(tmp);
-    else
-        png_save_sync_folder(path);
-    free(tmp);
-    return s;
+    png_save_args a = {path, src};
+    return mg_file_write_atomic("", path, png_save_stream, &a);
 }
 
 static mg_status png_save_check_size(const char *path, int width, int height)

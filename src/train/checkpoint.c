@@ -23,8 +23,8 @@
  * rather than as damaged), the CRC, then every field with bounds checks. A CRC mismatch is reported as
  * damage, or as truncation when the entries run past the end of the file.
  *
- * Saving writes "<path>.tmp-XXXXXX" in the folder of path (mkstemp, then mode 0644), checks every write,
- * fflush and fsync, closes it, renames it onto path and fsyncs the folder. path therefore holds the
+ * Saving goes through mg_file_write_atomic (core/file.c): "<path>.tmp-XXXXXX" in the folder of path (mode
+ * 0644), every write checked, fflush and fsync, closed, renamed onto path, the folder fsync'd. path therefore holds the
  * previous file or the new one whole, never part of one; a failed save removes its temporary file. (A
  * process killed during a save can leave the temporary file behind.) Writing past RLIMIT_FSIZE raises
  * SIGXFSZ, which kills the process unless the caller ignores the signal; ignored, it is an EFBIG error.
@@ -41,6 +41,7 @@
 #include <zlib.h>
 
 #include "core/core.h"
+#include "core/file.h"
 #include "mrigan/checkpoint.h"
 
 #define CKPT_MAGIC      "MRIGANCK"
@@ -49,7 +50,6 @@
 #define CKPT_MIN_LEN    (CKPT_HEADER_LEN + 4) /* header and CRC */
 #define CKPT_MIN_ENTRY  (2 + 1 + 1 + 4 + 4)   /* the smallest entry: 1-char name, 1-D, one float */
 #define CKPT_NAME_MAX   ((int)sizeof(((mg_ckpt_entry *)0)->name) - 1)
-#define CKPT_TMP_SUFFIX ".tmp-XXXXXX"
 #define CKPT_CHUNK      4096 /* floats converted per write */
 
 typedef unsigned long long ull;
@@ -375,54 +375,20 @@ static void ckpt_write_all(ckpt_writer *w, const mg_ckpt *c)
     ckpt_write_uint(w, (uint32_t)w->crc, 4);
 }
 
-/* The folder of path ("." without a slash), malloc'd; NULL when out of memory. */
-static char *ckpt_dir_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
-    char *dir = malloc(n ? n + 1 : 2);
-    if (!dir)
-        return NULL;
-    if (n)
-        memcpy(dir, path, n);
-    else
-        dir[n++] = '.';
-    dir[n] = '\0';
-    return dir;
-}
+typedef struct ckpt_save_args {
+    const mg_ckpt *c;
+    const char *path;
+} ckpt_save_args;
 
-/* fsyncs a folder so a rename in it is durable; 0 or an errno. EINVAL means the file system cannot. */
-static int ckpt_sync_dir(const char *dir)
+static mg_status ckpt_write_stream(FILE *f, void *arg)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return errno;
-    int err = fsync(fd) != 0 && errno != EINVAL ? errno : 0;
-    if (close(fd) != 0 && !err)
-        err = errno;
-    return err;
-}
-
-/* Writes c into the temporary file fd (closed on return); 0 or an errno. */
-static int ckpt_write_file(int fd, const mg_ckpt *c)
-{
-    /* mkstemp makes 0600; file systems without POSIX modes (some network mounts) refuse, harmlessly. */
-    bool mode_ok = fchmod(fd, 0644) == 0 || errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP;
-    FILE *f = mode_ok ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        int err = errno;
-        close(fd);
-        return err;
-    }
+    const ckpt_save_args *a = arg;
     ckpt_writer w = {f, crc32(0L, Z_NULL, 0), 0};
-    ckpt_write_all(&w, c);
-    if (!w.err && fflush(f) != 0)
-        w.err = errno ? errno : EIO;
-    if (!w.err && fsync(fileno(f)) != 0)
-        w.err = errno;
-    if (fclose(f) != 0 && !w.err)
-        w.err = errno ? errno : EIO;
-    return w.err;
+    ckpt_write_all(&w, a->c);
+    char es[128];
+    return w.err ? mg_error(MG_ERR_IO, "checkpoint %s: writing failed: %s (an existing file there is unchanged)",
+                            a->path, ckpt_errstr(w.err, es, sizeof es))
+                 : MG_OK;
 }
 
 mg_status mg_ckpt_save(const mg_ckpt *c, const char *path)
@@ -432,42 +398,8 @@ mg_status mg_ckpt_save(const mg_ckpt *c, const char *path)
     mg_status s = ckpt_check_for_save(c, path);
     if (s != MG_OK)
         return s;
-    size_t path_len = strlen(path);
-    char *tmp = malloc(path_len + sizeof CKPT_TMP_SUFFIX);
-    char *dir = ckpt_dir_name(path);
-    if (!tmp || !dir) {
-        free(tmp);
-        free(dir);
-        return mg_error(MG_ERR_OOM, "checkpoint %s: out of host memory", path);
-    }
-    memcpy(tmp, path, path_len);
-    memcpy(tmp + path_len, CKPT_TMP_SUFFIX, sizeof CKPT_TMP_SUFFIX);
-
-    char es[128];
-    int err = 0, fd = mkstemp(tmp);
-    if (fd < 0) {
-        s = mg_error(MG_ERR_IO, "checkpoint %s: cannot create a temporary file in folder %s: %s", path, dir,
-                     ckpt_errstr(errno, es, sizeof es));
-    } else if ((err = ckpt_write_file(fd, c)) != 0 || rename(tmp, path) != 0) {
-        if (err)
-            s = mg_error(MG_ERR_IO, "checkpoint %s: writing failed: %s (an existing file there is unchanged)", path,
-                         ckpt_errstr(err, es, sizeof es));
-        else
-            s = mg_error(MG_ERR_IO, "checkpoint %s: cannot rename the temporary file onto it: %s", path,
-                         ckpt_errstr(errno, es, sizeof es));
-        if (unlink(tmp) != 0) {
-            char msg[512]; /* keep the first message and name the leftover file */
-            snprintf(msg, sizeof msg, "%s; the temporary file %s could not be removed", mg_last_error(), tmp);
-            s = mg_error(s, "%s", msg);
-        }
-    } else if ((err = ckpt_sync_dir(dir)) != 0) {
-        /* The new file is complete at path; only its durability across a power loss is in doubt. */
-        s = mg_error(MG_ERR_IO, "checkpoint %s: written, but syncing folder %s failed: %s", path, dir,
-                     ckpt_errstr(err, es, sizeof es));
-    }
-    free(tmp);
-    free(dir);
-    return s;
+    ckpt_save_args a = {c, path};
+    return mg_file_write_atomic("checkpoint ", path, ckpt_write_stream, &a);
 }
 
 /* ------------------------------------------------------------------ loading */

@@ -11,6 +11,7 @@
 
 #include "cl-internal.h"
 #include "cl-sources.h"
+#include "core/file.h"
 
 #define BUILD_OPTIONS "-cl-std=CL1.2"
 
@@ -118,6 +119,19 @@ static cl_program program_from_cache(cl_ctx *c, const char *path)
     return p;
 }
 
+typedef struct program_bytes {
+    const unsigned char *bin;
+    size_t size;
+} program_bytes;
+
+static mg_status program_bytes_write(FILE *f, void *arg)
+{
+    const program_bytes *b = arg;
+    fwrite(b->bin, 1, b->size, f); /* a short write shows in f's error flag */
+    return MG_OK;
+}
+
+/* A cache is best effort: a binary that cannot be written is compiled again next time. */
 static void program_to_cache(cl_ctx *c, cl_program p, const char *path)
 {
     size_t size = 0;
@@ -125,17 +139,9 @@ static void program_to_cache(cl_ctx *c, cl_program p, const char *path)
         return;
     unsigned char *bin = malloc(size);
     unsigned char *bins[1] = {bin};
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    FILE *f = bin && clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS ? fopen(tmp, "wb")
-                                                                                                     : NULL;
     (void)c;
-    if (f) {
-        bool ok = fwrite(bin, 1, size, f) == size;
-        ok = fclose(f) == 0 && ok;
-        if (!ok || rename(tmp, path) != 0)
-            unlink(tmp);
-    }
+    if (bin && clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS)
+        (void)mg_file_write_atomic("", path, program_bytes_write, &(program_bytes){bin, size});
     free(bin);
 }
 

@@ -1,0 +1,109 @@
+/* Atomic file replacement (see file.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "file.h"
+
+static const char *file_errstr(int err, char *buf, size_t len)
+{
+    if (strerror_r(err, buf, len) != 0)
+        snprintf(buf, len, "error %d", err);
+    return buf;
+}
+
+/* The folder of path ("." without a slash), malloc'd; NULL when out of memory. */
+static char *file_dir_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    char *dir = malloc(n ? n + 1 : 2);
+    if (!dir)
+        return NULL;
+    if (n)
+        memcpy(dir, path, n);
+    else
+        dir[n++] = '.';
+    dir[n] = '\0';
+    return dir;
+}
+
+/* fsyncs a folder so that a rename in it is durable; 0 or an errno. EINVAL: the file system cannot. */
+static int file_sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return errno;
+    int err = fsync(fd) != 0 && errno != EINVAL ? errno : 0;
+    if (close(fd) != 0 && !err)
+        err = errno;
+    return err;
+}
+
+/* Fills the temporary file fd through writer and closes it; MG_OK or a status with its message. */
+static mg_status file_fill(int fd, const char *what, const char *path, mg_file_writer writer, void *arg)
+{
+    char es[128];
+    /* mkstemp makes 0600; file systems without POSIX modes (some network mounts) refuse, harmlessly. */
+    bool mode_ok = fchmod(fd, 0644) == 0 || errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP;
+    FILE *f = mode_ok ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        int err = errno;
+        close(fd);
+        return mg_error(MG_ERR_IO, "%s%s: cannot open a temporary file: %s", what, path,
+                        file_errstr(err, es, sizeof es));
+    }
+    errno = 0;
+    mg_status s = writer(f, arg);
+    int err = 0;
+    if (s == MG_OK && (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0))
+        err = errno ? errno : EIO;
+    if (fclose(f) != 0 && s == MG_OK && !err)
+        err = errno ? errno : EIO;
+    if (err)
+        s = mg_error(MG_ERR_IO, "%s%s: writing failed: %s (an existing file there is unchanged)", what, path,
+                     file_errstr(err, es, sizeof es));
+    return s;
+}
+
+mg_status mg_file_write_atomic(const char *what, const char *path, mg_file_writer writer, void *arg)
+{
+    static const char suffix[] = ".tmp-XXXXXX";
+    what = what ? what : "";
+    size_t len = strlen(path);
+    char *tmp = malloc(len + sizeof suffix), *dir = file_dir_name(path);
+    if (!tmp || !dir) {
+        free(tmp);
+        free(dir);
+        return mg_error(MG_ERR_OOM, "%s%s: out of host memory", what, path);
+    }
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, suffix, sizeof suffix);
+    char es[128];
+    mg_status s = MG_OK;
+    int fd = mkstemp(tmp), err;
+    if (fd < 0) {
+        s = mg_error(MG_ERR_IO, "%s%s: cannot create a temporary file in folder %s: %s", what, path, dir,
+                     file_errstr(errno, es, sizeof es));
+    } else if ((s = file_fill(fd, what, path, writer, arg)) != MG_OK || rename(tmp, path) != 0) {
+        if (s == MG_OK)
+            s = mg_error(MG_ERR_IO, "%s%s: cannot rename the temporary file onto it: %s", what, path,
+                         file_errstr(errno, es, sizeof es));
+        if (unlink(tmp) != 0) {
+            char msg[768]; /* keep the first message and name the leftover file */
+            snprintf(msg, sizeof msg, "%s; the temporary file %s could not be removed", mg_last_error(), tmp);
+            s = mg_error(s, "%s", msg);
+        }
+    } else if ((err = file_sync_dir(dir)) != 0) {
+        /* The new file is whole at path; only its durability across a power loss is in doubt. */
+        s = mg_error(MG_ERR_IO, "%s%s: written, but syncing folder %s failed: %s", what, path, dir,
+                     file_errstr(err, es, sizeof es));
+    }
+    free(tmp);
+    free(dir);
+    return s;
+}
