@@ -43,6 +43,13 @@ mg_status mg_image_resize(const mg_image *in, int width, int height, mg_image *o
 /* ------------------------------------------------------------------ datasets */
 typedef struct mg_dataset mg_dataset;
 
+/* The PNG slices of a folder: names ending in .png (any case) of regular files or links to them, sorted by
+ * strcmp, malloc'd (mg_folder_free_names). An empty folder is no error (count 0). Errors name the folder:
+ * MG_ERR_IO for "no such folder", "not a folder", or what the system says. */
+mg_status mg_folder_list_pngs(const char *dir, char ***names, int *count);
+void mg_folder_free_names(char **names, int count);
+bool mg_folder_is_png_name(const char *name);
+
 /* Loads every PNG in dir (regular files ending in .png, any case; not recursive), sorted by name (strcmp).
  * Errors name the folder (missing or not a folder: MG_ERR_IO; no PNG in it: MG_ERR_ARG) or the file that fails
  * to load (its loader's status). */

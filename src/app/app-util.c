@@ -1,7 +1,6 @@
 /* Helpers shared by the subcommands: file names, pairing two folders of slices, loading a model from a
  * checkpoint, translating one image at native size. Messages start with "mrigan <cmd>:". */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +14,6 @@ const char *app_base_name(const char *path)
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
 }
-
-bool app_has_png_suffix(const char *name)
-{
-    size_t n = strlen(name);
-    return n > 4 && !strcasecmp(name + n - 4, ".png");
-}
-
-static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
 
 /* dir/name, or name alone when dir is NULL or name is absolute; NULL when out of memory. */
 char *app_path_join(const char *dir, const char *name)
@@ -66,50 +57,13 @@ int app_pairs_add(const char *cmd, app_pair_list *l, char *a, char *b)
     return 0;
 }
 
-static void names_free(char **names, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-}
-
 /* The PNG files of dir (names only, sorted by strcmp). Errors name the folder. */
 static int names_list(const char *cmd, const char *dir, char ***out, int *n_out)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return fprintf(stderr, "mrigan %s: %s: %s\n", cmd, dir, strerror(errno)), 1;
-    char **names = NULL;
-    int n = 0, cap = 0, rc = 0;
-    for (struct dirent *e; !rc && (e = readdir(d));) {
-        if (!app_has_png_suffix(e->d_name))
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(names, (size_t)cap * sizeof *grown);
-            if (!grown) {
-                rc = 1;
-                break;
-            }
-            names = grown;
-        }
-        if (!(names[n] = strdup(e->d_name)))
-            rc = 1;
-        else
-            n++;
-    }
-    closedir(d);
-    if (rc)
-        fprintf(stderr, "mrigan %s: out of memory listing %s\n", cmd, dir);
-    else if (n == 0)
-        rc = (fprintf(stderr, "mrigan %s: %s: no .png images\n", cmd, dir), 1);
-    if (rc) {
-        names_free(names, n);
-        return rc;
-    }
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    *out = names;
-    *n_out = n;
+    if (mg_folder_list_pngs(dir, out, n_out) != MG_OK)
+        return fprintf(stderr, "mrigan %s: %s\n", cmd, mg_last_error()), 1;
+    if (*n_out == 0)
+        return fprintf(stderr, "mrigan %s: %s: no .png images\n", cmd, dir), 1;
     return 0;
 }
 
@@ -190,8 +144,8 @@ int app_pairs_from_folders(const char *cmd, const char *dir_a, const char *dir_b
     if (unused)
         fprintf(stderr, "mrigan %s: note: %d image%s of %s without a counterpart in %s not scored (%s%s)\n", cmd,
                 unused, unused == 1 ? "" : "s", dir_b, dir_a, nb[first], unused > 1 ? ", ..." : "");
-    names_free(na, ca);
-    names_free(nb, cb);
+    mg_folder_free_names(na, ca);
+    mg_folder_free_names(nb, cb);
     free(used);
     return rc;
 }

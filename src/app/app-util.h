@@ -8,7 +8,6 @@
 #include "mrigan/image.h"
 
 const char *app_base_name(const char *path);
-bool app_has_png_suffix(const char *name); /* .png in any case */
 /* dir/name, or name alone when dir is NULL or name is absolute; NULL when out of memory. */
 char *app_path_join(const char *dir, const char *name);
 

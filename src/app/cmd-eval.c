@@ -78,7 +78,7 @@ static int pairs_from_csv(const char *file, const char *dir_a, const char *dir_b
             break;
         *comma = '\0';
         char *x = csv_field(s), *y = csv_field(comma + 1);
-        if (data_lines++ == 0 && !(app_has_png_suffix(x) && app_has_png_suffix(y))) {
+        if (data_lines++ == 0 && !(mg_folder_is_png_name(x) && mg_folder_is_png_name(y))) {
             data_lines = 0; /* a header */
             continue;
         }

@@ -1,7 +1,6 @@
 /* mrigan translate: runs one generator of a trained checkpoint over PNG slices at native resolution. Each
  * image is padded with black to the generator's multiple, translated, and cropped back, so the output has
  * exactly the input's width and height and the anatomy keeps its scale. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +22,6 @@ typedef struct translate_opts {
     int threads, backend, device;
 } translate_opts;
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Expands folders into their PNG files (sorted); files are kept as given. */
 static int collect_inputs(const char **args, int n_args, char **files, int *n_files)
 {
@@ -41,29 +38,24 @@ static int collect_inputs(const char **args, int n_args, char **files, int *n_fi
             files[(*n_files)++] = strdup(args[i]);
             continue;
         }
-        DIR *d = opendir(args[i]);
-        if (!d)
-            return fprintf(stderr, "mrigan translate: %s: %s\n", args[i], strerror(errno)), 1;
-        int first = *n_files;
-        for (struct dirent *e; (e = readdir(d));) {
-            if (!app_has_png_suffix(e->d_name))
-                continue;
-            if (*n_files == MAX_INPUTS) {
-                closedir(d);
-                return fprintf(stderr, "mrigan translate: more than %d inputs\n", MAX_INPUTS), 1;
-            }
-            size_t len = strlen(args[i]) + strlen(e->d_name) + 2;
-            files[*n_files] = malloc(len);
-            if (!files[*n_files]) {
-                closedir(d);
-                return fprintf(stderr, "mrigan translate: out of memory\n"), 1;
-            }
-            snprintf(files[(*n_files)++], len, "%s/%s", args[i], e->d_name);
-        }
-        closedir(d);
-        if (*n_files == first)
+        char **names;
+        int n = 0;
+        if (mg_folder_list_pngs(args[i], &names, &n) != MG_OK)
+            return fprintf(stderr, "mrigan translate: %s\n", mg_last_error()), 1;
+        if (n == 0)
             return fprintf(stderr, "mrigan translate: %s: no .png images\n", args[i]), 1;
-        qsort(files + first, (size_t)(*n_files - first), sizeof *files, cmp_str);
+        int rc = 0;
+        for (int k = 0; k < n && !rc; k++) {
+            if (*n_files == MAX_INPUTS)
+                rc = (fprintf(stderr, "mrigan translate: more than %d inputs\n", MAX_INPUTS), 1);
+            else if (!(files[*n_files] = app_path_join(args[i], names[k])))
+                rc = (fprintf(stderr, "mrigan translate: out of memory\n"), 1);
+            else
+                (*n_files)++;
+        }
+        mg_folder_free_names(names, n);
+        if (rc)
+            return rc;
     }
     return 0;
 }

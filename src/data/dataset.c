@@ -8,7 +8,6 @@
  * A dataset resized to a load size keeps the resized images, made on first use of each image, so a training
  * loop allocates nothing per sample once every image has been seen. The cache is guarded by a mutex, so
  * several threads may sample from one dataset as long as they use the same load size. */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -217,14 +216,6 @@ const mg_image *mg_dataset_image(const mg_dataset *d, int i)
 
 const char *mg_dataset_name(const mg_dataset *d, int i) { return d && i >= 0 && i < d->count ? d->names[i] : NULL; }
 
-static int dataset_compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static bool dataset_is_png_name(const char *name)
-{
-    size_t n = strlen(name);
-    return n > 4 && strcasecmp(name + n - 4, ".png") == 0;
-}
-
 static char *dataset_join(const char *dir, const char *name)
 {
     size_t a = strlen(dir), b = strlen(name);
@@ -237,62 +228,6 @@ static char *dataset_join(const char *dir, const char *name)
         memcpy(p + a, name, b + 1);
     }
     return p;
-}
-
-/* The names of the regular files (or links to them) in dir that end in .png, unsorted. */
-static mg_status dataset_list_pngs(mg_dataset *d)
-{
-    DIR *dp = opendir(d->dir);
-    if (!dp) {
-        int e = errno;
-        if (e == ENOENT)
-            return mg_error(MG_ERR_IO, "%s: no such folder", d->dir);
-        if (e == ENOTDIR)
-            return mg_error(MG_ERR_IO, "%s: not a folder", d->dir);
-        return mg_error(MG_ERR_IO, "%s: cannot open the folder: %s", d->dir, strerror(e));
-    }
-    mg_status s = MG_OK;
-    int cap = 0;
-    for (;;) {
-        errno = 0;
-        struct dirent *ent = readdir(dp);
-        if (!ent) {
-            if (errno != 0)
-                s = mg_error(MG_ERR_IO, "%s: cannot list the folder: %s", d->dir, strerror(errno));
-            break;
-        }
-        if (!dataset_is_png_name(ent->d_name))
-            continue;
-        char *path = dataset_join(d->dir, ent->d_name);
-        if (!path) {
-            s = mg_error(MG_ERR_OOM, "%s: out of memory", d->dir);
-            break;
-        }
-        struct stat st;
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) { /* broken links, folders named x.png, ... */
-            free(path);
-            continue;
-        }
-        free(path);
-        if (d->count == cap) {
-            int grown = cap ? 2 * cap : 64;
-            char **names = realloc(d->names, sizeof *names * (size_t)grown);
-            if (!names) {
-                s = mg_error(MG_ERR_OOM, "%s: out of memory", d->dir);
-                break;
-            }
-            d->names = names;
-            cap = grown;
-        }
-        if (!(d->names[d->count] = strdup(ent->d_name))) {
-            s = mg_error(MG_ERR_OOM, "%s: out of memory", d->dir);
-            break;
-        }
-        d->count++;
-    }
-    if (closedir(dp) != 0 && s == MG_OK)
-        s = mg_error(MG_ERR_IO, "%s: cannot close the folder: %s", d->dir, strerror(errno));
-    return s;
 }
 
 mg_status mg_dataset_load(const char *dir, mg_dataset **out)
@@ -311,14 +246,13 @@ mg_status mg_dataset_load(const char *dir, mg_dataset **out)
     }
     mg_status s = (d->dir = strdup(dir)) ? MG_OK : mg_error(MG_ERR_OOM, "%s: out of memory", dir);
     if (s == MG_OK)
-        s = dataset_list_pngs(d);
+        s = mg_folder_list_pngs(dir, &d->names, &d->count);
     if (s == MG_OK && d->count == 0)
         s = mg_error(MG_ERR_ARG, "%s: no .png images", dir);
     if (s != MG_OK) {
         mg_dataset_free(d);
         return s;
     }
-    qsort(d->names, (size_t)d->count, sizeof *d->names, dataset_compare_names);
     d->paths = calloc((size_t)d->count, sizeof *d->paths);
     d->image = calloc((size_t)d->count, sizeof *d->image);
     d->resized = calloc((size_t)d->count, sizeof *d->resized);
