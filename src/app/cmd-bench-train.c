@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "commands.h"
-#include "core/core.h"
+#include "base/base.h"
 #include "mrigan/cyclegan.h"
 #include "options.h"
 

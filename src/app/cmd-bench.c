@@ -17,7 +17,7 @@
 #endif
 
 #include "commands.h"
-#include "core/core.h"
+#include "base/base.h"
 #include "options.h"
 
 #include <mrigan/blas.h>

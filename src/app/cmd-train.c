@@ -18,8 +18,8 @@
 
 #include "app-util.h"
 #include "commands.h"
-#include "core/core.h"
-#include "core/file.h"
+#include "base/base.h"
+#include "base/file.h"
 #include "mrigan/phantom.h"
 #include "options.h"
 #include "report.h"

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/core.h"
-#include "core/file.h"
+#include "base/base.h"
+#include "base/file.h"
 #include "mrigan/cyclegan.h"
 #include "report.h"
 

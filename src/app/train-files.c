@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 
 #include "app-util.h"
-#include "core/core.h"
-#include "core/file.h"
+#include "base/base.h"
+#include "base/file.h"
 #include "options.h"
 #include "train-run.h"
 

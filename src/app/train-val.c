@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "app-util.h"
-#include "core/core.h"
+#include "base/base.h"
 #include "train-run.h"
 
 void val_free(val_set *v)

@@ -1,10 +1,10 @@
 /* The backend interface: a table of functions plus a context pointer. Every op and buffer operation
  * above this layer goes through it; a backend fills a static const mg_backend_iface with designated
- * initialisers, its op tables generated from core/ops.def. */
+ * initialisers, its op tables generated from base/ops.def. */
 #ifndef MRIGAN_BACKEND_H
 #define MRIGAN_BACKEND_H
 
-#include "core/core.h"
+#include "base/base.h"
 
 typedef mg_status (*mg_kernel_fn)(void *ctx, mg_node *node);
 

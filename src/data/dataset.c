@@ -16,7 +16,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "core/core.h"
+#include "base/base.h"
 #include "mrigan/image.h"
 
 /* ------------------------------------------------------------------ geometry */

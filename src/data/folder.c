@@ -6,7 +6,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "core/core.h"
+#include "base/base.h"
 #include "mrigan/image.h"
 
 static int folder_compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

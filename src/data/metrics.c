@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "base/base.h"
 #include "mrigan/metrics.h"
 
 #define SSIM_RADIUS ((MG_METRICS_SSIM_WINDOW - 1) / 2)

@@ -32,8 +32,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/core.h"
-#include "core/file.h"
+#include "base/base.h"
+#include "base/file.h"
 #include "mrigan/phantom.h"
 
 #define PI_F       3.14159265358979f

@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/core.h"
-#include "core/file.h"
+#include "base/base.h"
+#include "base/file.h"
 #include "mrigan/image.h"
 
 /* Largest accepted side: anything above is treated as a damaged or hostile header. */
@@ -353,7 +353,7 @@ static mg_status png_save_stream(FILE *fp, void *arg)
     return png_save_to_file(a->path, fp, a->src);
 }
 
-/* Writes the whole PNG or nothing (core/file.c). */
+/* Writes the whole PNG or nothing (base/file.c). */
 static mg_status png_save_file(const char *path, const png_save_src *src)
 {
     png_save_args a = {path, src};

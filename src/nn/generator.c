@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "base/base.h"
 #include "net-internal.h"
 
 static int unet_channels(const mg_gen_config *c, int level)

@@ -1,7 +1,7 @@
 /* Weight initialisation from the library's PCG32 generator. */
 #include <stdlib.h>
 
-#include "core/core.h"
+#include "base/base.h"
 
 mg_status mg_init_normal(mg_tensor *t, mg_rng *r, float mean, float std)
 {

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "base/base.h"
 #include "net-internal.h"
 
 mg_status mg_net_param(mg_net *n, mg_backend *be, const char *name, int ndim, const int *shape, mg_tensor **out)

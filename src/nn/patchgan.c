@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "base/base.h"
 #include "net-internal.h"
 
 mg_status mg_discriminator_new(mg_backend *be, const char *prefix, int ndf, mg_discriminator *out)

@@ -23,7 +23,7 @@
  * rather than as damaged), the CRC, then every field with bounds checks. A CRC mismatch is reported as
  * damage, or as truncation when the entries run past the end of the file.
  *
- * Saving goes through mg_file_write_atomic (core/file.c): "<path>.tmp-XXXXXX" in the folder of path (mode
+ * Saving goes through mg_file_write_atomic (base/file.c): "<path>.tmp-XXXXXX" in the folder of path (mode
  * 0644), every write checked, fflush and fsync, closed, renamed onto path, the folder fsync'd. path therefore holds the
  * previous file or the new one whole, never part of one; a failed save removes its temporary file. (A
  * process killed during a save can leave the temporary file behind.) Writing past RLIMIT_FSIZE raises
@@ -40,8 +40,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "core/core.h"
-#include "core/file.h"
+#include "base/base.h"
+#include "base/file.h"
 #include "mrigan/checkpoint.h"
 
 #define CKPT_MAGIC      "MRIGANCK"

@@ -6,7 +6,7 @@
  * The generator pass and the discriminator pass use one graph each, reset every step. */
 #include <string.h>
 
-#include "core/core.h"
+#include "base/base.h"
 #include "history.h"
 
 const char *const mg_loss_names[MG_LOSS_COUNT] = {"D_A",     "D_B",    "adv_AB", "adv_BA", "cyc_ABA",

@@ -2,7 +2,7 @@
 #ifndef MRIGAN_HISTORY_H
 #define MRIGAN_HISTORY_H
 
-#include "core/core.h"
+#include "base/base.h"
 #include "mrigan/cyclegan.h"
 
 mg_status mg_history_init(mg_image_pool *p, int cap);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "base/base.h"
 #include "history.h"
 
 static mg_status set_float(mg_ckpt *c, const char *key, float v)

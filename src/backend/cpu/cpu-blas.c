@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "core/core.h"
+#include "base/base.h"
 #include "mrigan/blas.h"
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -260,12 +260,12 @@ static const mg_backend_iface cpu_iface = {
     .destroy = cpu_destroy,
     .fwd = {
 #define OP(e, name, n_src) [MG_OP_##e] = cpu_##name##_fwd,
-#include "core/ops.def"
+#include "base/ops.def"
 #undef OP
     },
     .bwd = {
 #define OP(e, name, n_src) [MG_OP_##e] = cpu_##name##_bwd,
-#include "core/ops.def"
+#include "base/ops.def"
 #undef OP
     },
 };

@@ -23,7 +23,7 @@ static inline float *cpu_data(const mg_tensor *t) { return (float *)t->buf->hand
 #define OP(e, name, n_src)                                                                                             \
     mg_status cpu_##name##_fwd(void *ctx, mg_node *node);                                                              \
     mg_status cpu_##name##_bwd(void *ctx, mg_node *node);
-#include "core/ops.def"
+#include "base/ops.def"
 #undef OP
 
 /* Items per parallel chunk for loops whose items cost about `work` elements each: chunks of at least

@@ -189,12 +189,12 @@ static const mg_backend_iface cl_iface = {
     .destroy = cl_destroy,
     .fwd = {
 #define OP(e, name, n_src) [MG_OP_##e] = cl_##name##_fwd,
-#include "core/ops.def"
+#include "base/ops.def"
 #undef OP
     },
     .bwd = {
 #define OP(e, name, n_src) [MG_OP_##e] = cl_##name##_bwd,
-#include "core/ops.def"
+#include "base/ops.def"
 #undef OP
     },
 };

@@ -79,7 +79,7 @@ mg_status cl_call(cl_ctx *c, const char *family, const char *name, size_t global
 #define OP(e, name, n_src)                                                                                             \
     mg_status cl_##name##_fwd(void *ctx, mg_node *node);                                                               \
     mg_status cl_##name##_bwd(void *ctx, mg_node *node);
-#include "core/ops.def"
+#include "base/ops.def"
 #undef OP
 
 /* C[M,N] = alpha op(A) op(B) + beta C through CLBlast, row-major, buffers with offsets in floats. */

@@ -11,7 +11,7 @@
 
 #include "cl-internal.h"
 #include "cl-sources.h"
-#include "core/file.h"
+#include "base/file.h"
 
 #define BUILD_OPTIONS "-cl-std=CL1.2"
 

@@ -1,7 +1,8 @@
-/* Internal definitions shared by the graph layer and the backends: the op enum (from ops.def), the
- * recorded node, and error reporting. Not part of the public API. */
-#ifndef MRIGAN_CORE_H
-#define MRIGAN_CORE_H
+/* The base layer, below the backends and the graph: the op enum (from ops.def) and the recorded node that
+ * both the graph and the backends' kernels work on, error reporting, shapes, the clock and the counter-based
+ * hash. Not part of the public API. */
+#ifndef MRIGAN_BASE_H
+#define MRIGAN_BASE_H
 
 #include "mrigan/mrigan.h"
 

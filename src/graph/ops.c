@@ -7,7 +7,7 @@
 
 const char *const mg_op_names[MG_OP_COUNT] = {
 #define OP(e, name, n_src) [MG_OP_##e] = #name,
-#include "ops.def"
+#include "base/ops.def"
 #undef OP
 };
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "core.h"
+#include "base.h"
 
 static _Thread_local char last_error[512];
 

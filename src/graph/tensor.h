@@ -2,7 +2,7 @@
 #ifndef MRIGAN_TENSOR_H
 #define MRIGAN_TENSOR_H
 
-#include "core.h"
+#include "base/base.h"
 
 /* Fills in t's shape and takes a buffer for it from be (contents undefined). */
 mg_status mg_tensor_init(mg_tensor *t, mg_backend *be, int ndim, const int *shape);

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "base.h"
 #include "file.h"
 
 static const char *file_errstr(int err, char *buf, size_t len)

@@ -4,7 +4,7 @@
  * gives 0xa15c02b7, 0x7b47f409, ... as the reference demo prints. */
 #include <math.h>
 
-#include "core.h"
+#include "base.h"
 
 uint32_t mg_rng_u32(mg_rng *r)
 {

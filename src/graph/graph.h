@@ -2,7 +2,7 @@
 #ifndef MRIGAN_GRAPH_H
 #define MRIGAN_GRAPH_H
 
-#include "core.h"
+#include "base/base.h"
 
 /* A new graph-owned tensor with an uninitialised buffer, or NULL with the graph's error set. */
 mg_tensor *mg_graph_new_tensor(mg_graph *g, int ndim, const int *shape);
