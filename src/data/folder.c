@@ -88,7 +88,8 @@ mg_status mg_folder_list_pngs(const char *dir, char ***names, int *count)
         mg_folder_free_names(list, n);
         return s;
     }
-    qsort(list, (size_t)n, sizeof *list, folder_compare_names);
+    if (n > 1) /* qsort must not be given NULL, even for no elements */
+        qsort(list, (size_t)n, sizeof *list, folder_compare_names);
     *names = list;
     *count = n;
     return MG_OK;
