@@ -22,17 +22,23 @@ typedef struct mg_cyclegan_config {
     float lr, beta1, beta2;
 } mg_cyclegan_config;
 
-/* One step's losses, as plain numbers (the only device-to-host traffic of a step). */
+/* One step's losses, as plain numbers (the only device-to-host traffic of a step): one field per line of
+ * mrigan/losses.def, and the index of each in that order (MG_LOSS_D_A, ... MG_LOSS_G_TOTAL). */
 typedef struct mg_losses {
-    float d_a, d_b;         /* discriminator losses (halved) */
-    float adv_ab, adv_ba;   /* generator adversarial losses: G_AB fools D_B, G_BA fools D_A */
-    float cyc_aba, cyc_bab; /* weighted cycle losses */
-    float idt_ab, idt_ba;   /* weighted identity losses */
-    float g_total;
+#define LOSS(e, field, name, colour, what) float field;
+#include "mrigan/losses.def"
+#undef LOSS
 } mg_losses;
 
-#define MG_LOSS_COUNT 9
+typedef enum mg_loss {
+#define LOSS(e, field, name, colour, what) MG_LOSS_##e,
+#include "mrigan/losses.def"
+#undef LOSS
+    MG_LOSS_COUNT
+} mg_loss;
+
 extern const char *const mg_loss_names[MG_LOSS_COUNT];
+extern const uint32_t mg_loss_colours[MG_LOSS_COUNT]; /* 0xRRGGBB, for plots */
 /* The losses in mg_loss_names order. */
 void mg_losses_to_array(const mg_losses *l, float *out);
 

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "app-util.h"
-#include "commands.h"
 #include "base/base.h"
 #include "base/file.h"
+#include "commands.h"
 #include "mrigan/phantom.h"
 #include "options.h"
 #include "report.h"
@@ -580,7 +580,8 @@ static int run_epoch(trainer *t, bool tty)
         fputc('\n', stderr);
     fprintf(stderr, "epoch %d/%d: %.2f s/iteration, lr %.3g, G %.4f (cycle %.4f + %.4f), D_A %.4f, D_B %.4f\n",
             t->st.epoch, o->epochs + o->epochs_decay, secs / (t->n_iter - first), epoch_lr(o, t->st.epoch),
-            t->partial[8], t->partial[4], t->partial[5], t->partial[0], t->partial[1]);
+            t->partial[MG_LOSS_G_TOTAL], t->partial[MG_LOSS_CYC_ABA], t->partial[MG_LOSS_CYC_BAB],
+            t->partial[MG_LOSS_D_A], t->partial[MG_LOSS_D_B]);
     memset(t->partial, 0, sizeof t->partial);
     fflush(t->csv);
     int finished = t->st.epoch;
@@ -590,9 +591,12 @@ static int run_epoch(trainer *t, bool tty)
     for (int i = 0; i < MG_LOSS_COUNT; i++)
         len += snprintf(line + len, sizeof line - (size_t)len, ",%.9g", t->hist.means[t->hist.n - 1][i]);
     snprintf(line + len, sizeof line - (size_t)len, "\n");
-    if (train_csv_append(
-            t->out, "epochs.csv",
-            "epoch,lr,seconds,s_per_iteration,D_A,D_B,adv_AB,adv_BA,cyc_ABA,cyc_BAB,idt_AB,idt_BA,G_total\n", line))
+    char header[512];
+    int hl = snprintf(header, sizeof header, "epoch,lr,seconds,s_per_iteration");
+    for (int i = 0; i < MG_LOSS_COUNT; i++)
+        hl += snprintf(header + hl, sizeof header - (size_t)hl, ",%s", mg_loss_names[i]);
+    snprintf(header + hl, sizeof header - (size_t)hl, "\n");
+    if (train_csv_append(t->out, "epochs.csv", header, line))
         return fprintf(stderr, "mrigan train: cannot write %s/epochs.csv: %s\n", t->out, strerror(errno)), 1;
     if (t->have_val && validate_epoch(t, finished))
         return 1;

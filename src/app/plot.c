@@ -43,10 +43,14 @@ static const struct glyph {
     {')', {8, 4, 2, 2, 2, 4, 8}},        {'+', {0, 4, 4, 31, 4, 4, 0}},
 };
 
-static const uint8_t colours[MG_LOSS_COUNT][3] = {
-    {31, 119, 180}, {255, 127, 14},  {44, 160, 44},   {214, 39, 40}, {148, 103, 189},
-    {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {0, 0, 0},
-};
+/* The series' colours: the losses' own (mrigan/losses.def), also for the validation panels' series. */
+static void series_colour(int k, uint8_t rgb[3])
+{
+    uint32_t c = mg_loss_colours[k % MG_LOSS_COUNT];
+    rgb[0] = (uint8_t)(c >> 16);
+    rgb[1] = (uint8_t)(c >> 8);
+    rgb[2] = (uint8_t)c;
+}
 
 static void put(canvas *c, int x, int y, const uint8_t *rgb)
 {
@@ -155,6 +159,8 @@ static void chart_draw(canvas *c, int y_top, const chart *ch)
     for (int k = 0; k < ch->n_series; k++) {
         double px = 0, py = 0;
         bool have = false;
+        uint8_t colour[3];
+        series_colour(k, colour);
         for (int e = 0; e < ch->n_points; e++) {
             float v = ch->values[e * ch->n_series + k];
             if (!chart_ok(ch, v)) {
@@ -164,16 +170,16 @@ static void chart_draw(canvas *c, int y_top, const chart *ch)
             double x = n == 1 ? (x0 + x1) / 2.0 : x0 + (double)(x1 - x0) * e / (n - 1);
             double y = y1 - (chart_y(ch, v) - lo) / (hi - lo) * (y1 - y0);
             if (have)
-                draw_line(c, px, py, x, y, colours[k]);
+                draw_line(c, px, py, x, y, colour);
             else
-                draw_line(c, x - 1, y, x + 1, y, colours[k]);
+                draw_line(c, x - 1, y, x + 1, y, colour);
             px = x;
             py = y;
             have = true;
         }
         int ly = y0 + 10 + 18 * k;
-        draw_line(c, x1 + 15, ly + 3, x1 + 35, ly + 3, colours[k]);
-        draw_text(c, x1 + 42, ly, ch->names[k], colours[k]);
+        draw_line(c, x1 + 15, ly + 3, x1 + 35, ly + 3, colour);
+        draw_text(c, x1 + 42, ly, ch->names[k], colour);
     }
 }
 

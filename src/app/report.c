@@ -149,10 +149,12 @@ static int section_losses(FILE *f, const rp_run *r)
                  r->epochs_file_present ? "empty or unreadable" : "missing");
         report_series s[MG_LOSS_COUNT];
         double *y[MG_LOSS_COUNT] = {0}, *x = rp_csv_column(e, E_EPOCH);
+        char colours[MG_LOSS_COUNT][8];
         for (int k = 0; k < MG_LOSS_COUNT; k++) {
             y[k] = rp_csv_column(e, E_LOSS + k);
+            snprintf(colours[k], sizeof colours[k], "#%06x", (unsigned)mg_loss_colours[k]);
             s[k] = (report_series){.name = mg_loss_names[k],
-                                   .colour = palette[k],
+                                   .colour = colours[k],
                                    .x = x,
                                    .y = y[k],
                                    .n = (int)e->n,

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "mrigan/cyclegan.h"
+
 /* Writes RUN_DIR/report.html. 0 on success; otherwise non-zero with a message naming the file and the problem
  * in err (when err_len > 0). The file is written to a temporary file in the same folder and renamed over the
  * previous report, so a failure never leaves a partial report. */
@@ -66,9 +68,9 @@ typedef struct rp_csv {
 
 #define RP_CELL(c, r, j) ((c)->v[(size_t)(r) * (size_t)(c)->n_cols + (size_t)(j)])
 
-/* Column order of the tables in rp_run (losses: 9 losses in mg_loss_names order from L_LOSS, G_total last). */
-enum { L_ITER, L_EPOCH, L_LR, L_LOSS, L_SECONDS = L_LOSS + 9, L_COLS };
-enum { E_EPOCH, E_LR, E_SECONDS, E_SPI, E_LOSS, E_COLS = E_LOSS + 9 };
+/* Column order of the tables in rp_run (losses: in mg_loss_names order from L_LOSS, G_total last). */
+enum { L_ITER, L_EPOCH, L_LR, L_LOSS, L_SECONDS = L_LOSS + MG_LOSS_COUNT, L_COLS };
+enum { E_EPOCH, E_LR, E_SECONDS, E_SPI, E_LOSS, E_COLS = E_LOSS + MG_LOSS_COUNT };
 enum { V_EPOCH, V_A2B_PSNR, V_A2B_SSIM, V_A2B_MAE, V_B2A_PSNR, V_B2A_SSIM, V_B2A_MAE, V_SCORE, V_COLS };
 
 typedef struct rp_run {

@@ -9,14 +9,23 @@
 #include "base/base.h"
 #include "history.h"
 
-const char *const mg_loss_names[MG_LOSS_COUNT] = {"D_A",     "D_B",    "adv_AB", "adv_BA", "cyc_ABA",
-                                                  "cyc_BAB", "idt_AB", "idt_BA", "G_total"};
+const char *const mg_loss_names[MG_LOSS_COUNT] = {
+#define LOSS(e, field, name, colour, what) [MG_LOSS_##e] = name,
+#include "mrigan/losses.def"
+#undef LOSS
+};
+
+const uint32_t mg_loss_colours[MG_LOSS_COUNT] = {
+#define LOSS(e, field, name, colour, what) [MG_LOSS_##e] = colour,
+#include "mrigan/losses.def"
+#undef LOSS
+};
 
 void mg_losses_to_array(const mg_losses *l, float *out)
 {
-    const float v[MG_LOSS_COUNT] = {l->d_a,     l->d_b,    l->adv_ab, l->adv_ba, l->cyc_aba,
-                                    l->cyc_bab, l->idt_ab, l->idt_ba, l->g_total};
-    memcpy(out, v, sizeof v);
+#define LOSS(e, field, name, colour, what) out[MG_LOSS_##e] = l->field;
+#include "mrigan/losses.def"
+#undef LOSS
 }
 
 void mg_cyclegan_free(mg_cyclegan *m)
