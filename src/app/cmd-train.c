@@ -36,77 +36,28 @@ static int fail(const char *what)
 }
 
 /* ------------------------------------------------------------------ options */
+/* Everything about a setting comes from its line in train-settings.def. */
 enum {
-    O_A,
-    O_B,
-    O_OUT,
-    O_RESUME,
-    O_SIZE,
-    O_LOAD_SIZE,
-    O_NO_FLIP,
-    O_GENERATOR,
-    O_NGF,
-    O_NDF,
-    O_BLOCKS,
-    O_NO_DROPOUT,
-    O_EPOCHS,
-    O_EPOCHS_DECAY,
-    O_LR,
-    O_BETA1,
-    O_GAN_MODE,
-    O_LAMBDA_CYCLE,
-    O_LAMBDA_IDENTITY,
-    O_POOL_SIZE,
-    O_SEED,
-    O_THREADS,
-    O_SAVE_EVERY,
-    O_MAX_ITERATIONS,
-    O_BACKEND,
-    O_DEVICE,
-    O_VAL_A,
-    O_VAL_B,
-    O_VAL_UNPAIRED,
-    O_BEST_METRIC,
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) O_##e,
+#include "train-settings.def"
+#undef SETTING
     O_COUNT
 };
+
+#define OPT_INT(f, n, l, h, c, text)    APP_INT(n, &o->f, l, h, text)
+#define OPT_FLOAT(f, n, l, h, c, text)  APP_FLOAT(n, &o->f, l, h, text)
+#define OPT_STRING(f, n, l, h, c, text) APP_STRING(n, &o->f, text)
+#define OPT_CHOICE(f, n, l, h, c, text) APP_CHOICE(n, &o->f, c, text)
+#define OPT_FLAG(f, n, l, h, c, text)   APP_FLAG(n, &o->f, true, text)
+#define OPT_NOFLAG(f, n, l, h, c, text) APP_FLAG(n, &o->f, false, text)
 
 static void options_table(train_opts *o, app_option *t)
 {
     const app_option table[O_COUNT] = {
-        [O_A] = APP_STRING("a", &o->a, "folder of domain A slices (default: the phantom's T1)"),
-        [O_B] = APP_STRING("b", &o->b, "folder of domain B slices (default: the phantom's T2)"),
-        [O_OUT] = APP_STRING("out", &o->out, "run folder (default: runs/train-YYYYmmdd-HHMMSS)"),
-        [O_RESUME] = APP_STRING("resume", &o->resume, "continue the run in this folder"),
-        [O_SIZE] = APP_INT("size", &o->size, 16, 4096, "crop side in pixels (128)"),
-        [O_LOAD_SIZE] = APP_INT("load-size", &o->load_size, 16, 4096, "resize to this first (off)"),
-        [O_NO_FLIP] = APP_FLAG("no-flip", &o->flip, false, "no random horizontal flips"),
-        [O_GENERATOR] = APP_CHOICE("generator", &o->generator, "unet|resnet", "generator (unet)"),
-        [O_NGF] = APP_INT("ngf", &o->ngf, 1, 1024, "generator width (64)"),
-        [O_NDF] = APP_INT("ndf", &o->ndf, 1, 1024, "discriminator width (64)"),
-        [O_BLOCKS] = APP_INT("blocks", &o->blocks, 1, 12, "resnet residual blocks (9)"),
-        [O_NO_DROPOUT] = APP_FLAG("no-dropout", &o->dropout, false, "no dropout in the unet"),
-        [O_EPOCHS] = APP_INT("epochs", &o->epochs, 0, 100000, "epochs at the initial learning rate (15)"),
-        [O_EPOCHS_DECAY] = APP_INT("epochs-decay", &o->epochs_decay, 0, 100000, "epochs of linear decay to 0 (10)"),
-        [O_LR] = APP_FLOAT("lr", &o->lr, 0, 1, "Adam learning rate (2e-4)"),
-        [O_BETA1] = APP_FLOAT("beta1", &o->beta1, 0, 0.999999, "Adam beta1 (0.5)"),
-        [O_GAN_MODE] = APP_CHOICE("gan-mode", &o->gan_mode, "lsgan|vanilla", "adversarial loss (lsgan)"),
-        [O_LAMBDA_CYCLE] = APP_FLOAT("lambda-cycle", &o->lambda_cycle, 0, 1e6, "cycle loss weight (10)"),
-        [O_LAMBDA_IDENTITY] =
-            APP_FLOAT("lambda-identity", &o->lambda_identity, 0, 1e6, "identity loss weight, times lambda-cycle (0.5)"),
-        [O_POOL_SIZE] = APP_INT("pool-size", &o->pool_size, 0, 100000, "image history pool size (50)"),
-        [O_SEED] = APP_INT("seed", &o->seed, 0, 2147483647, "seed of every random choice (1)"),
-        [O_THREADS] = APP_INT("threads", &o->threads, 0, 1024, "CPU threads (0: one per core)"),
-        [O_SAVE_EVERY] = APP_INT("save-every", &o->save_every, 1, 100000, "keep epoch_NNN.ckpt every N epochs (5)"),
-        [O_VAL_A] = APP_STRING("val-a", &o->val_a, "held-out A slices, paired with --val-b by name"),
-        [O_VAL_B] = APP_STRING("val-b", &o->val_b, "held-out B slices"),
-        [O_VAL_UNPAIRED] = APP_FLAG("val-unpaired", &o->val_unpaired, true,
-                                    "score cycle reconstructions of --val-a/--val-b (no pairs)"),
-        [O_BEST_METRIC] = APP_CHOICE("best-metric", &o->best_metric, "ssim|psnr|mae",
-                                     "what best.ckpt maximises, mean of both directions (ssim)"),
-        [O_BACKEND] = APP_CHOICE("backend", &o->backend, "auto|cpu|opencl", "compute backend (auto)"),
-        [O_DEVICE] = APP_INT("device", &o->device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
-        [O_MAX_ITERATIONS] = APP_INT("max-iterations", &o->max_iterations, 0, 2147483647,
-                                     "stop (resumable) after N iterations of this invocation"),
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help)                                           \
+    [O_##e] = OPT_##kind(f, name, lo, hi, choices, help),
+#include "train-settings.def"
+#undef SETTING
     };
     memcpy(t, table, sizeof table);
 }
@@ -123,31 +74,27 @@ static void usage(app_option *t)
 
 static void options_defaults(train_opts *o)
 {
-    *o = (train_opts){.device = -1,
-                      .size = 128,
-                      .flip = true,
-                      .ngf = 64,
-                      .ndf = 64,
-                      .blocks = 9,
-                      .dropout = true,
-                      .epochs = 15,
-                      .epochs_decay = 10,
-                      .lr = 2e-4f,
-                      .beta1 = 0.5f,
-                      .lambda_cycle = 10.0f,
-                      .lambda_identity = 0.5f,
-                      .pool_size = 50,
-                      .seed = 1,
-                      .save_every = 5};
+    *o = (train_opts){
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) .f = def,
+#include "train-settings.def"
+#undef SETTING
+    };
 }
 
-/* Options a resumed run takes from its checkpoint. */
+/* Options a resumed run takes from its checkpoint: all but the per-invocation ones (scope EACH). */
 static int check_resume_options(const app_option *t)
 {
+#define EACH_RUN   false
+#define EACH_MODEL false
+#define EACH_ONCE  false
+#define EACH_EACH  true
+    static const bool each[O_COUNT] = {
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) [O_##e] = EACH_##scope,
+#include "train-settings.def"
+#undef SETTING
+    };
     for (int i = 0; i < O_COUNT; i++) {
-        bool per_invocation =
-            i == O_RESUME || i == O_THREADS || i == O_MAX_ITERATIONS || i == O_BACKEND || i == O_DEVICE;
-        if (t[i].seen && !per_invocation) {
+        if (t[i].seen && !each[i]) {
             fprintf(stderr,
                     "mrigan train: --%s cannot be combined with --resume: a resumed run keeps the "
                     "configuration of its checkpoint\n",
@@ -254,22 +201,19 @@ static mg_status open_backend(const train_opts *o, mg_backend **out)
     return app_open_backend("train", o->backend, o->device, o->threads, out);
 }
 
+#define MODEL_TO_CFG_RUN(f, m)
+#define MODEL_TO_CFG_ONCE(f, m)
+#define MODEL_TO_CFG_EACH(f, m)
+#define MODEL_TO_CFG_MODEL(f, m) c.m = o->f;
+
 static mg_cyclegan_config model_config(const train_opts *o)
 {
-    mg_cyclegan_config c = {.gen = {.kind = o->generator ? MG_GEN_RESNET : MG_GEN_UNET,
-                                    .ngf = o->ngf,
-                                    .blocks = o->blocks,
-                                    .depth = o->generator ? 0 : mg_unet_depth_for(o->size),
-                                    .dropout = o->dropout},
-                            .ndf = o->ndf,
-                            .gan_mode = o->gan_mode ? MG_GAN_VANILLA : MG_GAN_LSGAN,
-                            .lambda_cycle = o->lambda_cycle,
-                            .lambda_identity = o->lambda_identity,
-                            .pool_size = o->pool_size,
-                            .lr = o->lr,
-                            .beta1 = o->beta1,
-                            .beta2 = 0.999f};
-    if (o->generator)
+    mg_cyclegan_config c = {.beta2 = 0.999f};
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_TO_CFG_##scope(f, member)
+#include "train-settings.def"
+#undef SETTING
+    c.gen.depth = c.gen.kind == MG_GEN_UNET ? mg_unet_depth_for(o->size) : 0;
+    if (c.gen.kind == MG_GEN_RESNET)
         c.gen.dropout = false; /* the standard ResNet generator trains without dropout */
     return c;
 }
@@ -292,17 +236,13 @@ static int trainer_resume(trainer *t)
     t->o.threads = given.threads;
     t->o.backend = given.backend;
     t->o.device = given.device;
-    t->o.generator = cfg.gen.kind == MG_GEN_RESNET;
-    t->o.ngf = cfg.gen.ngf;
-    t->o.blocks = cfg.gen.blocks;
-    t->o.dropout = cfg.gen.dropout;
-    t->o.ndf = cfg.ndf;
-    t->o.gan_mode = cfg.gan_mode == MG_GAN_VANILLA;
-    t->o.lambda_cycle = cfg.lambda_cycle;
-    t->o.lambda_identity = cfg.lambda_identity;
-    t->o.pool_size = cfg.pool_size;
-    t->o.lr = cfg.lr;
-    t->o.beta1 = cfg.beta1;
+#define MODEL_FROM_CFG_RUN(f, m)
+#define MODEL_FROM_CFG_ONCE(f, m)
+#define MODEL_FROM_CFG_EACH(f, m)
+#define MODEL_FROM_CFG_MODEL(f, m)                                           t->o.f = cfg.m;
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_FROM_CFG_##scope(f, member)
+#include "train-settings.def"
+#undef SETTING
     if (s == MG_OK)
         s = open_backend(&t->o, &t->be);
     if (s == MG_OK && (s = mg_cyclegan_new(t->be, &cfg, (uint64_t)t->o.seed, &t->m)) == MG_OK)
@@ -446,28 +386,40 @@ typedef struct config_args {
     char **argv;
 } config_args;
 
-static mg_status config_write_stream(FILE *f, void *arg)
+/* The name of choice i in "a|b|c" into buf. */
+static const char *choice_name(const char *choices, int i, char *buf, size_t len)
 {
-    static const char *const gen[] = {"unet", "resnet"}, *const mode[] = {"lsgan", "vanilla"},
-                             *const metric[] = {"ssim", "psnr", "mae"};
+    for (; i > 0 && strchr(choices, '|'); i--)
+        choices = strchr(choices, '|') + 1;
+    snprintf(buf, len, "%.*s", (int)strcspn(choices, "|"), choices);
+    return buf;
+}
+
+#define CONFIG_INT(f, c)    fprintf(f_, "%s=%d\n", #f, o->f);
+#define CONFIG_FLAG(f, c)   fprintf(f_, "%s=%d\n", #f, o->f);
+#define CONFIG_NOFLAG(f, c) fprintf(f_, "%s=%d\n", #f, o->f);
+#define CONFIG_FLOAT(f, c)  fprintf(f_, "%s=%g\n", #f, o->f);
+#define CONFIG_STRING(f, c) fprintf(f_, "%s=%s\n", #f, o->f ? o->f : "");
+#define CONFIG_CHOICE(f, c) fprintf(f_, "%s=%s\n", #f, choice_name(c, o->f, buf, sizeof buf));
+
+static mg_status config_write_stream(FILE *f_, void *arg)
+{
     const config_args *a = arg;
     const train_opts *o = &a->t->o;
     const mg_backend *be = a->t->be;
-    fprintf(f, "command=mrigan");
+    char buf[64];
+    fprintf(f_, "command=mrigan");
     for (int i = 0; i < a->argc; i++)
-        fprintf(f, " %s", a->argv[i]);
-    fprintf(f, "\na=%s\nb=%s\nval_a=%s\nval_b=%s\nvalidation=%s\nbest_metric=%s\n", o->a, o->b,
-            o->val_a ? o->val_a : "", o->val_b ? o->val_b : "",
+        fprintf(f_, " %s", a->argv[i]);
+    fprintf(f_, "\n");
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) CONFIG_##kind(f, choices)
+#include "train-settings.def"
+#undef SETTING
+    fprintf(f_, "validation=%s\nbackend_opened=%s\ndevice_opened=%s\nthreads_opened=%d\n",
             !o->val_a         ? "none"
             : o->val_unpaired ? "cycle reconstructions (unpaired)"
                               : "paired",
-            metric[o->best_metric]);
-    fprintf(f, "generator=%s\nngf=%d\nndf=%d\nblocks=%d\ndropout=%d\nsize=%d\nload_size=%d\nflip=%d\n",
-            gen[o->generator], o->ngf, o->ndf, o->blocks, o->dropout, o->size, o->load_size, o->flip);
-    fprintf(f, "epochs=%d\nepochs_decay=%d\nlr=%g\nbeta1=%g\ngan_mode=%s\nlambda_cycle=%g\nlambda_identity=%g\n",
-            o->epochs, o->epochs_decay, o->lr, o->beta1, mode[o->gan_mode], o->lambda_cycle, o->lambda_identity);
-    fprintf(f, "pool_size=%d\nseed=%d\nsave_every=%d\nbackend=%s\ndevice=%s\nthreads=%d\n", o->pool_size, o->seed,
-            o->save_every, mg_backend_name(be), mg_backend_device(be), mg_backend_threads(be));
+            mg_backend_name(be), mg_backend_device(be), mg_backend_threads(be));
     return MG_OK;
 }
 

@@ -28,21 +28,57 @@ void history_free(loss_history *h)
     memset(h, 0, sizeof *h);
 }
 
-/* The run's integer settings, in one table for saving and loading. */
-#define RUN_INTS(X)                                                                                                    \
+/* Where the run stands, kept beside the settings of scope RUN (train-settings.def). */
+#define RUN_STATE_INTS(X)                                                                                              \
     X("run.epoch", st->epoch)                                                                                          \
     X("run.iter_in_epoch", st->iter_in_epoch)                                                                          \
     X("run.iteration", st->iteration)                                                                                  \
-    X("run.epochs", o->epochs)                                                                                         \
-    X("run.epochs_decay", o->epochs_decay)                                                                             \
-    X("run.size", o->size)                                                                                             \
-    X("run.load_size", o->load_size)                                                                                   \
-    X("run.flip", o->flip)                                                                                             \
-    X("run.seed", o->seed)                                                                                             \
-    X("run.save_every", o->save_every)                                                                                 \
-    X("run.val_unpaired", o->val_unpaired)                                                                             \
-    X("run.best_metric", o->best_metric)                                                                               \
     X("run.best_epoch", st->best_epoch)
+
+/* Saving and loading one setting of scope RUN as "run.<field>", by kind; the other scopes are not kept here. */
+#define SAVE_RUN(kind, f)   SAVE_##kind(f)
+#define SAVE_MODEL(kind, f) /* in the model configuration */
+#define SAVE_ONCE(kind, f)
+#define SAVE_EACH(kind, f)
+#define SAVE_INT(f)                                                                                                    \
+    if (s == MG_OK)                                                                                                    \
+        s = mg_ckpt_set_long(&c, "run." #f, (long)o->f);
+#define SAVE_FLAG(f)   SAVE_INT(f)
+#define SAVE_NOFLAG(f) SAVE_INT(f)
+#define SAVE_CHOICE(f) SAVE_INT(f)
+#define SAVE_STRING(f)                                                                                                 \
+    if (s == MG_OK)                                                                                                    \
+        s = mg_ckpt_set(&c, "run." #f, o->f ? o->f : "");
+#define SAVE_FLOAT(f)                                                                                                  \
+    if (s == MG_OK) {                                                                                                  \
+        char v_[32];                                                                                                   \
+        snprintf(v_, sizeof v_, "%.9g", (double)o->f);                                                                 \
+        s = mg_ckpt_set(&c, "run." #f, v_);                                                                            \
+    }
+
+#define LOAD_RUN(kind, f)   LOAD_##kind(f)
+#define LOAD_MODEL(kind, f) /* from the model configuration, by the caller */
+#define LOAD_ONCE(kind, f)
+#define LOAD_EACH(kind, f)
+#define LOAD_INT(f)                                                                                                    \
+    if (s == MG_OK && (s = mg_ckpt_get_long(c, "run." #f, LONG_MIN, LONG_MAX, &v)) == MG_OK)                           \
+        o->f = v;
+#define LOAD_FLAG(f)   LOAD_INT(f)
+#define LOAD_NOFLAG(f) LOAD_INT(f)
+#define LOAD_CHOICE(f) LOAD_INT(f)
+/* A path outlives the checkpoint it came from: one static buffer per setting. */
+#define LOAD_STRING(f)                                                                                                 \
+    if (s == MG_OK) {                                                                                                  \
+        static char v_[4096];                                                                                          \
+        s = mg_ckpt_get(c, "run." #f, v_, sizeof v_);                                                                  \
+        o->f = v_[0] ? v_ : NULL;                                                                                      \
+    }
+#define LOAD_FLOAT(f)                                                                                                  \
+    if (s == MG_OK) {                                                                                                  \
+        char v_[64];                                                                                                   \
+        if ((s = mg_ckpt_get(c, "run." #f, v_, sizeof v_)) == MG_OK)                                                   \
+            o->f = strtof(v_, NULL);                                                                                   \
+    }
 
 mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st,
                    bool with_state)
@@ -53,16 +89,11 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
 #define SAVE(key, field)                                                                                               \
     if (s == MG_OK)                                                                                                    \
         s = mg_ckpt_set_long(&c, key, (long)(field));
-    RUN_INTS(SAVE)
+    RUN_STATE_INTS(SAVE)
 #undef SAVE
-    if (s == MG_OK)
-        s = mg_ckpt_set(&c, "run.a", o->a);
-    if (s == MG_OK)
-        s = mg_ckpt_set(&c, "run.b", o->b);
-    if (s == MG_OK)
-        s = mg_ckpt_set(&c, "run.val_a", o->val_a ? o->val_a : "");
-    if (s == MG_OK)
-        s = mg_ckpt_set(&c, "run.val_b", o->val_b ? o->val_b : "");
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) SAVE_##scope(kind, f)
+#include "train-settings.def"
+#undef SETTING
     char score[32];
     snprintf(score, sizeof score, "%.17g", st->best_score);
     if (s == MG_OK)
@@ -88,24 +119,14 @@ mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st)
 #define LOAD(key, field)                                                                                               \
     if (s == MG_OK && (s = mg_ckpt_get_long(c, key, LONG_MIN, LONG_MAX, &v)) == MG_OK)                                 \
         field = v;
-    RUN_INTS(LOAD)
+    RUN_STATE_INTS(LOAD)
 #undef LOAD
-    static char a[4096], b[4096], va[4096], vb[4096]; /* the paths outlive the checkpoint */
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) LOAD_##scope(kind, f)
+#include "train-settings.def"
+#undef SETTING
     char score[64] = "0";
     if (s == MG_OK)
-        s = mg_ckpt_get(c, "run.a", a, sizeof a);
-    if (s == MG_OK)
-        s = mg_ckpt_get(c, "run.b", b, sizeof b);
-    if (s == MG_OK)
-        s = mg_ckpt_get(c, "run.val_a", va, sizeof va);
-    if (s == MG_OK)
-        s = mg_ckpt_get(c, "run.val_b", vb, sizeof vb);
-    if (s == MG_OK)
         s = mg_ckpt_get(c, "run.best_score", score, sizeof score);
-    o->a = a;
-    o->b = b;
-    o->val_a = va[0] ? va : NULL;
-    o->val_b = vb[0] ? vb : NULL;
     st->best_score = strtod(score, NULL);
     return s;
 }
