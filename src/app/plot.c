@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "chart.h"
 #include "train-run.h"
 
 #define PLOT_W   960
@@ -43,13 +44,19 @@ static const struct glyph {
     {')', {8, 4, 2, 2, 2, 4, 8}},        {'+', {0, 4, 4, 31, 4, 4, 0}},
 };
 
-/* The series' colours: the losses' own (mrigan/losses.def), also for the validation panels' series. */
-static void series_colour(int k, uint8_t rgb[3])
+/* "#rrggbb" or "#rgb" (the chart model's colours) as RGB; black when it is neither. */
+static void parse_colour(const char *css, uint8_t rgb[3])
 {
-    uint32_t c = mg_loss_colours[k % MG_LOSS_COUNT];
-    rgb[0] = (uint8_t)(c >> 16);
-    rgb[1] = (uint8_t)(c >> 8);
-    rgb[2] = (uint8_t)c;
+    unsigned v = 0;
+    size_t n = css && css[0] == '#' ? strspn(css + 1, "0123456789abcdefABCDEF") : 0;
+    if (n == 6 && sscanf(css + 1, "%6x", &v) == 1) {
+        rgb[0] = (uint8_t)(v >> 16), rgb[1] = (uint8_t)(v >> 8), rgb[2] = (uint8_t)v;
+    } else if (n == 3 && sscanf(css + 1, "%3x", &v) == 1) {
+        rgb[0] = (uint8_t)(17 * (v >> 8 & 15)), rgb[1] = (uint8_t)(17 * (v >> 4 & 15)),
+        rgb[2] = (uint8_t)(17 * (v & 15));
+    } else {
+        rgb[0] = rgb[1] = rgb[2] = 0;
+    }
 }
 
 static void put(canvas *c, int x, int y, const uint8_t *rgb)
@@ -86,92 +93,47 @@ static void draw_line(canvas *c, double x0, double y0, double x1, double y1, con
     }
 }
 
-static void format_tick(double v, char *buf, size_t len)
-{
-    if (v != 0.0 && (fabs(v) < 0.01 || fabs(v) >= 1000))
-        snprintf(buf, len, "%.0e", v);
-    else
-        snprintf(buf, len, "%g", v);
-}
-
-/* One chart: n_series lines over n_points epochs, values[p * n_series + s] (non-finite or, on a log scale,
- * non-positive values leave a gap), in the panel whose top is at y_top. */
-typedef struct chart {
-    const char *title;
-    int n_points, n_series;
-    const float *values;
-    const char *const *names;
-    bool log_scale;
-} chart;
-
-static double chart_y(const chart *ch, double v) { return ch->log_scale ? log10(v) : v; }
-
-static bool chart_ok(const chart *ch, float v) { return isfinite(v) && (!ch->log_scale || v > 0.0f); }
-
+/* A chart (chart.h) in the panel whose top is at y_top: the shared axes and ticks, grid, series (dashed ones
+ * drawn in dashes), the title, and a legend on the right. */
 static void chart_draw(canvas *c, int y_top, const chart *ch)
 {
     static const uint8_t black[3] = {0, 0, 0}, grid[3] = {225, 225, 225};
-    double lo = INFINITY, hi = -INFINITY;
-    for (int i = 0; i < ch->n_points * ch->n_series; i++)
-        if (chart_ok(ch, ch->values[i])) {
-            lo = fmin(lo, chart_y(ch, ch->values[i]));
-            hi = fmax(hi, chart_y(ch, ch->values[i]));
-        }
-    if (!(lo <= hi))
-        lo = 0.0, hi = 1.0;
-    /* Tick step: half decades on a log scale, else 1, 2 or 5 times a power of ten, about 6 ticks. */
-    double step = ch->log_scale ? 0.5 : pow(10.0, floor(log10(fmax(hi - lo, 1e-6) / 6.0)));
-    if (!ch->log_scale && (hi - lo) / step > 12)
-        step *= (hi - lo) / step > 30 ? 5.0 : 2.0;
-    lo = floor(lo / step) * step;
-    hi = ceil(hi / step) * step;
-    if (hi - lo < step)
-        hi = lo + step;
+    chart_axis ax, ay;
+    chart_axes(ch, &ax, &ay);
     int x0 = M_LEFT, x1 = c->w - M_RIGHT, y0 = y_top + M_TOP, y1 = y_top + PANEL_H - M_BOTTOM;
     char buf[32];
-    /* Grid lines: every step on a linear scale; 1, 2 and 5 times each power of ten on a log scale. */
-    for (double v = lo; v <= hi + 1e-9 * step; v += step) {
-        for (int m = 0; m < (ch->log_scale ? 3 : 1); m++) {
-            static const double mult[3] = {1.0, 2.0, 5.0};
-            double at = ch->log_scale ? v + log10(mult[m]) : v;
-            if (ch->log_scale && (fmod(fabs(v), 1.0) > 1e-9 || at > hi + 1e-9))
-                continue;
-            int y = (int)lround(y1 - (at - lo) / (hi - lo) * (y1 - y0));
-            draw_line(c, x0, y, x1, y, grid);
-            format_tick(ch->log_scale ? pow(10.0, at) : at, buf, sizeof buf);
-            draw_text(c, x0 - 8 - 6 * (int)strlen(buf), y - 3, buf, black);
-        }
+    for (int i = 0; i < ay.n_ticks; i++) {
+        double y = chart_axis_pos(&ay, ay.log ? pow(10.0, ay.ticks[i]) : ay.ticks[i], y1, y0);
+        draw_line(c, x0, y, x1, y, grid);
+        chart_tick_label(buf, sizeof buf, &ay, ay.ticks[i], false);
+        draw_text(c, x0 - 8 - 6 * (int)strlen(buf), (int)lround(y) - 3, buf, black);
     }
-    int n = ch->n_points > 0 ? ch->n_points : 1;
-    int tick = n <= 10 ? 1 : n <= 50 ? 5 : n <= 200 ? 20 : 100;
-    for (int e = 1; e <= n; e++) {
-        if (e != 1 && e % tick)
-            continue;
-        int x = n == 1 ? (x0 + x1) / 2 : x0 + (x1 - x0) * (e - 1) / (n - 1);
+    for (int i = 0; i < ax.n_ticks; i++) {
+        double x = chart_axis_pos(&ax, ax.ticks[i], x0, x1);
         draw_line(c, x, y1, x, y1 + 4, black);
-        snprintf(buf, sizeof buf, "%d", e);
-        draw_text(c, x - 3 * (int)strlen(buf), y1 + 10, buf, black);
+        chart_tick_label(buf, sizeof buf, &ax, ax.ticks[i], ch->integer_x);
+        draw_text(c, (int)lround(x) - 3 * (int)strlen(buf), y1 + 10, buf, black);
     }
     draw_line(c, x0, y1, x1, y1, black);
     draw_line(c, x0, y0, x0, y1, black);
-    draw_text(c, (x0 + x1) / 2 - 15, y1 + 26, "epoch", black);
-    draw_text(c, 8, y_top + 10, ch->title, black);
+    draw_text(c, (x0 + x1) / 2 - 3 * (int)strlen(ch->x_label ? ch->x_label : ""), y1 + 26,
+              ch->x_label ? ch->x_label : "", black);
+    draw_text(c, 8, y_top + 10, ch->title ? ch->title : "", black);
     for (int k = 0; k < ch->n_series; k++) {
+        const chart_series *s = &ch->series[k];
+        uint8_t colour[3];
+        parse_colour(s->colour, colour);
         double px = 0, py = 0;
         bool have = false;
-        uint8_t colour[3];
-        series_colour(k, colour);
-        for (int e = 0; e < ch->n_points; e++) {
-            float v = ch->values[e * ch->n_series + k];
-            if (!chart_ok(ch, v)) {
+        for (int i = 0; i < s->n; i++) {
+            if (!chart_usable(s->x[i], false) || !chart_usable(s->y[i], ay.log)) {
                 have = false;
                 continue;
             }
-            double x = n == 1 ? (x0 + x1) / 2.0 : x0 + (double)(x1 - x0) * e / (n - 1);
-            double y = y1 - (chart_y(ch, v) - lo) / (hi - lo) * (y1 - y0);
-            if (have)
+            double x = chart_axis_pos(&ax, s->x[i], x0, x1), y = chart_axis_pos(&ay, s->y[i], y1, y0);
+            if (have && (!s->dashed || i % 2))
                 draw_line(c, px, py, x, y, colour);
-            else
+            else if (!have)
                 draw_line(c, x - 1, y, x + 1, y, colour);
             px = x;
             py = y;
@@ -179,50 +141,70 @@ static void chart_draw(canvas *c, int y_top, const chart *ch)
         }
         int ly = y0 + 10 + 18 * k;
         draw_line(c, x1 + 15, ly + 3, x1 + 35, ly + 3, colour);
-        draw_text(c, x1 + 42, ly, ch->names[k], colour);
+        draw_text(c, x1 + 42, ly, s->name ? s->name : "", colour);
     }
 }
 
 mg_status plot_run(const char *path, const loss_history *h, const val_history *v)
 {
-    static const char *const val_names[2] = {"A TO B", "B TO A"};
+    static const char *const val_names[2] = {"A TO B", "B TO A"}, *const val_colours[2] = {"#1f77b4", "#ff7f0e"};
     bool with_val = v && v->n > 0;
-    int height = PANEL_H * (with_val ? 3 : 1);
+    int height = PANEL_H * (with_val ? 3 : 1), n_val = with_val ? v->n : 0;
     canvas c = {PLOT_W, height, malloc((size_t)PLOT_W * height * 3)};
-    float *psnr = with_val ? malloc((size_t)v->n * 2 * sizeof *psnr) : NULL;
-    float *ssim = with_val ? malloc((size_t)v->n * 2 * sizeof *ssim) : NULL;
+    /* Columns: epochs, then the losses, then PSNR and SSIM of both directions. */
+    int n = h->n > n_val ? h->n : n_val;
+    double *col = malloc((size_t)(n ? n : 1) * (1 + MG_LOSS_COUNT + 4) * sizeof *col);
     mg_status s = MG_OK;
-    if (!c.rgb || (with_val && (!psnr || !ssim))) {
+    if (!c.rgb || !col) {
         s = mg_error(MG_ERR_OOM, "%s: out of host memory for the plot", path);
     } else {
         memset(c.rgb, 255, (size_t)PLOT_W * height * 3);
-        chart losses = {"mean loss per epoch (log scale)", h->n, MG_LOSS_COUNT, &h->means[0][0], mg_loss_names, true};
+        double *epochs = col, *loss = col + n, *val = col + (size_t)n * (1 + MG_LOSS_COUNT);
+        for (int e = 0; e < n; e++)
+            epochs[e] = e + 1;
+        chart_series ls[MG_LOSS_COUNT];
+        char colours[MG_LOSS_COUNT][8];
+        for (int k = 0; k < MG_LOSS_COUNT; k++) {
+            for (int e = 0; e < h->n; e++)
+                loss[(size_t)k * n + e] = h->means[e][k];
+            snprintf(colours[k], sizeof colours[k], "#%06x", (unsigned)mg_loss_colours[k]);
+            ls[k] = (chart_series){
+                .name = mg_loss_names[k], .colour = colours[k], .x = epochs, .y = loss + (size_t)k * n, .n = h->n};
+        }
+        chart losses = {.title = "mean loss per epoch (log scale)",
+                        .x_label = "epoch",
+                        .log_y = true,
+                        .integer_x = true,
+                        .series = ls,
+                        .n_series = MG_LOSS_COUNT};
         chart_draw(&c, 0, &losses);
         if (with_val) {
-            for (int e = 0; e < v->n; e++)
-                for (int d = 0; d < 2; d++) {
-                    psnr[2 * e + d] = (float)v->items[e].psnr[d];
-                    ssim[2 * e + d] = (float)v->items[e].ssim[d];
+            chart_series ps[2], ss[2];
+            for (int d = 0; d < 2; d++) {
+                double *p = val + (size_t)d * n, *q = val + (size_t)(2 + d) * n;
+                for (int e = 0; e < v->n; e++) {
+                    p[e] = v->items[e].psnr[d];
+                    q[e] = v->items[e].ssim[d];
                 }
-            chart cp = {v->paired ? "validation PSNR (dB)" : "validation PSNR of cycle reconstructions (dB)",
-                        v->n,
-                        2,
-                        psnr,
-                        val_names,
-                        false};
-            chart cs = {v->paired ? "validation SSIM" : "validation SSIM of cycle reconstructions",
-                        v->n,
-                        2,
-                        ssim,
-                        val_names,
-                        false};
+                ps[d] = (chart_series){.name = val_names[d], .colour = val_colours[d], .x = epochs, .y = p, .n = v->n};
+                ss[d] = (chart_series){.name = val_names[d], .colour = val_colours[d], .x = epochs, .y = q, .n = v->n};
+            }
+            chart cp = {.title = v->paired ? "validation PSNR (dB)" : "validation PSNR of cycle reconstructions (dB)",
+                        .x_label = "epoch",
+                        .integer_x = true,
+                        .series = ps,
+                        .n_series = 2};
+            chart cs = {.title = v->paired ? "validation SSIM" : "validation SSIM of cycle reconstructions",
+                        .x_label = "epoch",
+                        .integer_x = true,
+                        .series = ss,
+                        .n_series = 2};
             chart_draw(&c, PANEL_H, &cp);
             chart_draw(&c, 2 * PANEL_H, &cs);
         }
         s = mg_image_save_png_rgb(path, c.w, c.h, c.rgb);
     }
     free(c.rgb);
-    free(psnr);
-    free(ssim);
+    free(col);
     return s;
 }

@@ -130,9 +130,14 @@ static int chart_trace(FILE *f, const rp_run *r)
         snprintf(title, sizeof title, "G_total per iteration (mean of every %ld iterations)", bucket);
     else
         snprintf(title, sizeof title, "G_total per iteration");
-    report_series s = {.name = "G_total", .colour = "#555", .x = x, .y = y, .n = (int)m, .width = 1, .opacity = 0.55};
-    report_chart ch = {.title = title, .x_label = "iteration", .y_label = "loss (log scale)", .log_y = true};
-    int rc = report_svg_chart(f, &ch, &s, 1);
+    chart_series s = {.name = "G_total", .colour = "#555", .x = x, .y = y, .n = (int)m, .width = 1, .opacity = 0.55};
+    chart ch = {.title = title,
+                .x_label = "iteration",
+                .y_label = "loss (log scale)",
+                .log_y = true,
+                .series = &s,
+                .n_series = 1};
+    int rc = chart_write_svg(f, &ch);
     free(x);
     free(y);
     return rc;
@@ -147,29 +152,31 @@ static int section_losses(FILE *f, const rp_run *r)
         if (r->epochs_derived)
             note(f, "epochs.csv is %s; the per-epoch means below are computed from losses.csv.",
                  r->epochs_file_present ? "empty or unreadable" : "missing");
-        report_series s[MG_LOSS_COUNT];
+        chart_series s[MG_LOSS_COUNT];
         double *y[MG_LOSS_COUNT] = {0}, *x = rp_csv_column(e, E_EPOCH);
         char colours[MG_LOSS_COUNT][8];
         for (int k = 0; k < MG_LOSS_COUNT; k++) {
             y[k] = rp_csv_column(e, E_LOSS + k);
             snprintf(colours[k], sizeof colours[k], "#%06x", (unsigned)mg_loss_colours[k]);
-            s[k] = (report_series){.name = mg_loss_names[k],
-                                   .colour = colours[k],
-                                   .x = x,
-                                   .y = y[k],
-                                   .n = (int)e->n,
-                                   .width = k == MG_LOSS_COUNT - 1 ? 2.5 : 1.6,
-                                   .markers = e->n <= 60};
+            s[k] = (chart_series){.name = mg_loss_names[k],
+                                  .colour = colours[k],
+                                  .x = x,
+                                  .y = y[k],
+                                  .n = (int)e->n,
+                                  .width = k == MG_LOSS_COUNT - 1 ? 2.5 : 1.6,
+                                  .markers = e->n <= 60};
             if (!y[k])
                 rc = -1;
         }
-        report_chart ch = {.title = "Mean loss per epoch",
-                           .x_label = "epoch",
-                           .y_label = "mean loss (log scale)",
-                           .log_y = true,
-                           .integer_x = true};
+        chart ch = {.title = "Mean loss per epoch",
+                    .x_label = "epoch",
+                    .y_label = "mean loss (log scale)",
+                    .log_y = true,
+                    .integer_x = true,
+                    .series = s,
+                    .n_series = MG_LOSS_COUNT};
         if (x && !rc)
-            rc = report_svg_chart(f, &ch, s, MG_LOSS_COUNT);
+            rc = chart_write_svg(f, &ch);
         else
             rc = -1;
         free(x);
@@ -193,7 +200,7 @@ static int section_losses(FILE *f, const rp_run *r)
 static int chart_val(FILE *f, const rp_run *r, const char *title, const char *unit, int ja, int jb)
 {
     static const char *const kinds[3] = {"paired", "cycle", NULL}; /* NULL: every row, when no kind matched */
-    report_series s[5];
+    chart_series s[5];
     double *buf[10] = {0};
     int n = 0, rc = 0;
     for (int k = 0; k < 3 && !(k == 2 && n > 0); k++)
@@ -208,15 +215,15 @@ static int chart_val(FILE *f, const rp_run *r, const char *title, const char *un
                 *x = *y = NULL;
                 continue;
             }
-            s[n] = (report_series){.name = k == 1 ? (d ? "B\u2192A\u2192B (cycle)" : "A\u2192B\u2192A (cycle)")
-                                                  : (d ? "B\u2192A" : "A\u2192B"),
-                                   .colour = palette[d],
-                                   .x = *x,
-                                   .y = *y,
-                                   .n = m,
-                                   .width = 2,
-                                   .dashed = k == 1,
-                                   .markers = m <= 60};
+            s[n] = (chart_series){.name = k == 1 ? (d ? "B\u2192A\u2192B (cycle)" : "A\u2192B\u2192A (cycle)")
+                                                 : (d ? "B\u2192A" : "A\u2192B"),
+                                  .colour = palette[d],
+                                  .x = *x,
+                                  .y = *y,
+                                  .n = m,
+                                  .width = 2,
+                                  .dashed = k == 1,
+                                  .markers = m <= 60};
             n++;
         }
     double bx[2] = {r->best_epoch, r->best_epoch}, by[2] = {INFINITY, -INFINITY};
@@ -227,10 +234,10 @@ static int chart_val(FILE *f, const rp_run *r, const char *title, const char *un
                 by[1] = fmax(by[1], s[i].y[j]);
             }
     if (r->best_epoch > 0 && by[0] <= by[1])
-        s[n++] = (report_series){.name = "chosen epoch", .colour = "#999", .x = bx, .y = by, .n = 2, .dashed = 1};
-    report_chart ch = {.title = title, .x_label = "epoch", .y_label = unit, .integer_x = true};
+        s[n++] = (chart_series){.name = "chosen epoch", .colour = "#999", .x = bx, .y = by, .n = 2, .dashed = 1};
+    chart ch = {.title = title, .x_label = "epoch", .y_label = unit, .integer_x = true, .series = s, .n_series = n};
     if (!rc)
-        rc = report_svg_chart(f, &ch, s, n);
+        rc = chart_write_svg(f, &ch);
     for (int i = 0; i < 10; i++)
         free(buf[i]);
     return rc;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "chart.h"
 #include "mrigan/cyclegan.h"
 
 /* Writes RUN_DIR/report.html. 0 on success; otherwise non-zero with a message naming the file and the problem
@@ -21,27 +22,6 @@ int report_write(const char *run_dir, char *err, size_t err_len);
 int report_write_to(const char *run_dir, const char *out_path, char *err, size_t err_len);
 
 /* ------------------------------------------------------------------ internal: report.c <-> report-svg.c */
-/* One line of a chart: n points (x[i], y[i]); points that are not finite (or not positive on a log scale) break
- * the line. */
-typedef struct report_series {
-    const char *name;   /* legend text */
-    const char *colour; /* CSS colour */
-    const double *x, *y;
-    int n;
-    double width;   /* stroke width in pixels */
-    bool dashed;    /* dashed stroke */
-    bool markers;   /* a circle at every point (with a tooltip) */
-    double opacity; /* 0 means 1 */
-} report_series;
-
-typedef struct report_chart {
-    const char *title, *x_label, *y_label;
-    bool log_y;
-    bool integer_x; /* ticks at whole numbers only (epochs) */
-} report_chart;
-
-/* Writes the chart as an inline <svg> element. Returns 0, or -1 when f reports a write error. */
-int report_svg_chart(FILE *f, const report_chart *c, const report_series *s, int n_series);
 /* Writes text with &, <, >, " and ' escaped. */
 void report_escape(FILE *f, const char *text);
 
