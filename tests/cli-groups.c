@@ -322,6 +322,18 @@ void test_errors(void)
           "--resume from a weights-only snapshot: exit %d (want 1, naming the file)", rc);
     rc = mrigan("train", "--resume", tp("empty"), NULL);
     CHECK(rc == 1 && err_has(tp("empty/latest.ckpt")), "--resume from a folder without a run: exit %d", rc);
+    /* A run setting outside its range in a checkpoint whose CRC is valid: refused, naming the key. */
+    static const char *const bad_keys[][2] = {{"run.best_metric", "7"}, {"run.save_every", "0"}, {"run.flip", "2"}};
+    for (int i = 0; i < 3; i++) {
+        mg_ckpt c;
+        bool made = mg_ckpt_load(ckpt, &c) == MG_OK;
+        made = made && mg_ckpt_set(&c, bad_keys[i][0], bad_keys[i][1]) == MG_OK &&
+               mg_ckpt_save(&c, tp("broken/latest.ckpt")) == MG_OK;
+        mg_ckpt_free(&c); /* empty after a failed load */
+        rc = made ? mrigan("train", "--resume", tp("broken"), ARGS_SPLICE, cpu_opts, NULL) : -1;
+        CHECK(rc == 1 && err_has(bad_keys[i][0]), "--resume with %s=%s: exit %d (want 1, naming the key)",
+              bad_keys[i][0], bad_keys[i][1], rc);
+    }
 
     /* nothing damaged */
     size_t n_now;

@@ -44,18 +44,18 @@ enum {
     O_COUNT
 };
 
-#define OPT_INT(f, n, l, h, c, text)    APP_INT(n, &o->f, l, h, text)
-#define OPT_FLOAT(f, n, l, h, c, text)  APP_FLOAT(n, &o->f, l, h, text)
-#define OPT_STRING(f, n, l, h, c, text) APP_STRING(n, &o->f, text)
-#define OPT_CHOICE(f, n, l, h, c, text) APP_CHOICE(n, &o->f, c, text)
-#define OPT_FLAG(f, n, l, h, c, text)   APP_FLAG(n, &o->f, true, text)
-#define OPT_NOFLAG(f, n, l, h, c, text) APP_FLAG(n, &o->f, false, text)
+#define SET_OPT_INT(f, n, l, h, c, text)    APP_INT(n, &o->f, l, h, text)
+#define SET_OPT_FLOAT(f, n, l, h, c, text)  APP_FLOAT(n, &o->f, l, h, text)
+#define SET_OPT_STRING(f, n, l, h, c, text) APP_STRING(n, &o->f, text)
+#define SET_OPT_CHOICE(f, n, l, h, c, text) APP_CHOICE(n, &o->f, c, text)
+#define SET_OPT_FLAG(f, n, l, h, c, text)   APP_FLAG(n, &o->f, true, text)
+#define SET_OPT_NOFLAG(f, n, l, h, c, text) APP_FLAG(n, &o->f, false, text)
 
 static void options_table(train_opts *o, app_option *t)
 {
     const app_option table[O_COUNT] = {
 #define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help)                                           \
-    [O_##e] = OPT_##kind(f, name, lo, hi, choices, help),
+    [O_##e] = SET_OPT_##kind(f, name, lo, hi, choices, help),
 #include "train-settings.def"
 #undef SETTING
     };
@@ -243,6 +243,8 @@ static int trainer_resume(trainer *t)
 #define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_FROM_CFG_##scope(f, member)
 #include "train-settings.def"
 #undef SETTING
+    if (s == MG_OK && (!t->o.a || !t->o.b))
+        s = mg_error(MG_ERR_FORMAT, "the checkpoint names no training folders (run.a, run.b)");
     if (s == MG_OK)
         s = open_backend(&t->o, &t->be);
     if (s == MG_OK && (s = mg_cyclegan_new(t->be, &cfg, (uint64_t)t->o.seed, &t->m)) == MG_OK)
@@ -412,10 +414,14 @@ static mg_status config_write_stream(FILE *f_, void *arg)
     for (int i = 0; i < a->argc; i++)
         fprintf(f_, " %s", a->argv[i]);
     fprintf(f_, "\n");
-#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) CONFIG_##kind(f, choices)
+#define CONFIG_RUN(kind, f, c)                                               CONFIG_##kind(f, c)
+#define CONFIG_MODEL(kind, f, c)                                             CONFIG_##kind(f, c)
+#define CONFIG_ONCE(kind, f, c)                                              /* the run folder itself */
+#define CONFIG_EACH(kind, f, c)                                              /* per invocation: what was opened follows */
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) CONFIG_##scope(kind, f, choices)
 #include "train-settings.def"
 #undef SETTING
-    fprintf(f_, "validation=%s\nbackend_opened=%s\ndevice_opened=%s\nthreads_opened=%d\n",
+    fprintf(f_, "validation=%s\nbackend=%s\ndevice=%s\nthreads=%d\n",
             !o->val_a         ? "none"
             : o->val_unpaired ? "cycle reconstructions (unpaired)"
                               : "paired",

@@ -73,7 +73,8 @@ static mg_status csv_keep_rows(FILE *out, void *arg)
         }
     }
     memcpy(k->partial, sums, sizeof sums);
-    return MG_OK;
+    /* A read error would commit a shorter file: keep the old one. */
+    return ferror(k->in) ? mg_error(MG_ERR_IO, "losses.csv: cannot read it back") : MG_OK;
 }
 
 /* losses.csv: a header, then one row per iteration. On resume the rows after the checkpoint are dropped
@@ -119,7 +120,7 @@ static mg_status csv_keep_epochs(FILE *out, void *arg)
     for (bool header = true; fgets(line, sizeof line, k->in); header = false)
         if (header || atoi(line) < k->epoch)
             fputs(line, out);
-    return MG_OK;
+    return ferror(k->in) ? mg_error(MG_ERR_IO, "a per-epoch CSV: cannot read it back") : MG_OK;
 }
 
 /* Keeps the header and the rows of a per-epoch CSV whose first field (the epoch) is below `epoch`: the

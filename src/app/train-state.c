@@ -56,24 +56,27 @@ void history_free(loss_history *h)
         s = mg_ckpt_set(&c, "run." #f, v_);                                                                            \
     }
 
-#define LOAD_RUN(kind, f)   LOAD_##kind(f)
-#define LOAD_MODEL(kind, f) /* from the model configuration, by the caller */
-#define LOAD_ONCE(kind, f)
-#define LOAD_EACH(kind, f)
-#define LOAD_INT(f)                                                                                                    \
-    if (s == MG_OK && (s = mg_ckpt_get_long(c, "run." #f, LONG_MIN, LONG_MAX, &v)) == MG_OK)                           \
-        o->f = v;
-#define LOAD_FLAG(f)   LOAD_INT(f)
-#define LOAD_NOFLAG(f) LOAD_INT(f)
-#define LOAD_CHOICE(f) LOAD_INT(f)
+/* Loaded values are held to the setting's own range (a default outside it, as load_size 0 for "off", is
+ * allowed too): a damaged checkpoint whose CRC still matches cannot smuggle in what the options refuse. */
+#define LOAD_RUN(kind, f, lo, hi, ch, def)   LOAD_##kind(f, lo, hi, ch, def)
+#define LOAD_MODEL(kind, f, lo, hi, ch, def) /* from the model configuration, by the caller */
+#define LOAD_ONCE(kind, f, lo, hi, ch, def)
+#define LOAD_EACH(kind, f, lo, hi, ch, def)
+#define LOAD_RANGE(f, lo, hi)                                                                                          \
+    if (s == MG_OK && (s = mg_ckpt_get_long(c, "run." #f, lo, hi, &v)) == MG_OK)                                       \
+        o->f = (int)v;
+#define LOAD_INT(f, lo, hi, ch, def)    LOAD_RANGE(f, (def) < (lo) ? (long)(def) : (long)(lo), (long)(hi))
+#define LOAD_FLAG(f, lo, hi, ch, def)   LOAD_RANGE(f, 0, 1)
+#define LOAD_NOFLAG(f, lo, hi, ch, def) LOAD_RANGE(f, 0, 1)
+#define LOAD_CHOICE(f, lo, hi, ch, def) LOAD_RANGE(f, 0, choice_count(ch) - 1)
 /* A path outlives the checkpoint it came from: one static buffer per setting. */
-#define LOAD_STRING(f)                                                                                                 \
+#define LOAD_STRING(f, lo, hi, ch, def)                                                                                \
     if (s == MG_OK) {                                                                                                  \
         static char v_[4096];                                                                                          \
         s = mg_ckpt_get(c, "run." #f, v_, sizeof v_);                                                                  \
         o->f = v_[0] ? v_ : NULL;                                                                                      \
     }
-#define LOAD_FLOAT(f)                                                                                                  \
+#define LOAD_FLOAT(f, lo, hi, ch, def)                                                                                 \
     if (s == MG_OK) {                                                                                                  \
         char v_[64];                                                                                                   \
         if ((s = mg_ckpt_get(c, "run." #f, v_, sizeof v_)) == MG_OK)                                                   \
@@ -109,6 +112,15 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
     return s;
 }
 
+/* The number of choices in "a|b|c". */
+static long choice_count(const char *choices)
+{
+    long n = 1;
+    for (const char *p = choices; p && *p; p++)
+        n += *p == '|';
+    return n;
+}
+
 mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st)
 {
     long v = 0;
@@ -121,7 +133,7 @@ mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st)
         field = v;
     RUN_STATE_INTS(LOAD)
 #undef LOAD
-#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) LOAD_##scope(kind, f)
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) LOAD_##scope(kind, f, lo, hi, choices, def)
 #include "train-settings.def"
 #undef SETTING
     char score[64] = "0";

@@ -32,16 +32,42 @@ static char *file_dir_name(const char *path)
     return dir;
 }
 
-/* fsyncs a folder so that a rename in it is durable; 0 or an errno. EINVAL: the file system cannot. */
+/* Whether an fsync error only says that this folder cannot be synced (some network and FUSE mounts, read-only
+ * or unreadable folders), which is no error: the file itself is already on disk. */
+static bool file_cannot_sync(int err)
+{
+    return err == EINVAL || err == ENOTSUP || err == EOPNOTSUPP || err == EBADF || err == EROFS || err == EPERM ||
+           err == EACCES;
+}
+
+/* fsyncs a folder so that a rename in it is durable; 0 or an errno (never one of file_cannot_sync's). */
 static int file_sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0)
-        return errno;
-    int err = fsync(fd) != 0 && errno != EINVAL ? errno : 0;
-    if (close(fd) != 0 && !err)
-        err = errno;
+        return 0; /* cannot be opened for syncing: nothing more to do */
+    int err = fsync(fd) != 0 && !file_cannot_sync(errno) ? errno : 0;
+    (void)close(fd);
     return err;
+}
+
+/* The mode a new file gets: 0666 less the process's umask, read without changing it (/proc/self/status);
+ * 0644 where that cannot be read. */
+static mode_t file_mode(void)
+{
+    static mode_t mode;
+    if (mode)
+        return mode;
+    unsigned mask = 022;
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Umask: %o", &mask) == 1)
+            break;
+    if (f)
+        fclose(f);
+    mode = (mode_t)(0666 & ~mask);
+    return mode ? mode : 0600; /* an umask of 0666 is honoured too, as 0600 for the owner to read it back */
 }
 
 /* Fills the temporary file fd through writer and closes it; MG_OK or a status with its message. */
@@ -49,7 +75,7 @@ static mg_status file_fill(int fd, const char *what, const char *path, mg_file_w
 {
     char es[128];
     /* mkstemp makes 0600; file systems without POSIX modes (some network mounts) refuse, harmlessly. */
-    bool mode_ok = fchmod(fd, 0644) == 0 || errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP;
+    bool mode_ok = fchmod(fd, file_mode()) == 0 || errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP;
     FILE *f = mode_ok ? fdopen(fd, "wb") : NULL;
     if (!f) {
         int err = errno;
@@ -57,10 +83,11 @@ static mg_status file_fill(int fd, const char *what, const char *path, mg_file_w
         return mg_error(MG_ERR_IO, "%s%s: cannot open a temporary file: %s", what, path,
                         file_errstr(err, es, sizeof es));
     }
-    errno = 0;
     mg_status s = writer(f, arg);
     int err = 0;
-    if (s == MG_OK && (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0))
+    if (s == MG_OK && ferror(f))
+        err = EIO; /* errno may have changed since the failed write: the writer reports its own reason if it can */
+    else if (s == MG_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
         err = errno ? errno : EIO;
     if (fclose(f) != 0 && s == MG_OK && !err)
         err = errno ? errno : EIO;
