@@ -4,6 +4,7 @@
 #define MRIGAN_CYCLEGAN_H
 
 #include "mrigan/checkpoint.h"
+#include "mrigan/image.h"
 #include "mrigan/nets.h"
 
 #ifdef __cplusplus
@@ -82,6 +83,10 @@ mg_status mg_cyclegan_update(mg_cyclegan *m);
  * multiple. direction 0: A->B (G_AB), 1: B->A (G_BA). */
 mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y);
 
+/* A whole image at its own size: padded to the generator's multiple (mg_image_pad_to_multiple), translated,
+ * and cropped back, so that out has img's width and height. */
+mg_status mg_cyclegan_translate_image(mg_cyclegan *m, int direction, const mg_image *img, mg_image *out);
+
 /* Configuration keys and the networks' weights; with_state adds what resuming needs: the optimisers'
  * moments and steps and the history pools. */
 mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c, bool with_state);
@@ -90,6 +95,9 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg);
 /* Restores weights (and, when with_state, optimiser state and pools) into a model built from the
  * checkpoint's configuration. */
 mg_status mg_cyclegan_load(mg_cyclegan *m, const mg_ckpt *c, bool with_state);
+/* A model on be with the configuration and weights of the checkpoint file at path (any checkpoint mrigan train
+ * writes), for translation; m is freed again on failure. */
+mg_status mg_cyclegan_open(const char *path, mg_backend *be, mg_cyclegan *m);
 
 #ifdef __cplusplus
 }

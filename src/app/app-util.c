@@ -159,35 +159,3 @@ mg_status app_open_backend(const char *cmd, int kind, int device, int threads, m
                 mg_backend_device(*out));
     return s;
 }
-
-mg_status app_load_model(const char *checkpoint, mg_backend *be, mg_cyclegan *m)
-{
-    mg_ckpt c;
-    mg_cyclegan_config cfg;
-    mg_status s = mg_ckpt_load(checkpoint, &c);
-    if (s != MG_OK)
-        return s;
-    s = mg_cyclegan_config_load(&c, &cfg);
-    if (s == MG_OK)
-        s = mg_cyclegan_new(be, &cfg, 0, m);
-    if (s == MG_OK && (s = mg_cyclegan_load(m, &c, false)) != MG_OK)
-        mg_cyclegan_free(m);
-    mg_ckpt_free(&c);
-    return s;
-}
-
-mg_status app_translate_image(mg_cyclegan *m, int direction, const mg_image *img, mg_image *out)
-{
-    mg_image padded = {0}, y = {0};
-    int ox, oy;
-    mg_status s = mg_image_pad_to_multiple(img, mg_generator_multiple(&m->cfg.gen), &padded, &ox, &oy);
-    if (s == MG_OK)
-        s = mg_image_new(padded.width, padded.height, &y);
-    if (s == MG_OK)
-        s = mg_cyclegan_translate(m, direction, padded.data, padded.height, padded.width, y.data);
-    if (s == MG_OK)
-        s = mg_image_crop(&y, ox, oy, img->width, img->height, out);
-    mg_image_free(&padded);
-    mg_image_free(&y);
-    return s;
-}

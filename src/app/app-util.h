@@ -32,9 +32,4 @@ int app_pairs_from_folders(const char *cmd, const char *dir_a, const char *dir_b
  * it chose ("mrigan <cmd>: --backend auto chose ..."). */
 mg_status app_open_backend(const char *cmd, int kind, int device, int threads, mg_backend **out);
 
-/* A model with the weights of a checkpoint (any checkpoint mrigan train writes). */
-mg_status app_load_model(const char *checkpoint, mg_backend *be, mg_cyclegan *m);
-/* The generator's output for img at native size: padded to the generator's multiple, translated, cropped. */
-mg_status app_translate_image(mg_cyclegan *m, int direction, const mg_image *img, mg_image *out);
-
 #endif

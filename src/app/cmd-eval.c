@@ -130,7 +130,7 @@ static int eval_pair_score(const eval_opts *o, mg_cyclegan *model, int direction
         rc = (fprintf(stderr, "mrigan eval: size mismatch: %s is %dx%d, %s is %dx%d\n", src, x.width, x.height, tgt,
                       t.width, t.height),
               1);
-    if (!rc && model && app_translate_image(model, direction, &x, &y) != MG_OK)
+    if (!rc && model && mg_cyclegan_translate_image(model, direction, &x, &y) != MG_OK)
         rc = (fprintf(stderr, "mrigan eval: translating %s: %s\n", src, mg_last_error()), 1);
     if (!rc && o->mask) {
         mask = malloc((size_t)t.width * (size_t)t.height);
@@ -330,7 +330,7 @@ int cmd_eval(int argc, char **argv)
     if (!rc && o.checkpoint) {
         if (app_open_backend("eval", o.backend, o.device, o.threads, &be) != MG_OK)
             rc = (fprintf(stderr, "mrigan eval: %s\n", mg_last_error()), 1);
-        else if (app_load_model(o.checkpoint, be, &m) != MG_OK)
+        else if (mg_cyclegan_open(o.checkpoint, be, &m) != MG_OK)
             rc = (fprintf(stderr, "mrigan eval: %s: %s\n", o.checkpoint, mg_last_error()), 1);
         have_model = !rc;
     }

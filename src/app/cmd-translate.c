@@ -65,7 +65,7 @@ static mg_status translate_one(mg_cyclegan *m, const translate_opts *o, const ch
     mg_image img = {0}, y = {0};
     mg_status s = mg_image_load_png(in, &img);
     if (s == MG_OK)
-        s = app_translate_image(m, o->direction, &img, &y);
+        s = mg_cyclegan_translate_image(m, o->direction, &img, &y);
     if (s == MG_OK)
         s = mg_image_save_png(out, &y, o->sixteen ? 16 : 8);
     mg_image_free(&img);
@@ -111,7 +111,7 @@ int cmd_translate(int argc, char **argv)
     if (!rc && app_open_backend("translate", o.backend, o.device, o.threads, &be) != MG_OK)
         rc = (fprintf(stderr, "mrigan translate: %s\n", mg_last_error()), 1);
     bool have_model = false;
-    if (!rc && app_load_model(o.checkpoint, be, &m) != MG_OK)
+    if (!rc && mg_cyclegan_open(o.checkpoint, be, &m) != MG_OK)
         rc = (fprintf(stderr, "mrigan translate: %s: %s\n", o.checkpoint, mg_last_error()), 1);
     else if (!rc)
         have_model = true;

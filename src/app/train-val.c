@@ -83,9 +83,9 @@ static mg_status val_score(mg_cyclegan *m, bool paired, int d, const mg_image *i
                            mg_metrics *out)
 {
     mg_image y = {0}, back = {0};
-    mg_status s = app_translate_image(m, d, img, &y);
+    mg_status s = mg_cyclegan_translate_image(m, d, img, &y);
     if (s == MG_OK && !paired)
-        s = app_translate_image(m, 1 - d, &y, &back);
+        s = mg_cyclegan_translate_image(m, 1 - d, &y, &back);
     mg_metrics_options opt = {0};
     if (s == MG_OK)
         s = mg_metrics_compare(paired ? &y : &back, paired ? target : img, &opt, out);

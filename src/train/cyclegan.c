@@ -244,3 +244,20 @@ mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, i
     mg_graph_reset(g);
     return s;
 }
+
+mg_status mg_cyclegan_translate_image(mg_cyclegan *m, int direction, const mg_image *img, mg_image *out)
+{
+    const mg_generator *gen = direction == 0 ? &m->g_ab : &m->g_ba;
+    mg_image padded = {0}, y = {0};
+    int ox, oy;
+    mg_status s = mg_image_pad_to_multiple(img, mg_generator_multiple(&gen->cfg), &padded, &ox, &oy);
+    if (s == MG_OK)
+        s = mg_image_new(padded.width, padded.height, &y);
+    if (s == MG_OK)
+        s = mg_cyclegan_translate(m, direction, padded.data, padded.height, padded.width, y.data);
+    if (s == MG_OK)
+        s = mg_image_crop(&y, ox, oy, img->width, img->height, out);
+    mg_image_free(&padded);
+    mg_image_free(&y);
+    return s;
+}

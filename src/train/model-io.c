@@ -239,3 +239,19 @@ mg_status mg_cyclegan_load(mg_cyclegan *m, const mg_ckpt *c, bool with_state)
         s = load_pool(&m->pool_b, m->cfg.pool_size, m->be, "pool_B", c);
     return s;
 }
+
+mg_status mg_cyclegan_open(const char *path, mg_backend *be, mg_cyclegan *m)
+{
+    mg_ckpt c;
+    mg_cyclegan_config cfg;
+    mg_status s = mg_ckpt_load(path, &c);
+    if (s != MG_OK)
+        return s;
+    s = mg_cyclegan_config_load(&c, &cfg);
+    if (s == MG_OK)
+        s = mg_cyclegan_new(be, &cfg, 0, m);
+    if (s == MG_OK && (s = mg_cyclegan_load(m, &c, false)) != MG_OK)
+        mg_cyclegan_free(m);
+    mg_ckpt_free(&c);
+    return s;
+}
