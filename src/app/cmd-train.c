@@ -388,21 +388,12 @@ typedef struct config_args {
     char **argv;
 } config_args;
 
-/* The name of choice i in "a|b|c" into buf. */
-static const char *choice_name(const char *choices, int i, char *buf, size_t len)
-{
-    for (; i > 0 && strchr(choices, '|'); i--)
-        choices = strchr(choices, '|') + 1;
-    snprintf(buf, len, "%.*s", (int)strcspn(choices, "|"), choices);
-    return buf;
-}
-
 #define CONFIG_INT(f, c)    fprintf(f_, "%s=%d\n", #f, o->f);
 #define CONFIG_FLAG(f, c)   fprintf(f_, "%s=%d\n", #f, o->f);
 #define CONFIG_NOFLAG(f, c) fprintf(f_, "%s=%d\n", #f, o->f);
 #define CONFIG_FLOAT(f, c)  fprintf(f_, "%s=%g\n", #f, o->f);
 #define CONFIG_STRING(f, c) fprintf(f_, "%s=%s\n", #f, o->f ? o->f : "");
-#define CONFIG_CHOICE(f, c) fprintf(f_, "%s=%s\n", #f, choice_name(c, o->f, buf, sizeof buf));
+#define CONFIG_CHOICE(f, c) fprintf(f_, "%s=%s\n", #f, app_choice_name(c, o->f, buf, sizeof buf));
 
 static mg_status config_write_stream(FILE *f_, void *arg)
 {

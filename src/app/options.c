@@ -29,6 +29,22 @@ static int choice_index(const char *choices, const char *value)
     return -1;
 }
 
+int app_choice_count(const char *choices)
+{
+    int n = 1;
+    for (const char *p = choices; *p; p++)
+        n += *p == '|';
+    return n;
+}
+
+const char *app_choice_name(const char *choices, int index, char *buf, size_t len)
+{
+    for (; index > 0 && strchr(choices, '|'); index--)
+        choices = strchr(choices, '|') + 1;
+    snprintf(buf, len, "%.*s", (int)strcspn(choices, "|"), choices);
+    return buf;
+}
+
 bool app_parse_int(const char *s, long lo, long hi, int *out)
 {
     char *end;

@@ -56,6 +56,9 @@ app_parse_result app_parse(const char *cmd, int argc, char **argv, app_option *o
                            const char **positional, int max_positional, int *n_positional);
 /* Prints "  --name VALUE  help" lines. */
 void app_print_options(const app_option *opts, int n_opts);
+/* The number of choices in "a|b|c", and the name of choice index (into buf, which it returns). */
+int app_choice_count(const char *choices);
+const char *app_choice_name(const char *choices, int index, char *buf, size_t len);
 /* A decimal integer in [lo, hi], the whole string; false (and *out untouched) otherwise. */
 bool app_parse_int(const char *s, long lo, long hi, int *out);
 /* printf into buf; false (and an empty buf) when the result does not fit. */

@@ -68,7 +68,7 @@ void history_free(loss_history *h)
 #define LOAD_INT(f, lo, hi, ch, def)    LOAD_RANGE(f, (def) < (lo) ? (long)(def) : (long)(lo), (long)(hi))
 #define LOAD_FLAG(f, lo, hi, ch, def)   LOAD_RANGE(f, 0, 1)
 #define LOAD_NOFLAG(f, lo, hi, ch, def) LOAD_RANGE(f, 0, 1)
-#define LOAD_CHOICE(f, lo, hi, ch, def) LOAD_RANGE(f, 0, choice_count(ch) - 1)
+#define LOAD_CHOICE(f, lo, hi, ch, def) LOAD_RANGE(f, 0, app_choice_count(ch) - 1)
 /* A path outlives the checkpoint it came from: one static buffer per setting. */
 #define LOAD_STRING(f, lo, hi, ch, def)                                                                                \
     if (s == MG_OK) {                                                                                                  \
@@ -110,15 +110,6 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
         s = mg_ckpt_save(&c, path);
     mg_ckpt_free(&c);
     return s;
-}
-
-/* The number of choices in "a|b|c". */
-static long choice_count(const char *choices)
-{
-    long n = 1;
-    for (const char *p = choices; p && *p; p++)
-        n += *p == '|';
-    return n;
 }
 
 mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st)
