@@ -5,12 +5,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* One line: n points (x[i], y[i]); points that are not finite (or not positive on a log scale) break it. */
 typedef struct chart_series {
-    const char *name;   /* legend text */
-    const char *colour; /* "#rrggbb" or "#rgb" */
+    const char *name; /* legend text */
+    uint32_t colour;  /* 0xRRGGBB */
     const double *x, *y;
     int n;
     double width;   /* stroke width in pixels (0: 1.5) */
@@ -26,6 +27,9 @@ typedef struct chart {
     const chart_series *series;
     int n_series;
 } chart;
+
+/* The colours of the two translation directions, A->B and B->A, in every validation chart. */
+static const uint32_t chart_direction_colours[2] = {0x1f77b4, 0xff7f0e};
 
 #define CHART_MAX_TICKS 64
 

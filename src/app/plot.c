@@ -44,21 +44,6 @@ static const struct glyph {
     {')', {8, 4, 2, 2, 2, 4, 8}},        {'+', {0, 4, 4, 31, 4, 4, 0}},
 };
 
-/* "#rrggbb" or "#rgb" (the chart model's colours) as RGB; black when it is neither. */
-static void parse_colour(const char *css, uint8_t rgb[3])
-{
-    unsigned v = 0;
-    size_t n = css && css[0] == '#' ? strspn(css + 1, "0123456789abcdefABCDEF") : 0;
-    if (n == 6 && sscanf(css + 1, "%6x", &v) == 1) {
-        rgb[0] = (uint8_t)(v >> 16), rgb[1] = (uint8_t)(v >> 8), rgb[2] = (uint8_t)v;
-    } else if (n == 3 && sscanf(css + 1, "%3x", &v) == 1) {
-        rgb[0] = (uint8_t)(17 * (v >> 8 & 15)), rgb[1] = (uint8_t)(17 * (v >> 4 & 15)),
-        rgb[2] = (uint8_t)(17 * (v & 15));
-    } else {
-        rgb[0] = rgb[1] = rgb[2] = 0;
-    }
-}
-
 static void put(canvas *c, int x, int y, const uint8_t *rgb)
 {
     if (x >= 0 && y >= 0 && x < c->w && y < c->h)
@@ -121,8 +106,7 @@ static void chart_draw(canvas *c, int y_top, const chart *ch)
     draw_text(c, 8, y_top + 10, ch->title ? ch->title : "", black);
     for (int k = 0; k < ch->n_series; k++) {
         const chart_series *s = &ch->series[k];
-        uint8_t colour[3];
-        parse_colour(s->colour, colour);
+        const uint8_t colour[3] = {(uint8_t)(s->colour >> 16), (uint8_t)(s->colour >> 8), (uint8_t)s->colour};
         double px = 0, py = 0;
         bool have = false;
         for (int i = 0; i < s->n; i++) {
@@ -147,7 +131,7 @@ static void chart_draw(canvas *c, int y_top, const chart *ch)
 
 mg_status plot_run(const char *path, const loss_history *h, const val_history *v)
 {
-    static const char *const val_names[2] = {"A TO B", "B TO A"}, *const val_colours[2] = {"#1f77b4", "#ff7f0e"};
+    static const char *const val_names[2] = {"A TO B", "B TO A"};
     bool with_val = v && v->n > 0;
     int height = PANEL_H * (with_val ? 3 : 1), n_val = with_val ? v->n : 0;
     canvas c = {PLOT_W, height, malloc((size_t)PLOT_W * height * 3)};
@@ -163,13 +147,14 @@ mg_status plot_run(const char *path, const loss_history *h, const val_history *v
         for (int e = 0; e < n; e++)
             epochs[e] = e + 1;
         chart_series ls[MG_LOSS_COUNT];
-        char colours[MG_LOSS_COUNT][8];
         for (int k = 0; k < MG_LOSS_COUNT; k++) {
             for (int e = 0; e < h->n; e++)
                 loss[(size_t)k * n + e] = h->means[e][k];
-            snprintf(colours[k], sizeof colours[k], "#%06x", (unsigned)mg_loss_colours[k]);
-            ls[k] = (chart_series){
-                .name = mg_loss_names[k], .colour = colours[k], .x = epochs, .y = loss + (size_t)k * n, .n = h->n};
+            ls[k] = (chart_series){.name = mg_loss_names[k],
+                                   .colour = mg_loss_colours[k],
+                                   .x = epochs,
+                                   .y = loss + (size_t)k * n,
+                                   .n = h->n};
         }
         chart losses = {.title = "mean loss per epoch (log scale)",
                         .x_label = "epoch",
@@ -186,8 +171,10 @@ mg_status plot_run(const char *path, const loss_history *h, const val_history *v
                     p[e] = v->items[e].psnr[d];
                     q[e] = v->items[e].ssim[d];
                 }
-                ps[d] = (chart_series){.name = val_names[d], .colour = val_colours[d], .x = epochs, .y = p, .n = v->n};
-                ss[d] = (chart_series){.name = val_names[d], .colour = val_colours[d], .x = epochs, .y = q, .n = v->n};
+                ps[d] = (chart_series){
+                    .name = val_names[d], .colour = chart_direction_colours[d], .x = epochs, .y = p, .n = v->n};
+                ss[d] = (chart_series){
+                    .name = val_names[d], .colour = chart_direction_colours[d], .x = epochs, .y = q, .n = v->n};
             }
             chart cp = {.title = v->paired ? "validation PSNR (dB)" : "validation PSNR of cycle reconstructions (dB)",
                         .x_label = "epoch",

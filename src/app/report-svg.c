@@ -72,9 +72,9 @@ static void draw_series(FILE *f, const chart_series *s, int index, const chart_a
     fprintf(f, "<g><title>");
     report_escape(f, s->name ? s->name : "");
     fprintf(f,
-            "</title><path fill=\"none\" stroke=\"%s\" stroke-width=\"%.2g\" stroke-opacity=\"%.2g\" "
+            "</title><path fill=\"none\" stroke=\"#%06x\" stroke-width=\"%.2g\" stroke-opacity=\"%.2g\" "
             "stroke-linejoin=\"round\"%s d=\"",
-            s->colour, s->width > 0 ? s->width : 1.5, opacity, s->dashed ? " stroke-dasharray=\"5 3\"" : "");
+            (unsigned)s->colour, s->width > 0 ? s->width : 1.5, opacity, s->dashed ? " stroke-dasharray=\"5 3\"" : "");
     bool pen_down = false;
     for (int i = 0; i < s->n; i++) {
         if (!chart_usable(s->x[i], false) || !chart_usable(s->y[i], ay->log)) {
@@ -90,8 +90,8 @@ static void draw_series(FILE *f, const chart_series *s, int index, const chart_a
         for (int i = 0; i < s->n; i++) {
             if (!chart_usable(s->x[i], false) || !chart_usable(s->y[i], ay->log))
                 continue;
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"%s\"><title>",
-                    chart_axis_pos(ax, s->x[i], x0, x1), chart_axis_pos(ay, s->y[i], y1, y0), s->colour);
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"#%06x\"><title>",
+                    chart_axis_pos(ax, s->x[i], x0, x1), chart_axis_pos(ay, s->y[i], y1, y0), (unsigned)s->colour);
             report_escape(f, s->name ? s->name : "");
             fprintf(f, integer_x ? " %.0f: %.5g</title></circle>\n" : " %.6g: %.5g</title></circle>\n", s->x[i],
                     s->y[i]);
@@ -100,9 +100,9 @@ static void draw_series(FILE *f, const chart_series *s, int index, const chart_a
     fputs("</g>\n", f);
     int ly = M_TOP + 8 + 17 * index, lx = x1 + 14;
     fprintf(f,
-            "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2.5\"%s/>"
+            "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#%06x\" stroke-width=\"2.5\"%s/>"
             "<text x=\"%d\" y=\"%d\" dominant-baseline=\"middle\">",
-            lx, ly, lx + 22, ly, s->colour, s->dashed ? " stroke-dasharray=\"5 3\"" : "", lx + 28, ly);
+            lx, ly, lx + 22, ly, (unsigned)s->colour, s->dashed ? " stroke-dasharray=\"5 3\"" : "", lx + 28, ly);
     report_escape(f, s->name ? s->name : "");
     fputs("</text>\n", f);
 }

@@ -25,9 +25,6 @@
 #define MAX_EMBED_BYTES  (16 << 20) /* larger sample PNGs are linked, not embedded */
 #define DETAILS_OPEN     25         /* tables longer than this start folded */
 
-static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                      "#8c564b", "#e377c2", "#7f7f7f", "#111111"};
-
 /* ------------------------------------------------------------------ small helpers */
 static void put_duration(FILE *f, double s)
 {
@@ -130,7 +127,7 @@ static int chart_trace(FILE *f, const rp_run *r)
         snprintf(title, sizeof title, "G_total per iteration (mean of every %ld iterations)", bucket);
     else
         snprintf(title, sizeof title, "G_total per iteration");
-    chart_series s = {.name = "G_total", .colour = "#555", .x = x, .y = y, .n = (int)m, .width = 1, .opacity = 0.55};
+    chart_series s = {.name = "G_total", .colour = 0x555555, .x = x, .y = y, .n = (int)m, .width = 1, .opacity = 0.55};
     chart ch = {.title = title,
                 .x_label = "iteration",
                 .y_label = "loss (log scale)",
@@ -154,12 +151,10 @@ static int section_losses(FILE *f, const rp_run *r)
                  r->epochs_file_present ? "empty or unreadable" : "missing");
         chart_series s[MG_LOSS_COUNT];
         double *y[MG_LOSS_COUNT] = {0}, *x = rp_csv_column(e, E_EPOCH);
-        char colours[MG_LOSS_COUNT][8];
         for (int k = 0; k < MG_LOSS_COUNT; k++) {
             y[k] = rp_csv_column(e, E_LOSS + k);
-            snprintf(colours[k], sizeof colours[k], "#%06x", (unsigned)mg_loss_colours[k]);
             s[k] = (chart_series){.name = mg_loss_names[k],
-                                  .colour = colours[k],
+                                  .colour = mg_loss_colours[k],
                                   .x = x,
                                   .y = y[k],
                                   .n = (int)e->n,
@@ -217,7 +212,7 @@ static int chart_val(FILE *f, const rp_run *r, const char *title, const char *un
             }
             s[n] = (chart_series){.name = k == 1 ? (d ? "B\u2192A\u2192B (cycle)" : "A\u2192B\u2192A (cycle)")
                                                  : (d ? "B\u2192A" : "A\u2192B"),
-                                  .colour = palette[d],
+                                  .colour = chart_direction_colours[d],
                                   .x = *x,
                                   .y = *y,
                                   .n = m,
@@ -234,7 +229,7 @@ static int chart_val(FILE *f, const rp_run *r, const char *title, const char *un
                 by[1] = fmax(by[1], s[i].y[j]);
             }
     if (r->best_epoch > 0 && by[0] <= by[1])
-        s[n++] = (chart_series){.name = "chosen epoch", .colour = "#999", .x = bx, .y = by, .n = 2, .dashed = 1};
+        s[n++] = (chart_series){.name = "chosen epoch", .colour = 0x999999, .x = bx, .y = by, .n = 2, .dashed = 1};
     chart ch = {.title = title, .x_label = "epoch", .y_label = unit, .integer_x = true, .series = s, .n_series = n};
     if (!rc)
         rc = chart_write_svg(f, &ch);
