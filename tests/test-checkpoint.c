@@ -4,6 +4,7 @@
  * previous file intact and no temporary file behind. Files live in a mkdtemp folder, removed at the end. */
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -103,8 +104,8 @@ static float *test_values(size_t n, uint64_t seed)
     return v;
 }
 
-/* Configuration lines and five tensors, 1-D to 4-D with odd sizes; the 1-D one holds -0, a denormal,
- * both infinities and a NaN with a payload, which must come back bit for bit. */
+/* Configuration lines and five tensors, 1-D to 4-D with odd sizes; the 1-D one holds -0, the smallest
+ * denormal, a denormal and both largest floats, which must come back bit for bit. */
 static void test_make_sample(mg_ckpt *c)
 {
     mg_ckpt_init(c);
@@ -121,12 +122,12 @@ static void test_make_sample(mg_ckpt *c)
             n *= (size_t)shapes[i][1 + d];
         float *v = test_values(n, 100 + (uint64_t)i);
         if (i == 0) {
-            uint32_t nan_bits = 0x7fc01234u;
+            uint32_t tiny_bits = 1u;
             v[0] = -0.0f;
             v[1] = 1e-40f;
-            v[2] = INFINITY;
-            v[3] = -INFINITY;
-            memcpy(&v[4], &nan_bits, sizeof v[4]);
+            v[2] = FLT_MAX;
+            v[3] = -FLT_MAX;
+            memcpy(&v[4], &tiny_bits, sizeof v[4]);
         }
         MUST(mg_ckpt_add(c, names[i], shapes[i][0], &shapes[i][1], v));
         free(v);
@@ -534,6 +535,46 @@ static void test_unwritable(void)
     report(before, "unwritable destinations: missing folder, file as folder, folder as path, read-only folder");
 }
 
+/* No checkpoint holds NaN or infinity: adding one is refused and leaves the checkpoint as it was, and a file
+ * that has one (damaged, or written by something else) does not load, whatever its CRC says. */
+static void test_nonfinite(void)
+{
+    int before = failures;
+    static const uint32_t bad_bits[] = {0x7fc00000u, 0xffc01234u, 0x7f800000u, 0xff800000u, 0x7f800001u};
+    mg_ckpt c;
+    mg_ckpt_init(&c);
+    float v[3] = {1, 2, 3};
+    MUST(mg_ckpt_add(&c, "ok", 1, (const int[]){3}, v));
+    for (size_t i = 0; i < sizeof bad_bits / sizeof *bad_bits; i++) {
+        memcpy(&v[1], &bad_bits[i], sizeof v[1]);
+        mg_status s = mg_ckpt_add(&c, "bad", 1, (const int[]){3}, v);
+        CHECK(s == MG_ERR_NONFINITE && contains(mg_last_error(), "'bad'") && contains(mg_last_error(), "value 1"),
+              "adding 0x%08x: %s (%s)", (unsigned)bad_bits[i], mg_status_name(s), mg_last_error());
+        CHECK(c.n_entries == 1 && mg_ckpt_find(&c, "bad") == NULL, "a refused entry was kept");
+    }
+    mg_backend *be;
+    MUST(mg_backend_cpu_new(1, &be));
+    mg_tensor *t;
+    MUST(mg_tensor_new(be, 1, (const int[]){3}, &t));
+    MUST(mg_tensor_write(t, v, 3)); /* v[1] is the last of bad_bits: a signalling NaN */
+    mg_status s = mg_ckpt_add_tensor(&c, "from_tensor", t);
+    CHECK(s == MG_ERR_NONFINITE && c.n_entries == 1, "a non-finite tensor: %s", mg_status_name(s));
+    mg_tensor_free(t);
+    mg_backend_free(be);
+
+    /* "ok" [3]: name length at 24, name at 26, ndim at 28, shape at 29, data from 33 (config "k=v\n"). */
+    MUST(mg_ckpt_set(&c, "k", "v"));
+    const char *path = test_path("finite.ckpt");
+    MUST(mg_ckpt_save(&c, path));
+    mg_ckpt_free(&c);
+    size_t len;
+    unsigned char *b = test_read_file(path, &len);
+    for (size_t i = 0; i < sizeof bad_bits / sizeof *bad_bits; i++)
+        test_patch_expect(b, len, len - 4 - 8, bad_bits[i], 4, "entry 'ok': value 1 is NaN or infinite");
+    free(b);
+    report(before, "NaN and infinities refused when added and when loaded");
+}
+
 int main(void)
 {
     SYS(mkdtemp(tmp_dir) != NULL);
@@ -544,6 +585,7 @@ int main(void)
     test_crc();
     test_truncated_and_foreign();
     test_implausible();
+    test_nonfinite();
     test_interrupted_write();
     test_unwritable();
     tmp_dir_made = false;

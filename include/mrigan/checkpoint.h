@@ -43,7 +43,8 @@ mg_status mg_ckpt_get(const mg_ckpt *c, const char *key, char *buf, size_t len);
 mg_status mg_ckpt_set_long(mg_ckpt *c, const char *key, long value);
 mg_status mg_ckpt_get_long(const mg_ckpt *c, const char *key, long lo, long hi, long *out);
 /* Copies a tensor's data (read through its backend, mg_tensor_read) into a new entry named name, or
- * t->name when name is NULL. */
+ * t->name when name is NULL. A checkpoint holds only finite values: MG_ERR_NONFINITE naming the entry (and
+ * no entry added) when one is NaN or infinite, here and in mg_ckpt_add. */
 mg_status mg_ckpt_add_tensor(mg_ckpt *c, const char *name, const mg_tensor *t);
 /* Copies host data into a new entry. MG_ERR_ARG for a bad name or shape, or a name already present. */
 mg_status mg_ckpt_add(mg_ckpt *c, const char *name, int ndim, const int *shape, const float *data);
@@ -59,8 +60,8 @@ mg_status mg_ckpt_load_tensor(const mg_ckpt *c, const char *name, mg_tensor *t);
  * an inconsistent checkpoint. A write past RLIMIT_FSIZE raises SIGXFSZ, which kills the process unless
  * ignored. */
 mg_status mg_ckpt_save(const mg_ckpt *c, const char *path);
-/* Reads and verifies magic, format version, CRC32 and every size; errors name the file and the
- * problem: MG_ERR_IO when the file cannot be read, MG_ERR_FORMAT when it is not a valid checkpoint.
+/* Reads and verifies magic, format version, CRC32, every size, and that every value is finite; errors name
+ * the file and the problem: MG_ERR_IO when the file cannot be read, MG_ERR_FORMAT when it is not a valid checkpoint.
  * out need not be initialised (its previous contents are not freed); on failure it is left empty. */
 mg_status mg_ckpt_load(const char *path, mg_ckpt *out);
 

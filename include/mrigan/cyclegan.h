@@ -59,14 +59,22 @@ typedef struct mg_cyclegan {
     mg_graph *graph_g, *graph_d;
 } mg_cyclegan;
 
-/* Builds the four networks and initialises their weights normal(0, 0.02) from PCG32 seeded with seed. */
+/* The most parameter values a model may have, all four networks together: 2^30 (4 GiB of weights). */
+#define MG_CYCLEGAN_MAX_PARAMS ((size_t)1 << 30)
+/* Sizes the model cfg describes before anything is allocated, so that a crafted configuration cannot ask for
+ * terabytes: its parameter values into *params (may be NULL); MG_ERR_ARG for a configuration the networks
+ * refuse, MG_ERR_OOM naming the sizes when there are more than MG_CYCLEGAN_MAX_PARAMS or when weights,
+ * gradients and both Adam moments (16 bytes a value) exceed be's memory (be may be NULL: not checked). */
+mg_status mg_cyclegan_check_size(const mg_cyclegan_config *cfg, const mg_backend *be, size_t *params);
+/* Builds the four networks (after mg_cyclegan_check_size) and initialises their weights normal(0, 0.02) from PCG32 seeded with seed. */
 mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_t seed, mg_cyclegan *out);
 void mg_cyclegan_free(mg_cyclegan *m);
 void mg_cyclegan_set_lr(mg_cyclegan *m, float lr);
 
 /* One training step on a pair of unpaired crops (h x w floats in [-1, 1] each). rng decides the pools'
  * choices; dropout_seed seeds the step's dropout masks. The same as mg_cyclegan_backward() then
- * mg_cyclegan_update(). */
+ * mg_cyclegan_update(), except that a NaN or infinite loss stops it in between: MG_ERR_NONFINITE naming the
+ * loss, out set, and no weight changed. */
 mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
                            uint64_t dropout_seed, mg_losses *out);
 /* A step's two halves, with a seam between them for whatever must see or change the gradients before the

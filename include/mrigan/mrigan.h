@@ -31,6 +31,7 @@ typedef enum mg_status {
     MG_ERR_FORMAT,      /* a file is not in the expected format */
     MG_ERR_BACKEND,     /* the backend failed (driver, library) */
     MG_ERR_UNSUPPORTED, /* valid request this build or backend cannot do */
+    MG_ERR_NONFINITE,   /* a loss, weight or value to save is NaN or infinite */
 } mg_status;
 
 const char *mg_status_name(mg_status s);
@@ -66,6 +67,8 @@ typedef struct mg_memory_stats {
     size_t workspace_bytes; /* the backend's scratch memory (im2col columns, partial sums), not in the above */
 } mg_memory_stats;
 void mg_backend_memory(const mg_backend *be, mg_memory_stats *out);
+/* The device's memory in bytes (the host's physical memory for the CPU backend); 0 when unknown. */
+size_t mg_backend_memory_total(const mg_backend *be);
 /* Give cached buffers and scratch memory back to the device. */
 void mg_backend_trim(mg_backend *be);
 

@@ -16,6 +16,7 @@ typedef struct mg_net {
     char prefix[16];
     int n_params;
     mg_tensor *params[MG_NET_MAX_PARAMS];
+    size_t numel; /* values in all parameters: counted as they are declared, also when only counting */
 } mg_net;
 
 void mg_net_free(mg_net *n);
@@ -52,6 +53,9 @@ int mg_unet_depth_for(int size);
 /* Side multiple the generator needs its input to be (2^depth for unet, 4 for resnet). */
 int mg_generator_multiple(const mg_gen_config *cfg);
 mg_status mg_generator_new(mg_backend *be, const char *prefix, const mg_gen_config *cfg, mg_generator *out);
+/* Parameter values of such a generator, computed without allocating (MG_ERR_ARG for a configuration
+ * mg_generator_new refuses). */
+mg_status mg_generator_param_count(const mg_gen_config *cfg, size_t *out);
 /* x [N,1,H,W] in [-1,1], H and W multiples of mg_generator_multiple(); returns tanh output of x's size. */
 mg_tensor *mg_generator_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x);
 
@@ -63,6 +67,7 @@ typedef struct mg_discriminator {
 } mg_discriminator;
 
 mg_status mg_discriminator_new(mg_backend *be, const char *prefix, int ndf, mg_discriminator *out);
+mg_status mg_discriminator_param_count(int ndf, size_t *out);
 /* Patch logits [N,1,h,w]. */
 mg_tensor *mg_discriminator_forward(mg_graph *g, const mg_discriminator *d, mg_tensor *x);
 

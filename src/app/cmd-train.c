@@ -176,10 +176,14 @@ typedef struct trainer {
     val_history val_hist;
     double epoch_start_s;   /* wall clock of the epoch, for epochs.csv */
     double resumed_seconds; /* iteration seconds of a resumed epoch's earlier part, from losses.csv */
+    long saved_iteration;   /* the iteration latest.ckpt was saved at; -1: none yet */
+    int lock_fd;            /* holds the run folder's lock; -1: none */
 } trainer;
 
 static void trainer_free(trainer *t)
 {
+    if (t->lock_fd >= 0)
+        close(t->lock_fd);
     if (t->csv)
         fclose(t->csv);
     if (t->have_model)
@@ -221,6 +225,9 @@ static mg_cyclegan_config model_config(const train_opts *o)
 /* --resume DIR: configuration, run state and model from DIR/latest.ckpt. */
 static int trainer_resume(trainer *t)
 {
+    int rc = train_folder_claim(t->o.resume, true, false, &t->lock_fd);
+    if (rc)
+        return rc;
     char path[4200];
     app_path(path, sizeof path, "%s/latest.ckpt", t->o.resume);
     mg_ckpt c;
@@ -243,6 +250,23 @@ static int trainer_resume(trainer *t)
 #define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_FROM_CFG_##scope(f, member)
 #include "train-settings.def"
 #undef SETTING
+    /* The model's numbers are held to the ranges the options allow (the library only refuses what it cannot
+     * compute with), so that a crafted checkpoint cannot resume what no command line could start. */
+#define MODEL_RANGE_INT(f, name, lo, hi)                                                                               \
+    if (s == MG_OK && !(t->o.f >= (lo) && t->o.f <= (hi)))                                                             \
+        s = mg_error(MG_ERR_FORMAT, "its --%s %g is outside %g..%g", name, (double)t->o.f, (double)(lo), (double)(hi));
+#define MODEL_RANGE_FLOAT(f, name, lo, hi)  MODEL_RANGE_INT(f, name, lo, hi)
+#define MODEL_RANGE_STRING(f, name, lo, hi) /* CHOICE and FLAG values are checked by the library */
+#define MODEL_RANGE_CHOICE(f, name, lo, hi)
+#define MODEL_RANGE_FLAG(f, name, lo, hi)
+#define MODEL_RANGE_NOFLAG(f, name, lo, hi)
+#define MODEL_RANGE_RUN(kind, f, name, lo, hi)
+#define MODEL_RANGE_ONCE(kind, f, name, lo, hi)
+#define MODEL_RANGE_EACH(kind, f, name, lo, hi)
+#define MODEL_RANGE_MODEL(kind, f, name, lo, hi) MODEL_RANGE_##kind(f, name, lo, hi)
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_RANGE_##scope(kind, f, name, lo, hi)
+#include "train-settings.def"
+#undef SETTING
     if (s == MG_OK && (!t->o.a || !t->o.b))
         s = mg_error(MG_ERR_FORMAT, "the checkpoint names no training folders (run.a, run.b)");
     if (s == MG_OK)
@@ -255,6 +279,7 @@ static int trainer_resume(trainer *t)
     if (s != MG_OK)
         return fprintf(stderr, "mrigan train: %s: %s\n", path, mg_last_error()), 1;
     snprintf(t->out, sizeof t->out, "%s", t->o.resume);
+    t->saved_iteration = t->st.iteration;
     snprintf(t->a_dir, sizeof t->a_dir, "%s", t->o.a);
     snprintf(t->b_dir, sizeof t->b_dir, "%s", t->o.b);
     return 0;
@@ -287,6 +312,9 @@ static int trainer_start(trainer *t, bool default_data_used, const app_option *t
         snprintf(t->out, sizeof t->out, "%s", t->o.out);
     }
     t->o.out = t->out;
+    int rc = train_folder_check(t->out, t->o.overwrite);
+    if (rc)
+        return rc;
     if (!t->o.a || !t->o.b) {
         if (default_data(&t->o, t->a_dir, t->b_dir, sizeof t->a_dir) != MG_OK)
             return fail("cannot prepare the phantom");
@@ -308,6 +336,7 @@ static int trainer_start(trainer *t, bool default_data_used, const app_option *t
     if (t->o.val_b && realpath(t->o.val_b, val_b))
         t->o.val_b = val_b;
     t->st = (run_state){.epoch = 1};
+    t->saved_iteration = -1;
     return 0;
 }
 
@@ -349,6 +378,13 @@ static int trainer_data(trainer *t)
     }
     int na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
     t->n_iter = na > nb ? na : nb;
+    if (t->st.iter_in_epoch >= t->n_iter) {
+        fprintf(stderr,
+                "mrigan train: the checkpoint stands at iteration %d of epoch %d, but the training folders now give "
+                "%d iterations an epoch (were images removed?)\n",
+                t->st.iter_in_epoch + 1, t->st.epoch, t->n_iter);
+        return 1;
+    }
     size_t px = (size_t)t->o.size * t->o.size;
     t->buf_a = malloc(px * sizeof(float));
     t->buf_b = malloc(px * sizeof(float));
@@ -373,61 +409,33 @@ static void progress(const trainer *t, int k, double it_s, const mg_losses *l, b
             total, bar, k + 1, t->n_iter, it_s, (int)(eta / 60), (int)fmod(eta, 60.0), l->g_total, l->d_a, l->d_b);
 }
 
+/* What a failed run leaves to resume from, for its last message. */
+static const char *saved_checkpoint(const trainer *t, char *buf, size_t len)
+{
+    if (t->saved_iteration < 0)
+        snprintf(buf, len, "no checkpoint had been saved yet");
+    else
+        snprintf(buf, len, "%s/latest.ckpt of iteration %ld is kept", t->out, t->saved_iteration);
+    return buf;
+}
+
 static int save_or_fail(trainer *t, const char *name, bool with_state)
 {
-    if (run_save(t->out, name, &t->m, &t->o, &t->st, with_state) == MG_OK)
+    mg_status s = run_save(t->out, name, &t->m, &t->o, &t->st, with_state);
+    char kept[4400];
+    if (s == MG_OK) {
+        if (with_state)
+            t->saved_iteration = t->st.iteration;
         return 0;
-    fprintf(stderr, "\nmrigan train: saving %s/%s failed (the previous checkpoint is intact): %s\n", t->out, name,
-            mg_last_error());
+    }
+    if (s == MG_ERR_NONFINITE)
+        fprintf(stderr, "\nmrigan train: training diverged before iteration %ld: %s; %s\n", t->st.iteration,
+                mg_last_error(), saved_checkpoint(t, kept, sizeof kept));
+    else
+        fprintf(stderr, "\nmrigan train: saving %s/%s failed (%s): %s\n", t->out, name,
+                with_state ? saved_checkpoint(t, kept, sizeof kept) : "the previous one, if any, is intact",
+                mg_last_error());
     return 1;
-}
-
-typedef struct config_args {
-    const trainer *t;
-    int argc;
-    char **argv;
-} config_args;
-
-#define CONFIG_INT(f, c)    fprintf(f_, "%s=%d\n", #f, o->f);
-#define CONFIG_FLAG(f, c)   fprintf(f_, "%s=%d\n", #f, o->f);
-#define CONFIG_NOFLAG(f, c) fprintf(f_, "%s=%d\n", #f, o->f);
-#define CONFIG_FLOAT(f, c)  fprintf(f_, "%s=%g\n", #f, o->f);
-#define CONFIG_STRING(f, c) fprintf(f_, "%s=%s\n", #f, o->f ? o->f : "");
-#define CONFIG_CHOICE(f, c) fprintf(f_, "%s=%s\n", #f, app_choice_name(c, o->f, buf, sizeof buf));
-
-static mg_status config_write_stream(FILE *f_, void *arg)
-{
-    const config_args *a = arg;
-    const train_opts *o = &a->t->o;
-    const mg_backend *be = a->t->be;
-    char buf[64];
-    fprintf(f_, "command=mrigan");
-    for (int i = 0; i < a->argc; i++)
-        fprintf(f_, " %s", a->argv[i]);
-    fprintf(f_, "\n");
-#define CONFIG_RUN(kind, f, c)                                               CONFIG_##kind(f, c)
-#define CONFIG_MODEL(kind, f, c)                                             CONFIG_##kind(f, c)
-#define CONFIG_ONCE(kind, f, c)                                              /* the run folder itself */
-#define CONFIG_EACH(kind, f, c)                                              /* per invocation: what was opened follows */
-#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) CONFIG_##scope(kind, f, choices)
-#include "train-settings.def"
-#undef SETTING
-    fprintf(f_, "validation=%s\nbackend=%s\ndevice=%s\nthreads=%d\n",
-            !o->val_a         ? "none"
-            : o->val_unpaired ? "cycle reconstructions (unpaired)"
-                              : "paired",
-            mg_backend_name(be), mg_backend_device(be), mg_backend_threads(be));
-    return MG_OK;
-}
-
-/* config.txt: the run's whole configuration as key=value lines, for people and for report.html. */
-static mg_status write_config(const trainer *t, int argc, char **argv)
-{
-    char path[4200];
-    if (!app_path(path, sizeof path, "%s/config.txt", t->out))
-        return mg_error(MG_ERR_ARG, "%s/config.txt: path too long", t->out);
-    config_args a = {t, argc, argv};
-    return mg_file_write_atomic("", path, config_write_stream, &a);
 }
 
 /* Validation of the finished epoch: val.csv, and best.ckpt with best.txt when the score improves. */
@@ -488,15 +496,14 @@ static int run_epoch(trainer *t, bool tty)
         if (s == MG_OK)
             s = mg_cyclegan_step(&t->m, t->buf_a, t->buf_b, o->size, o->size, &r,
                                  (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->st.iteration, &l);
-        if (s != MG_OK)
-            return fail("training step failed");
-        if (!isfinite(l.g_total) || !isfinite(l.d_a) || !isfinite(l.d_b)) {
-            fprintf(stderr,
-                    "\nmrigan train: the losses diverged at iteration %ld (G %g, D_A %g, D_B %g); the last "
-                    "checkpoint is kept\n",
-                    t->st.iteration, l.g_total, l.d_a, l.d_b);
+        if (s == MG_ERR_NONFINITE) {
+            char kept[4400];
+            fprintf(stderr, "\nmrigan train: training diverged at iteration %ld (epoch %d): %s; %s\n",
+                    t->st.iteration, t->st.epoch, mg_last_error(), saved_checkpoint(t, kept, sizeof kept));
             return 1;
         }
+        if (s != MG_OK)
+            return fail("training step failed");
         float v[MG_LOSS_COUNT];
         mg_losses_to_array(&l, v);
         fprintf(t->csv, "%ld,%d,%.6g", t->st.iteration, t->st.epoch, epoch_lr(o, t->st.epoch));
@@ -509,6 +516,14 @@ static int run_epoch(trainer *t, bool tty)
         t->st.iter_in_epoch = k + 1;
         progress(t, k, (k + 1 - first) / (mg_now_s() - t0), &l, tty);
         bool stop = o->max_iterations > 0 && ++t->iterations_run >= o->max_iterations;
+        /* Periodic saves keep what a kill -9 or a power cut loses to N iterations; keyed by the global
+         * iteration so that a resumed run saves where the uninterrupted one would. */
+        if (!interrupted && !stop && k + 1 < t->n_iter && o->save_every_iterations > 0 &&
+            t->st.iteration % o->save_every_iterations == 0) {
+            fflush(t->csv);
+            if (save_or_fail(t, "latest.ckpt", true))
+                return 1;
+        }
         if (interrupted || (stop && k + 1 < t->n_iter)) {
             fflush(t->csv);
             if (save_or_fail(t, "latest.ckpt", true))
@@ -577,7 +592,7 @@ static int run_epoch(trainer *t, bool tty)
 
 int cmd_train(int argc, char **argv)
 {
-    trainer t = {0};
+    trainer t = {.lock_fd = -1};
     app_option table[O_COUNT];
     options_defaults(&t.o);
     options_table(&t.o, table);
@@ -596,6 +611,10 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "mrigan train: give both --a and --b, or neither (to train on the phantom)\n");
         return 2;
     }
+    if (!t.o.resume && t.o.epochs + t.o.epochs_decay == 0) {
+        fprintf(stderr, "mrigan train: --epochs 0 --epochs-decay 0 leaves nothing to train\n");
+        return 2;
+    }
     int rc = t.o.resume ? check_resume_options(table) : 0;
     if (rc)
         return rc;
@@ -604,17 +623,15 @@ int cmd_train(int argc, char **argv)
         rc = trainer_data(&t);
     if (!rc && !t.o.resume)
         rc = trainer_model(&t);
-    char samples[4200];
-    app_path(samples, sizeof samples, "%s/samples", t.out);
-    if (!rc && train_make_dir(samples) != 0)
-        rc = (fprintf(stderr, "mrigan train: cannot create %s: %s\n", samples, strerror(errno)), 1);
+    if (!rc && !t.o.resume) /* only now: a run refused for its options, data or backend leaves nothing behind */
+        rc = train_folder_claim(t.out, false, t.o.overwrite, &t.lock_fd);
     if (!rc &&
         (train_csv_open(t.out, t.st.iteration, &t.hist, t.n_iter, t.partial, &t.resumed_seconds, &t.csv) ||
          train_csv_keep_epochs(t.out, "epochs.csv", t.st.epoch) || train_csv_keep_epochs(t.out, "val.csv", t.st.epoch)))
         rc = (fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1);
     if (!rc && train_val_history_load(t.out, &t.val_hist))
         rc = (fprintf(stderr, "mrigan train: cannot read %s/val.csv: %s\n", t.out, strerror(errno)), 1);
-    if (!rc && write_config(&t, argc, argv) != MG_OK)
+    if (!rc && train_write_config(t.out, &t.o, t.be, argc, argv) != MG_OK)
         rc = (fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1);
     if (!rc) {
         fprintf(stderr,

@@ -20,6 +20,8 @@ typedef struct train_opts {
     int gan_mode; /* 0 lsgan, 1 vanilla */
     float lambda_cycle, lambda_identity;
     int pool_size, seed, threads, save_every;
+    int save_every_iterations; /* latest.ckpt every N iterations within an epoch; 0: at epoch ends only */
+    bool overwrite;            /* a new run may replace an old one in --out */
     int max_iterations;        /* of this invocation; 0: no limit */
     const char *val_a, *val_b; /* validation folders (NULL: none) */
     bool val_unpaired;         /* score cycle reconstructions instead of paired translations */
@@ -72,6 +74,16 @@ typedef struct val_history {
 
 /* loss.png: the per-epoch mean losses, and the validation PSNR and SSIM when v holds any. */
 mg_status plot_run(const char *path, const loss_history *h, const val_history *v);
+
+/* Whether a new run may use out, before anything is written: a folder with files is refused unless
+ * overwrite, and then only when it holds a run. 0, or the exit code with the message printed. */
+int train_folder_check(const char *out, bool overwrite);
+/* Claims the run folder: creates out/samples; takes an exclusive lock held through *lock_fd; for a new run
+ * with overwrite, deletes the old run's files (never others); removes the temporary files of killed saves.
+ * 0, or the exit code with the message printed. */
+int train_folder_claim(const char *out, bool resume, bool overwrite, int *lock_fd);
+/* config.txt: the run's whole configuration as key=value lines, for people and for report.html. */
+mg_status train_write_config(const char *out, const train_opts *o, const mg_backend *be, int argc, char **argv);
 
 /* Saves model and run state as dir/name atomically; with_state: everything a resume needs, else the
  * weights and configuration only (for translation and evaluation). */

@@ -1,5 +1,6 @@
 /* Run state in checkpoints ("run.*" keys), the per-epoch loss history, and saving a run's checkpoint. */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,13 @@ void history_free(loss_history *h)
     memset(h, 0, sizeof *h);
 }
 
-/* Where the run stands, kept beside the settings of scope RUN (train-settings.def). */
+/* Where the run stands, kept beside the settings of scope RUN (train-settings.def), with the values a run can
+ * reach: iteration stays below 2^53 so that it converts to double and seeds streams without overflow. */
 #define RUN_STATE_INTS(X)                                                                                              \
-    X("run.epoch", st->epoch)                                                                                          \
-    X("run.iter_in_epoch", st->iter_in_epoch)                                                                          \
-    X("run.iteration", st->iteration)                                                                                  \
-    X("run.best_epoch", st->best_epoch)
+    X("run.epoch", st->epoch, 1, INT_MAX)                                                                              \
+    X("run.iter_in_epoch", st->iter_in_epoch, 0, INT_MAX - 1)                                                          \
+    X("run.iteration", st->iteration, 0, 1L << 53)                                                                     \
+    X("run.best_epoch", st->best_epoch, 0, INT_MAX)
 
 /* Saving and loading one setting of scope RUN as "run.<field>", by kind; the other scopes are not kept here. */
 #define SAVE_RUN(kind, f)   SAVE_##kind(f)
@@ -58,7 +60,10 @@ void history_free(loss_history *h)
 
 /* Loaded values are held to the setting's own range (a default outside it, as load_size 0 for "off", is
  * allowed too): a damaged checkpoint whose CRC still matches cannot smuggle in what the options refuse. */
-#define LOAD_RUN(kind, f, lo, hi, ch, def)   LOAD_##kind(f, lo, hi, ch, def)
+#define LOAD_RUN(kind, f, lo, hi, ch, def)                                                                             \
+    if (s == MG_OK && run_has_key(c, "run." #f)) { /* else the default: a setting newer than the run */                          \
+        LOAD_##kind(f, lo, hi, ch, def)                                                                                \
+    }
 #define LOAD_MODEL(kind, f, lo, hi, ch, def) /* from the model configuration, by the caller */
 #define LOAD_ONCE(kind, f, lo, hi, ch, def)
 #define LOAD_EACH(kind, f, lo, hi, ch, def)
@@ -78,10 +83,18 @@ void history_free(loss_history *h)
     }
 #define LOAD_FLOAT(f, lo, hi, ch, def)                                                                                 \
     if (s == MG_OK) {                                                                                                  \
-        char v_[64];                                                                                                   \
+        char v_[64], *end_;                                                                                            \
         if ((s = mg_ckpt_get(c, "run." #f, v_, sizeof v_)) == MG_OK)                                                   \
-            o->f = strtof(v_, NULL);                                                                                   \
+            o->f = strtof(v_, &end_);                                                                                  \
+        if (s == MG_OK && (end_ == v_ || *end_ || !(o->f >= (lo) && o->f <= (hi))))                                    \
+            s = mg_error(MG_ERR_FORMAT, "checkpoint: run." #f "=%s is outside %g..%g", v_, (double)(lo), (double)(hi)); \
     }
+
+static bool run_has_key(const mg_ckpt *c, const char *key)
+{
+    char b[1];
+    return mg_ckpt_get(c, key, b, sizeof b) != MG_ERR_FORMAT; /* MG_ERR_ARG: present, longer than b */
+}
 
 mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st,
                    bool with_state)
@@ -89,7 +102,7 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
     mg_ckpt c;
     mg_ckpt_init(&c);
     mg_status s = mg_ckpt_set(&c, "format", "mrigan-cyclegan");
-#define SAVE(key, field)                                                                                               \
+#define SAVE(key, field, lo, hi)                                                                                       \
     if (s == MG_OK)                                                                                                    \
         s = mg_ckpt_set_long(&c, key, (long)(field));
     RUN_STATE_INTS(SAVE)
@@ -119,17 +132,25 @@ mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st)
     mg_status s = mg_ckpt_get(c, "format", fmt, sizeof fmt);
     if (s == MG_OK && strcmp(fmt, "mrigan-cyclegan"))
         s = mg_error(MG_ERR_FORMAT, "checkpoint: format '%s' is not a CycleGAN training run", fmt);
-#define LOAD(key, field)                                                                                               \
-    if (s == MG_OK && (s = mg_ckpt_get_long(c, key, LONG_MIN, LONG_MAX, &v)) == MG_OK)                                 \
+#define LOAD(key, field, lo, hi)                                                                                       \
+    if (s == MG_OK && (s = mg_ckpt_get_long(c, key, lo, hi, &v)) == MG_OK)                                             \
         field = v;
     RUN_STATE_INTS(LOAD)
 #undef LOAD
 #define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) LOAD_##scope(kind, f, lo, hi, choices, def)
 #include "train-settings.def"
 #undef SETTING
-    char score[64] = "0";
-    if (s == MG_OK)
-        s = mg_ckpt_get(c, "run.best_score", score, sizeof score);
-    st->best_score = strtod(score, NULL);
+    char score[64] = "0", *end = score;
+    if (s == MG_OK && (s = mg_ckpt_get(c, "run.best_score", score, sizeof score)) == MG_OK)
+        st->best_score = strtod(score, &end);
+    if (s == MG_OK && (end == score || *end || !isfinite(st->best_score)))
+        s = mg_error(MG_ERR_FORMAT, "checkpoint: run.best_score=%s is not a finite number", score);
+    /* The state must also fit the run's own settings. */
+    int total = s == MG_OK ? o->epochs + o->epochs_decay : 0;
+    if (s == MG_OK && st->epoch > total + 1)
+        s = mg_error(MG_ERR_FORMAT, "checkpoint: run.epoch=%d is past the run's %d epochs", st->epoch, total);
+    if (s == MG_OK && st->best_epoch >= st->epoch)
+        s = mg_error(MG_ERR_FORMAT, "checkpoint: run.best_epoch=%d is not before run.epoch=%d", st->best_epoch,
+                     st->epoch);
     return s;
 }

@@ -50,6 +50,11 @@ void mg_backend_memory(const mg_backend *be, mg_memory_stats *out)
     out->workspace_bytes = be->iface->workspace_bytes(be->ctx);
 }
 
+size_t mg_backend_memory_total(const mg_backend *be)
+{
+    return be->iface->memory_total ? be->iface->memory_total(be->ctx) : 0;
+}
+
 mg_status mg_buffer_get(mg_backend *be, size_t bytes, struct mg_buffer **out)
 {
     if (bytes == 0)

@@ -30,6 +30,7 @@ typedef struct mg_backend_iface {
     const char *(*device_name)(void *ctx);
     mg_status (*sync)(void *ctx);
     size_t (*workspace_bytes)(void *ctx);
+    size_t (*memory_total)(void *ctx); /* bytes the device has in all; 0 when unknown */
     void (*workspace_release)(void *ctx);
     void (*destroy)(void *ctx);
     /* Per-op kernels; NULL where the backend lacks the op. */

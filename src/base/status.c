@@ -18,6 +18,7 @@ const char *mg_status_name(mg_status s)
     case MG_ERR_FORMAT: return "bad format";
     case MG_ERR_BACKEND: return "backend failure";
     case MG_ERR_UNSUPPORTED: return "unsupported";
+    case MG_ERR_NONFINITE: return "not finite";
     }
     return "unknown status";
 }

@@ -144,6 +144,14 @@ mg_status mg_generator_new(mg_backend *be, const char *prefix, const mg_gen_conf
     return s;
 }
 
+mg_status mg_generator_param_count(const mg_gen_config *cfg, size_t *out)
+{
+    mg_generator g;
+    mg_status s = mg_generator_new(NULL, "count", cfg, &g);
+    *out = s == MG_OK ? g.net.numel : 0;
+    return s;
+}
+
 mg_tensor *mg_generator_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
 {
     return gen->cfg.kind == MG_GEN_UNET ? unet_forward(g, gen, x) : resnet_forward(g, gen, x);

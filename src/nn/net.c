@@ -9,11 +9,22 @@ mg_status mg_net_param(mg_net *n, mg_backend *be, const char *name, int ndim, co
 {
     if (n->n_params == MG_NET_MAX_PARAMS)
         return mg_error(MG_ERR_ARG, "%s: more than %d parameters", n->prefix, MG_NET_MAX_PARAMS);
+    size_t numel = 1;
+    for (int i = 0; i < ndim; i++)
+        numel *= (size_t)shape[i];
+    if (!be) {
+        *out = NULL;
+        n->params[n->n_params++] = NULL;
+        n->numel += numel;
+        return MG_OK;
+    }
     char full[48];
     snprintf(full, sizeof full, "%s.%s", n->prefix, name);
     mg_status s = mg_param_new(be, full, ndim, shape, out);
-    if (s == MG_OK)
+    if (s == MG_OK) {
         n->params[n->n_params++] = *out;
+        n->numel += numel;
+    }
     return s;
 }
 
@@ -33,6 +44,7 @@ void mg_net_free(mg_net *n)
     for (int i = 0; i < n->n_params; i++)
         mg_tensor_free(n->params[i]);
     n->n_params = 0;
+    n->numel = 0;
 }
 
 mg_status mg_net_init(mg_net *n, mg_rng *rng, float std)
@@ -52,10 +64,4 @@ void mg_net_set_frozen(mg_net *n, bool frozen)
         mg_tensor_set_frozen(n->params[i], frozen);
 }
 
-size_t mg_net_param_count(const mg_net *n)
-{
-    size_t total = 0;
-    for (int i = 0; i < n->n_params; i++)
-        total += n->params[i]->numel;
-    return total;
-}
+size_t mg_net_param_count(const mg_net *n) { return n->numel; }

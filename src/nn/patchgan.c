@@ -25,6 +25,14 @@ mg_status mg_discriminator_new(mg_backend *be, const char *prefix, int ndf, mg_d
     return s;
 }
 
+mg_status mg_discriminator_param_count(int ndf, size_t *out)
+{
+    mg_discriminator d;
+    mg_status s = mg_discriminator_new(NULL, "count", ndf, &d);
+    *out = s == MG_OK ? d.net.numel : 0;
+    return s;
+}
+
 mg_tensor *mg_discriminator_forward(mg_graph *g, const mg_discriminator *d, mg_tensor *x)
 {
     for (int i = 0; i < 4; i++) {

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,22 @@ static mg_status ckpt_append_entry(mg_ckpt *c, const char *name, int ndim, const
     return MG_OK;
 }
 
+/* A model whose values are NaN or infinite has diverged: saving it would replace a good checkpoint with a
+ * useless one. The entry e (the last one of c) is dropped again when it holds such a value. */
+static mg_status ckpt_check_finite(mg_ckpt *c, mg_ckpt_entry *e)
+{
+    for (size_t k = 0; k < e->numel; k++) {
+        if (isfinite(e->data[k]))
+            continue;
+        mg_status s = mg_error(MG_ERR_NONFINITE, "checkpoint entry '%s': value %zu is %g; nothing is saved", e->name,
+                               k, (double)e->data[k]);
+        free(e->data);
+        c->n_entries--;
+        return s;
+    }
+    return MG_OK;
+}
+
 mg_status mg_ckpt_add(mg_ckpt *c, const char *name, int ndim, const int *shape, const float *data)
 {
     if (!c || !data)
@@ -254,7 +271,7 @@ mg_status mg_ckpt_add(mg_ckpt *c, const char *name, int ndim, const int *shape, 
     if (s != MG_OK)
         return s;
     memcpy(e->data, data, e->numel * sizeof(float));
-    return MG_OK;
+    return ckpt_check_finite(c, e);
 }
 
 mg_status mg_ckpt_add_tensor(mg_ckpt *c, const char *name, const mg_tensor *t)
@@ -271,8 +288,9 @@ mg_status mg_ckpt_add_tensor(mg_ckpt *c, const char *name, const mg_tensor *t)
     if (s != MG_OK) {
         free(e->data);
         c->n_entries--;
+        return s;
     }
-    return s;
+    return ckpt_check_finite(c, e);
 }
 
 mg_status mg_ckpt_load_tensor(const mg_ckpt *c, const char *name, mg_tensor *t)
@@ -511,6 +529,17 @@ static int ckpt_parse_entry(ckpt_reader *r, uint64_t index, mg_ckpt_entry *e)
             uint32_t bits = ckpt_get_le32(r->p + r->pos + 4 * k);
             memcpy(&e->data[k], &bits, sizeof bits);
         }
+    }
+    /* mrigan never saves NaN or infinity (ckpt_check_finite): such a file was damaged or crafted. */
+    for (uint64_t k = 0; k < numel; k++) {
+        if ((ckpt_get_le32(r->p + r->pos + 4 * k) & 0x7F800000u) != 0x7F800000u)
+            continue;
+        if (e) {
+            free(e->data);
+            e->data = NULL;
+        }
+        return ckpt_fail(r, CKPT_BAD, "entry '%s': value %llu is NaN or infinite (a checkpoint holds finite values)",
+                         name, (ull)k);
     }
     r->pos += (size_t)numel * 4;
     return CKPT_OK;

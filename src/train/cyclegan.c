@@ -4,6 +4,7 @@
  *       + lambda_identity * lambda_cycle * (|G_AB(b) - b| + |G_BA(a) - a|)
  *   discriminators, fed from the history pools: L_D = 0.5 * (adv(D(real), 1) + adv(D(pool(fake)), 0)).
  * The generator pass and the discriminator pass use one graph each, reset every step. */
+#include <math.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -56,9 +57,34 @@ static mg_status optimiser_new(mg_backend *be, const mg_net *n1, const mg_net *n
     return mg_adam_new(be, params, n, &ac, out);
 }
 
+mg_status mg_cyclegan_check_size(const mg_cyclegan_config *cfg, const mg_backend *be, size_t *params)
+{
+    size_t g = 0, d = 0;
+    mg_status s = mg_generator_param_count(&cfg->gen, &g);
+    if (s == MG_OK)
+        s = mg_discriminator_param_count(cfg->ndf, &d);
+    if (params)
+        *params = s == MG_OK ? 2 * g + 2 * d : 0;
+    if (s != MG_OK)
+        return s;
+    size_t n = 2 * g + 2 * d, need = 16 * n, have = be ? mg_backend_memory_total(be) : 0;
+    if (n > MG_CYCLEGAN_MAX_PARAMS)
+        return mg_error(MG_ERR_OOM, "model: %.3g G parameter values (ngf %d, ndf %d), more than the %.3g G allowed",
+                        (double)n / 1e9, cfg->gen.ngf, cfg->ndf, (double)MG_CYCLEGAN_MAX_PARAMS / 1e9);
+    if (have && need > have)
+        return mg_error(MG_ERR_OOM,
+                        "model: %.3g M parameter values need %.1f GiB for weights, gradients and Adam moments; the "
+                        "%s device has %.1f GiB",
+                        (double)n / 1e6, (double)need / 1073741824.0, mg_backend_name(be), (double)have / 1073741824.0);
+    return MG_OK;
+}
+
 mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_t seed, mg_cyclegan *out)
 {
     memset(out, 0, sizeof *out);
+    mg_status size_ok = mg_cyclegan_check_size(cfg, be, NULL);
+    if (size_ok != MG_OK)
+        return size_ok;
     out->be = be;
     out->cfg = *cfg;
     mg_rng rng;
@@ -222,7 +248,16 @@ mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h
                            uint64_t dropout_seed, mg_losses *out)
 {
     mg_status s = mg_cyclegan_backward(m, a, b, h, w, rng, dropout_seed, out);
-    return s == MG_OK ? mg_cyclegan_update(m) : s;
+    if (s != MG_OK)
+        return s;
+    /* Checked here, before Adam moves any weight: one step later the weights would already be lost. */
+    float v[MG_LOSS_COUNT];
+    mg_losses_to_array(out, v);
+    for (int i = 0; i < MG_LOSS_COUNT; i++)
+        if (!isfinite(v[i]))
+            return mg_error(MG_ERR_NONFINITE, "the %s loss is %g (the weights were not updated)", mg_loss_names[i],
+                            (double)v[i]);
+    return mg_cyclegan_update(m);
 }
 
 mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y)

@@ -2,12 +2,16 @@
  * moments ("opt_G.m.<param>", "opt_G.v.<param>") and step counts ("opt_G.steps"), and the history pools
  * ("pool_A.<k>"). Floats in the configuration are written with 9 significant digits, enough to read back
  * the same float. */
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
 #include "history.h"
+
+/* Adam divides by 1 - beta^t: a beta of 1 or more is undefined. */
+#define ADAM_BETA_MAX 0.99999994f /* the float below 1 */
 
 static mg_status set_float(mg_ckpt *c, const char *key, float v)
 {
@@ -25,7 +29,9 @@ static mg_status get_int(const mg_ckpt *c, const char *key, long lo, long hi, in
     return s;
 }
 
-static mg_status get_float(const mg_ckpt *c, const char *key, float *out)
+/* A float key held to [lo, hi], the values the training step is defined for (the program's options narrow
+ * them further); NaN and infinities are refused too. */
+static mg_status get_float(const mg_ckpt *c, const char *key, float lo, float hi, float *out)
 {
     char buf[64], *end;
     mg_status s = mg_ckpt_get(c, key, buf, sizeof buf);
@@ -34,6 +40,8 @@ static mg_status get_float(const mg_ckpt *c, const char *key, float *out)
     *out = strtof(buf, &end);
     if (end == buf || *end)
         return mg_error(MG_ERR_FORMAT, "checkpoint: %s=%s is not a number", key, buf);
+    if (!(*out >= lo && *out <= hi))
+        return mg_error(MG_ERR_FORMAT, "checkpoint: %s=%s is outside %g..%g", key, buf, (double)lo, (double)hi);
     return MG_OK;
 }
 
@@ -94,17 +102,17 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = mg_error(MG_ERR_FORMAT, "checkpoint: unknown gan_mode '%s'", mode);
     cfg->gan_mode = strcmp(mode, "lsgan") ? MG_GAN_VANILLA : MG_GAN_LSGAN;
     if (s == MG_OK)
-        s = get_float(c, "lambda_cycle", &cfg->lambda_cycle);
+        s = get_float(c, "lambda_cycle", 0, FLT_MAX, &cfg->lambda_cycle);
     if (s == MG_OK)
-        s = get_float(c, "lambda_identity", &cfg->lambda_identity);
+        s = get_float(c, "lambda_identity", 0, FLT_MAX, &cfg->lambda_identity);
     if (s == MG_OK)
         s = get_int(c, "pool_size", 0, 100000, &cfg->pool_size);
     if (s == MG_OK)
-        s = get_float(c, "lr", &cfg->lr);
+        s = get_float(c, "lr", 0, FLT_MAX, &cfg->lr);
     if (s == MG_OK)
-        s = get_float(c, "beta1", &cfg->beta1);
+        s = get_float(c, "beta1", 0, ADAM_BETA_MAX, &cfg->beta1);
     if (s == MG_OK)
-        s = get_float(c, "beta2", &cfg->beta2);
+        s = get_float(c, "beta2", 0, ADAM_BETA_MAX, &cfg->beta2);
     return s;
 }
 
@@ -192,6 +200,10 @@ static mg_status load_optimiser(mg_adam *opt, const char *prefix, const mg_ckpt 
     for (int i = 0; i < n; i++) {
         mg_tensor *mt, *vt;
         int64_t *step;
+        /* Saved as floats, exact below 2^24; anything else (negative, fractional) was not written by mrigan. */
+        float st = steps->data[i];
+        if (!(st >= 0 && st <= 16777216.0f && st == (float)(int64_t)st))
+            return mg_error(MG_ERR_FORMAT, "checkpoint: %s[%d] = %g is not a step count", name, i, (double)st);
         mg_status s = mg_adam_state(opt, i, &mt, &vt, &step);
         snprintf(name, sizeof name, "%s.m.%s", prefix, mg_adam_param(opt, i)->name);
         if (s == MG_OK)
@@ -210,12 +222,19 @@ static mg_status load_pool(mg_image_pool *p, int cap, mg_backend *be, const char
 {
     mg_history_release(p);
     mg_status s = mg_history_init(p, cap);
+    char prefix_first[32];
+    snprintf(prefix_first, sizeof prefix_first, "%s.0", prefix);
     for (int k = 0; s == MG_OK; k++) {
         char name[32];
         snprintf(name, sizeof name, "%s.%d", prefix, k);
         const mg_ckpt_entry *e = mg_ckpt_find(c, name);
         if (!e)
             break;
+        /* Fakes of one channel, all of the first one's size: a different shape would reach a discriminator. */
+        const mg_ckpt_entry *first = k ? mg_ckpt_find(c, prefix_first) : e;
+        if (e->ndim != 4 || e->shape[0] != 1 || e->shape[1] != 1 || e->shape[2] != first->shape[2] ||
+            e->shape[3] != first->shape[3])
+            return mg_error(MG_ERR_FORMAT, "checkpoint: %s is not a 1x1xHxW image like %s.0", name, prefix);
         s = mg_history_push_host(p, be, e->ndim, e->shape, e->data);
     }
     return s;

@@ -208,6 +208,14 @@ void cpu_gemm(cpu_ctx *c, bool trans_a, bool trans_b, int m, int n, int k, float
 
 static const char *cpu_device_name(void *ctx) { return ((cpu_ctx *)ctx)->device; }
 
+/* The machine's physical memory: what host buffers can use at most. */
+static size_t cpu_memory_total(void *ctx)
+{
+    (void)ctx;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+}
+
 static mg_status cpu_sync(void *ctx)
 {
     (void)ctx;
@@ -256,6 +264,7 @@ static const mg_backend_iface cpu_iface = {
     .device_name = cpu_device_name,
     .sync = cpu_sync,
     .workspace_bytes = cpu_workspace_bytes,
+    .memory_total = cpu_memory_total,
     .workspace_release = cpu_workspace_release,
     .destroy = cpu_destroy,
     .fwd = {

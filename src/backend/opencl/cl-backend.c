@@ -113,6 +113,8 @@ mg_status cl_partials(cl_ctx *c, size_t n, cl_mem *out)
 
 static const char *cl_device_name(void *ctx) { return ((cl_ctx *)ctx)->info.name; }
 
+static size_t cl_memory_total(void *ctx) { return (size_t)((cl_ctx *)ctx)->info.global_mem; }
+
 static mg_status cl_sync(void *ctx)
 {
     CL_CHECK(clFinish(((cl_ctx *)ctx)->queue));
@@ -185,6 +187,7 @@ static const mg_backend_iface cl_iface = {
     .device_name = cl_device_name,
     .sync = cl_sync,
     .workspace_bytes = cl_workspace_bytes,
+    .memory_total = cl_memory_total,
     .workspace_release = cl_workspace_release,
     .destroy = cl_destroy,
     .fwd = {

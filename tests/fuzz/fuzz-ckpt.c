@@ -1,0 +1,79 @@
+/* Fuzzes the checkpoint loader, mg_ckpt_load, and what the program reads from a loaded checkpoint before it
+ * builds a model: the model configuration (mg_cyclegan_config_load), run settings (mg_ckpt_get,
+ * mg_ckpt_get_long) and the entries. Checkpoints are files users pass around (--resume, translate
+ * --checkpoint), so the parser must refuse any damage cleanly. The model itself is not built: a crafted
+ * configuration could ask for gigabytes of weights. */
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "fuzz-input.h"
+#include "mrigan/cyclegan.h"
+
+#define FUZZ_CKPT_MAX_LEN (1u << 20) /* the largest input given a valid CRC (the copy below) */
+
+static volatile float fuzz_sink; /* keeps the reads of every element from being optimised away */
+
+/* What the trainer and translate read from a loaded checkpoint; the results do not matter, only that each
+ * call stays in bounds. The entries' invariants are checked, as the model loader relies on them. */
+static void fuzz_use_ckpt(const mg_ckpt *c)
+{
+    mg_cyclegan_config cfg;
+    (void)mg_cyclegan_config_load(c, &cfg);
+    char buf[64], tiny[4];
+    long v;
+    (void)mg_ckpt_get(c, "format", buf, sizeof buf);
+    (void)mg_ckpt_get(c, "run.best_score", tiny, sizeof tiny); /* a value that does not fit */
+    (void)mg_ckpt_get_long(c, "run.epoch", LONG_MIN, LONG_MAX, &v);
+    (void)mg_ckpt_get_long(c, "ngf", 1, 1024, &v);
+    for (int i = 0; i < c->n_entries; i++) {
+        const mg_ckpt_entry *e = &c->entries[i];
+        size_t numel = 1;
+        for (int d = 0; d < e->ndim; d++)
+            numel *= (size_t)e->shape[d];
+        if (e->ndim < 1 || e->ndim > MG_MAX_DIMS || numel != e->numel || mg_ckpt_find(c, e->name) != e)
+            abort(); /* the loader accepted an entry it promises never to produce */
+        for (size_t k = 0; k < e->numel; k++) /* every element readable (ASan checks the bounds) */
+            fuzz_sink += e->data[k];
+    }
+}
+
+static void fuzz_load_ckpt(const uint8_t *data, size_t size)
+{
+    mg_ckpt c;
+    if (mg_ckpt_load(fuzz_write_input(data, size), &c) == MG_OK)
+        fuzz_use_ckpt(&c);
+    mg_ckpt_free(&c); /* empty after a failed load, so this is always safe */
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_open_input();
+    return 0;
+}
+
+/* Each input is loaded as it is (magic, version, CRC and truncation checks) and again with its last four
+ * bytes replaced by the CRC32 of the rest: the checksum is checked before any field, so without the second
+ * load almost every mutation would stop at the CRC and never reach the parser of the fields behind it. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_load_ckpt(data, size);
+    if (size < 4 || size > FUZZ_CKPT_MAX_LEN)
+        return 0;
+    uint8_t *fixed = malloc(size);
+    if (!fixed)
+        return 0;
+    memcpy(fixed, data, size - 4);
+    uint32_t crc = (uint32_t)crc32(0L, fixed, (uInt)(size - 4));
+    for (int i = 0; i < 4; i++)
+        fixed[size - 4 + i] = (uint8_t)(crc >> (8 * i));
+    if (memcmp(fixed + size - 4, data + size - 4, 4) != 0) /* else the first load was the same */
+        fuzz_load_ckpt(fixed, size);
+    free(fixed);
+    return 0;
+}
