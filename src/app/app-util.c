@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "app-util.h"
 
@@ -158,4 +159,38 @@ mg_status app_open_backend(const char *cmd, int kind, int device, int threads, m
         fprintf(stderr, "mrigan %s: --backend auto chose %s (%s)\n", cmd, mg_backend_name(*out),
                 mg_backend_device(*out));
     return s;
+}
+
+int app_inputs_add(app_inputs *in, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    if (in->n == in->cap) {
+        int cap = in->cap ? 2 * in->cap : 16;
+        void *p = realloc(in->ids, (size_t)cap * sizeof *in->ids);
+        if (!p)
+            return 1;
+        in->ids = p;
+        in->cap = cap;
+    }
+    in->ids[in->n++] = (struct app_file_id){st.st_dev, st.st_ino};
+    return 0;
+}
+
+bool app_inputs_has(const app_inputs *in, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return false;
+    for (int i = 0; i < in->n; i++)
+        if (in->ids[i].dev == st.st_dev && in->ids[i].ino == st.st_ino)
+            return true;
+    return false;
+}
+
+void app_inputs_free(app_inputs *in)
+{
+    free(in->ids);
+    *in = (app_inputs){0};
 }

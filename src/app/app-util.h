@@ -3,6 +3,7 @@
 #define MRIGAN_APP_UTIL_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "mrigan/cyclegan.h"
 #include "mrigan/image.h"
@@ -31,5 +32,20 @@ int app_pairs_from_folders(const char *cmd, const char *dir_a, const char *dir_b
 /* The backend of --backend (0 auto, 1 cpu, 2 opencl), --device and --threads; with auto, says on stderr which
  * it chose ("mrigan <cmd>: --backend auto chose ..."). */
 mg_status app_open_backend(const char *cmd, int kind, int device, int threads, mg_backend **out);
+
+/* Files a command reads, so that nothing it writes can replace one of them (by any path or link to it). */
+typedef struct app_inputs {
+    int n, cap;
+    struct app_file_id {
+        dev_t dev;
+        ino_t ino;
+    } *ids;
+} app_inputs;
+
+/* Adds the file at path (skipped when it does not exist); 0, or 1 when out of memory. */
+int app_inputs_add(app_inputs *in, const char *path);
+/* Whether writing path would replace one of the inputs. */
+bool app_inputs_has(const app_inputs *in, const char *path);
+void app_inputs_free(app_inputs *in);
 
 #endif

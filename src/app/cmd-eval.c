@@ -230,6 +230,21 @@ static void csv_number(FILE *f, double v, const char *sep)
 }
 
 /* Per-image rows, then rows "mean", "sd" and "n" (images counted per metric) for each direction. */
+/* --csv must not replace anything eval reads: a slice, the pairs list or the checkpoint. */
+static int check_csv(const eval_opts *o, const app_pair_list *l)
+{
+    app_inputs in = {0};
+    int rc = app_inputs_add(&in, o->pairs ? o->pairs : "") || app_inputs_add(&in, o->checkpoint ? o->checkpoint : "");
+    for (int i = 0; !rc && i < l->n; i++)
+        rc = app_inputs_add(&in, l->items[i].a) || app_inputs_add(&in, l->items[i].b);
+    if (rc)
+        fprintf(stderr, "mrigan eval: out of memory\n");
+    else if (app_inputs_has(&in, o->csv))
+        rc = (fprintf(stderr, "mrigan eval: --csv %s is one of the inputs; choose another file\n", o->csv), 2);
+    app_inputs_free(&in);
+    return rc;
+}
+
 static int write_csv(const char *path, const eval_opts *o, const app_pair_list *l, const eval_run *runs, int n_runs)
 {
     FILE *f = fopen(path, "w");
@@ -324,6 +339,8 @@ int cmd_eval(int argc, char **argv)
 
     app_pair_list l = {0};
     int rc = o.pairs ? pairs_from_csv(o.pairs, dir_a, dir_b, &l) : app_pairs_from_folders("eval", dir_a, dir_b, &l);
+    if (!rc && o.csv)
+        rc = check_csv(&o, &l);
     mg_backend *be = NULL;
     mg_cyclegan m = {0};
     bool have_model = false;

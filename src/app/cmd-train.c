@@ -167,7 +167,7 @@ typedef struct trainer {
     mg_crop_config crop;
     FILE *csv;
     loss_history hist;
-    float partial[MG_LOSS_COUNT];
+    epoch_sums sums; /* of the current epoch */
     float *buf_a, *buf_b;
     int *perm, n_iter;
     int iterations_run; /* by this invocation */
@@ -175,7 +175,6 @@ typedef struct trainer {
     bool have_val;
     val_history val_hist;
     double epoch_start_s;   /* wall clock of the epoch, for epochs.csv */
-    double resumed_seconds; /* iteration seconds of a resumed epoch's earlier part, from losses.csv */
     long saved_iteration;   /* the iteration latest.ckpt was saved at; -1: none yet */
     int lock_fd;            /* holds the run folder's lock; -1: none */
 } trainer;
@@ -482,7 +481,7 @@ static int run_epoch(trainer *t, bool tty)
     epoch_order(o->seed, t->st.epoch, t->perm, t->n_iter);
     double t0 = mg_now_s();
     /* Only the first epoch after a resume starts mid-way: count the time its earlier part took. */
-    t->epoch_start_s = t0 - (t->st.iter_in_epoch == 0 ? 0.0 : t->resumed_seconds);
+    t->epoch_start_s = t0 - (t->st.iter_in_epoch == 0 ? 0.0 : t->sums.seconds);
     int first = t->st.iter_in_epoch;
     for (int k = first; k < t->n_iter; k++) {
         mg_rng r;
@@ -509,9 +508,10 @@ static int run_epoch(trainer *t, bool tty)
         fprintf(t->csv, "%ld,%d,%.6g", t->st.iteration, t->st.epoch, epoch_lr(o, t->st.epoch));
         for (int i = 0; i < MG_LOSS_COUNT; i++) {
             fprintf(t->csv, ",%.9g", v[i]); /* 9 digits: a resume reads back exactly these floats */
-            t->partial[i] += v[i];
+            t->sums.loss[i] += v[i];
         }
         fprintf(t->csv, ",%.4f\n", mg_now_s() - ts);
+        t->sums.n++;
         t->st.iteration++;
         t->st.iter_in_epoch = k + 1;
         progress(t, k, (k + 1 - first) / (mg_now_s() - t0), &l, tty);
@@ -537,16 +537,16 @@ static int run_epoch(trainer *t, bool tty)
     }
     double secs = mg_now_s() - t0, epoch_secs = mg_now_s() - t->epoch_start_s;
     for (int i = 0; i < MG_LOSS_COUNT; i++)
-        t->partial[i] /= (float)t->n_iter;
-    if (history_add(&t->hist, t->partial) != MG_OK)
+        t->sums.loss[i] /= (float)t->sums.n; /* n_iter, unless losses.csv had lost rows */
+    if (history_add(&t->hist, t->sums.loss) != MG_OK)
         return fail("loss history");
     if (tty)
         fputc('\n', stderr);
     fprintf(stderr, "epoch %d/%d: %.2f s/iteration, lr %.3g, G %.4f (cycle %.4f + %.4f), D_A %.4f, D_B %.4f\n",
             t->st.epoch, o->epochs + o->epochs_decay, secs / (t->n_iter - first), epoch_lr(o, t->st.epoch),
-            t->partial[MG_LOSS_G_TOTAL], t->partial[MG_LOSS_CYC_ABA], t->partial[MG_LOSS_CYC_BAB],
-            t->partial[MG_LOSS_D_A], t->partial[MG_LOSS_D_B]);
-    memset(t->partial, 0, sizeof t->partial);
+            t->sums.loss[MG_LOSS_G_TOTAL], t->sums.loss[MG_LOSS_CYC_ABA], t->sums.loss[MG_LOSS_CYC_BAB],
+            t->sums.loss[MG_LOSS_D_A], t->sums.loss[MG_LOSS_D_B]);
+    t->sums = (epoch_sums){0};
     fflush(t->csv);
     int finished = t->st.epoch;
     char line[1024];
@@ -626,7 +626,7 @@ int cmd_train(int argc, char **argv)
     if (!rc && !t.o.resume) /* only now: a run refused for its options, data or backend leaves nothing behind */
         rc = train_folder_claim(t.out, false, t.o.overwrite, &t.lock_fd);
     if (!rc &&
-        (train_csv_open(t.out, t.st.iteration, &t.hist, t.n_iter, t.partial, &t.resumed_seconds, &t.csv) ||
+        (train_csv_open(t.out, t.st.iteration, t.st.epoch, t.n_iter, &t.hist, &t.sums, &t.csv) ||
          train_csv_keep_epochs(t.out, "epochs.csv", t.st.epoch) || train_csv_keep_epochs(t.out, "val.csv", t.st.epoch)))
         rc = (fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1);
     if (!rc && train_val_history_load(t.out, &t.val_hist))

@@ -60,6 +60,32 @@ static int collect_inputs(const char **args, int n_args, char **files, int *n_fi
     return 0;
 }
 
+/* Every output is refused before anything is written when it would replace an input slice or the checkpoint
+ * (--out naming an input folder), or when two inputs share a name (the second would replace the first's
+ * output). */
+static int check_outputs(const translate_opts *o, char **files, int n_files)
+{
+    app_inputs in = {0};
+    int rc = app_inputs_add(&in, o->checkpoint);
+    for (int i = 0; !rc && i < n_files; i++)
+        rc = app_inputs_add(&in, files[i]);
+    if (rc)
+        fprintf(stderr, "mrigan translate: out of memory\n");
+    for (int i = 0; !rc && i < n_files; i++) {
+        char out[4200];
+        snprintf(out, sizeof out, "%s/%s", o->out, app_base_name(files[i]));
+        if (app_inputs_has(&in, out))
+            rc = (fprintf(stderr, "mrigan translate: the output %s would replace an input; choose another --out\n",
+                          out), 2);
+        for (int k = 0; !rc && k < i; k++)
+            if (!strcmp(app_base_name(files[k]), app_base_name(files[i])))
+                rc = (fprintf(stderr, "mrigan translate: %s and %s would both be written to %s\n", files[k],
+                              files[i], out), 2);
+    }
+    app_inputs_free(&in);
+    return rc;
+}
+
 static mg_status translate_one(mg_cyclegan *m, const translate_opts *o, const char *in, const char *out)
 {
     mg_image img = {0}, y = {0};
@@ -104,6 +130,8 @@ int cmd_translate(int argc, char **argv)
     }
     char **files = calloc(MAX_INPUTS, sizeof *files);
     int n_files = 0, rc = files ? collect_inputs(args, n_args, files, &n_files) : 1;
+    if (!rc)
+        rc = check_outputs(&o, files, n_files);
     if (!rc && mkdir(o.out, 0777) != 0 && errno != EEXIST)
         rc = (fprintf(stderr, "mrigan translate: cannot create %s: %s\n", o.out, strerror(errno)), 1);
     mg_backend *be = NULL;

@@ -32,11 +32,10 @@ int train_make_dir(const char *path)
 
 typedef struct csv_keep {
     FILE *in;
-    long keep_rows;
+    long keep_rows, rows; /* wanted, and kept */
     loss_history *hist;
     int n_iter;
-    float *partial;
-    double *partial_seconds;
+    epoch_sums *sums;
 } csv_keep;
 
 /* Copies the header and the first keep_rows rows of losses.csv, rebuilding the per-epoch means as it goes. */
@@ -44,65 +43,93 @@ static mg_status csv_keep_rows(FILE *out, void *arg)
 {
     csv_keep *k = arg;
     char line[1024];
-    long row = 0;
-    float sums[MG_LOSS_COUNT] = {0};
-    int in_epoch = 0;
-    *k->partial_seconds = 0.0;
+    epoch_sums *e = k->sums;
+    *e = (epoch_sums){0};
     if (fgets(line, sizeof line, k->in))
         fputs(line, out);
-    while (row < k->keep_rows && fgets(line, sizeof line, k->in)) {
+    while (k->rows < k->keep_rows && fgets(line, sizeof line, k->in)) {
         fputs(line, out);
         char *p = line;
         for (int i = 0; i < 3; i++)
             p = strchr(p, ',') ? strchr(p, ',') + 1 : p;
         for (int i = 0; i < MG_LOSS_COUNT; i++) {
-            sums[i] += strtof(p, &p);
+            e->loss[i] += strtof(p, &p);
             p += *p == ',';
         }
-        *k->partial_seconds += strtod(p, NULL);
-        row++;
-        if (++in_epoch == k->n_iter) {
-            *k->partial_seconds = 0.0;
+        e->seconds += strtod(p, NULL);
+        k->rows++;
+        if (++e->n == k->n_iter) {
             for (int i = 0; i < MG_LOSS_COUNT; i++)
-                sums[i] /= (float)k->n_iter;
-            mg_status s = history_add(k->hist, sums);
+                e->loss[i] /= (float)k->n_iter;
+            mg_status s = history_add(k->hist, e->loss);
             if (s != MG_OK)
                 return s;
-            memset(sums, 0, sizeof sums);
-            in_epoch = 0;
+            *e = (epoch_sums){0};
         }
     }
-    memcpy(k->partial, sums, sizeof sums);
     /* A read error would commit a shorter file: keep the old one. */
     return ferror(k->in) ? mg_error(MG_ERR_IO, "losses.csv: cannot read it back") : MG_OK;
 }
 
-/* losses.csv: a header, then one row per iteration. On resume the rows after the checkpoint are dropped
- * (they belong to iterations that will run again) and the per-epoch means are rebuilt for the plot. */
-mg_status train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial,
-                         double *partial_seconds, FILE **out)
+/* The means of epochs 1..epoch-1 from epochs.csv (its loss columns follow epoch,lr,seconds,s_per_iteration). */
+static mg_status csv_history_from_epochs(const char *dir, int epoch, loss_history *hist)
+{
+    char path[4200], line[2048];
+    app_path(path, sizeof path, "%s/epochs.csv", dir);
+    FILE *f = fopen(path, "r");
+    hist->n = 0;
+    mg_status s = MG_OK;
+    for (bool header = true; f && s == MG_OK && fgets(line, sizeof line, f); header = false) {
+        char *p = line;
+        if (header || atoi(line) >= epoch || atoi(line) != hist->n + 1)
+            continue;
+        for (int i = 0; i < 4; i++)
+            p = strchr(p, ',') ? strchr(p, ',') + 1 : p;
+        float means[MG_LOSS_COUNT];
+        for (int i = 0; i < MG_LOSS_COUNT; i++) {
+            means[i] = strtof(p, &p);
+            p += *p == ',';
+        }
+        s = history_add(hist, means);
+    }
+    if (f)
+        fclose(f);
+    return s;
+}
+
+static mg_status csv_write_header(FILE *f, void *arg)
+{
+    (void)arg;
+    fprintf(f, "iteration,epoch,lr");
+    for (int k = 0; k < MG_LOSS_COUNT; k++)
+        fprintf(f, ",%s", mg_loss_names[k]);
+    fprintf(f, ",seconds\n");
+    return MG_OK;
+}
+
+mg_status train_csv_open(const char *dir, long keep_rows, int epoch, int n_iter, loss_history *hist, epoch_sums *sums,
+                         FILE **out)
 {
     char path[4096];
-    *partial_seconds = 0.0;
+    *sums = (epoch_sums){0};
     *out = NULL;
     if (!app_path(path, sizeof path, "%s/losses.csv", dir))
         return mg_error(MG_ERR_ARG, "%s/losses.csv: path too long", dir);
-    if (keep_rows == 0) {
-        FILE *f = fopen(path, "w");
-        if (!f)
-            return mg_error(MG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-        fprintf(f, "iteration,epoch,lr");
-        for (int k = 0; k < MG_LOSS_COUNT; k++)
-            fprintf(f, ",%s", mg_loss_names[k]);
-        fprintf(f, ",seconds\n");
-        *out = f;
-        return MG_OK;
-    }
-    csv_keep k = {fopen(path, "r"), keep_rows, hist, n_iter, partial, partial_seconds};
-    if (!k.in)
+    csv_keep k = {keep_rows ? fopen(path, "r") : NULL, keep_rows, 0, hist, n_iter, sums};
+    if (keep_rows && !k.in && errno != ENOENT)
         return mg_error(MG_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-    mg_status s = mg_file_write_atomic("", path, csv_keep_rows, &k);
-    fclose(k.in);
+    mg_status s = k.in ? mg_file_write_atomic("", path, csv_keep_rows, &k)
+                       : mg_file_write_atomic("", path, csv_write_header, NULL);
+    if (k.in)
+        fclose(k.in);
+    if (s == MG_OK && k.rows < keep_rows) {
+        fprintf(stderr,
+                "mrigan train: warning: %s holds %ld of the checkpoint's %ld iterations; the loss means of epoch "
+                "%d count only the iterations from here, earlier epochs' come from epochs.csv\n",
+                path, k.rows, keep_rows, epoch);
+        *sums = (epoch_sums){0};
+        s = csv_history_from_epochs(dir, epoch, hist);
+    }
     if (s == MG_OK && !(*out = fopen(path, "a")))
         s = mg_error(MG_ERR_IO, "cannot append to %s: %s", path, strerror(errno));
     return s;

@@ -95,11 +95,20 @@ mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st);
 /* ------------------------------------------------------------------ run folder files (train-files.c) */
 /* mkdir -p; -1 with errno on failure. */
 int train_make_dir(const char *path);
+/* The unfinished epoch's losses: sums over its n iterations so far, and their seconds. */
+typedef struct epoch_sums {
+    float loss[MG_LOSS_COUNT];
+    int n;
+    double seconds;
+} epoch_sums;
+
 /* losses.csv, opened for appending (*out): new (keep_rows 0), or trimmed to its first keep_rows rows, whose
- * per-epoch means go back into hist and whose unfinished epoch's sums go to partial (losses) and
- * partial_seconds (iteration times); the trimmed file replaces the old one whole. */
-mg_status train_csv_open(const char *dir, long keep_rows, loss_history *hist, int n_iter, float *partial,
-                         double *partial_seconds, FILE **out);
+ * per-epoch means go back into hist and whose unfinished epoch's sums go to sums; the trimmed file replaces
+ * the old one whole. A missing or short losses.csv (lost with a machine, or deleted) is no reason to stop a
+ * good checkpoint: the means of epochs before `epoch` then come from epochs.csv, the unfinished epoch's mean
+ * counts the iterations from here on, and a warning says so. */
+mg_status train_csv_open(const char *dir, long keep_rows, int epoch, int n_iter, loss_history *hist, epoch_sums *sums,
+                         FILE **out);
 /* Keeps the header and the rows of dir/name whose first field (the epoch) is below epoch. */
 mg_status train_csv_keep_epochs(const char *dir, const char *name, int epoch);
 /* Writes path whole or not at all. */
