@@ -92,5 +92,7 @@ void test_translate(void);
 void test_errors(void);
 void test_interrupt(void);
 void test_validation(void);
+void test_safety(void);
+void test_crash(const char *fwrite_shim);
 
 #endif

@@ -1,7 +1,8 @@
-/* End-to-end tests of the command-line program: runs the mrigan binary given as argv[1] with fork/execv,
+/* End-to-end tests of the command-line program: runs the mrigan binary given as argv[1] with fork/execv (argv[2]:
+ * the kill-at-write.so the crash tests preload),
  * checks exit statuses and the key words of its messages, and uses the library to make inputs and to inspect
- * what the program wrote (PNGs, checkpoints, losses.csv). Groups 0 to 2 are here, 3 to 6 in cli-groups.c, the
- * helpers in cli-util.c:
+ * what the program wrote (PNGs, checkpoints, losses.csv). Groups 0 to 2 are here, 3 to 6 in cli-groups.c, 7 and
+ * 8 in cli-safety.c, the helpers in cli-util.c:
  *   0. mrigan phantom writes the slice sets the other groups use;
  *   1. training on the phantom makes the cycle loss fall, and the run folder holds every output;
  *   2. a run stopped and resumed (mid-epoch and at an epoch's end) repeats the uninterrupted run bit for bit;
@@ -9,7 +10,8 @@
  *      matches the library's own pad-translate-crop;
  *   4. error cases exit non-zero with a message naming the problem, and damage nothing;
  *   5. SIGINT saves a checkpoint and exits with status 130, and the run resumes from it;
- *   6. validation: val.csv, best.ckpt and report.html, eval from the best checkpoint.
+ *   6. validation: val.csv, best.ckpt and report.html, eval from the best checkpoint;
+ *   7. crafted checkpoints and outputs onto inputs are refused without loss; 8. crashes and a full disk.
  * Temporary files live in a mkdtemp folder under /tmp, removed at the end. Prints one "ok ..." line per
  * group; exits non-zero on any failure. */
 #include <limits.h>
@@ -172,8 +174,8 @@ void test_resume(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH/TO/mrigan\n", argv[0]);
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s PATH/TO/mrigan PATH/TO/kill-at-write.so\n", argv[0]);
         return 2;
     }
     char cwd[PATH_MAX];
@@ -214,6 +216,14 @@ int main(int argc, char **argv)
     test_validation();
     group_end("6 validation: val.csv and epochs.csv per epoch, best.ckpt at the best score, report.html, eval, resume "
               "from another folder");
+    group_begin();
+    test_safety();
+    group_end("7 safety: crafted checkpoints refused, latest.ckpt kept; outputs never replace inputs; --overwrite; "
+              "stale temporary files; one trainer per folder; a lost losses.csv");
+    group_begin();
+    test_crash(argv[2]);
+    group_end("8 crashes: SIGKILL inside and between saves loses at most one save interval and resumes exactly; a "
+              "full disk keeps the last checkpoint");
 
     free(last_err);
     if (chdir("/") != 0)

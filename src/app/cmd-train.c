@@ -511,6 +511,7 @@ static int run_epoch(trainer *t, bool tty)
             t->sums.loss[i] += v[i];
         }
         fprintf(t->csv, ",%.4f\n", mg_now_s() - ts);
+        fflush(t->csv); /* a row a write: after a crash losses.csv shows how far the run got */
         t->sums.n++;
         t->st.iteration++;
         t->st.iter_in_epoch = k + 1;
@@ -520,12 +521,10 @@ static int run_epoch(trainer *t, bool tty)
          * iteration so that a resumed run saves where the uninterrupted one would. */
         if (!interrupted && !stop && k + 1 < t->n_iter && o->save_every_iterations > 0 &&
             t->st.iteration % o->save_every_iterations == 0) {
-            fflush(t->csv);
             if (save_or_fail(t, "latest.ckpt", true))
                 return 1;
         }
         if (interrupted || (stop && k + 1 < t->n_iter)) {
-            fflush(t->csv);
             if (save_or_fail(t, "latest.ckpt", true))
                 return 1;
             fprintf(stderr,
@@ -547,7 +546,6 @@ static int run_epoch(trainer *t, bool tty)
             t->sums.loss[MG_LOSS_G_TOTAL], t->sums.loss[MG_LOSS_CYC_ABA], t->sums.loss[MG_LOSS_CYC_BAB],
             t->sums.loss[MG_LOSS_D_A], t->sums.loss[MG_LOSS_D_B]);
     t->sums = (epoch_sums){0};
-    fflush(t->csv);
     int finished = t->st.epoch;
     char line[1024];
     int len = snprintf(line, sizeof line, "%d,%.6g,%.2f,%.4f", finished, epoch_lr(o, finished), epoch_secs,

@@ -1,9 +1,10 @@
-/* Fuzzes the checkpoint loader, mg_ckpt_load, and what the program reads from a loaded checkpoint before it
- * builds a model: the model configuration (mg_cyclegan_config_load), run settings (mg_ckpt_get,
- * mg_ckpt_get_long) and the entries. Checkpoints are files users pass around (--resume, translate
- * --checkpoint), so the parser must refuse any damage cleanly. The model itself is not built: a crafted
- * configuration could ask for gigabytes of weights. */
+/* Fuzzes the checkpoint loader, mg_ckpt_load, and what the program does with a loaded checkpoint before it
+ * builds a model: the model configuration (mg_cyclegan_config_load) and its size check
+ * (mg_cyclegan_check_size), run settings (mg_ckpt_get, mg_ckpt_get_long) and the entries. Checkpoints are files
+ * users pass around (--resume, translate --checkpoint), so the parser must refuse any damage cleanly. The
+ * model itself is not built: even within the size limit it could take gigabytes. */
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 #include "fuzz-input.h"
 #include "mrigan/cyclegan.h"
 
-#define FUZZ_CKPT_MAX_LEN (1u << 20) /* the largest input given a valid CRC (the copy below) */
+#define FUZZ_CKPT_MAX_LEN (1u << 20) /* inputs up to this size are loaded a second time with a valid CRC */
 
 static volatile float fuzz_sink; /* keeps the reads of every element from being optimised away */
 
@@ -22,7 +23,9 @@ static volatile float fuzz_sink; /* keeps the reads of every element from being 
 static void fuzz_use_ckpt(const mg_ckpt *c)
 {
     mg_cyclegan_config cfg;
-    (void)mg_cyclegan_config_load(c, &cfg);
+    size_t params;
+    if (mg_cyclegan_config_load(c, &cfg) == MG_OK)
+        (void)mg_cyclegan_check_size(&cfg, NULL, &params); /* sizes only, nothing allocated */
     char buf[64], tiny[4];
     long v;
     (void)mg_ckpt_get(c, "format", buf, sizeof buf);
@@ -34,10 +37,14 @@ static void fuzz_use_ckpt(const mg_ckpt *c)
         size_t numel = 1;
         for (int d = 0; d < e->ndim; d++)
             numel *= (size_t)e->shape[d];
+        /* an entry the loader promises never to produce */
         if (e->ndim < 1 || e->ndim > MG_MAX_DIMS || numel != e->numel || mg_ckpt_find(c, e->name) != e)
-            abort(); /* the loader accepted an entry it promises never to produce */
-        for (size_t k = 0; k < e->numel; k++) /* every element readable (ASan checks the bounds) */
+            abort();
+        for (size_t k = 0; k < e->numel; k++) { /* every element readable (ASan checks the bounds) */
+            if (!isfinite(e->data[k]))
+                abort(); /* the loader refuses NaN and infinities */
             fuzz_sink += e->data[k];
+        }
     }
 }
 

@@ -24,8 +24,8 @@ typedef struct fuzz_settings {
  * subcommands' settings in range. */
 static void fuzz_check_settings(const fuzz_settings *v, const app_option *table, const char *buf, size_t len)
 {
-    bool ok = v->count >= table[0].lo && v->count <= table[0].hi && v->rate >= table[1].lo &&
-              v->rate <= table[1].hi && v->mode >= 0 && v->mode < app_choice_count(table[4].choices);
+    bool ok = v->count >= table[0].lo && v->count <= table[0].hi && v->rate >= table[1].lo && v->rate <= table[1].hi &&
+              v->mode >= 0 && v->mode < app_choice_count(table[4].choices);
     /* a string value is an argument itself or follows its '=' */
     ok = ok && (!v->dir || (v->dir >= buf && v->dir < buf + len));
     ok = ok && (!v->file || (v->file >= buf && v->file < buf + len));
@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         argv[argc++] = p;
 
     fuzz_settings v = {.count = 1, .rate = 0.5f, .flip = true};
-    app_option table[] = { /* fuzz_check_settings and the choice name below rely on this order */
+    /* fuzz_check_settings and the choice name below rely on this order */
+    app_option table[] = {
         APP_INT("count", &v.count, -5, 1000, "an integer with a range"),
         APP_FLOAT("rate", &v.rate, 0, 1, "a number with a range"),
         APP_STRING("dir", &v.dir, "a string"),

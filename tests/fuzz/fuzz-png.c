@@ -9,8 +9,8 @@
 #include "mrigan/image.h"
 
 /* The loader accepts up to 32768 pixels per side by design and allocates the whole image before decoding it,
- * so a 30-byte header alone asks for gigabytes, which libFuzzer would report as a malloc-limit crash. Larger
- * headers are skipped rather than reported; 4 Mpixels still covers every code path. */
+ * so a file of a few dozen bytes can ask for gigabytes, which libFuzzer would report as a malloc-limit crash.
+ * Larger headers are skipped rather than reported; 4 Mpixels still reach every code path. */
 #define FUZZ_PNG_MAX_PIXELS (1u << 22)
 
 static uint32_t fuzz_read_be32(const uint8_t *p)
