@@ -377,11 +377,15 @@ static void test_corrupt(void)
         snprintf(what, sizeof what, "IDAT byte %zu flipped, CRC fixed", offsets[k]);
         expect_rejected(path, what, NULL);
     }
-    /* IHDR dimensions: zero, absurd, and beyond the 32768 limit. */
-    const uint32_t widths[] = {0, 0x7fffffffu, 40000};
-    for (size_t k = 0; k < 3; k++) {
+    /* IHDR sizes: zero, absurd, a side or a pixel count beyond the limits (checked before allocating), and the
+     * 8 GiB of a 32768x32768 16-bit RGBA header. */
+    const uint32_t sizes[][4] = {{0, 8}, {0x7fffffffu, 8}, {40000, 8}, {16385, 1}, {8192, 8192}, {32768, 32768, 16, 6}};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         memcpy(copy, bytes, n);
-        put_be32(copy + 16, widths[k]);
+        put_be32(copy + 16, sizes[k][0]);
+        put_be32(copy + 20, sizes[k][1]);
+        copy[24] = sizes[k][2] ? (unsigned char)sizes[k][2] : copy[24];
+        copy[25] = sizes[k][3] ? (unsigned char)sizes[k][3] : copy[25];
         put_be32(copy + 29, (uint32_t)crc32(0, copy + 12, 17));
         snprintf(path, sizeof path, "%s/wide%zu.png", tmp_dir, k);
         write_bytes(path, copy, n);

@@ -14,9 +14,15 @@ typedef struct mg_image {
     float *data; /* width * height values in [-1, 1], row-major */
 } mg_image;
 
+/* The largest PNG mrigan reads: MRI slices are at most a few thousand pixels a side, and a header is checked
+ * against these before anything is allocated, so that a 69-byte file cannot ask for gigabytes. At the limit a
+ * load needs at most 8 bytes a pixel while decoding (16-bit RGBA) plus 4 for the result: about 200 MB. */
+#define MG_IMAGE_MAX_SIDE   16384
+#define MG_IMAGE_MAX_PIXELS (4096 * 4096)
+
 /* Reads any PNG (8- or 16-bit; gray, gray+alpha, palette, RGB, RGBA; interlaced or not) as luminance
  * scaled to [-1, 1]. Colour is converted with Rec. 601 weights; alpha is ignored. Errors name the file
- * and the problem (not a PNG, truncated, corrupt data, ...). */
+ * and the problem (not a PNG, truncated, corrupt data, larger than the limits above, ...). */
 mg_status mg_image_load_png(const char *path, mg_image *out);
 /* Writes img as a grayscale PNG of bit_depth 8 or 16 (else MG_ERR_ARG): v -> round((v + 1) / 2 * max), clamped
  * to [0, max], NaN -> 0. Written to "<path>.tmp-XXXXXX" in the same folder, synced and renamed over path, so a

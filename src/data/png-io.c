@@ -24,7 +24,7 @@
 #include "base/file.h"
 #include "mrigan/image.h"
 
-/* Largest accepted side: anything above is treated as a damaged or hostile header. */
+/* Largest side written: sample grids and figures put several slices side by side. */
 #define PNG_IO_MAX_SIDE 32768
 
 /* ------------------------------------------------------------------ images */
@@ -166,9 +166,10 @@ static mg_status png_load_decode(png_load *ld)
     png_uint_32 w = 0, h = 0;
     int depth = 0, color = 0, interlace = 0;
     png_get_IHDR(ld->png, ld->info, &w, &h, &depth, &color, &interlace, NULL, NULL);
-    if (w > PNG_IO_MAX_SIDE || h > PNG_IO_MAX_SIDE) {
-        snprintf(ld->ctx.message, sizeof ld->ctx.message, "image size %lux%lu is too large (at most %d per side)",
-                 (unsigned long)w, (unsigned long)h, PNG_IO_MAX_SIDE);
+    if (w > MG_IMAGE_MAX_SIDE || h > MG_IMAGE_MAX_SIDE || (uint64_t)w * h > MG_IMAGE_MAX_PIXELS) {
+        snprintf(ld->ctx.message, sizeof ld->ctx.message,
+                 "image size %lux%lu is too large (at most %d per side and %d pixels)", (unsigned long)w,
+                 (unsigned long)h, MG_IMAGE_MAX_SIDE, MG_IMAGE_MAX_PIXELS);
         return MG_ERR_FORMAT;
     }
     ld->width = (int)w;
