@@ -1,6 +1,6 @@
 /* The CycleGAN model through a checkpoint: save, load into a fresh model, identical translations and
  * identical next training steps; a weights-only checkpoint translates the same; architecture mismatches
- * are refused by name. */
+ * are refused by name. Also the model's size before allocating, and the step's guard against NaN. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +196,69 @@ static void test_seam(mg_backend *be)
            failures == before ? "ok" : "FAIL");
 }
 
+/* mg_cyclegan_check_size counts what mg_cyclegan_new allocates, without allocating; a crafted configuration of
+ * billions of parameters is refused by both before any memory is taken. */
+static void test_size(mg_backend *be)
+{
+    int before = failures;
+    for (int k = 0; k < 4; k++) {
+        mg_cyclegan_config cfg = small_config(k < 2 ? MG_GEN_UNET : MG_GEN_RESNET);
+        cfg.gen.ngf = k % 2 ? 8 : 3;
+        cfg.gen.depth = k == 1 ? 7 : cfg.gen.depth;
+        cfg.gen.blocks = k == 3 ? 9 : cfg.gen.blocks;
+        cfg.ndf = k % 2 ? 5 : 4;
+        size_t counted = 0, built = 0;
+        mg_cyclegan m;
+        MUST(mg_cyclegan_check_size(&cfg, be, &counted));
+        MUST(mg_cyclegan_new(be, &cfg, 1, &m));
+        const mg_net *nets[4] = {&m.g_ab.net, &m.g_ba.net, &m.d_a.net, &m.d_b.net};
+        for (int n = 0; n < 4; n++)
+            for (int i = 0; i < nets[n]->n_params; i++)
+                built += nets[n]->params[i]->numel;
+        CHECK(counted == built, "config %d: counted %zu parameter values, the model has %zu", k, counted, built);
+        mg_cyclegan_free(&m);
+    }
+    mg_cyclegan_config giant = small_config(MG_GEN_UNET);
+    giant.gen.ngf = 1024;
+    giant.gen.depth = MG_UNET_MAX_DEPTH;
+    size_t n = 0;
+    mg_status s = mg_cyclegan_check_size(&giant, be, &n);
+    CHECK(s == MG_ERR_OOM && n > MG_CYCLEGAN_MAX_PARAMS && strstr(mg_last_error(), "parameter values"),
+          "ngf 1024, depth 10: %s, %zu values (%s)", mg_status_name(s), n, mg_last_error());
+    mg_cyclegan m;
+    s = mg_cyclegan_new(be, &giant, 1, &m);
+    CHECK(s == MG_ERR_OOM, "building ngf 1024, depth 10: %s", mg_status_name(s));
+    CHECK(mg_backend_memory_total(be) > 0, "the CPU backend does not know the machine's memory");
+    report(before, "model size counted without allocating; a giant configuration refused");
+}
+
+/* A loss that is not finite stops the step before Adam moves anything: a first layer of D_A whose sums
+ * overflow (weights 1e38) makes the losses NaN, and every weight stays as it was. */
+static void test_nonfinite_step(mg_backend *be)
+{
+    int before = failures;
+    mg_cyclegan_config cfg = small_config(MG_GEN_UNET);
+    mg_cyclegan m;
+    MUST(mg_cyclegan_new(be, &cfg, 3, &m));
+    MUST(mg_tensor_fill(m.d_a.w[0], 1e38f));
+    size_t n;
+    float *w0 = read_params(&m, &n), xa[S * S], xb[S * S];
+    fill(xa, S * S, 1);
+    fill(xb, S * S, 2);
+    mg_rng r;
+    mg_rng_seed(&r, 1, 1);
+    mg_losses l;
+    mg_status s = mg_cyclegan_step(&m, xa, xb, S, S, &r, 1, &l);
+    CHECK(s == MG_ERR_NONFINITE && strstr(mg_last_error(), "loss is"), "a NaN step: %s (%s)", mg_status_name(s),
+          mg_last_error());
+    float *w1 = read_params(&m, &n);
+    CHECK(!memcmp(w0, w1, n * sizeof *w0), "a step with non-finite losses changed weights");
+    free(w0);
+    free(w1);
+    mg_cyclegan_free(&m);
+    report(before, "a non-finite loss stops the step before the update");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -209,6 +272,8 @@ int main(int argc, char **argv)
     test_round_trip(be, MG_GEN_RESNET, dir);
     test_weights_only_and_mismatch(be);
     test_seam(be);
+    test_size(be);
+    test_nonfinite_step(be);
     mg_backend_free(be);
     rmdir(dir);
     return failures ? 1 : 0;
