@@ -1,7 +1,9 @@
 #!/bin/sh
 # Builds mrigan three times, as a release build (build/), with AddressSanitizer + UndefinedBehaviorSanitizer
 # (build-asan/), and as a release build without the OpenCL backend (build-nocl/, -Dopencl=disabled), runs the
-# whole test suite in each, and ends with one line: "N passed, N failed, N skipped".
+# whole test suite in each, then fuzzes the input parsers for FUZZ_SECONDS (60) per target with tools/fuzz.sh
+# (build-fuzz/; each target counts as one test; FUZZ_SECONDS=0 leaves the fuzzing out), and ends with one line:
+# "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 status=0
@@ -25,9 +27,23 @@ run_suite() { # build folder, meson setup options...
     failed=$((failed + t - p - s))
 }
 
+# Each fuzz target's line from tools/fuzz.sh counts as one test; no line at all means the fuzz build failed.
+run_fuzz() { # seconds per target
+    [ "$1" = 0 ] && return 0
+    mkdir -p build-fuzz || return 1
+    log=build-fuzz/summary.txt
+    tools/fuzz.sh "$1" | tee "$log"
+    p=$(grep -c ', no finding$' "$log")
+    f=$(grep -cE '^fuzz-[a-z]+: (FINDING|FAILED)' "$log")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ $((p + f)) -gt 0 ]
+}
+
 run_suite build --buildtype=release || { status=1; failed=$((failed + 1)); }
 run_suite build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined || { status=1; failed=$((failed + 1)); }
 run_suite build-nocl --buildtype=release -Dopencl=disabled || { status=1; failed=$((failed + 1)); }
+run_fuzz "${FUZZ_SECONDS:-60}" || { status=1; failed=$((failed + 1)); }
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status
