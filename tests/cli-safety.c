@@ -152,6 +152,10 @@ static void test_outputs(void)
                 small_opts, ARGS_SPLICE, cpu_opts, NULL);
     CHECK(rc == 2 && err_has("no mrigan run") && count_files(tp("K5")) == 1, "--overwrite on a folder of files: %d",
           rc);
+    /* The PatchGAN's three stride-2 layers and two 4x4 ones need 24 pixels: 16 used to fail at the first step. */
+    rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--out", tp("K6"), "--size", "16", ARGS_SPLICE, cpu_opts,
+                NULL);
+    CHECK(rc == 2 && err_has("--size") && !exists(tp("K6")), "--size 16: exit %d", rc);
     rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--out", tp("K6"), "--epochs", "0", "--epochs-decay",
                 "0", ARGS_SPLICE, cpu_opts, NULL);
     CHECK(rc == 2 && err_has("nothing to train") && !exists(tp("K6")), "--epochs 0 --epochs-decay 0: exit %d", rc);
