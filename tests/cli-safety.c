@@ -182,7 +182,8 @@ static void test_outputs(void)
 static void test_folder(void)
 {
     CHECK(write_file(tp("K0/latest.ckpt.tmp-Ab12Cd"), "x", 1) &&
-              write_file(tp("K0/samples/epoch_001.png.tmp-Xy34Zw"), "x", 1),
+              write_file(tp("K0/samples/epoch_001.png.tmp-Xy34Zw"), "x", 1) &&
+              write_file(tp("K0/notes.txt.tmp-abc123"), "mine", 4),
           "writing stale temporary files");
     int fd = open(tp("K0"), O_RDONLY | O_DIRECTORY);
     CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "locking K0");
@@ -207,7 +208,7 @@ static void test_folder(void)
 
     rc = mrigan("train", "--resume", tp("K0"), "--max-iterations", "1", ARGS_SPLICE, cpu_opts, NULL);
     CHECK(rc == 0 && err_has("removed 2 temporary files") && !exists(tp("K0/latest.ckpt.tmp-Ab12Cd")) &&
-              !exists(tp("K0/samples/epoch_001.png.tmp-Xy34Zw")),
+              !exists(tp("K0/samples/epoch_001.png.tmp-Xy34Zw")) && exists(tp("K0/notes.txt.tmp-abc123")),
           "stale temporary files: exit %d", rc);
 }
 

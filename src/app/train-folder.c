@@ -1,6 +1,7 @@
 /* The run folder of `mrigan train`: claiming it (a new run never mixes with an old one's files; one process
  * at a time), clearing what an interrupted save left, and config.txt. */
 #define _DEFAULT_SOURCE /* flock */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,11 +34,22 @@ static bool folder_is_sample(const char *name)
     return !strncmp(name, "epoch_", 6) && n > 10 && !strcmp(name + n - 4, ".png");
 }
 
-/* What an atomic write leaves when its process is killed: "<name>.tmp-XXXXXX" (base/file.c). */
+/* What an atomic write of one of the run's files leaves when its process is killed: "<name>.tmp-XXXXXX"
+ * (base/file.c, mkstemp's six letters and digits). A user's file of another name is never matched. */
 static bool folder_is_stale_tmp(const char *name)
 {
     const char *t = strstr(name, ".tmp-");
-    return t && t != name && strlen(t + 5) == 6;
+    if (!t || t == name || strlen(t + 5) != 6)
+        return false;
+    for (const char *c = t + 5; *c; c++)
+        if (!isalnum((unsigned char)*c))
+            return false;
+    char own[256];
+    if ((size_t)(t - name) >= sizeof own)
+        return false;
+    memcpy(own, name, (size_t)(t - name));
+    own[t - name] = '\0';
+    return folder_is_run_file(own) || folder_is_sample(own);
 }
 
 typedef bool (*folder_match)(const char *name);
