@@ -28,21 +28,32 @@
 /* A small run, stopped after 3 of its 12 iterations of epoch 1: the checkpoints below are crafted from it. */
 static char *small_opts[] = {"--size", "32", "--ngf", "4", "--ndf", "4", "--epochs", "2", "--epochs-decay", "0", NULL};
 
-/* K0/latest.ckpt with key set to value (or, with fill, every value of entry key set to fill; with nan, its
- * first value NaN) saved as dir/latest.ckpt beside a copy of losses.csv. */
-static bool craft(const char *dir, const char *key, const char *value, float fill, bool nan)
+/* How craft() changes K0/latest.ckpt: a config key set to a value or dropped; or entries changed behind the
+ * API's back (mg_ckpt_add refuses NaN): every value of entry key set to a number, its first value NaN or -1,
+ * or every entry whose name starts with key reshaped to 1x1x16x64 (the 32x32 crops' 1024 values). */
+typedef enum { SET, DROP, FILL, NAN_FIRST, NEGATIVE_FIRST, RESHAPE } craft_mode;
+
+/* K0/latest.ckpt changed as mode says, saved as dir/latest.ckpt beside a copy of losses.csv. */
+static bool craft(const char *dir, craft_mode mode, const char *key, const char *value)
 {
     mg_ckpt c;
     if (mg_ckpt_load(tp("K0/latest.ckpt"), &c) != MG_OK)
         return false;
-    bool ok = !value || mg_ckpt_set(&c, key, value) == MG_OK;
+    bool ok = mode != SET || mg_ckpt_set(&c, key, value) == MG_OK;
+    char *line = mode == DROP ? strstr(c.config, key) : NULL; /* "key=...\n", at the start of a line */
+    if (line && (line == c.config || line[-1] == '\n') && line[strlen(key)] == '=')
+        memmove(line, strchr(line, '\n') + 1, strlen(strchr(line, '\n') + 1) + 1);
+    else
+        ok = ok && mode != DROP;
     for (int i = 0; i < c.n_entries; i++) {
         mg_ckpt_entry *e = &c.entries[i];
-        if (fill != 0 && !strcmp(e->name, key))
-            for (size_t k = 0; k < e->numel; k++)
-                e->data[k] = fill;
-        if (nan && !strcmp(e->name, key))
-            e->data[0] = NAN; /* behind the API's back: mg_ckpt_add refuses it */
+        bool named = !strcmp(e->name, key);
+        for (size_t k = 0; mode == FILL && named && k < e->numel; k++)
+            e->data[k] = strtof(value, NULL);
+        if (named && (mode == NAN_FIRST || mode == NEGATIVE_FIRST))
+            e->data[0] = mode == NAN_FIRST ? NAN : -1.0f;
+        if (mode == RESHAPE && !strncmp(e->name, key, strlen(key)) && e->numel == 1024)
+            memcpy(e->shape, (const int[]){1, 1, 16, 64}, sizeof(int[4]));
     }
     mkdir(dir, 0777);
     char path[1024];
@@ -81,6 +92,7 @@ static void test_crafted(void)
         {"run.save_every", "0", "run.save_every"},
         {"run.save_every_iterations", "-1", "run.save_every_iterations"},
         {"run.best_metric", "-1", "run.best_metric"},
+        {"run.load_size", "8", "run.load_size"},
         {"lr", "inf", "lr"},
         {"lr", "2", "--lr"},
         {"beta1", "1", "beta1"},
@@ -92,7 +104,7 @@ static void test_crafted(void)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char what[128];
         snprintf(what, sizeof what, "%s=%s", bad[i][0], bad[i][1]);
-        CHECK(craft("K1", bad[i][0], bad[i][1], 0, false), "crafting %s", what);
+        CHECK(craft("K1", SET, bad[i][0], bad[i][1]), "crafting %s", what);
         expect_refused_resume("K1", what, bad[i][2]);
     }
     /* 20 G parameters from a 600-byte change: refused before anything is allocated. */
@@ -107,7 +119,7 @@ static void test_crafted(void)
     CHECK(count_files(tp("K1out")) <= 0, "a refused translate wrote images");
 
     /* A NaN weight: translate refuses the checkpoint, naming the entry, and writes nothing. */
-    CHECK(craft("K2", "G_AB.down1.w", NULL, 0, true), "crafting a NaN weight");
+    CHECK(craft("K2", NAN_FIRST, "G_AB.down1.w", NULL), "crafting a NaN weight");
     rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", tp("K2/latest.ckpt"), "--direction", "a2b", "--out",
                 tp("K2out"), tp("P/T1"), NULL);
     CHECK(rc == 1 && err_has("G_AB.down1.w") && err_has("NaN"), "translate with a NaN weight: exit %d", rc);
@@ -116,9 +128,30 @@ static void test_crafted(void)
     /* Finite weights so large that D_A's first layer overflows (its sums of 16 terms of 1e38) and the losses are
      * NaN at once: the run stops at that iteration, naming it and the loss, exits 1, and latest.ckpt stays the
      * good one it resumed from. */
-    CHECK(craft("K3", "D_A.conv1.w", NULL, 1e38f, false), "crafting huge weights");
+    CHECK(craft("K3", FILL, "D_A.conv1.w", "1e38"), "crafting huge weights");
     expect_refused_resume("K3", "huge weights", "diverged at iteration 3");
     CHECK(err_has("loss is") && err_has("latest.ckpt of iteration 3 is kept"), "the divergence message: %s", last_err);
+
+    /* Entries that are finite but impossible, and keys that are missing. */
+    CHECK(craft("K1", NEGATIVE_FIRST, "opt_G.v.G_AB.down1.w", NULL), "crafting a negative second moment");
+    expect_refused_resume("K1", "a negative Adam second moment", "negative");
+    CHECK(craft("K1", RESHAPE, "pool_A.", NULL), "crafting pool images of another size");
+    expect_refused_resume("K1", "16x64 pool images", "pool_A");
+    CHECK(craft("K1", DROP, "run.size", NULL), "dropping run.size");
+    expect_refused_resume("K1", "no run.size", "run.size");
+    /* The boundaries are accepted: a key newer than the run (its default), the best epoch just before this one. */
+    CHECK(craft("K1", DROP, "run.save_every_iterations", NULL), "dropping run.save_every_iterations");
+    int rc1 = mrigan("train", "--resume", tp("K1"), "--max-iterations", "1", ARGS_SPLICE, cpu_opts, NULL);
+    CHECK(rc1 == 0 && ckpt_long(tp("K1/latest.ckpt"), "run.save_every_iterations") == 100,
+          "a checkpoint without run.save_every_iterations: exit %d", rc1);
+    mg_ckpt e;
+    made = mg_ckpt_load(tp("K0/latest.ckpt"), &e) == MG_OK && mg_ckpt_set(&e, "run.epoch", "2") == MG_OK &&
+                mg_ckpt_set(&e, "run.iter_in_epoch", "0") == MG_OK && mg_ckpt_set(&e, "run.iteration", "12") == MG_OK &&
+                mg_ckpt_set(&e, "run.best_epoch", "1") == MG_OK && mg_ckpt_set(&e, "run.best_score", "0.5") == MG_OK &&
+                mg_ckpt_save(&e, tp("K1/latest.ckpt")) == MG_OK;
+    mg_ckpt_free(&e);
+    rc1 = made ? mrigan("train", "--resume", tp("K1"), "--max-iterations", "1", ARGS_SPLICE, cpu_opts, NULL) : -1;
+    CHECK(rc1 == 0, "resuming at epoch 2 with the best epoch 1: exit %d", rc1);
 }
 
 /* Outputs never replace what the user has. */
@@ -138,19 +171,23 @@ static void test_outputs(void)
     /* --overwrite deletes the old run's files, and only those. */
     mkdir(tp("K4"), 0777);
     mkdir(tp("K4/samples"), 0777);
-    CHECK(copy_file(tp("K0/latest.ckpt"), tp("K4/epoch_007.ckpt")) && write_file(tp("K4/notes.txt"), "mine", 4) &&
-              write_file(tp("K4/samples/epoch_007.png"), "x", 1) && write_file(tp("K4/val.csv"), "old\n", 4),
+    CHECK(copy_file(tp("K0/latest.ckpt"), tp("K4/latest.ckpt")) &&
+              copy_file(tp("K0/latest.ckpt"), tp("K4/epoch_007.ckpt")) && write_file(tp("K4/notes.txt"), "mine", 4) &&
+              write_file(tp("K4/samples/epoch_007.png"), "x", 1) && write_file(tp("K4/val.csv"), "old\n", 4) &&
+              write_file(tp("K4/epoch_010-keep.ckpt"), "mine", 4) &&
+              write_file(tp("K4/samples/epoch_final_figure.png"), "mine", 4),
           "writing K4");
     rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--out", tp("K4"), "--overwrite", "--max-iterations",
                 "1", ARGS_SPLICE, small_opts, ARGS_SPLICE, cpu_opts, NULL);
     CHECK(rc == 0 && !exists(tp("K4/epoch_007.ckpt")) && !exists(tp("K4/samples/epoch_007.png")) &&
-              !exists(tp("K4/val.csv")) && exists(tp("K4/notes.txt")) && csv_rows(tp("K4/losses.csv")) == 1,
+              !exists(tp("K4/val.csv")) && exists(tp("K4/notes.txt")) && csv_rows(tp("K4/losses.csv")) == 1 &&
+              exists(tp("K4/epoch_010-keep.ckpt")) && exists(tp("K4/samples/epoch_final_figure.png")),
           "train --overwrite: exit %d, or the old run's files stayed, or notes.txt went", rc);
     mkdir(tp("K5"), 0777);
-    CHECK(write_file(tp("K5/notes.txt"), "mine", 4), "writing K5");
+    CHECK(write_file(tp("K5/notes.txt"), "mine", 4) && write_file(tp("K5/config.txt"), "mine", 4), "writing K5");
     rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--out", tp("K5"), "--overwrite", ARGS_SPLICE,
                 small_opts, ARGS_SPLICE, cpu_opts, NULL);
-    CHECK(rc == 2 && err_has("no mrigan run") && count_files(tp("K5")) == 1, "--overwrite on a folder of files: %d",
+    CHECK(rc == 2 && err_has("no mrigan run") && count_files(tp("K5")) == 2, "--overwrite on a folder of files: %d",
           rc);
     /* The PatchGAN's three stride-2 layers and two 4x4 ones need 24 pixels: 16 used to fail at the first step. */
     rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--out", tp("K6"), "--size", "16", ARGS_SPLICE, cpu_opts,
@@ -190,6 +227,22 @@ static void test_folder(void)
     int rc = mrigan("train", "--resume", tp("K0"), ARGS_SPLICE, cpu_opts, NULL);
     CHECK(rc == 1 && err_has("another mrigan train"), "a second trainer in one folder: exit %d", rc);
     CHECK(exists(tp("K0/latest.ckpt.tmp-Ab12Cd")), "a refused trainer removed files of the one running");
+    if (fd >= 0)
+        close(fd);
+
+    /* --resume in a folder without a run creates and removes nothing there */
+    mkdir(tp("K9"), 0777);
+    CHECK(write_file(tp("K9/config.txt.tmp-v2copy"), "mine", 4), "writing K9");
+    rc = mrigan("train", "--resume", tp("K9"), ARGS_SPLICE, cpu_opts, NULL);
+    CHECK(rc == 1 && err_has("not a run folder") && count_files(tp("K9")) == 1 && exists(tp("K9/config.txt.tmp-v2copy")),
+          "--resume in a folder without a run: exit %d", rc);
+    /* a new run into a folder that another trainer holds */
+    mkdir(tp("K9/new"), 0777);
+    fd = open(tp("K9/new"), O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "locking K9/new");
+    rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--out", tp("K9/new"), ARGS_SPLICE, small_opts,
+                ARGS_SPLICE, cpu_opts, NULL);
+    CHECK(rc == 1 && err_has("another mrigan train"), "a new run where another trainer is: exit %d", rc);
     if (fd >= 0)
         close(fd);
 

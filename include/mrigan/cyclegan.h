@@ -74,7 +74,7 @@ void mg_cyclegan_set_lr(mg_cyclegan *m, float lr);
 /* One training step on a pair of unpaired crops (h x w floats in [-1, 1] each). rng decides the pools'
  * choices; dropout_seed seeds the step's dropout masks. The same as mg_cyclegan_backward() then
  * mg_cyclegan_update(), except that a NaN or infinite loss stops it in between: MG_ERR_NONFINITE naming the
- * loss, out set, and no weight changed. */
+ * loss, out set, and no weight or optimiser state changed (the history pools may hold the step's fakes). */
 mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
                            uint64_t dropout_seed, mg_losses *out);
 /* A step's two halves, with a seam between them for whatever must see or change the gradients before the

@@ -6,6 +6,7 @@
  * the same backend and thread count (float sums are not associative). */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -224,11 +225,17 @@ static mg_cyclegan_config model_config(const train_opts *o)
 /* --resume DIR: configuration, run state and model from DIR/latest.ckpt. */
 static int trainer_resume(trainer *t)
 {
-    int rc = train_folder_claim(t->o.resume, true, false, &t->lock_fd);
-    if (rc)
-        return rc;
     char path[4200];
     app_path(path, sizeof path, "%s/latest.ckpt", t->o.resume);
+    struct stat st;
+    int found = stat(path, &st) == 0 ? 0 : errno;
+    if (found || !S_ISREG(st.st_mode)) /* nothing is created or removed in a folder without a run */
+        return fprintf(stderr, "mrigan train: cannot resume: %s: %s\n", path,
+                       found == ENOENT ? "no such file (not a run folder?)" : found ? strerror(found) : "not a file"),
+               1;
+    int rc = train_folder_lock(t->o.resume, false, &t->lock_fd);
+    if (rc)
+        return rc;
     mg_ckpt c;
     mg_cyclegan_config cfg;
     mg_status s = mg_ckpt_load(path, &c);
@@ -370,6 +377,8 @@ static int trainer_data(trainer *t)
                 mult, t->o.generator ? "resnet" : "unet");
         return 2;
     }
+    if (t->have_model && run_check_pools(&t->m, t->o.size) != MG_OK)
+        return fail("cannot resume");
     if (t->o.val_a && t->o.val_b) {
         if (val_load(t->o.val_a, t->o.val_b, !t->o.val_unpaired, &t->val))
             return 1;
@@ -455,10 +464,13 @@ static int validate_epoch(trainer *t, int epoch)
         return fprintf(stderr, "mrigan train: out of memory\n"), 1;
     fprintf(stderr, "  validation (%s): A->B PSNR %.2f dB SSIM %.4f, B->A PSNR %.2f dB SSIM %.4f\n",
             t->val.paired ? "paired" : "cycle", r.psnr[0], r.ssim[0], r.psnr[1], r.ssim[1]);
-    if (t->st.best_epoch && !(r.score > t->st.best_score))
+    /* A perfect score (PSNR of identical images) is infinite: held to the largest double, which a checkpoint
+     * keeps; NaN (nothing to score) is never the best. */
+    double score = isnan(r.score) ? -HUGE_VAL : fmin(fmax(r.score, -DBL_MAX), DBL_MAX);
+    if (score == -HUGE_VAL || (t->st.best_epoch && !(score > t->st.best_score)))
         return 0;
     t->st.best_epoch = epoch;
-    t->st.best_score = r.score;
+    t->st.best_score = score;
     if (save_or_fail(t, "best.ckpt", false))
         return 1;
     char best[512];
@@ -621,8 +633,12 @@ int cmd_train(int argc, char **argv)
         rc = trainer_data(&t);
     if (!rc && !t.o.resume)
         rc = trainer_model(&t);
-    if (!rc && !t.o.resume) /* only now: a run refused for its options, data or backend leaves nothing behind */
-        rc = train_folder_claim(t.out, false, t.o.overwrite, &t.lock_fd);
+    /* Only now: a run refused for its options, data or backend leaves nothing behind. Checked again under the
+     * lock: another run may have started there since. */
+    if (!rc && !t.o.resume && !(rc = train_folder_lock(t.out, true, &t.lock_fd)))
+        rc = train_folder_check(t.out, t.o.overwrite);
+    if (!rc)
+        rc = train_folder_prepare(t.out, !t.o.resume && t.o.overwrite, t.lock_fd);
     if (!rc &&
         (train_csv_open(t.out, t.st.iteration, t.st.epoch, t.n_iter, &t.hist, &t.sums, &t.csv) ||
          train_csv_keep_epochs(t.out, "epochs.csv", t.st.epoch) || train_csv_keep_epochs(t.out, "val.csv", t.st.epoch)))

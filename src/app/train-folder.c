@@ -16,6 +16,18 @@
 #include "options.h"
 #include "train-run.h"
 
+/* "<prefix>NNN<suffix>" with three or more digits: the numbered files a run writes (epoch_012.ckpt). */
+static bool folder_is_numbered(const char *name, const char *prefix, const char *suffix)
+{
+    size_t np = strlen(prefix), ns = strlen(suffix), n = strlen(name), digits = 0;
+    if (n < np + ns + 3 || strncmp(name, prefix, np) || strcmp(name + n - ns, suffix))
+        return false;
+    for (size_t i = np; i < n - ns; i++, digits++)
+        if (!isdigit((unsigned char)name[i]))
+            return false;
+    return digits >= 3;
+}
+
 /* Whether name is one of the files a run writes at its top level (the samples are in samples/). */
 static bool folder_is_run_file(const char *name)
 {
@@ -24,15 +36,10 @@ static bool folder_is_run_file(const char *name)
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (!strcmp(name, files[i]))
             return true;
-    size_t n = strlen(name);
-    return !strncmp(name, "epoch_", 6) && n > 11 && !strcmp(name + n - 5, ".ckpt");
+    return folder_is_numbered(name, "epoch_", ".ckpt");
 }
 
-static bool folder_is_sample(const char *name)
-{
-    size_t n = strlen(name);
-    return !strncmp(name, "epoch_", 6) && n > 10 && !strcmp(name + n - 4, ".png");
-}
+static bool folder_is_sample(const char *name) { return folder_is_numbered(name, "epoch_", ".png"); }
 
 /* What an atomic write of one of the run's files leaves when its process is killed: "<name>.tmp-XXXXXX"
  * (base/file.c, mkstemp's six letters and digits). A user's file of another name is never matched. */
@@ -76,19 +83,33 @@ static int folder_remove_matching(const char *dir, folder_match match, int *remo
     return rc;
 }
 
-/* What dir holds: *entries counts everything, *run_files what a run writes. -1 with errno, 0 otherwise. */
-static int folder_survey(const char *dir, int *entries, int *run_files)
+/* Whether the file dir/name begins with these bytes. */
+static bool folder_file_begins(const char *dir, const char *name, const char *magic)
 {
-    *entries = *run_files = 0;
+    char path[4600], buf[32] = {0};
+    size_t n = strlen(magic);
+    if (!app_path(path, sizeof path, "%s/%s", dir, name))
+        return false;
+    FILE *f = fopen(path, "rb");
+    bool yes = f && fread(buf, 1, n, f) == n && !memcmp(buf, magic, n);
+    if (f)
+        fclose(f);
+    return yes;
+}
+
+/* Entries of dir, and whether they are an mrigan run's: its config.txt or latest.ckpt, by their contents,
+ * not their names alone (a user's config.txt is not a run). The phantom the run renders for itself
+ * (phantom/) is not counted. -1 with errno, 0 otherwise. */
+static int folder_survey(const char *dir, int *entries, bool *is_run)
+{
+    *entries = 0;
+    *is_run = folder_file_begins(dir, "config.txt", "command=mrigan ") ||
+              folder_file_begins(dir, "latest.ckpt", "MRIGANCK");
     DIR *d = opendir(dir);
     if (!d)
         return errno == ENOENT ? 0 : -1;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        (*entries)++;
-        *run_files += folder_is_run_file(e->d_name) || !strcmp(e->d_name, "samples") || !strcmp(e->d_name, "phantom");
-    }
+    for (struct dirent *e; (e = readdir(d));)
+        *entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "phantom");
     closedir(d);
     return 0;
 }
@@ -101,49 +122,59 @@ static int folder_fail(const char *what, const char *path)
 
 int train_folder_check(const char *out, bool overwrite)
 {
-    int entries, run_files;
-    if (folder_survey(out, &entries, &run_files) != 0)
+    int entries;
+    bool is_run;
+    if (folder_survey(out, &entries, &is_run) != 0)
         return folder_fail("cannot read", out);
     if (entries > 0 && !overwrite) {
         fprintf(stderr,
                 "mrigan train: %s already holds %s; continue it with --resume %s, start it afresh with --overwrite "
                 "(which deletes its checkpoints, CSVs and samples), or choose another --out\n",
-                out, run_files ? "a run" : "files", out);
+                out, is_run ? "a run" : "files", out);
         return 2;
     }
-    if (entries > 0 && !run_files) {
+    if (entries > 0 && !is_run) {
         fprintf(stderr, "mrigan train: %s is not empty and holds no mrigan run: --overwrite clears only runs\n", out);
         return 2;
     }
     return 0;
 }
 
-int train_folder_claim(const char *out, bool resume, bool overwrite, int *lock_fd)
+int train_folder_lock(const char *out, bool create, int *lock_fd)
 {
     *lock_fd = -1;
-    char samples[4200];
-    app_path(samples, sizeof samples, "%s/samples", out);
-    if (train_make_dir(samples) != 0)
-        return folder_fail("cannot create", samples);
+    if (create && train_make_dir(out) != 0)
+        return folder_fail("cannot create", out);
     /* An advisory lock on the folder itself: a second trainer in the same folder would interleave saves. */
     *lock_fd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (*lock_fd < 0)
         return folder_fail("cannot open", out);
-    if (flock(*lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno == EWOULDBLOCK) {
-            fprintf(stderr, "mrigan train: another mrigan train is using %s; wait for it or stop it first\n", out);
-            return 1;
-        }
-        /* Some network file systems do not lock: train without the guard. */
+    if (flock(*lock_fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    if (errno == EWOULDBLOCK) {
+        fprintf(stderr, "mrigan train: another mrigan train is using %s; wait for it or stop it first\n", out);
+        return 1;
     }
+    /* Some network file systems do not lock: train without the guard (and without removing temporary files,
+     * which could be another machine's save in progress). */
+    close(*lock_fd);
+    *lock_fd = -1;
+    return 0;
+}
+
+int train_folder_prepare(const char *out, bool clear_old, int lock_fd)
+{
+    char samples[4200];
+    app_path(samples, sizeof samples, "%s/samples", out);
     int removed = 0, cleared = 0;
-    if (overwrite && !resume &&
-        (folder_remove_matching(out, folder_is_run_file, &cleared) != 0 ||
-         folder_remove_matching(samples, folder_is_sample, &cleared) != 0))
+    if (clear_old && (folder_remove_matching(out, folder_is_run_file, &cleared) != 0 ||
+                      folder_remove_matching(samples, folder_is_sample, &cleared) != 0))
         return folder_fail("cannot clear the old run in", out);
-    /* Holding the lock, no save of ours is under way: every temporary file is a killed save's. */
-    if (folder_remove_matching(out, folder_is_stale_tmp, &removed) != 0 ||
-        folder_remove_matching(samples, folder_is_stale_tmp, &removed) != 0)
+    if (train_make_dir(samples) != 0)
+        return folder_fail("cannot create", samples);
+    /* Holding the lock, no save of ours is under way: every temporary file of the run's is a killed save's. */
+    if (lock_fd >= 0 && (folder_remove_matching(out, folder_is_stale_tmp, &removed) != 0 ||
+                         folder_remove_matching(samples, folder_is_stale_tmp, &removed) != 0))
         return folder_fail("cannot remove stale temporary files in", out);
     if (cleared)
         fprintf(stderr, "mrigan train: --overwrite: removed %d files of the old run in %s\n", cleared, out);

@@ -75,13 +75,17 @@ typedef struct val_history {
 /* loss.png: the per-epoch mean losses, and the validation PSNR and SSIM when v holds any. */
 mg_status plot_run(const char *path, const loss_history *h, const val_history *v);
 
-/* Whether a new run may use out, before anything is written: a folder with files is refused unless
- * overwrite, and then only when it holds a run. 0, or the exit code with the message printed. */
+/* Whether a new run may use out: a folder with files is refused unless overwrite, and then only when it holds
+ * an mrigan run (its config.txt or latest.ckpt, by content). Called before anything is written, for an early
+ * answer, and again once the folder is locked. 0, or the exit code with the message printed. */
 int train_folder_check(const char *out, bool overwrite);
-/* Claims the run folder: creates out/samples; takes an exclusive lock held through *lock_fd; for a new run
- * with overwrite, deletes the old run's files (never others); removes the temporary files of killed saves.
- * 0, or the exit code with the message printed. */
-int train_folder_claim(const char *out, bool resume, bool overwrite, int *lock_fd);
+/* Takes the run folder's exclusive lock (creating the folder when create), held through *lock_fd (-1 where the
+ * file system cannot lock). 0, or the exit code with the message printed ("another mrigan train ..."). */
+int train_folder_lock(const char *out, bool create, int *lock_fd);
+/* With the lock held and the run's configuration known: deletes an old run's files when clear_old (numbered
+ * checkpoints and samples, and the files every run writes; never others), creates out/samples, and removes the
+ * temporary files of the run's killed saves (only when lock_fd >= 0). 0, or 1 with the message printed. */
+int train_folder_prepare(const char *out, bool clear_old, int lock_fd);
 /* config.txt: the run's whole configuration as key=value lines, for people and for report.html. */
 mg_status train_write_config(const char *out, const train_opts *o, const mg_backend *be, int argc, char **argv);
 
@@ -89,6 +93,8 @@ mg_status train_write_config(const char *out, const train_opts *o, const mg_back
  * weights and configuration only (for translation and evaluation). */
 mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st,
                    bool with_state);
+/* Whether the history pools a resumed model holds fit the run's crops (a crafted checkpoint could hold any). */
+mg_status run_check_pools(const mg_cyclegan *m, int size);
 /* Reads the run options and state of a checkpoint written by run_save. */
 mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st);
 

@@ -30,11 +30,12 @@ void history_free(loss_history *h)
 }
 
 /* Where the run stands, kept beside the settings of scope RUN (train-settings.def), with the values a run can
- * reach: iteration stays below 2^53 so that it converts to double and seeds streams without overflow. */
+ * reach: iteration stays below LONG_MAX / 1024 (2^53 with a 64-bit long) so that it converts to double exactly
+ * and seeds streams without overflow. */
 #define RUN_STATE_INTS(X)                                                                                              \
     X("run.epoch", st->epoch, 1, INT_MAX)                                                                              \
     X("run.iter_in_epoch", st->iter_in_epoch, 0, INT_MAX - 1)                                                          \
-    X("run.iteration", st->iteration, 0, 1L << 53)                                                                     \
+    X("run.iteration", st->iteration, 0, LONG_MAX / 1024)                                                              \
     X("run.best_epoch", st->best_epoch, 0, INT_MAX)
 
 /* Saving and loading one setting of scope RUN as "run.<field>", by kind; the other scopes are not kept here. */
@@ -61,7 +62,7 @@ void history_free(loss_history *h)
 /* Loaded values are held to the setting's own range (a default outside it, as load_size 0 for "off", is
  * allowed too): a damaged checkpoint whose CRC still matches cannot smuggle in what the options refuse. */
 #define LOAD_RUN(kind, f, lo, hi, ch, def)                                                                             \
-    if (s == MG_OK && run_has_key(c, "run." #f)) { /* else the default: a setting newer than the run */                          \
+    if (s == MG_OK && (run_has_key(c, "run." #f) || !run_key_is_newer("run." #f))) {                                 \
         LOAD_##kind(f, lo, hi, ch, def)                                                                                \
     }
 #define LOAD_MODEL(kind, f, lo, hi, ch, def) /* from the model configuration, by the caller */
@@ -70,7 +71,10 @@ void history_free(loss_history *h)
 #define LOAD_RANGE(f, lo, hi)                                                                                          \
     if (s == MG_OK && (s = mg_ckpt_get_long(c, "run." #f, lo, hi, &v)) == MG_OK)                                       \
         o->f = (int)v;
-#define LOAD_INT(f, lo, hi, ch, def)    LOAD_RANGE(f, (def) < (lo) ? (long)(def) : (long)(lo), (long)(hi))
+#define LOAD_INT(f, lo, hi, ch, def)                                                                                   \
+    LOAD_RANGE(f, (def) < (lo) ? (long)(def) : (long)(lo), (long)(hi))                                                 \
+    if (s == MG_OK && o->f < (lo) && o->f != (def)) /* below the range: only the default's "off" value */            \
+        s = mg_error(MG_ERR_FORMAT, "checkpoint: run." #f "=%d is outside %d..%d", (int)o->f, (int)(lo), (int)(hi));
 #define LOAD_FLAG(f, lo, hi, ch, def)   LOAD_RANGE(f, 0, 1)
 #define LOAD_NOFLAG(f, lo, hi, ch, def) LOAD_RANGE(f, 0, 1)
 #define LOAD_CHOICE(f, lo, hi, ch, def) LOAD_RANGE(f, 0, app_choice_count(ch) - 1)
@@ -89,6 +93,17 @@ void history_free(loss_history *h)
         if (s == MG_OK && (end_ == v_ || *end_ || !(o->f >= (lo) && o->f <= (hi))))                                    \
             s = mg_error(MG_ERR_FORMAT, "checkpoint: run." #f "=%s is outside %g..%g", v_, (double)(lo), (double)(hi)); \
     }
+
+/* Settings added after runs were first saved: a checkpoint without one takes the default. Any other missing
+ * key is an error, not a silent default (a run resumed at another crop size or seed). */
+static bool run_key_is_newer(const char *key)
+{
+    static const char *const newer[] = {"run.save_every_iterations"};
+    for (size_t i = 0; i < sizeof newer / sizeof *newer; i++)
+        if (!strcmp(key, newer[i]))
+            return true;
+    return false;
+}
 
 static bool run_has_key(const mg_ckpt *c, const char *key)
 {
@@ -153,4 +168,17 @@ mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st)
         s = mg_error(MG_ERR_FORMAT, "checkpoint: run.best_epoch=%d is not before run.epoch=%d", st->best_epoch,
                      st->epoch);
     return s;
+}
+
+mg_status run_check_pools(const mg_cyclegan *m, int size)
+{
+    const mg_image_pool *pools[2] = {&m->pool_a, &m->pool_b};
+    for (int p = 0; p < 2; p++)
+        for (int k = 0; k < pools[p]->n; k++) {
+            const mg_tensor *t = pools[p]->items[k];
+            if (t->ndim != 4 || t->shape[2] != size || t->shape[3] != size)
+                return mg_error(MG_ERR_FORMAT, "checkpoint: image %d of pool_%c is not a %dx%d crop like the run's", k,
+                                "AB"[p], size, size);
+        }
+    return MG_OK;
 }

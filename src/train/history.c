@@ -54,6 +54,8 @@ mg_status mg_history_query(mg_image_pool *p, mg_tensor *fake, mg_rng *rng, mg_te
         }
     }
     mg_tensor *old = p->items[k];
+    if (!mg_tensor_same_shape(old, fake)) /* pools from a checkpoint of another crop size */
+        return mg_error(MG_ERR_SHAPE, "image pool: a stored image has another shape than this step's fakes");
     mg_status s = mg_tensor_copy(p->spare, fake);
     if (s != MG_OK)
         return s;

@@ -203,12 +203,18 @@ static mg_status load_optimiser(mg_adam *opt, const char *prefix, const mg_ckpt 
         /* Saved as floats, exact below 2^24; anything else (negative, fractional) was not written by mrigan. */
         float st = steps->data[i];
         if (!(st >= 0 && st <= 16777216.0f && st == (float)(int64_t)st))
-            return mg_error(MG_ERR_FORMAT, "checkpoint: %s[%d] = %g is not a step count", name, i, (double)st);
+            return mg_error(MG_ERR_FORMAT, "checkpoint: %s[%d] = %g is not a step count", steps->name, i, (double)st);
         mg_status s = mg_adam_state(opt, i, &mt, &vt, &step);
         snprintf(name, sizeof name, "%s.m.%s", prefix, mg_adam_param(opt, i)->name);
         if (s == MG_OK)
             s = mg_ckpt_load_tensor(c, name, mt);
         snprintf(name, sizeof name, "%s.v.%s", prefix, mg_adam_param(opt, i)->name);
+        /* A second moment is a mean of squares: a negative one would make Adam's square root NaN. */
+        const mg_ckpt_entry *v = s == MG_OK ? mg_ckpt_find(c, name) : NULL;
+        for (size_t k = 0; v && k < v->numel; k++)
+            if (v->data[k] < 0)
+                return mg_error(MG_ERR_FORMAT, "checkpoint: %s[%zu] = %g is negative, which a second moment never is",
+                                name, k, (double)v->data[k]);
         if (s == MG_OK)
             s = mg_ckpt_load_tensor(c, name, vt);
         if (s != MG_OK)
