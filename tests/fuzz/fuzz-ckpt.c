@@ -1,8 +1,9 @@
-/* Fuzzes the checkpoint loader, mg_ckpt_load, and what the program does with a loaded checkpoint before it
- * builds a model: the model configuration (mg_cyclegan_config_load) and its size check
- * (mg_cyclegan_check_size), run settings (mg_ckpt_get, mg_ckpt_get_long) and the entries. Checkpoints are files
- * users pass around (--resume, translate --checkpoint), so the parser must refuse any damage cleanly. The
- * model itself is not built: even within the size limit it could take gigabytes. */
+/* Fuzzes the checkpoint loader, mg_ckpt_load, and what the program does with a loaded checkpoint: the model
+ * configuration (mg_cyclegan_config_load) and its size check (mg_cyclegan_check_size), the run settings and
+ * state as `train --resume` reads them (run_load_state, with the program's own ranges), and, for models small
+ * enough to build in a moment, loading weights, optimiser state and history pools into one (mg_cyclegan_load,
+ * run_check_pools). Checkpoints are files users pass around (--resume, translate --checkpoint), so every one of
+ * these must refuse damage cleanly. Larger models are sized, not built. */
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -11,12 +12,32 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "app/train-run.h"
 #include "fuzz-input.h"
 #include "mrigan/cyclegan.h"
 
 #define FUZZ_CKPT_MAX_LEN (1u << 20) /* inputs up to this size are loaded a second time with a valid CRC */
 
+#define FUZZ_MODEL_MAX_PARAMS 20000 /* models up to this size are built and loaded (the tiny seed has ~3000) */
+
 static volatile float fuzz_sink; /* keeps the reads of every element from being optimised away */
+static mg_backend *fuzz_backend;  /* one CPU thread, for the small models */
+
+/* Builds the checkpoint's model when it is small and loads everything a resume loads into it. */
+static void fuzz_load_model(const mg_ckpt *c, const mg_cyclegan_config *cfg)
+{
+    size_t params;
+    if (mg_cyclegan_check_size(cfg, fuzz_backend, &params) != MG_OK || params > FUZZ_MODEL_MAX_PARAMS)
+        return;
+    mg_cyclegan m;
+    if (mg_cyclegan_new(fuzz_backend, cfg, 1, &m) != MG_OK)
+        return;
+    train_opts o = {0};
+    run_state st = {0};
+    if (mg_cyclegan_load(&m, c, true) == MG_OK && run_load_state(c, &o, &st) == MG_OK)
+        (void)run_check_pools(&m, o.size);
+    mg_cyclegan_free(&m);
+}
 
 /* What the trainer and translate read from a loaded checkpoint; the results do not matter, only that each
  * call stays in bounds. The entries' invariants are checked, as the model loader relies on them. */
@@ -24,8 +45,13 @@ static void fuzz_use_ckpt(const mg_ckpt *c)
 {
     mg_cyclegan_config cfg;
     size_t params;
-    if (mg_cyclegan_config_load(c, &cfg) == MG_OK)
+    if (mg_cyclegan_config_load(c, &cfg) == MG_OK) {
         (void)mg_cyclegan_check_size(&cfg, NULL, &params); /* sizes only, nothing allocated */
+        fuzz_load_model(c, &cfg);
+    }
+    train_opts o = {0};
+    run_state st = {0};
+    (void)run_load_state(c, &o, &st);
     char buf[64], tiny[4];
     long v;
     (void)mg_ckpt_get(c, "format", buf, sizeof buf);
@@ -61,6 +87,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     fuzz_open_input();
+    if (mg_backend_cpu_new(1, &fuzz_backend) != MG_OK)
+        abort();
     return 0;
 }
 
