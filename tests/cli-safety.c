@@ -193,6 +193,8 @@ static void test_outputs(void)
     rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--out", tp("K6"), "--size", "16", ARGS_SPLICE, cpu_opts,
                 NULL);
     CHECK(rc == 2 && err_has("--size") && !exists(tp("K6")), "--size 16: exit %d", rc);
+    rc = mrigan("bench", "train", "--size", "16", "--iters", "1", ARGS_SPLICE, cpu_opts, NULL);
+    CHECK(rc == 2 && err_has("--size"), "bench train --size 16: exit %d", rc);
     rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--out", tp("K6"), "--epochs", "0", "--epochs-decay",
                 "0", ARGS_SPLICE, cpu_opts, NULL);
     CHECK(rc == 2 && err_has("nothing to train") && !exists(tp("K6")), "--epochs 0 --epochs-decay 0: exit %d", rc);
