@@ -39,6 +39,8 @@ mg_status mg_ckpt_set(mg_ckpt *c, const char *key, const char *value);
 /* The value of the last line for key (without the newline) copied into buf, or MG_ERR_FORMAT naming the
  * missing key; MG_ERR_ARG when the value does not fit in len bytes with its NUL. buf is "" on failure. */
 mg_status mg_ckpt_get(const mg_ckpt *c, const char *key, char *buf, size_t len);
+/* Whether the configuration has a line for key. */
+bool mg_ckpt_has(const mg_ckpt *c, const char *key);
 /* Integer values: "key=<decimal>"; reading one outside [lo, hi] or not an integer is MG_ERR_FORMAT naming it. */
 mg_status mg_ckpt_set_long(mg_ckpt *c, const char *key, long value);
 mg_status mg_ckpt_get_long(const mg_ckpt *c, const char *key, long lo, long hi, long *out);

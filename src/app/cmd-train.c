@@ -175,9 +175,9 @@ typedef struct trainer {
     val_set val;
     bool have_val;
     val_history val_hist;
-    double epoch_start_s;   /* wall clock of the epoch, for epochs.csv */
-    long saved_iteration;   /* the iteration latest.ckpt was saved at; -1: none yet */
-    int lock_fd;            /* holds the run folder's lock; -1: none */
+    double epoch_start_s; /* wall clock of the epoch, for epochs.csv */
+    long saved_iteration; /* the iteration latest.ckpt was saved at; -1: none yet */
+    int lock_fd;          /* holds the run folder's lock; -1: none */
 } trainer;
 
 static void trainer_free(trainer *t)
@@ -231,7 +231,9 @@ static int trainer_resume(trainer *t)
     int found = stat(path, &st) == 0 ? 0 : errno;
     if (found || !S_ISREG(st.st_mode)) /* nothing is created or removed in a folder without a run */
         return fprintf(stderr, "mrigan train: cannot resume: %s: %s\n", path,
-                       found == ENOENT ? "no such file (not a run folder?)" : found ? strerror(found) : "not a file"),
+                       found == ENOENT ? "no such file (not a run folder?)"
+                       : found         ? strerror(found)
+                                       : "not a file"),
                1;
     int rc = train_folder_lock(t->o.resume, false, &t->lock_fd);
     if (rc)
@@ -256,23 +258,8 @@ static int trainer_resume(trainer *t)
 #define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_FROM_CFG_##scope(f, member)
 #include "train-settings.def"
 #undef SETTING
-    /* The model's numbers are held to the ranges the options allow (the library only refuses what it cannot
-     * compute with), so that a crafted checkpoint cannot resume what no command line could start. */
-#define MODEL_RANGE_INT(f, name, lo, hi)                                                                               \
-    if (s == MG_OK && !(t->o.f >= (lo) && t->o.f <= (hi)))                                                             \
-        s = mg_error(MG_ERR_FORMAT, "its --%s %g is outside %g..%g", name, (double)t->o.f, (double)(lo), (double)(hi));
-#define MODEL_RANGE_FLOAT(f, name, lo, hi)  MODEL_RANGE_INT(f, name, lo, hi)
-#define MODEL_RANGE_STRING(f, name, lo, hi) /* CHOICE and FLAG values are checked by the library */
-#define MODEL_RANGE_CHOICE(f, name, lo, hi)
-#define MODEL_RANGE_FLAG(f, name, lo, hi)
-#define MODEL_RANGE_NOFLAG(f, name, lo, hi)
-#define MODEL_RANGE_RUN(kind, f, name, lo, hi)
-#define MODEL_RANGE_ONCE(kind, f, name, lo, hi)
-#define MODEL_RANGE_EACH(kind, f, name, lo, hi)
-#define MODEL_RANGE_MODEL(kind, f, name, lo, hi) MODEL_RANGE_##kind(f, name, lo, hi)
-#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_RANGE_##scope(kind, f, name, lo, hi)
-#include "train-settings.def"
-#undef SETTING
+    if (s == MG_OK)
+        s = run_check_model(&t->o);
     if (s == MG_OK && (!t->o.a || !t->o.b))
         s = mg_error(MG_ERR_FORMAT, "the checkpoint names no training folders (run.a, run.b)");
     if (s == MG_OK)
@@ -509,8 +496,8 @@ static int run_epoch(trainer *t, bool tty)
                                  (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->st.iteration, &l);
         if (s == MG_ERR_NONFINITE) {
             char kept[4400];
-            fprintf(stderr, "\nmrigan train: training diverged at iteration %ld (epoch %d): %s; %s\n",
-                    t->st.iteration, t->st.epoch, mg_last_error(), saved_checkpoint(t, kept, sizeof kept));
+            fprintf(stderr, "\nmrigan train: training diverged at iteration %ld (epoch %d): %s; %s\n", t->st.iteration,
+                    t->st.epoch, mg_last_error(), saved_checkpoint(t, kept, sizeof kept));
             return 1;
         }
         if (s != MG_OK)

@@ -93,6 +93,9 @@ mg_status train_write_config(const char *out, const train_opts *o, const mg_back
  * weights and configuration only (for translation and evaluation). */
 mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st,
                    bool with_state);
+/* Whether the model settings taken from a checkpoint (scope MODEL) are in their options' ranges; MG_ERR_FORMAT
+ * naming the option otherwise. */
+mg_status run_check_model(const train_opts *o);
 /* Whether the history pools a resumed model holds fit the run's crops (a crafted checkpoint could hold any). */
 mg_status run_check_pools(const mg_cyclegan *m, int size);
 /* Reads the run options and state of a checkpoint written by run_save. */

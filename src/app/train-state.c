@@ -62,7 +62,7 @@ void history_free(loss_history *h)
 /* Loaded values are held to the setting's own range (a default outside it, as load_size 0 for "off", is
  * allowed too): a damaged checkpoint whose CRC still matches cannot smuggle in what the options refuse. */
 #define LOAD_RUN(kind, f, lo, hi, ch, def)                                                                             \
-    if (s == MG_OK && (run_has_key(c, "run." #f) || !run_key_is_newer("run." #f))) {                                 \
+    if (s == MG_OK && (mg_ckpt_has(c, "run." #f) || !run_key_is_newer("run." #f))) {                                   \
         LOAD_##kind(f, lo, hi, ch, def)                                                                                \
     }
 #define LOAD_MODEL(kind, f, lo, hi, ch, def) /* from the model configuration, by the caller */
@@ -73,7 +73,7 @@ void history_free(loss_history *h)
         o->f = (int)v;
 #define LOAD_INT(f, lo, hi, ch, def)                                                                                   \
     LOAD_RANGE(f, (def) < (lo) ? (long)(def) : (long)(lo), (long)(hi))                                                 \
-    if (s == MG_OK && o->f < (lo) && o->f != (def)) /* below the range: only the default's "off" value */            \
+    if (s == MG_OK && o->f < (lo) && o->f != (def)) /* below the range: only the default's "off" value */              \
         s = mg_error(MG_ERR_FORMAT, "checkpoint: run." #f "=%d is outside %d..%d", (int)o->f, (int)(lo), (int)(hi));
 #define LOAD_FLAG(f, lo, hi, ch, def)   LOAD_RANGE(f, 0, 1)
 #define LOAD_NOFLAG(f, lo, hi, ch, def) LOAD_RANGE(f, 0, 1)
@@ -91,7 +91,8 @@ void history_free(loss_history *h)
         if ((s = mg_ckpt_get(c, "run." #f, v_, sizeof v_)) == MG_OK)                                                   \
             o->f = strtof(v_, &end_);                                                                                  \
         if (s == MG_OK && (end_ == v_ || *end_ || !(o->f >= (lo) && o->f <= (hi))))                                    \
-            s = mg_error(MG_ERR_FORMAT, "checkpoint: run." #f "=%s is outside %g..%g", v_, (double)(lo), (double)(hi)); \
+            s = mg_error(MG_ERR_FORMAT, "checkpoint: run." #f "=%s is outside %g..%g", v_, (double)(lo),               \
+                         (double)(hi));                                                                                \
     }
 
 /* Settings added after runs were first saved: a checkpoint without one takes the default. Any other missing
@@ -103,12 +104,6 @@ static bool run_key_is_newer(const char *key)
         if (!strcmp(key, newer[i]))
             return true;
     return false;
-}
-
-static bool run_has_key(const mg_ckpt *c, const char *key)
-{
-    char b[1];
-    return mg_ckpt_get(c, key, b, sizeof b) != MG_ERR_FORMAT; /* MG_ERR_ARG: present, longer than b */
 }
 
 mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st,
@@ -181,4 +176,27 @@ mg_status run_check_pools(const mg_cyclegan *m, int size)
                                 "AB"[p], size, size);
         }
     return MG_OK;
+}
+
+/* The model's numbers are held to the ranges the options allow (the library only refuses what it cannot
+ * compute with), so that a crafted checkpoint cannot resume what no command line could start. */
+mg_status run_check_model(const train_opts *o)
+{
+    mg_status s = MG_OK;
+#define MODEL_RANGE_INT(f, name, lo, hi)                                                                               \
+    if (s == MG_OK && !(o->f >= (lo) && o->f <= (hi)))                                                                 \
+        s = mg_error(MG_ERR_FORMAT, "its --%s %g is outside %g..%g", name, (double)o->f, (double)(lo), (double)(hi));
+#define MODEL_RANGE_FLOAT(f, name, lo, hi)  MODEL_RANGE_INT(f, name, lo, hi)
+#define MODEL_RANGE_STRING(f, name, lo, hi) /* CHOICE and FLAG values are checked by the library */
+#define MODEL_RANGE_CHOICE(f, name, lo, hi)
+#define MODEL_RANGE_FLAG(f, name, lo, hi)
+#define MODEL_RANGE_NOFLAG(f, name, lo, hi)
+#define MODEL_RANGE_RUN(kind, f, name, lo, hi)
+#define MODEL_RANGE_ONCE(kind, f, name, lo, hi)
+#define MODEL_RANGE_EACH(kind, f, name, lo, hi)
+#define MODEL_RANGE_MODEL(kind, f, name, lo, hi)                             MODEL_RANGE_##kind(f, name, lo, hi)
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_RANGE_##scope(kind, f, name, lo, hi)
+#include "train-settings.def"
+#undef SETTING
+    return s;
 }

@@ -152,6 +152,29 @@ mg_status mg_ckpt_set(mg_ckpt *c, const char *key, const char *value)
     return MG_OK;
 }
 
+/* The value of the last line for key (not NUL-terminated: its length in *found_len), or NULL. */
+static const char *ckpt_find_value(const mg_ckpt *c, const char *key, size_t *found_len)
+{
+    size_t klen = strlen(key);
+    const char *found = NULL;
+    for (const char *line = c->config; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+        if (n > klen && memcmp(line, key, klen) == 0 && line[klen] == '=') {
+            found = line + klen + 1;
+            *found_len = n - klen - 1;
+        }
+        line += nl ? n + 1 : n;
+    }
+    return found;
+}
+
+bool mg_ckpt_has(const mg_ckpt *c, const char *key)
+{
+    size_t len;
+    return c && key && ckpt_find_value(c, key, &len) != NULL;
+}
+
 mg_status mg_ckpt_get(const mg_ckpt *c, const char *key, char *buf, size_t len)
 {
     if (buf && len > 0)
@@ -161,17 +184,8 @@ mg_status mg_ckpt_get(const mg_ckpt *c, const char *key, char *buf, size_t len)
     mg_status s = ckpt_check_key(key);
     if (s != MG_OK)
         return s;
-    size_t klen = strlen(key), found_len = 0;
-    const char *found = NULL;
-    for (const char *line = c->config; line && *line;) {
-        const char *nl = strchr(line, '\n');
-        size_t n = nl ? (size_t)(nl - line) : strlen(line);
-        if (n > klen && memcmp(line, key, klen) == 0 && line[klen] == '=') {
-            found = line + klen + 1;
-            found_len = n - klen - 1;
-        }
-        line += nl ? n + 1 : n;
-    }
+    size_t found_len = 0;
+    const char *found = ckpt_find_value(c, key, &found_len);
     if (!found)
         return mg_error(MG_ERR_FORMAT, "checkpoint config has no key '%s'", key);
     if (found_len >= len)
@@ -253,8 +267,8 @@ static mg_status ckpt_check_finite(mg_ckpt *c, mg_ckpt_entry *e)
     for (size_t k = 0; k < e->numel; k++) {
         if (isfinite(e->data[k]))
             continue;
-        mg_status s = mg_error(MG_ERR_NONFINITE, "checkpoint entry '%s': value %zu is %g; nothing is saved", e->name,
-                               k, (double)e->data[k]);
+        mg_status s = mg_error(MG_ERR_NONFINITE, "checkpoint entry '%s': value %zu is %g; nothing is saved", e->name, k,
+                               (double)e->data[k]);
         free(e->data);
         c->n_entries--;
         return s;
