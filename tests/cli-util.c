@@ -227,25 +227,30 @@ void build_argv(char **argv, const char *first, va_list ap)
     argv[n] = NULL;
 }
 
+static pid_t mrigan_vstart(const char *first, va_list ap)
+{
+    char *argv[MAX_ARGS];
+    build_argv(argv, first, ap);
+    return spawn(argv);
+}
+
 /* Runs "mrigan ARGS..." to its end; the exit status. */
 int mrigan(const char *first, ...)
 {
-    char *argv[MAX_ARGS];
     va_list ap;
     va_start(ap, first);
-    build_argv(argv, first, ap);
+    pid_t pid = mrigan_vstart(first, ap);
     va_end(ap);
-    return finish(spawn(argv));
+    return finish(pid);
 }
 
 pid_t mrigan_start(const char *first, ...)
 {
-    char *argv[MAX_ARGS];
     va_list ap;
     va_start(ap, first);
-    build_argv(argv, first, ap);
+    pid_t pid = mrigan_vstart(first, ap);
     va_end(ap);
-    return spawn(argv);
+    return pid;
 }
 
 bool err_has(const char *what) { return last_err && strstr(last_err, what); }

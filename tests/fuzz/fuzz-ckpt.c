@@ -23,8 +23,9 @@
 static volatile float fuzz_sink; /* keeps the reads of every element from being optimised away */
 static mg_backend *fuzz_backend;  /* one CPU thread, for the small models */
 
-/* Builds the checkpoint's model when it is small and loads everything a resume loads into it. */
-static void fuzz_load_model(const mg_ckpt *c, const mg_cyclegan_config *cfg)
+/* Builds the checkpoint's model when it is small and loads everything a resume loads into it; size is the
+ * crop of a run state that loaded (0: none). */
+static void fuzz_load_model(const mg_ckpt *c, const mg_cyclegan_config *cfg, int size)
 {
     size_t params;
     if (mg_cyclegan_check_size(cfg, fuzz_backend, &params) != MG_OK || params > FUZZ_MODEL_MAX_PARAMS)
@@ -32,10 +33,8 @@ static void fuzz_load_model(const mg_ckpt *c, const mg_cyclegan_config *cfg)
     mg_cyclegan m;
     if (mg_cyclegan_new(fuzz_backend, cfg, 1, &m) != MG_OK)
         return;
-    train_opts o = {0};
-    run_state st = {0};
-    if (mg_cyclegan_load(&m, c, true) == MG_OK && run_load_state(c, &o, &st) == MG_OK)
-        (void)run_check_pools(&m, o.size);
+    if (mg_cyclegan_load(&m, c, true) == MG_OK && size > 0)
+        (void)run_check_pools(&m, size);
     mg_cyclegan_free(&m);
 }
 
@@ -45,13 +44,13 @@ static void fuzz_use_ckpt(const mg_ckpt *c)
 {
     mg_cyclegan_config cfg;
     size_t params;
-    if (mg_cyclegan_config_load(c, &cfg) == MG_OK) {
-        (void)mg_cyclegan_check_size(&cfg, NULL, &params); /* sizes only, nothing allocated */
-        fuzz_load_model(c, &cfg);
-    }
     train_opts o = {0};
     run_state st = {0};
-    (void)run_load_state(c, &o, &st);
+    int size = run_load_state(c, &o, &st) == MG_OK ? o.size : 0;
+    if (mg_cyclegan_config_load(c, &cfg) == MG_OK) {
+        (void)mg_cyclegan_check_size(&cfg, NULL, &params); /* sizes only, nothing allocated */
+        fuzz_load_model(c, &cfg, size);
+    }
     char buf[64], tiny[4];
     long v;
     (void)mg_ckpt_get(c, "format", buf, sizeof buf);
