@@ -11,19 +11,15 @@
 # Debian's python3-torch; without torch the reference rows are skipped.
 set -eu
 cd "$(dirname "$0")/.."
-hogs=1 rounds=1 generator=unet size=128 ngf=64 iters=5 warmup=1 threads=$(nproc) bin=build/mrigan
+# shellcheck source=tools/bench-options.sh
+. tools/bench-options.sh
+hogs=1 rounds=1 iters=5 warmup=1 bin=build/mrigan
 while [ $# -gt 0 ]; do
     case $1 in
     --hogs) hogs=$2 ;;
     --rounds) rounds=$2 ;;
-    --generator) generator=$2 ;;
-    --size) size=$2 ;;
-    --ngf) ngf=$2 ;;
-    --iters) iters=$2 ;;
-    --warmup) warmup=$2 ;;
-    --threads) threads=$2 ;;
     --mrigan) bin=$2 ;;
-    *) echo "bench-contention: unknown option $1" >&2; exit 2 ;;
+    *) bench_option "$1" "$2" || { echo "bench-contention: unknown option $1" >&2; exit 2; } ;;
     esac
     shift 2
 done

@@ -6,17 +6,10 @@
 # Needs Debian's python3-torch (for the reference only) and a built build/mrigan.
 set -eu
 cd "$(dirname "$0")/.."
-generator=unet size=128 ngf=64 iters=10 warmup=2 threads=$(nproc)
+# shellcheck source=tools/bench-options.sh
+. tools/bench-options.sh
 while [ $# -gt 0 ]; do
-    case $1 in
-    --generator) generator=$2 ;;
-    --size) size=$2 ;;
-    --ngf) ngf=$2 ;;
-    --iters) iters=$2 ;;
-    --warmup) warmup=$2 ;;
-    --threads) threads=$2 ;;
-    *) echo "compare-reference: unknown option $1" >&2; exit 2 ;;
-    esac
+    bench_option "$1" "$2" || { echo "compare-reference: unknown option $1" >&2; exit 2; }
     shift 2
 done
 ref=../shared/reference/cyclegan_ref.py
