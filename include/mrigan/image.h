@@ -56,6 +56,30 @@ mg_status mg_folder_list_pngs(const char *dir, char ***names, int *count);
 void mg_folder_free_names(char **names, int count);
 bool mg_folder_is_png_name(const char *name);
 
+/* dir/name (one slash between them), or name alone when dir is NULL or name is absolute; NULL when out of
+ * memory. */
+char *mg_path_join(const char *dir, const char *name);
+
+/* Pairs of files: a is the prediction or A input, b the target or B input; paths as opened. */
+typedef struct mg_file_pair {
+    char *a, *b;
+} mg_file_pair;
+
+typedef struct mg_pair_list {
+    mg_file_pair *items;
+    int n, cap;
+    int unmatched;         /* mg_folder_pair_pngs: files of dir_b without a counterpart (not paired) */
+    char *first_unmatched; /* the first of them by name */
+} mg_pair_list;
+
+/* Appends (a, b), taking ownership of both strings (freed on failure; NULL is out of memory). */
+mg_status mg_pairs_add(mg_pair_list *l, char *a, char *b);
+void mg_pairs_free(mg_pair_list *l);
+/* Appends to l every PNG of dir_a with the file of dir_b of the same name or, failing that, the one whose name
+ * differs only in a T1/T2/T1w/T2w tag. MG_ERR_ARG naming the file that has no counterpart or two, or the folder
+ * without PNGs; l is freed on failure. */
+mg_status mg_folder_pair_pngs(const char *dir_a, const char *dir_b, mg_pair_list *l);
+
 /* Loads every PNG in dir (regular files ending in .png, any case; not recursive), sorted by name (strcmp).
  * Errors name the folder (missing or not a folder: MG_ERR_IO; no PNG in it: MG_ERR_ARG) or the file that fails
  * to load (its loader's status). */

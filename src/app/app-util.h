@@ -9,26 +9,6 @@
 #include "mrigan/image.h"
 
 const char *app_base_name(const char *path);
-/* dir/name, or name alone when dir is NULL or name is absolute; NULL when out of memory. */
-char *app_path_join(const char *dir, const char *name);
-
-/* Pairs of files: a is the prediction or A input, b the target or B input; paths as opened. */
-typedef struct app_pair {
-    char *a, *b;
-} app_pair;
-
-typedef struct app_pair_list {
-    app_pair *items;
-    int n, cap;
-} app_pair_list;
-
-void app_pairs_free(app_pair_list *l);
-/* Appends (a, b), taking ownership of both strings (freed on failure). 0 or 1 (message printed). */
-int app_pairs_add(const char *cmd, app_pair_list *l, char *a, char *b);
-/* Pairs every PNG of dir_a with the file of dir_b of the same name or, failing that, the one whose name differs
- * only in a T1/T2/T1w/T2w tag. 0, or 1 with a message "mrigan <cmd>: ..." naming the file. */
-int app_pairs_from_folders(const char *cmd, const char *dir_a, const char *dir_b, app_pair_list *l);
-
 /* The backend of --backend (0 auto, 1 cpu, 2 opencl), --device and --threads; with auto, says on stderr which
  * it chose ("mrigan <cmd>: --backend auto chose ..."). */
 mg_status app_open_backend(const char *cmd, int kind, int device, int threads, mg_backend **out);

@@ -54,9 +54,21 @@ static char *csv_field(char *s)
     return s;
 }
 
+/* Pairs of the two folders' files by name or T1/T2 tag; a note names the files of dir_b left out. */
+static int pairs_from_folders(const char *dir_a, const char *dir_b, mg_pair_list *l)
+{
+    if (mg_folder_pair_pngs(dir_a, dir_b, l) != MG_OK)
+        return fprintf(stderr, "mrigan eval: %s\n", mg_last_error()), 1;
+    if (l->unmatched)
+        fprintf(stderr, "mrigan eval: note: %d image%s of %s without a counterpart in %s not scored (%s%s)\n",
+                l->unmatched, l->unmatched == 1 ? "" : "s", dir_b, dir_a, l->first_unmatched,
+                l->unmatched > 1 ? ", ..." : "");
+    return 0;
+}
+
 /* Pairs from a CSV of two columns (lines "a,b"; blank lines and lines starting with # skipped; a first line whose
  * fields do not both end in .png is a header). Relative names are taken inside dir_a / dir_b when given. */
-static int pairs_from_csv(const char *file, const char *dir_a, const char *dir_b, app_pair_list *l)
+static int pairs_from_csv(const char *file, const char *dir_a, const char *dir_b, mg_pair_list *l)
 {
     FILE *f = fopen(file, "r");
     if (!f)
@@ -85,7 +97,8 @@ static int pairs_from_csv(const char *file, const char *dir_a, const char *dir_b
         if (!*x || !*y)
             rc = (fprintf(stderr, "mrigan eval: %s:%d: empty file name\n", file, line_no), 1);
         else
-            rc = app_pairs_add("eval", l, app_path_join(dir_a, x), app_path_join(dir_b, y));
+            rc = mg_pairs_add(l, mg_path_join(dir_a, x), mg_path_join(dir_b, y)) != MG_OK &&
+                 (fprintf(stderr, "mrigan eval: %s\n", mg_last_error()), 1);
     }
     if (!rc && ferror(f))
         rc = (fprintf(stderr, "mrigan eval: %s: read error\n", file), 1);
@@ -168,7 +181,7 @@ static void print_summary_line(const char *label, const mg_metrics_summary *s)
 }
 
 /* Runs one direction over every pair, printing the table as it goes. */
-static int eval_direction(const eval_opts *o, mg_cyclegan *model, int direction, const app_pair_list *l, eval_run *run)
+static int eval_direction(const eval_opts *o, mg_cyclegan *model, int direction, const mg_pair_list *l, eval_run *run)
 {
     const bool by_dir = o->a || o->b || o->identity || o->checkpoint;
     int wa = 5, wb = 6; /* column widths: the longest names */
@@ -231,7 +244,7 @@ static void csv_number(FILE *f, double v, const char *sep)
 
 /* Per-image rows, then rows "mean", "sd" and "n" (images counted per metric) for each direction. */
 /* --csv must not replace anything eval reads: a slice, the pairs list or the checkpoint. */
-static int check_csv(const eval_opts *o, const app_pair_list *l)
+static int check_csv(const eval_opts *o, const mg_pair_list *l)
 {
     app_inputs in = {0};
     int rc = app_inputs_add(&in, o->pairs ? o->pairs : "") || app_inputs_add(&in, o->checkpoint ? o->checkpoint : "");
@@ -245,7 +258,7 @@ static int check_csv(const eval_opts *o, const app_pair_list *l)
     return rc;
 }
 
-static int write_csv(const char *path, const eval_opts *o, const app_pair_list *l, const eval_run *runs, int n_runs)
+static int write_csv(const char *path, const eval_opts *o, const mg_pair_list *l, const eval_run *runs, int n_runs)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -337,8 +350,8 @@ int cmd_eval(int argc, char **argv)
     }
     const char *dir_a = pred_mode ? o.pred : o.a, *dir_b = pred_mode ? o.target : o.b;
 
-    app_pair_list l = {0};
-    int rc = o.pairs ? pairs_from_csv(o.pairs, dir_a, dir_b, &l) : app_pairs_from_folders("eval", dir_a, dir_b, &l);
+    mg_pair_list l = {0};
+    int rc = o.pairs ? pairs_from_csv(o.pairs, dir_a, dir_b, &l) : pairs_from_folders(dir_a, dir_b, &l);
     if (!rc && o.csv)
         rc = check_csv(&o, &l);
     mg_backend *be = NULL;
@@ -372,6 +385,6 @@ int cmd_eval(int argc, char **argv)
     if (have_model)
         mg_cyclegan_free(&m);
     mg_backend_free(be);
-    app_pairs_free(&l);
+    mg_pairs_free(&l);
     return rc;
 }

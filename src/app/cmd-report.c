@@ -4,6 +4,7 @@
  * example for a run made before reports existed. */
 #include <stdio.h>
 
+#include "base/file.h"
 #include "commands.h"
 #include "options.h"
 #include "report.h"
@@ -36,7 +37,7 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "mrigan report: %s\n", err);
         return 1;
     }
-    if (!out && !app_path(where, sizeof where, "%s/report.html", pos[0]))
+    if (!out && !mg_path_fmt(where, sizeof where, "%s/report.html", pos[0]))
         snprintf(where, sizeof where, "report.html in %.100s", pos[0]);
     printf("mrigan report: wrote %s\n", out ? out : where);
     return 0;

@@ -48,7 +48,7 @@ static int collect_inputs(const char **args, int n_args, char **files, int *n_fi
         for (int k = 0; k < n && !rc; k++) {
             if (*n_files == MAX_INPUTS)
                 rc = (fprintf(stderr, "mrigan translate: more than %d inputs\n", MAX_INPUTS), 1);
-            else if (!(files[*n_files] = app_path_join(args[i], names[k])))
+            else if (!(files[*n_files] = mg_path_join(args[i], names[k])))
                 rc = (fprintf(stderr, "mrigan translate: out of memory\n"), 1);
             else
                 (*n_files)++;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/file.h"
+#include "mrigan/trainer.h"
 #include "options.h"
 
 app_option *app_find_option(app_option *opts, int n_opts, const char *name)
@@ -27,22 +29,6 @@ static int choice_index(const char *choices, const char *value)
         p += n + (bar ? 1 : 0);
     }
     return -1;
-}
-
-int app_choice_count(const char *choices)
-{
-    int n = 1;
-    for (const char *p = choices; *p; p++)
-        n += *p == '|';
-    return n;
-}
-
-const char *app_choice_name(const char *choices, int index, char *buf, size_t len)
-{
-    for (; index > 0 && strchr(choices, '|'); index--)
-        choices = strchr(choices, '|') + 1;
-    snprintf(buf, len, "%.*s", (int)strcspn(choices, "|"), choices);
-    return buf;
 }
 
 bool app_parse_int(const char *s, long lo, long hi, int *out)
@@ -150,20 +136,9 @@ void app_print_options(const app_option *opts, int n_opts)
                           : o->kind == OPT_STRING ? (o->meta ? o->meta : "DIR")
                                                   : "N";
         snprintf(left, sizeof left, "--%s%s%s", o->name, *arg ? " " : "", arg);
-        printf("  %-26s %s\n", left, o->help);
+        printf("  %-26s %s", left, o->help);
+        if (o->def)
+            printf(" (default: %s)", o->def);
+        printf("\n");
     }
-}
-
-bool app_path(char *buf, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= len) {
-        if (len)
-            buf[0] = 0;
-        return false;
-    }
-    return true;
 }

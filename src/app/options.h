@@ -18,6 +18,7 @@ typedef struct app_option {
     bool seen;        /* set when given on the command line */
     bool flag_value;  /* OPT_FLAG: the value to store (true for --x, false for --no-x) */
     const char *meta; /* OPT_STRING: the value's name in --help (default DIR) */
+    const char *def;  /* --help shows "(default: def)" after the help when set */
 } app_option;
 
 /* A string option whose value is a file, shown as FILE in --help. */
@@ -56,13 +57,8 @@ app_parse_result app_parse(const char *cmd, int argc, char **argv, app_option *o
                            const char **positional, int max_positional, int *n_positional);
 /* Prints "  --name VALUE  help" lines. */
 void app_print_options(const app_option *opts, int n_opts);
-/* The number of choices in "a|b|c", and the name of choice index (into buf, which it returns). */
-int app_choice_count(const char *choices);
-const char *app_choice_name(const char *choices, int index, char *buf, size_t len);
 /* A decimal integer in [lo, hi], the whole string; false (and *out untouched) otherwise. */
 bool app_parse_int(const char *s, long lo, long hi, int *out);
-/* printf into buf; false (and an empty buf) when the result does not fit. */
-bool app_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 app_option *app_find_option(app_option *opts, int n_opts, const char *name);
 
 #endif

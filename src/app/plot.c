@@ -8,7 +8,8 @@
 
 #include "base/base.h"
 #include "chart.h"
-#include "train-run.h"
+#include "mrigan/trainer.h"
+#include "report.h"
 
 #define PLOT_W   960
 #define PANEL_H  420
@@ -129,32 +130,34 @@ static void chart_draw(canvas *c, int y_top, const chart *ch)
     }
 }
 
-mg_status plot_run(const char *path, const loss_history *h, const val_history *v)
+mg_status plot_run(const char *path, const float (*means)[MG_LOSS_COUNT], int n_epochs, const mg_val_result *val,
+                   int n_val, bool paired)
 {
     static const char *const val_names[2] = {"A TO B", "B TO A"};
-    bool with_val = v && v->n > 0;
-    int height = PANEL_H * (with_val ? 3 : 1), n_val = with_val ? v->n : 0;
+    bool with_val = val && n_val > 0;
+    int height = PANEL_H * (with_val ? 3 : 1);
+    n_val = with_val ? n_val : 0;
     canvas c = {PLOT_W, height, malloc((size_t)PLOT_W * height * 3)};
     /* Columns: epochs, then the losses, then PSNR and SSIM of both directions. */
-    int n = h->n > n_val ? h->n : n_val;
+    int n = n_epochs > n_val ? n_epochs : n_val;
     double *col = malloc((size_t)(n ? n : 1) * (1 + MG_LOSS_COUNT + 4) * sizeof *col);
     mg_status s = MG_OK;
     if (!c.rgb || !col) {
         s = mg_error(MG_ERR_OOM, "%s: out of host memory for the plot", path);
     } else {
         memset(c.rgb, 255, (size_t)PLOT_W * height * 3);
-        double *epochs = col, *loss = col + n, *val = col + (size_t)n * (1 + MG_LOSS_COUNT);
+        double *epochs = col, *loss = col + n, *vcol = col + (size_t)n * (1 + MG_LOSS_COUNT);
         for (int e = 0; e < n; e++)
             epochs[e] = e + 1;
         chart_series ls[MG_LOSS_COUNT];
         for (int k = 0; k < MG_LOSS_COUNT; k++) {
-            for (int e = 0; e < h->n; e++)
-                loss[(size_t)k * n + e] = h->means[e][k];
+            for (int e = 0; e < n_epochs; e++)
+                loss[(size_t)k * n + e] = means[e][k];
             ls[k] = (chart_series){.name = mg_loss_names[k],
                                    .colour = mg_loss_colours[k],
                                    .x = epochs,
                                    .y = loss + (size_t)k * n,
-                                   .n = h->n};
+                                   .n = n_epochs};
         }
         chart losses = {.title = "mean loss per epoch (log scale)",
                         .x_label = "epoch",
@@ -166,22 +169,22 @@ mg_status plot_run(const char *path, const loss_history *h, const val_history *v
         if (with_val) {
             chart_series ps[2], ss[2];
             for (int d = 0; d < 2; d++) {
-                double *p = val + (size_t)d * n, *q = val + (size_t)(2 + d) * n;
-                for (int e = 0; e < v->n; e++) {
-                    p[e] = v->items[e].psnr[d];
-                    q[e] = v->items[e].ssim[d];
+                double *p = vcol + (size_t)d * n, *q = vcol + (size_t)(2 + d) * n;
+                for (int e = 0; e < n_val; e++) {
+                    p[e] = val[e].psnr[d];
+                    q[e] = val[e].ssim[d];
                 }
                 ps[d] = (chart_series){
-                    .name = val_names[d], .colour = chart_direction_colours[d], .x = epochs, .y = p, .n = v->n};
+                    .name = val_names[d], .colour = chart_direction_colours[d], .x = epochs, .y = p, .n = n_val};
                 ss[d] = (chart_series){
-                    .name = val_names[d], .colour = chart_direction_colours[d], .x = epochs, .y = q, .n = v->n};
+                    .name = val_names[d], .colour = chart_direction_colours[d], .x = epochs, .y = q, .n = n_val};
             }
-            chart cp = {.title = v->paired ? "validation PSNR (dB)" : "validation PSNR of cycle reconstructions (dB)",
+            chart cp = {.title = paired ? "validation PSNR (dB)" : "validation PSNR of cycle reconstructions (dB)",
                         .x_label = "epoch",
                         .integer_x = true,
                         .series = ps,
                         .n_series = 2};
-            chart cs = {.title = v->paired ? "validation SSIM" : "validation SSIM of cycle reconstructions",
+            chart cs = {.title = paired ? "validation SSIM" : "validation SSIM of cycle reconstructions",
                         .x_label = "epoch",
                         .integer_x = true,
                         .series = ss,

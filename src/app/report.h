@@ -12,12 +12,16 @@
 #include <stdio.h>
 
 #include "chart.h"
-#include "mrigan/cyclegan.h"
+#include "mrigan/trainer.h"
 
 /* Writes RUN_DIR/report.html. 0 on success; otherwise non-zero with a message naming the file and the problem
  * in err (when err_len > 0). The file is written to a temporary file in the same folder and renamed over the
  * previous report, so a failure never leaves a partial report. */
 int report_write(const char *run_dir, char *err, size_t err_len);
+/* loss.png: the per-epoch mean losses of epochs 1..n_epochs and, when n_val > 0, the validation PSNR and SSIM of
+ * both directions (paired, or of cycle reconstructions). */
+mg_status plot_run(const char *path, const float (*means)[MG_LOSS_COUNT], int n_epochs, const mg_val_result *val,
+                   int n_val, bool paired);
 /* The same, written to out_path (RUN_DIR/report.html when NULL). */
 int report_write_to(const char *run_dir, const char *out_path, char *err, size_t err_len);
 

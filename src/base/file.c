@@ -1,6 +1,8 @@
 /* Atomic file replacement (see file.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -133,4 +135,18 @@ mg_status mg_file_write_atomic(const char *what, const char *path, mg_file_write
     free(tmp);
     free(dir);
     return s;
+}
+
+bool mg_path_fmt(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= len) {
+        if (len)
+            buf[0] = '\0';
+        return false;
+    }
+    return true;
 }

@@ -21,4 +21,7 @@ typedef mg_status (*mg_file_writer)(FILE *f, void *arg);
  * the caller ignores it (then it is EFBIG). */
 mg_status mg_file_write_atomic(const char *what, const char *path, mg_file_writer writer, void *arg);
 
+/* printf into buf, for paths: false (and an empty buf) when the result does not fit. */
+bool mg_path_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

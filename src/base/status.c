@@ -1,6 +1,7 @@
 /* Status names, the per-thread error message, and small shape helpers. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "base.h"
@@ -25,12 +26,15 @@ const char *mg_status_name(mg_status s)
 
 const char *mg_last_error(void) { return last_error; }
 
+/* Formatted aside first, so that a message may wrap the previous one (mg_error(s, "x: %s", mg_last_error())). */
 mg_status mg_error(mg_status s, const char *fmt, ...)
 {
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return s;
 }
 

@@ -216,20 +216,6 @@ const mg_image *mg_dataset_image(const mg_dataset *d, int i)
 
 const char *mg_dataset_name(const mg_dataset *d, int i) { return d && i >= 0 && i < d->count ? d->names[i] : NULL; }
 
-static char *dataset_join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    bool slash = a > 0 && dir[a - 1] == '/';
-    char *p = malloc(a + b + 2);
-    if (p) {
-        memcpy(p, dir, a);
-        if (!slash)
-            p[a++] = '/';
-        memcpy(p + a, name, b + 1);
-    }
-    return p;
-}
-
 mg_status mg_dataset_load(const char *dir, mg_dataset **out)
 {
     if (!out)
@@ -259,7 +245,7 @@ mg_status mg_dataset_load(const char *dir, mg_dataset **out)
     if (!d->paths || !d->image || !d->resized)
         s = mg_error(MG_ERR_OOM, "%s: out of memory", dir);
     for (int i = 0; i < d->count && s == MG_OK; i++) {
-        if (!(d->paths[i] = dataset_join(dir, d->names[i])))
+        if (!(d->paths[i] = mg_path_join(dir, d->names[i])))
             s = mg_error(MG_ERR_OOM, "%s: out of memory", dir);
         else
             s = mg_image_load_png(d->paths[i], &d->image[i]);

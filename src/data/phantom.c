@@ -547,15 +547,6 @@ static mg_status make_dirs(const char *path)
     return st;
 }
 
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 static void describe(FILE *f, const mg_phantom_config *cfg, int count, int bit_depth, const char *command_line,
                      int digits)
 {
@@ -601,7 +592,7 @@ static mg_status phantom_write_all(FILE *f, void *arg)
     for (int k = 0; k < j->count && st == MG_OK; k++) {
         char name[32];
         snprintf(name, sizeof name, "phantom_%0*d.png", j->digits, k);
-        char *p1 = path_join(j->d1, name), *p2 = path_join(j->d2, name);
+        char *p1 = mg_path_join(j->d1, name), *p2 = mg_path_join(j->d2, name);
         mg_image t1 = {0}, t2 = {0};
         if (!p1 || !p2)
             st = mg_error(MG_ERR_OOM, "phantom: out of memory");
@@ -643,7 +634,7 @@ mg_status mg_phantom_write(const char *dir, const mg_phantom_config *cfg, int co
     int digits = 3;
     for (int m = 1000; m <= count - 1 && digits < 9; m *= 10)
         digits++;
-    char *d1 = path_join(dir, "T1"), *d2 = path_join(dir, "T2"), *txt = path_join(dir, "phantom.txt");
+    char *d1 = mg_path_join(dir, "T1"), *d2 = mg_path_join(dir, "T2"), *txt = mg_path_join(dir, "phantom.txt");
     subject *s = malloc(sizeof *s);
     if (!d1 || !d2 || !txt || !s)
         st = mg_error(MG_ERR_OOM, "phantom: out of memory");

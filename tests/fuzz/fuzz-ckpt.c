@@ -1,6 +1,6 @@
 /* Fuzzes the checkpoint loader, mg_ckpt_load, and what the program does with a loaded checkpoint: the model
  * configuration (mg_cyclegan_config_load) and its size check (mg_cyclegan_check_size), the run settings and
- * state as `train --resume` reads them (run_load_state, with the program's own ranges), and, for models small
+ * state as a resume reads them (run_load_state, with the settings' ranges), and, for models small
  * enough to build in a moment, loading weights, optimiser state and history pools into one (mg_cyclegan_load,
  * run_check_pools). Checkpoints are files users pass around (--resume, translate --checkpoint), so every one of
  * these must refuse damage cleanly. Larger models are sized, not built. */
@@ -12,16 +12,16 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "app/train-run.h"
 #include "fuzz-input.h"
 #include "mrigan/cyclegan.h"
+#include "train/trainer-internal.h"
 
 #define FUZZ_CKPT_MAX_LEN (1u << 20) /* inputs up to this size are loaded a second time with a valid CRC */
 
 #define FUZZ_MODEL_MAX_PARAMS 20000 /* models up to this size are built and loaded (the tiny seed has ~3000) */
 
 static volatile float fuzz_sink; /* keeps the reads of every element from being optimised away */
-static mg_backend *fuzz_backend;  /* one CPU thread, for the small models */
+static mg_backend *fuzz_backend; /* one CPU thread, for the small models */
 
 /* Builds the checkpoint's model when it is small and loads everything a resume loads into it; size is the
  * crop of a run state that loaded (0: none). */
@@ -44,9 +44,10 @@ static void fuzz_use_ckpt(const mg_ckpt *c)
 {
     mg_cyclegan_config cfg;
     size_t params;
-    train_opts o = {0};
+    static run_strings str;
+    mg_train_settings o = {0};
     run_state st = {0};
-    int size = run_load_state(c, &o, &st) == MG_OK ? o.size : 0;
+    int size = run_load_state(c, &o, &st, &str) == MG_OK ? o.size : 0;
     if (mg_cyclegan_config_load(c, &cfg) == MG_OK) {
         (void)mg_cyclegan_check_size(&cfg, NULL, &params); /* sizes only, nothing allocated */
         fuzz_load_model(c, &cfg, size);

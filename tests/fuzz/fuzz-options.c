@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app/options.h"
+#include "mrigan/trainer.h"
 
 #define FUZZ_MAX_ARGS       64
 #define FUZZ_MAX_POSITIONAL 2
@@ -25,7 +26,7 @@ typedef struct fuzz_settings {
 static void fuzz_check_settings(const fuzz_settings *v, const app_option *table, const char *buf, size_t len)
 {
     bool ok = v->count >= table[0].lo && v->count <= table[0].hi && v->rate >= table[1].lo && v->rate <= table[1].hi &&
-              v->mode >= 0 && v->mode < app_choice_count(table[4].choices);
+              v->mode >= 0 && v->mode < mg_setting_choice_count(table[4].choices);
     /* a string value is an argument itself or follows its '=' */
     ok = ok && (!v->dir || (v->dir >= buf && v->dir < buf + len));
     ok = ok && (!v->file || (v->file >= buf && v->file < buf + len));
@@ -65,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r == APP_PARSE_OK) {
         fuzz_check_settings(&v, table, buf, size + 1);
         char name[16];
-        (void)app_choice_name(table[4].choices, v.mode, name, sizeof name);
+        (void)mg_setting_choice_name(table[4].choices, v.mode, name, sizeof name);
     }
     free(buf);
     return 0;

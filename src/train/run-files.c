@@ -1,34 +1,13 @@
-/* The files of a training run folder: losses.csv, epochs.csv, val.csv (appending, and trimming back to an epoch
- * on resume), sample grids, and folder creation. */
+/* The files of a run folder: losses.csv, epochs.csv, val.csv (appending, and trimming back to an epoch
+ * on resume), sample grids. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "app-util.h"
 #include "base/base.h"
 #include "base/file.h"
-#include "options.h"
-#include "train-run.h"
-
-int train_make_dir(const char *path)
-{
-    char buf[4096];
-    if (!app_path(buf, sizeof buf, "%s", path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
+#include "trainer-internal.h"
 
 typedef struct csv_keep {
     FILE *in;
@@ -75,7 +54,7 @@ static mg_status csv_keep_rows(FILE *out, void *arg)
 static mg_status csv_history_from_epochs(const char *dir, int epoch, loss_history *hist)
 {
     char path[4200], line[2048];
-    app_path(path, sizeof path, "%s/epochs.csv", dir);
+    mg_path_fmt(path, sizeof path, "%s/epochs.csv", dir);
     FILE *f = fopen(path, "r");
     hist->n = 0;
     mg_status s = MG_OK;
@@ -107,13 +86,14 @@ static mg_status csv_write_header(FILE *f, void *arg)
     return MG_OK;
 }
 
-mg_status train_csv_open(const char *dir, long keep_rows, int epoch, int n_iter, loss_history *hist, epoch_sums *sums,
-                         FILE **out)
+mg_status run_csv_open(const char *dir, long keep_rows, int epoch, int n_iter, loss_history *hist, epoch_sums *sums,
+                       FILE **out, long *short_rows)
 {
+    *short_rows = -1;
     char path[4096];
     *sums = (epoch_sums){0};
     *out = NULL;
-    if (!app_path(path, sizeof path, "%s/losses.csv", dir))
+    if (!mg_path_fmt(path, sizeof path, "%s/losses.csv", dir))
         return mg_error(MG_ERR_ARG, "%s/losses.csv: path too long", dir);
     csv_keep k = {keep_rows ? fopen(path, "r") : NULL, keep_rows, 0, hist, n_iter, sums};
     if (keep_rows && !k.in && errno != ENOENT)
@@ -123,10 +103,7 @@ mg_status train_csv_open(const char *dir, long keep_rows, int epoch, int n_iter,
     if (k.in)
         fclose(k.in);
     if (s == MG_OK && k.rows < keep_rows) {
-        fprintf(stderr,
-                "mrigan train: warning: %s holds %ld of the checkpoint's %ld iterations; the loss means of epoch "
-                "%d count only the iterations from here, earlier epochs' come from epochs.csv\n",
-                path, k.rows, keep_rows, epoch);
+        *short_rows = k.rows;
         *sums = (epoch_sums){0};
         s = csv_history_from_epochs(dir, epoch, hist);
     }
@@ -152,10 +129,10 @@ static mg_status csv_keep_epochs(FILE *out, void *arg)
 
 /* Keeps the header and the rows of a per-epoch CSV whose first field (the epoch) is below `epoch`: the
  * rows of epochs that will run again after a resume go. A missing file is fine. */
-mg_status train_csv_keep_epochs(const char *dir, const char *name, int epoch)
+mg_status run_csv_keep_epochs(const char *dir, const char *name, int epoch)
 {
     char path[4200];
-    if (!app_path(path, sizeof path, "%s/%s", dir, name))
+    if (!mg_path_fmt(path, sizeof path, "%s/%s", dir, name))
         return mg_error(MG_ERR_ARG, "%s/%s: path too long", dir, name);
     epochs_keep k = {fopen(path, "r"), epoch};
     if (!k.in)
@@ -171,24 +148,24 @@ static mg_status text_write(FILE *f, void *arg)
     return MG_OK;
 }
 
-mg_status train_write_text(const char *path, const char *text)
+mg_status run_write_text(const char *path, const char *text)
 {
     return mg_file_write_atomic("", path, text_write, (void *)text);
 }
 
 /* Appends one line to dir/name, writing header first when the file is new. */
-int train_csv_append(const char *dir, const char *name, const char *header, const char *line)
+mg_status run_csv_append(const char *dir, const char *name, const char *header, const char *line)
 {
     char path[4200];
-    if (!app_path(path, sizeof path, "%s/%s", dir, name))
-        return -1;
+    if (!mg_path_fmt(path, sizeof path, "%s/%s", dir, name))
+        return mg_error(MG_ERR_ARG, "%s/%s: path too long", dir, name);
     FILE *f = fopen(path, "a");
     if (!f)
-        return -1;
+        return mg_error(MG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
     if (ftell(f) == 0)
         fputs(header, f);
     fputs(line, f);
-    return fclose(f) == 0 ? 0 : -1;
+    return fclose(f) == 0 ? MG_OK : mg_error(MG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
 }
 
 /* ------------------------------------------------------------------ samples */
@@ -224,7 +201,7 @@ static void grid_paste(mg_image *grid, const mg_image *img, int x0, int y0)
 }
 
 /* samples/epoch_NNN.png: real A | fake B | reconstructed A over real B | fake A | reconstructed B. */
-mg_status train_write_samples(const char *dir, int epoch, mg_cyclegan *m, const mg_image *a, const mg_image *b)
+mg_status run_write_samples(const char *path, mg_cyclegan *m, const mg_image *a, const mg_image *b)
 {
     const mg_image *real[2] = {a, b};
     mg_image fake[2] = {{0}}, rec[2] = {{0}}, grid = {0};
@@ -243,8 +220,6 @@ mg_status train_write_samples(const char *dir, int epoch, mg_cyclegan *m, const 
             grid_paste(&grid, &fake[d], cw, y0);
             grid_paste(&grid, &rec[d], 2 * cw, y0);
         }
-        char path[4096];
-        app_path(path, sizeof path, "%s/samples/epoch_%03d.png", dir, epoch);
         s = mg_image_save_png(path, &grid, 8);
     }
     for (int d = 0; d < 2; d++) {
@@ -255,38 +230,38 @@ mg_status train_write_samples(const char *dir, int epoch, mg_cyclegan *m, const 
     return s;
 }
 
-int train_val_history_add(val_history *h, bool paired, const val_result *r)
+mg_status run_val_history_add(val_history *h, bool paired, const mg_val_result *r)
 {
     if (h->n == h->cap) {
         int cap = h->cap ? 2 * h->cap : 64;
-        val_result *p = realloc(h->items, (size_t)cap * sizeof *p);
+        mg_val_result *p = realloc(h->items, (size_t)cap * sizeof *p);
         if (!p)
-            return 1;
+            return mg_error(MG_ERR_OOM, "validation history: out of host memory");
         h->items = p;
         h->cap = cap;
     }
     h->paired = paired;
     h->items[h->n++] = *r;
-    return 0;
+    return MG_OK;
 }
 
 /* The validation results of the epochs before a resume, from val.csv. */
-int train_val_history_load(const char *dir, val_history *h)
+mg_status run_val_history_load(const char *dir, val_history *h)
 {
     char path[4200], line[1024], kind[16];
-    if (!app_path(path, sizeof path, "%s/val.csv", dir))
-        return 1;
+    if (!mg_path_fmt(path, sizeof path, "%s/val.csv", dir))
+        return mg_error(MG_ERR_ARG, "%s/val.csv: path too long", dir);
     FILE *f = fopen(path, "r");
     if (!f)
-        return 0;
-    int rc = 0;
+        return errno == ENOENT ? MG_OK : mg_error(MG_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    mg_status rc = MG_OK;
     for (bool header = true; !rc && fgets(line, sizeof line, f); header = false) {
-        val_result r = {0};
+        mg_val_result r = {0};
         int epoch;
         if (header || sscanf(line, "%d,%15[^,],%lf,%lf,%lf,%lf,%lf,%lf,%lf", &epoch, kind, &r.psnr[0], &r.ssim[0],
                              &r.mae[0], &r.psnr[1], &r.ssim[1], &r.mae[1], &r.score) != 9)
             continue;
-        rc = train_val_history_add(h, !strcmp(kind, "paired"), &r);
+        rc = run_val_history_add(h, !strcmp(kind, "paired"), &r);
     }
     fclose(f);
     return rc;

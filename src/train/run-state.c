@@ -1,4 +1,5 @@
-/* Run state in checkpoints ("run.*" keys), the per-epoch loss history, and saving a run's checkpoint. */
+/* Run state in checkpoints ("run.*" keys), the per-epoch loss history, and saving a run's checkpoint. Every value
+ * read back is held to what a run can reach. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -6,8 +7,8 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "options.h"
-#include "train-run.h"
+#include "base/file.h"
+#include "trainer-internal.h"
 
 mg_status history_add(loss_history *h, const float *means)
 {
@@ -29,7 +30,7 @@ void history_free(loss_history *h)
     memset(h, 0, sizeof *h);
 }
 
-/* Where the run stands, kept beside the settings of scope RUN (train-settings.def), with the values a run can
+/* Where the run stands, kept beside the settings of scope RUN (mrigan/settings.def), with the values a run can
  * reach: iteration stays below LONG_MAX / 1024 (2^53 with a 64-bit long) so that it converts to double exactly
  * and seeds streams without overflow. */
 #define RUN_STATE_INTS(X)                                                                                              \
@@ -61,31 +62,31 @@ void history_free(loss_history *h)
 
 /* Loaded values are held to the setting's own range (a default outside it, as load_size 0 for "off", is
  * allowed too): a damaged checkpoint whose CRC still matches cannot smuggle in what the options refuse. */
-#define LOAD_RUN(kind, f, lo, hi, ch, def)                                                                             \
+#define LOAD_RUN(e, kind, f, lo, hi, ch, def)                                                                          \
     if (s == MG_OK && (mg_ckpt_has(c, "run." #f) || !run_key_is_newer("run." #f))) {                                   \
-        LOAD_##kind(f, lo, hi, ch, def)                                                                                \
+        LOAD_##kind(e, f, lo, hi, ch, def)                                                                             \
     }
-#define LOAD_MODEL(kind, f, lo, hi, ch, def) /* from the model configuration, by the caller */
-#define LOAD_ONCE(kind, f, lo, hi, ch, def)
-#define LOAD_EACH(kind, f, lo, hi, ch, def)
+#define LOAD_MODEL(e, kind, f, lo, hi, ch, def) /* from the model configuration, by the caller */
+#define LOAD_ONCE(e, kind, f, lo, hi, ch, def)
+#define LOAD_EACH(e, kind, f, lo, hi, ch, def)
 #define LOAD_RANGE(f, lo, hi)                                                                                          \
     if (s == MG_OK && (s = mg_ckpt_get_long(c, "run." #f, lo, hi, &v)) == MG_OK)                                       \
         o->f = (int)v;
-#define LOAD_INT(f, lo, hi, ch, def)                                                                                   \
+#define LOAD_INT(e, f, lo, hi, ch, def)                                                                                \
     LOAD_RANGE(f, (def) < (lo) ? (long)(def) : (long)(lo), (long)(hi))                                                 \
     if (s == MG_OK && o->f < (lo) && o->f != (def)) /* below the range: only the default's "off" value */              \
         s = mg_error(MG_ERR_FORMAT, "checkpoint: run." #f "=%d is outside %d..%d", (int)o->f, (int)(lo), (int)(hi));
-#define LOAD_FLAG(f, lo, hi, ch, def)   LOAD_RANGE(f, 0, 1)
-#define LOAD_NOFLAG(f, lo, hi, ch, def) LOAD_RANGE(f, 0, 1)
-#define LOAD_CHOICE(f, lo, hi, ch, def) LOAD_RANGE(f, 0, app_choice_count(ch) - 1)
-/* A path outlives the checkpoint it came from: one static buffer per setting. */
-#define LOAD_STRING(f, lo, hi, ch, def)                                                                                \
+#define LOAD_FLAG(e, f, lo, hi, ch, def)   LOAD_RANGE(f, 0, 1)
+#define LOAD_NOFLAG(e, f, lo, hi, ch, def) LOAD_RANGE(f, 0, 1)
+#define LOAD_CHOICE(e, f, lo, hi, ch, def) LOAD_RANGE(f, 0, mg_setting_choice_count(ch) - 1)
+/* A path outlives the checkpoint it came from: kept in str. */
+#define LOAD_STRING(e, f, lo, hi, ch, def)                                                                             \
     if (s == MG_OK) {                                                                                                  \
-        static char v_[4096];                                                                                          \
-        s = mg_ckpt_get(c, "run." #f, v_, sizeof v_);                                                                  \
+        char *v_ = str->v[MG_SET_##e];                                                                                 \
+        s = mg_ckpt_get(c, "run." #f, v_, sizeof str->v[0]);                                                           \
         o->f = v_[0] ? v_ : NULL;                                                                                      \
     }
-#define LOAD_FLOAT(f, lo, hi, ch, def)                                                                                 \
+#define LOAD_FLOAT(e, f, lo, hi, ch, def)                                                                              \
     if (s == MG_OK) {                                                                                                  \
         char v_[64], *end_;                                                                                            \
         if ((s = mg_ckpt_get(c, "run." #f, v_, sizeof v_)) == MG_OK)                                                   \
@@ -106,8 +107,8 @@ static bool run_key_is_newer(const char *key)
     return false;
 }
 
-mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const train_opts *o, const run_state *st,
-                   bool with_state)
+mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const mg_train_settings *o,
+                   const run_state *st, bool with_state)
 {
     mg_ckpt c;
     mg_ckpt_init(&c);
@@ -118,7 +119,7 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
     RUN_STATE_INTS(SAVE)
 #undef SAVE
 #define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) SAVE_##scope(kind, f)
-#include "train-settings.def"
+#include "mrigan/settings.def"
 #undef SETTING
     char score[32];
     snprintf(score, sizeof score, "%.17g", st->best_score);
@@ -127,7 +128,7 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
     if (s == MG_OK)
         s = mg_cyclegan_save(m, &c, with_state);
     char path[4096];
-    if (s == MG_OK && !app_path(path, sizeof path, "%s/%s", dir, name))
+    if (s == MG_OK && !mg_path_fmt(path, sizeof path, "%s/%s", dir, name))
         s = mg_error(MG_ERR_ARG, "checkpoint path %s/%s is too long", dir, name);
     if (s == MG_OK)
         s = mg_ckpt_save(&c, path);
@@ -135,7 +136,7 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
     return s;
 }
 
-mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st)
+mg_status run_load_state(const mg_ckpt *c, mg_train_settings *o, run_state *st, run_strings *str)
 {
     long v = 0;
     char fmt[32];
@@ -147,8 +148,9 @@ mg_status run_load_state(const mg_ckpt *c, train_opts *o, run_state *st)
         field = v;
     RUN_STATE_INTS(LOAD)
 #undef LOAD
-#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) LOAD_##scope(kind, f, lo, hi, choices, def)
-#include "train-settings.def"
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help)                                           \
+    LOAD_##scope(e, kind, f, lo, hi, choices, def)
+#include "mrigan/settings.def"
 #undef SETTING
     char score[64] = "0", *end = score;
     if (s == MG_OK && (s = mg_ckpt_get(c, "run.best_score", score, sizeof score)) == MG_OK)
@@ -178,25 +180,12 @@ mg_status run_check_pools(const mg_cyclegan *m, int size)
     return MG_OK;
 }
 
-/* The model's numbers are held to the ranges the options allow (the library only refuses what it cannot
- * compute with), so that a crafted checkpoint cannot resume what no command line could start. */
-mg_status run_check_model(const train_opts *o)
+/* The model's numbers are held to the ranges the settings allow (the library's model code only refuses what it
+ * cannot compute with), so that a crafted checkpoint cannot resume what no new run could start. */
+mg_status run_check_model(const mg_train_settings *o)
 {
-    mg_status s = MG_OK;
-#define MODEL_RANGE_INT(f, name, lo, hi)                                                                               \
-    if (s == MG_OK && !(o->f >= (lo) && o->f <= (hi)))                                                                 \
-        s = mg_error(MG_ERR_FORMAT, "its --%s %g is outside %g..%g", name, (double)o->f, (double)(lo), (double)(hi));
-#define MODEL_RANGE_FLOAT(f, name, lo, hi)  MODEL_RANGE_INT(f, name, lo, hi)
-#define MODEL_RANGE_STRING(f, name, lo, hi) /* CHOICE and FLAG values are checked by the library */
-#define MODEL_RANGE_CHOICE(f, name, lo, hi)
-#define MODEL_RANGE_FLAG(f, name, lo, hi)
-#define MODEL_RANGE_NOFLAG(f, name, lo, hi)
-#define MODEL_RANGE_RUN(kind, f, name, lo, hi)
-#define MODEL_RANGE_ONCE(kind, f, name, lo, hi)
-#define MODEL_RANGE_EACH(kind, f, name, lo, hi)
-#define MODEL_RANGE_MODEL(kind, f, name, lo, hi)                             MODEL_RANGE_##kind(f, name, lo, hi)
-#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_RANGE_##scope(kind, f, name, lo, hi)
-#include "train-settings.def"
-#undef SETTING
-    return s;
+    for (int i = 0; i < MG_SET_COUNT; i++)
+        if (mg_settings[i].scope == MG_SCOPE_MODEL && settings_check_range(o, (mg_setting_id)i) != MG_OK)
+            return mg_error(MG_ERR_FORMAT, "its %s", mg_last_error());
+    return MG_OK;
 }

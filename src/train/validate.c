@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app-util.h"
 #include "base/base.h"
-#include "train-run.h"
+#include "trainer-internal.h"
 
 void val_free(val_set *v)
 {
@@ -25,9 +24,10 @@ void val_free(val_set *v)
 
 /* Loads the pairs (paired) or the two folders' images side by side (unpaired: only the count of the smaller
  * folder is used from each). */
-int val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v)
+mg_status val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v, int *unmatched)
 {
     memset(v, 0, sizeof *v);
+    *unmatched = 0;
     v->paired = paired;
     if (!paired) {
         mg_dataset *da = NULL, *db = NULL;
@@ -49,33 +49,37 @@ int val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v)
         }
         mg_dataset_free(da);
         mg_dataset_free(db);
-        if (s != MG_OK || !v->a || !v->b) {
-            fprintf(stderr, "mrigan train: validation data: %s\n", mg_last_error());
+        if (s == MG_OK && (!v->a || !v->b))
+            s = mg_error(MG_ERR_OOM, "validation data: out of host memory");
+        if (s != MG_OK) {
+            if (s != MG_ERR_OOM)
+                s = mg_error(s, "validation data: %s", mg_last_error());
             val_free(v);
-            return 1;
         }
-        return 0;
+        return s;
     }
-    app_pair_list l = {0};
-    int rc = app_pairs_from_folders("train", dir_a, dir_b, &l);
-    if (!rc) {
+    mg_pair_list l = {0};
+    mg_status s = mg_folder_pair_pngs(dir_a, dir_b, &l);
+    *unmatched = l.unmatched;
+    if (s == MG_OK) {
         v->n = v->n_a = v->n_b = l.n;
         v->a = calloc((size_t)l.n, sizeof *v->a);
         v->b = calloc((size_t)l.n, sizeof *v->b);
-        rc = !v->a || !v->b;
+        if (!v->a || !v->b)
+            s = mg_error(MG_ERR_OOM, "validation data: out of host memory");
     }
-    for (int i = 0; !rc && i < l.n; i++) {
-        if (mg_image_load_png(l.items[i].a, &v->a[i]) != MG_OK || mg_image_load_png(l.items[i].b, &v->b[i]) != MG_OK)
-            rc = (fprintf(stderr, "mrigan train: validation data: %s\n", mg_last_error()), 1);
+    for (int i = 0; s == MG_OK && i < l.n; i++) {
+        if ((s = mg_image_load_png(l.items[i].a, &v->a[i])) != MG_OK ||
+            (s = mg_image_load_png(l.items[i].b, &v->b[i])) != MG_OK)
+            s = mg_error(s, "validation data: %s", mg_last_error());
         else if (v->a[i].width != v->b[i].width || v->a[i].height != v->b[i].height)
-            rc = (fprintf(stderr, "mrigan train: validation pair %s and %s: sizes %dx%d and %dx%d differ\n",
-                          l.items[i].a, l.items[i].b, v->a[i].width, v->a[i].height, v->b[i].width, v->b[i].height),
-                  1);
+            s = mg_error(MG_ERR_FORMAT, "validation pair %s and %s: sizes %dx%d and %dx%d differ", l.items[i].a,
+                         l.items[i].b, v->a[i].width, v->a[i].height, v->b[i].width, v->b[i].height);
     }
-    app_pairs_free(&l);
-    if (rc)
+    mg_pairs_free(&l);
+    if (s != MG_OK)
         val_free(v);
-    return rc;
+    return s;
 }
 
 /* Scores img's translation (paired: against target; unpaired: the round trip against img itself). */
@@ -94,7 +98,7 @@ static mg_status val_score(mg_cyclegan *m, bool paired, int d, const mg_image *i
     return s;
 }
 
-mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, val_result *out)
+mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_val_result *out)
 {
     mg_metrics *items = calloc((size_t)(v->n ? v->n : 1), sizeof *items);
     if (!items)

@@ -1,4 +1,4 @@
-/* The run folder of `mrigan train`: claiming it (a new run never mixes with an old one's files; one process
+/* The run folder of a training run: claiming it (a new run never mixes with an old one's files; one process
  * at a time), clearing what an interrupted save left, and config.txt. */
 #define _DEFAULT_SOURCE /* flock */
 #include <ctype.h>
@@ -10,11 +10,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "app-util.h"
+#include <sys/stat.h>
+
 #include "base/base.h"
 #include "base/file.h"
-#include "options.h"
-#include "train-run.h"
+#include "trainer-internal.h"
 
 /* "<prefix>NNN<suffix>" with three or more digits: the numbered files a run writes (epoch_012.ckpt). */
 static bool folder_is_numbered(const char *name, const char *prefix, const char *suffix)
@@ -31,7 +31,7 @@ static bool folder_is_numbered(const char *name, const char *prefix, const char 
 /* Whether name is one of the files a run writes at its top level (the samples are in samples/). */
 static bool folder_is_run_file(const char *name)
 {
-    static const char *const files[] = {"latest.ckpt", "best.ckpt", "best.txt",    "losses.csv", "epochs.csv",
+    static const char *const files[] = {"latest.ckpt", "best.ckpt", "best.txt",   "losses.csv", "epochs.csv",
                                         "val.csv",     "loss.png",  "config.txt", "report.html"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (!strcmp(name, files[i]))
@@ -70,7 +70,7 @@ static int folder_remove_matching(const char *dir, folder_match match, int *remo
     int rc = 0;
     for (struct dirent *e; rc == 0 && (e = readdir(d));) {
         char path[4600];
-        if (!match(e->d_name) || !app_path(path, sizeof path, "%s/%s", dir, e->d_name))
+        if (!match(e->d_name) || !mg_path_fmt(path, sizeof path, "%s/%s", dir, e->d_name))
             continue;
         if (unlink(path) == 0)
             (*removed)++;
@@ -88,7 +88,7 @@ static bool folder_file_begins(const char *dir, const char *name, const char *ma
 {
     char path[4600], buf[32] = {0};
     size_t n = strlen(magic);
-    if (!app_path(path, sizeof path, "%s/%s", dir, name))
+    if (!mg_path_fmt(path, sizeof path, "%s/%s", dir, name))
         return false;
     FILE *f = fopen(path, "rb");
     bool yes = f && fread(buf, 1, n, f) == n && !memcmp(buf, magic, n);
@@ -103,8 +103,8 @@ static bool folder_file_begins(const char *dir, const char *name, const char *ma
 static int folder_survey(const char *dir, int *entries, bool *is_run)
 {
     *entries = 0;
-    *is_run = folder_file_begins(dir, "config.txt", "command=mrigan ") ||
-              folder_file_begins(dir, "latest.ckpt", "MRIGANCK");
+    *is_run =
+        folder_file_begins(dir, "config.txt", "command=mrigan ") || folder_file_begins(dir, "latest.ckpt", "MRIGANCK");
     DIR *d = opendir(dir);
     if (!d)
         return errno == ENOENT ? 0 : -1;
@@ -114,107 +114,105 @@ static int folder_survey(const char *dir, int *entries, bool *is_run)
     return 0;
 }
 
-static int folder_fail(const char *what, const char *path)
+static mg_status folder_fail(const char *what, const char *path)
 {
-    fprintf(stderr, "mrigan train: %s %s: %s\n", what, path, strerror(errno));
-    return 1;
+    return mg_error(MG_ERR_IO, "%s %s: %s", what, path, strerror(errno));
 }
 
-int train_folder_check(const char *out, bool overwrite)
+int run_make_dir(const char *path)
+{
+    char buf[4096];
+    if (!mg_path_fmt(buf, sizeof buf, "%s", path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+mg_status mg_trainer_check_folder(const char *out, bool overwrite)
 {
     int entries;
     bool is_run;
     if (folder_survey(out, &entries, &is_run) != 0)
         return folder_fail("cannot read", out);
-    if (entries > 0 && !overwrite) {
-        fprintf(stderr,
-                "mrigan train: %s already holds %s; continue it with --resume %s, start it afresh with --overwrite "
-                "(which deletes its checkpoints, CSVs and samples), or choose another --out\n",
-                out, is_run ? "a run" : "files", out);
-        return 2;
-    }
-    if (entries > 0 && !is_run) {
-        fprintf(stderr, "mrigan train: %s is not empty and holds no mrigan run: --overwrite clears only runs\n", out);
-        return 2;
-    }
-    return 0;
+    if (entries > 0 && !overwrite)
+        return mg_error(MG_ERR_ARG,
+                        "%s already holds %s; continue it with --resume %s, start it afresh with --overwrite (which "
+                        "deletes its checkpoints, CSVs and samples), or choose another --out",
+                        out, is_run ? "a run" : "files", out);
+    if (entries > 0 && !is_run)
+        return mg_error(MG_ERR_ARG, "%s is not empty and holds no mrigan run: --overwrite clears only runs", out);
+    return MG_OK;
 }
 
-int train_folder_lock(const char *out, bool create, int *lock_fd)
+mg_status run_folder_lock(const char *out, bool create, int *lock_fd)
 {
     *lock_fd = -1;
-    if (create && train_make_dir(out) != 0)
+    if (create && run_make_dir(out) != 0)
         return folder_fail("cannot create", out);
     /* An advisory lock on the folder itself: a second trainer in the same folder would interleave saves. */
     *lock_fd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (*lock_fd < 0)
         return folder_fail("cannot open", out);
     if (flock(*lock_fd, LOCK_EX | LOCK_NB) == 0)
-        return 0;
+        return MG_OK;
     if (errno == EWOULDBLOCK) {
-        fprintf(stderr, "mrigan train: another mrigan train is using %s; wait for it or stop it first\n", out);
-        return 1;
+        close(*lock_fd);
+        *lock_fd = -1;
+        return mg_error(MG_ERR_IO, "another mrigan train is using %s; wait for it or stop it first", out);
     }
     /* Some network file systems do not lock: train without the guard (and without removing temporary files,
      * which could be another machine's save in progress). */
     close(*lock_fd);
     *lock_fd = -1;
-    return 0;
+    return MG_OK;
 }
 
-int train_folder_prepare(const char *out, bool clear_old, int lock_fd)
+mg_status run_folder_prepare(const char *out, bool clear_old, int lock_fd, int *cleared, int *stale)
 {
     char samples[4200];
-    app_path(samples, sizeof samples, "%s/samples", out);
-    int removed = 0, cleared = 0;
-    if (clear_old && (folder_remove_matching(out, folder_is_run_file, &cleared) != 0 ||
-                      folder_remove_matching(samples, folder_is_sample, &cleared) != 0))
+    mg_path_fmt(samples, sizeof samples, "%s/samples", out);
+    *cleared = *stale = 0;
+    if (clear_old && (folder_remove_matching(out, folder_is_run_file, cleared) != 0 ||
+                      folder_remove_matching(samples, folder_is_sample, cleared) != 0))
         return folder_fail("cannot clear the old run in", out);
-    if (train_make_dir(samples) != 0)
+    if (run_make_dir(samples) != 0)
         return folder_fail("cannot create", samples);
     /* Holding the lock, no save of ours is under way: every temporary file of the run's is a killed save's. */
-    if (lock_fd >= 0 && (folder_remove_matching(out, folder_is_stale_tmp, &removed) != 0 ||
-                         folder_remove_matching(samples, folder_is_stale_tmp, &removed) != 0))
+    if (lock_fd >= 0 && (folder_remove_matching(out, folder_is_stale_tmp, stale) != 0 ||
+                         folder_remove_matching(samples, folder_is_stale_tmp, stale) != 0))
         return folder_fail("cannot remove stale temporary files in", out);
-    if (cleared)
-        fprintf(stderr, "mrigan train: --overwrite: removed %d files of the old run in %s\n", cleared, out);
-    if (removed)
-        fprintf(stderr, "mrigan train: removed %d temporary files of interrupted saves in %s\n", removed, out);
-    return 0;
+    return MG_OK;
 }
 
 /* ------------------------------------------------------------------ config.txt */
 typedef struct config_args {
-    const train_opts *o;
+    const mg_train_settings *o;
     const mg_backend *be;
-    int argc;
-    char **argv;
+    const char *command;
 } config_args;
 
-#define CONFIG_INT(f, c)    fprintf(f_, "%s=%d\n", #f, o->f);
-#define CONFIG_FLAG(f, c)   fprintf(f_, "%s=%d\n", #f, o->f);
-#define CONFIG_NOFLAG(f, c) fprintf(f_, "%s=%d\n", #f, o->f);
-#define CONFIG_FLOAT(f, c)  fprintf(f_, "%s=%g\n", #f, o->f);
-#define CONFIG_STRING(f, c) fprintf(f_, "%s=%s\n", #f, o->f ? o->f : "");
-#define CONFIG_CHOICE(f, c) fprintf(f_, "%s=%s\n", #f, app_choice_name(c, o->f, buf, sizeof buf));
-
-static mg_status config_write_stream(FILE *f_, void *arg)
+static mg_status config_write_stream(FILE *f, void *arg)
 {
     const config_args *a = arg;
-    const train_opts *o = a->o;
-    char buf[64];
-    fprintf(f_, "command=mrigan");
-    for (int i = 0; i < a->argc; i++)
-        fprintf(f_, " %s", a->argv[i]);
-    fprintf(f_, "\n");
-#define CONFIG_RUN(kind, f, c)                                               CONFIG_##kind(f, c)
-#define CONFIG_MODEL(kind, f, c)                                             CONFIG_##kind(f, c)
-#define CONFIG_ONCE(kind, f, c)                                              /* the run folder itself */
-#define CONFIG_EACH(kind, f, c)                                              /* per invocation: what was opened follows */
-#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) CONFIG_##scope(kind, f, choices)
-#include "train-settings.def"
-#undef SETTING
-    fprintf(f_, "validation=%s\nbackend=%s\ndevice=%s\nthreads=%d\n",
+    const mg_train_settings *o = a->o;
+    /* "command=mrigan " also marks the folder as a run's (folder_survey). */
+    fprintf(f, "command=mrigan %s\n", a->command ? a->command : "(library)");
+    for (int i = 0; i < MG_SET_COUNT; i++) {
+        char buf[PATH_MAX];
+        /* ONCE: the run folder itself; EACH: per invocation, what was opened follows */
+        if (mg_settings[i].scope == MG_SCOPE_RUN || mg_settings[i].scope == MG_SCOPE_MODEL)
+            fprintf(f, "%s=%s\n", mg_settings[i].key, mg_setting_format(o, (mg_setting_id)i, buf, sizeof buf));
+    }
+    fprintf(f, "validation=%s\nbackend=%s\ndevice=%s\nthreads=%d\n",
             !o->val_a         ? "none"
             : o->val_unpaired ? "cycle reconstructions (unpaired)"
                               : "paired",
@@ -222,11 +220,11 @@ static mg_status config_write_stream(FILE *f_, void *arg)
     return MG_OK;
 }
 
-mg_status train_write_config(const char *out, const train_opts *o, const mg_backend *be, int argc, char **argv)
+mg_status run_write_config(const char *out, const mg_train_settings *o, const mg_backend *be, const char *command)
 {
     char path[4200];
-    if (!app_path(path, sizeof path, "%s/config.txt", out))
+    if (!mg_path_fmt(path, sizeof path, "%s/config.txt", out))
         return mg_error(MG_ERR_ARG, "%s/config.txt: path too long", out);
-    config_args a = {o, be, argc, argv};
+    config_args a = {o, be, command};
     return mg_file_write_atomic("", path, config_write_stream, &a);
 }

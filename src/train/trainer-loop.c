@@ -1,0 +1,239 @@
+/* The trainer's loop: one iteration at a time, the work at each epoch's end, and where a run stops.
+ *
+ * Randomness follows the seed alone: weights from PCG32 stream 0; epoch e's order from its own stream; each
+ * iteration's draws (which B image, crops, flips, pool choices) and dropout masks from streams keyed by the
+ * global iteration number. A resumed run therefore repeats exactly what the uninterrupted run would do, given
+ * the same backend and thread count (float sums are not associative). */
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "base/file.h"
+#include "trainer-internal.h"
+
+float trainer_epoch_lr(const mg_train_settings *o, int epoch)
+{
+    int over = epoch - o->epochs;
+    return o->lr * (1.0f - (float)(over > 0 ? over : 0) / (float)(o->epochs_decay + 1));
+}
+
+/* Fisher-Yates permutation of 0..n-1 for epoch e. */
+static void trainer_epoch_order(int seed, int epoch, int *perm, int n)
+{
+    mg_rng r;
+    mg_rng_seed(&r, (uint64_t)seed ^ 0x5851F42D4C957F2Dull, (uint64_t)epoch);
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)mg_rng_below(&r, (uint32_t)i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/* What a failed run leaves to resume from, for its last message. */
+static const char *trainer_kept(const mg_trainer *t, char *buf, size_t len)
+{
+    if (t->saved_iteration < 0)
+        snprintf(buf, len, "no checkpoint had been saved yet");
+    else
+        snprintf(buf, len, "%s/latest.ckpt of iteration %ld is kept", t->o.out, t->saved_iteration);
+    return buf;
+}
+
+/* Saves dir/name: with_state, everything a resume needs (latest.ckpt); else weights and configuration. */
+static mg_status trainer_save_as(mg_trainer *t, const char *name, bool with_state)
+{
+    mg_status s = run_save(t->o.out, name, &t->m, &t->o, &t->st, with_state);
+    char kept[4400], path[4400];
+    if (s == MG_OK) {
+        if (with_state)
+            t->saved_iteration = t->st.iteration;
+        mg_path_fmt(path, sizeof path, "%s/%s", t->o.out, name);
+        trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .path = path});
+        return MG_OK;
+    }
+    if (s == MG_ERR_NONFINITE)
+        return mg_error(s, "training diverged before iteration %ld: %s; %s", t->st.iteration, mg_last_error(),
+                        trainer_kept(t, kept, sizeof kept));
+    return mg_error(s, "saving %s/%s failed (%s): %s", t->o.out, name,
+                    with_state ? trainer_kept(t, kept, sizeof kept) : "the previous one, if any, is intact",
+                    mg_last_error());
+}
+
+mg_status mg_trainer_save(mg_trainer *t)
+{
+    return t->saved_iteration == t->st.iteration ? MG_OK : trainer_save_as(t, "latest.ckpt", true);
+}
+
+/* Validation of the finished epoch: val.csv, and best.ckpt with best.txt when the score improves. */
+static mg_status trainer_validate(mg_trainer *t, int epoch)
+{
+    static const char *const metric[] = {"mean SSIM of both directions", "mean PSNR of both directions",
+                                         "minus the mean MAE of both directions"};
+    mg_val_result r;
+    mg_status s = val_run(&t->m, &t->val, t->o.best_metric, &r);
+    if (s != MG_OK)
+        return mg_error(s, "validation: %s", mg_last_error());
+    char line[512];
+    snprintf(line, sizeof line, "%d,%s,%.4f,%.5f,%.4f,%.4f,%.5f,%.4f,%.6f\n", epoch, t->val.paired ? "paired" : "cycle",
+             r.psnr[0], r.ssim[0], r.mae[0], r.psnr[1], r.ssim[1], r.mae[1], r.score);
+    if ((s = run_csv_append(t->o.out, "val.csv",
+                            "epoch,kind,a2b_psnr,a2b_ssim,a2b_mae,b2a_psnr,b2a_ssim,b2a_mae,score\n", line)) != MG_OK ||
+        (s = run_val_history_add(&t->val_hist, t->val.paired, &r)) != MG_OK)
+        return s;
+    trainer_emit(
+        t, &(mg_train_event){.kind = MG_TRAIN_VALIDATION, .epoch = epoch, .val = &r, .val_paired = t->val.paired});
+    /* A perfect score (PSNR of identical images) is infinite: held to the largest double, which a checkpoint
+     * keeps; NaN (nothing to score) is never the best. */
+    double score = isnan(r.score) ? -HUGE_VAL : fmin(fmax(r.score, -DBL_MAX), DBL_MAX);
+    if (score == -HUGE_VAL || (t->st.best_epoch && !(score > t->st.best_score)))
+        return MG_OK;
+    t->st.best_epoch = epoch;
+    t->st.best_score = score;
+    if ((s = trainer_save_as(t, "best.ckpt", false)) != MG_OK)
+        return s;
+    char best[512], path[4200];
+    snprintf(best, sizeof best, "epoch=%d\nmetric=%s\nvalue=%.6f\ncheckpoint=best.ckpt\nkind=%s\n", epoch,
+             metric[t->o.best_metric], t->o.best_metric == 2 ? -r.score : r.score, t->val.paired ? "paired" : "cycle");
+    if (!mg_path_fmt(path, sizeof path, "%s/best.txt", t->o.out) || (s = run_write_text(path, best)) != MG_OK)
+        return mg_error(s ? s : MG_ERR_ARG, "cannot write %s/best.txt: %s", t->o.out, mg_last_error());
+    trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .path = path});
+    return MG_OK;
+}
+
+/* epochs.csv's row of the finished epoch. */
+static mg_status trainer_epoch_row(mg_trainer *t, int epoch, double seconds, double s_per_it)
+{
+    char line[1024], header[512];
+    int len =
+        snprintf(line, sizeof line, "%d,%.6g,%.2f,%.4f", epoch, trainer_epoch_lr(&t->o, epoch), seconds, s_per_it);
+    int hl = snprintf(header, sizeof header, "epoch,lr,seconds,s_per_iteration");
+    for (int i = 0; i < MG_LOSS_COUNT; i++) {
+        len += snprintf(line + len, sizeof line - (size_t)len, ",%.9g", t->hist.means[t->hist.n - 1][i]);
+        hl += snprintf(header + hl, sizeof header - (size_t)hl, ",%s", mg_loss_names[i]);
+    }
+    snprintf(line + len, sizeof line - (size_t)len, "\n");
+    snprintf(header + hl, sizeof header - (size_t)hl, "\n");
+    return run_csv_append(t->o.out, "epochs.csv", header, line);
+}
+
+/* The finished epoch: its means, epochs.csv, validation, samples, latest.ckpt at the next epoch, the numbered
+ * checkpoint. */
+static mg_status trainer_end_epoch(mg_trainer *t)
+{
+    const mg_train_settings *o = &t->o;
+    double now = mg_now_s(), s_per_it = (now - t->run_t0) / (t->n_iter - t->run_first);
+    double seconds = t->sums.seconds + (now - t->run_t0);
+    for (int i = 0; i < MG_LOSS_COUNT; i++)
+        t->sums.loss[i] /= (float)t->sums.n; /* n_iter, unless losses.csv had lost rows */
+    mg_status s = history_add(&t->hist, t->sums.loss);
+    if (s != MG_OK)
+        return s;
+    int finished = t->st.epoch;
+    trainer_emit(t,
+                 &(mg_train_event){
+                     .kind = MG_TRAIN_EPOCH, .losses = t->sums.loss, .seconds = seconds, .s_per_iteration = s_per_it});
+    t->sums = (epoch_sums){0};
+    if ((s = trainer_epoch_row(t, finished, seconds, s_per_it)) != MG_OK)
+        return s;
+    if (t->have_val && (s = trainer_validate(t, finished)) != MG_OK)
+        return s;
+    char path[4200];
+    mg_path_fmt(path, sizeof path, "%s/samples/epoch_%03d.png", o->out, finished);
+    if ((s = run_write_samples(path, &t->m, mg_dataset_image(t->da, 0), mg_dataset_image(t->db, 0))) != MG_OK)
+        return mg_error(s, "writing the epoch's samples: %s", mg_last_error());
+    trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .epoch = finished, .path = path});
+    t->st.epoch++;
+    t->st.iter_in_epoch = 0;
+    if ((s = trainer_save_as(t, "latest.ckpt", true)) != MG_OK)
+        return s;
+    trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_EPOCH_END, .epoch = finished});
+    if (finished % o->save_every == 0 || finished == o->epochs + o->epochs_decay) {
+        char name[32];
+        snprintf(name, sizeof name, "epoch_%03d.ckpt", finished);
+        if ((s = trainer_save_as(t, name, false)) != MG_OK)
+            return s;
+    }
+    return MG_OK;
+}
+
+mg_status mg_trainer_step(mg_trainer *t)
+{
+    const mg_train_settings *o = &t->o;
+    if (t->st.epoch > o->epochs + o->epochs_decay)
+        return mg_error(MG_ERR_ARG, "the run in %s is finished", o->out);
+    int k = t->st.iter_in_epoch, na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
+    if (k == 0 || t->iterations_run == 0) { /* a new epoch, or this trainer's first */
+        mg_cyclegan_set_lr(&t->m, trainer_epoch_lr(o, t->st.epoch));
+        trainer_epoch_order(o->seed, t->st.epoch, t->perm, t->n_iter);
+        t->run_t0 = mg_now_s();
+        t->run_first = k;
+    }
+    mg_rng r;
+    mg_rng_seed(&r, (uint64_t)o->seed, 1 + (uint64_t)t->st.iteration);
+    int ia = t->perm[k] % na, ib = (int)mg_rng_below(&r, (uint32_t)nb);
+    mg_losses l;
+    double ts = mg_now_s();
+    mg_status s = mg_dataset_sample(t->da, ia, &t->crop, &r, t->buf_a);
+    if (s == MG_OK)
+        s = mg_dataset_sample(t->db, ib, &t->crop, &r, t->buf_b);
+    if (s == MG_OK)
+        s = mg_cyclegan_step(&t->m, t->buf_a, t->buf_b, o->size, o->size, &r,
+                             (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->st.iteration, &l);
+    char kept[4400];
+    if (s == MG_ERR_NONFINITE)
+        return mg_error(s, "training diverged at iteration %ld (epoch %d): %s; %s", t->st.iteration, t->st.epoch,
+                        mg_last_error(), trainer_kept(t, kept, sizeof kept));
+    if (s != MG_OK)
+        return mg_error(s, "training step failed: %s", mg_last_error());
+    float v[MG_LOSS_COUNT];
+    mg_losses_to_array(&l, v);
+    fprintf(t->csv, "%ld,%d,%.6g", t->st.iteration, t->st.epoch, trainer_epoch_lr(o, t->st.epoch));
+    for (int i = 0; i < MG_LOSS_COUNT; i++) {
+        fprintf(t->csv, ",%.9g", v[i]); /* 9 digits: a resume reads back exactly these floats */
+        t->sums.loss[i] += v[i];
+    }
+    fprintf(t->csv, ",%.4f\n", mg_now_s() - ts);
+    fflush(t->csv); /* a row a write: after a crash losses.csv shows how far the run got */
+    t->sums.n++;
+    t->st.iteration++;
+    t->st.iter_in_epoch = k + 1;
+    t->iterations_run++;
+    trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_ITERATION,
+                                      .iter_in_epoch = k + 1,
+                                      .losses = v,
+                                      .it_per_s = (k + 1 - t->run_first) / (mg_now_s() - t->run_t0)});
+    if (k + 1 == t->n_iter)
+        return trainer_end_epoch(t);
+    /* Periodic saves keep what a kill -9 or a power cut loses to N iterations; keyed by the global iteration
+     * so that a resumed run saves where the uninterrupted one would. A stop saves anyway (mg_trainer_run). */
+    bool stopping = t->stop || (o->max_iterations > 0 && t->iterations_run >= o->max_iterations);
+    if (!stopping && o->save_every_iterations > 0 && t->st.iteration % o->save_every_iterations == 0)
+        return trainer_save_as(t, "latest.ckpt", true);
+    return MG_OK;
+}
+
+mg_status mg_trainer_run(mg_trainer *t, mg_train_end *why)
+{
+    const mg_train_settings *o = &t->o;
+    mg_train_end end = MG_TRAIN_FINISHED;
+    mg_status s = MG_OK;
+    while (s == MG_OK && t->st.epoch <= o->epochs + o->epochs_decay) {
+        if (t->stop)
+            end = MG_TRAIN_STOPPED;
+        else if (o->max_iterations > 0 && t->iterations_run >= o->max_iterations)
+            end = MG_TRAIN_LIMIT;
+        else {
+            s = mg_trainer_step(t);
+            continue;
+        }
+        s = mg_trainer_save(t);
+        break;
+    }
+    if (why)
+        *why = end;
+    return s;
+}

@@ -1,0 +1,314 @@
+/* The trainer: a new run or a resumed one, up to its first iteration (trainer-loop.c runs them). Everything a
+ * run depends on is checked before anything is written: settings, data, validation data, the model (and for a
+ * resume every value of the checkpoint); only then is the folder locked, cleared and prepared. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "base/file.h"
+#include "trainer-internal.h"
+
+void trainer_emit(mg_trainer *t, mg_train_event *e)
+{
+    if (!t->hooks.on_event)
+        return;
+    e->epoch = e->epoch ? e->epoch : t->st.epoch;
+    e->epochs = t->o.epochs + t->o.epochs_decay;
+    e->n_iter = t->n_iter;
+    e->iteration = t->st.iteration;
+    e->iteration_in_run = t->iterations_run;
+    e->lr = trainer_epoch_lr(&t->o, e->epoch);
+    t->hooks.on_event(t, e, t->hooks.user);
+}
+
+void trainer_notice(mg_trainer *t, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_NOTICE, .message = msg});
+}
+
+void mg_trainer_free(mg_trainer *t)
+{
+    if (!t)
+        return;
+    if (t->lock_fd >= 0)
+        close(t->lock_fd);
+    if (t->csv)
+        fclose(t->csv);
+    if (t->have_model)
+        mg_cyclegan_free(&t->m);
+    mg_dataset_free(t->da);
+    mg_dataset_free(t->db);
+    history_free(&t->hist);
+    if (t->have_val)
+        val_free(&t->val);
+    free(t->val_hist.items);
+    free(t->buf_a);
+    free(t->buf_b);
+    free(t->perm);
+    free(t->str);
+    free(t);
+}
+
+static mg_status trainer_alloc(mg_backend *be, const mg_trainer_hooks *hooks, mg_trainer **out)
+{
+    mg_trainer *t = *out = calloc(1, sizeof *t);
+    if (t && !(t->str = calloc(1, sizeof *t->str))) {
+        free(t);
+        t = *out = NULL;
+    }
+    if (!t)
+        return mg_error(MG_ERR_OOM, "trainer: out of host memory");
+    t->be = be;
+    t->lock_fd = -1;
+    t->saved_iteration = -1;
+    if (hooks)
+        t->hooks = *hooks;
+    snprintf(t->command, sizeof t->command, "%s", hooks && hooks->command ? hooks->command : "(library)");
+    t->hooks.command = t->command;
+    return MG_OK;
+}
+
+/* The string setting id kept in the trainer: made absolute when it names an existing path, so that a resume
+ * works from any working folder. */
+static void trainer_keep_path(mg_trainer *t, mg_setting_id id)
+{
+    const char **field = mg_setting_field(&t->o, id);
+    char *keep = t->str->v[id];
+    if (!*field)
+        return;
+    if (!realpath(*field, keep))
+        snprintf(keep, sizeof t->str->v[id], "%s", *field);
+    *field = keep;
+}
+
+/* Training and validation data, checked against the run's settings. */
+static mg_status trainer_data(mg_trainer *t)
+{
+    const mg_train_settings *o = &t->o;
+    mg_status s = mg_dataset_load(o->a, &t->da);
+    if (s == MG_OK)
+        s = mg_dataset_load(o->b, &t->db);
+    t->crop = (mg_crop_config){.size = o->size, .load_size = o->load_size, .flip = o->flip};
+    if (s == MG_OK)
+        s = mg_dataset_check_crop(t->da, &t->crop);
+    if (s == MG_OK)
+        s = mg_dataset_check_crop(t->db, &t->crop);
+    if (s != MG_OK)
+        return mg_error(s, "cannot load the training data: %s", mg_last_error());
+    if (t->have_model && (s = run_check_pools(&t->m, o->size)) != MG_OK)
+        return mg_error(s, "cannot resume: %s", mg_last_error());
+    if (o->val_a && o->val_b) {
+        int unmatched;
+        if ((s = val_load(o->val_a, o->val_b, !o->val_unpaired, &t->val, &unmatched)) != MG_OK)
+            return s;
+        t->have_val = true;
+        if (unmatched)
+            trainer_notice(t, "note: %d image%s of %s without a counterpart in %s not scored", unmatched,
+                           unmatched == 1 ? "" : "s", o->val_b, o->val_a);
+    }
+    int na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
+    t->n_iter = na > nb ? na : nb;
+    if (t->st.iter_in_epoch >= t->n_iter)
+        return mg_error(MG_ERR_FORMAT,
+                        "the checkpoint stands at iteration %d of epoch %d, but the training folders now give %d "
+                        "iterations an epoch (were images removed?)",
+                        t->st.iter_in_epoch + 1, t->st.epoch, t->n_iter);
+    size_t px = (size_t)o->size * o->size;
+    t->buf_a = malloc(px * sizeof(float));
+    t->buf_b = malloc(px * sizeof(float));
+    t->perm = malloc((size_t)t->n_iter * sizeof(int));
+    if (!t->buf_a || !t->buf_b || !t->perm)
+        return mg_error(MG_ERR_OOM, "trainer: out of host memory");
+    return MG_OK;
+}
+
+/* With the folder locked: an old run's files cleared (new run with overwrite), stale temporary files removed,
+ * the CSVs trimmed to the checkpoint, config.txt written. */
+static mg_status trainer_prepare(mg_trainer *t, bool clear_old)
+{
+    const char *out = t->o.out;
+    int cleared, stale;
+    long short_rows;
+    mg_status s = run_folder_prepare(out, clear_old, t->lock_fd, &cleared, &stale);
+    if (s == MG_OK && cleared)
+        trainer_notice(t, "--overwrite: removed %d files of the old run in %s", cleared, out);
+    if (s == MG_OK && stale)
+        trainer_notice(t, "removed %d temporary files of interrupted saves in %s", stale, out);
+    if (s == MG_OK)
+        s = run_csv_open(out, t->st.iteration, t->st.epoch, t->n_iter, &t->hist, &t->sums, &t->csv, &short_rows);
+    if (s == MG_OK && short_rows >= 0)
+        trainer_notice(t,
+                       "warning: %s/losses.csv holds %ld of the checkpoint's %ld iterations; the loss means of epoch "
+                       "%d count only the iterations from here, earlier epochs' come from epochs.csv",
+                       out, short_rows, t->st.iteration, t->st.epoch);
+    if (s == MG_OK)
+        s = run_csv_keep_epochs(out, "epochs.csv", t->st.epoch);
+    if (s == MG_OK)
+        s = run_csv_keep_epochs(out, "val.csv", t->st.epoch);
+    if (s == MG_OK)
+        s = run_val_history_load(out, &t->val_hist);
+    if (s == MG_OK)
+        s = run_write_config(out, &t->o, t->be, t->command);
+    if (s == MG_OK)
+        trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_BEGIN});
+    return s;
+}
+
+mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_trainer_hooks *hooks, mg_trainer **out)
+{
+    *out = NULL;
+    mg_status st = mg_train_settings_check(s);
+    if (st == MG_OK && !s->out)
+        st = mg_error(MG_ERR_ARG, "no run folder (--out) given");
+    if (st == MG_OK)
+        st = mg_trainer_check_folder(s->out, s->overwrite);
+    mg_trainer *t = NULL;
+    if (st == MG_OK)
+        st = trainer_alloc(be, hooks, &t);
+    if (st != MG_OK)
+        return st;
+    t->o = *s;
+    t->o.resume = NULL;
+    for (int i = 0; i < MG_SET_COUNT; i++)
+        if (mg_settings[i].kind == MG_SETTING_STRING)
+            trainer_keep_path(t, (mg_setting_id)i);
+    t->st = (run_state){.epoch = 1};
+    st = trainer_data(t);
+    mg_cyclegan_config cfg = mg_train_settings_model(&t->o);
+    if (st == MG_OK && (st = mg_cyclegan_new(be, &cfg, (uint64_t)t->o.seed, &t->m)) != MG_OK)
+        st = mg_error(st, "cannot build the model: %s", mg_last_error());
+    t->have_model = st == MG_OK;
+    /* Only now: a run refused for its settings, data or model leaves nothing behind. Checked again under the
+     * lock: another run may have started there since. */
+    if (st == MG_OK && (st = run_folder_lock(t->o.out, true, &t->lock_fd)) == MG_OK)
+        st = mg_trainer_check_folder(t->o.out, t->o.overwrite);
+    if (st == MG_OK)
+        st = trainer_prepare(t, t->o.overwrite);
+    if (st != MG_OK) {
+        mg_trainer_free(t);
+        return st;
+    }
+    *out = t;
+    return MG_OK;
+}
+
+/* Settings, run state and model from the checkpoint c of the run in dir. */
+static mg_status trainer_load(mg_trainer *t, const mg_ckpt *c)
+{
+    mg_cyclegan_config cfg;
+    mg_status s = run_load_state(c, &t->o, &t->st, t->str);
+    if (s == MG_OK)
+        s = mg_cyclegan_config_load(c, &cfg);
+#define MODEL_FROM_CFG_RUN(f, m)
+#define MODEL_FROM_CFG_ONCE(f, m)
+#define MODEL_FROM_CFG_EACH(f, m)
+#define MODEL_FROM_CFG_MODEL(f, m)                                           t->o.f = cfg.m;
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_FROM_CFG_##scope(f, member)
+    if (s == MG_OK) {
+#include "mrigan/settings.def"
+    }
+#undef SETTING
+    if (s == MG_OK)
+        s = run_check_model(&t->o);
+    if (s == MG_OK && (!t->o.a || !t->o.b))
+        s = mg_error(MG_ERR_FORMAT, "the checkpoint names no training folders (run.a, run.b)");
+    if (s == MG_OK && (s = mg_cyclegan_new(t->be, &cfg, (uint64_t)t->o.seed, &t->m)) == MG_OK)
+        t->have_model = true;
+    if (s == MG_OK)
+        s = mg_cyclegan_load(&t->m, c, true);
+    return s;
+}
+
+mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_backend *be,
+                            const mg_trainer_hooks *hooks, mg_trainer **out)
+{
+    *out = NULL;
+    char path[4200];
+    if (!mg_path_fmt(path, sizeof path, "%s/latest.ckpt", dir))
+        return mg_error(MG_ERR_ARG, "cannot resume: %s: path too long", dir);
+    struct stat sb;
+    int found = stat(path, &sb) == 0 ? 0 : errno;
+    if (found || !S_ISREG(sb.st_mode)) /* nothing is created or removed in a folder without a run */
+        return mg_error(MG_ERR_IO, "cannot resume: %s: %s", path,
+                        found == ENOENT ? "no such file (not a run folder?)"
+                        : found         ? strerror(found)
+                                        : "not a file");
+    mg_trainer *t;
+    mg_status s = trainer_alloc(be, hooks, &t);
+    if (s != MG_OK)
+        return s;
+    /* The per-invocation settings are the caller's; the rest come from the checkpoint (the defaults stand for
+     * settings newer than it). */
+    mg_train_settings_default(&t->o);
+#define EACH_FROM_CALLER_RUN(f)
+#define EACH_FROM_CALLER_MODEL(f)
+#define EACH_FROM_CALLER_ONCE(f)
+#define EACH_FROM_CALLER_EACH(f)                                             t->o.f = each->f;
+#define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) EACH_FROM_CALLER_##scope(f)
+    if (each) {
+#include "mrigan/settings.def"
+    }
+#undef SETTING
+    snprintf(t->str->v[MG_SET_OUT], sizeof t->str->v[0], "%s", dir);
+    t->o.out = t->o.resume = t->str->v[MG_SET_OUT];
+    s = run_folder_lock(dir, false, &t->lock_fd);
+    mg_ckpt c;
+    if (s == MG_OK && (s = mg_ckpt_load(path, &c)) != MG_OK)
+        s = mg_error(s, "cannot resume: %s", mg_last_error());
+    else if (s == MG_OK) {
+        if ((s = trainer_load(t, &c)) != MG_OK)
+            s = mg_error(s, "%s: %s", path, mg_last_error());
+        mg_ckpt_free(&c);
+    }
+    t->saved_iteration = t->st.iteration;
+    if (s == MG_OK)
+        s = trainer_data(t);
+    if (s == MG_OK)
+        s = trainer_prepare(t, false);
+    if (s != MG_OK) {
+        mg_trainer_free(t);
+        return s;
+    }
+    *out = t;
+    return MG_OK;
+}
+
+void mg_trainer_info(const mg_trainer *t, mg_train_info *out)
+{
+    *out = (mg_train_info){
+        .settings = &t->o,
+        .out = t->o.out,
+        .n_a = mg_dataset_count(t->da),
+        .n_b = mg_dataset_count(t->db),
+        .n_iter = t->n_iter,
+        .epochs = t->o.epochs + t->o.epochs_decay,
+        .epoch = t->st.epoch,
+        .iter_in_epoch = t->st.iter_in_epoch,
+        .iteration = t->st.iteration,
+        .saved_iteration = t->saved_iteration,
+        .iterations_run = t->iterations_run,
+        .best_epoch = t->st.best_epoch,
+        .best_score = t->st.best_score,
+        .finished = t->st.epoch > t->o.epochs + t->o.epochs_decay,
+        .validates = t->have_val,
+        .n_epochs = t->hist.n,
+        .n_val = t->val_hist.n,
+        .loss_means = (const float(*)[MG_LOSS_COUNT])t->hist.means,
+        .val = t->val_hist.items,
+        .val_paired = t->have_val ? t->val.paired : t->val_hist.paired,
+    };
+}
+
+mg_cyclegan *mg_trainer_model(mg_trainer *t) { return t->have_model ? &t->m : NULL; }
+
+void mg_trainer_stop(mg_trainer *t) { t->stop = 1; }
