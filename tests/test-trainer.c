@@ -1,0 +1,266 @@
+/* The trainer's public API (mrigan/trainer.h) on the embedded phantom, with narrow networks on 32x32 crops:
+ *   1. settings: the check refuses what no run can start, naming the option, and accepts the "off" defaults;
+ *   2. events: a whole run reports BEGIN once, every iteration, every epoch with finite means, and its saves;
+ *      mg_trainer_step after the end is refused;
+ *   3. stop: a stop asked during an epoch's last iteration ends the epoch first, so that latest.ckpt stands at
+ *      the next epoch and the run resumes (it used to save iteration n_iter of the old epoch, which no resume
+ *      accepted), and the resumed run finishes;
+ *   4. stepping by hand with mg_trainer_step gives the checkpoint mg_trainer_run gives, bit for bit;
+ *   5. a folder holding someone's files is refused and left as it was.
+ * usage: test-trainer DATA/phantom */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mrigan/blas.h"
+#include "mrigan/trainer.h"
+
+#include "check.h"
+
+static char tmp[64], dir_a[4096], dir_b[4096];
+static mg_backend *be;
+
+static void settings_small(mg_train_settings *s, const char *out)
+{
+    mg_train_settings_default(s);
+    s->a = dir_a;
+    s->b = dir_b;
+    s->out = out;
+    s->size = 32;
+    s->ngf = s->ndf = 4;
+    s->epochs = s->epochs_decay = 1;
+    s->save_every_iterations = 5;
+}
+
+static char *tmp_path(const char *name)
+{
+    static char buf[8][4200];
+    static int k;
+    char *p = buf[k++ % 8];
+    snprintf(p, sizeof buf[0], "%s/%s", tmp, name);
+    return p;
+}
+
+static void test_settings(void)
+{
+    int before = failures;
+    mg_train_settings s;
+    settings_small(&s, tmp_path("unused"));
+    CHECK(mg_train_settings_check(&s) == MG_OK, "the small settings: %s", mg_last_error());
+    s.load_size = 0; /* the default, "off", is below the range 16..4096 */
+    s.device = -1;
+    CHECK(mg_train_settings_check(&s) == MG_OK, "load_size 0 and device -1 (off): %s", mg_last_error());
+    s.size = 48;
+    CHECK(mg_train_settings_check(&s) == MG_ERR_ARG && strstr(mg_last_error(), "--size") &&
+              strstr(mg_last_error(), "multiple of 32"),
+          "size 48 for the unet: %s", mg_last_error());
+    s.size = 32;
+    s.lr = 2;
+    CHECK(mg_train_settings_check(&s) == MG_ERR_ARG && strstr(mg_last_error(), "--lr"), "lr 2: %s", mg_last_error());
+    s.lr = NAN;
+    CHECK(mg_train_settings_check(&s) == MG_ERR_ARG && strstr(mg_last_error(), "--lr"), "lr NaN: %s", mg_last_error());
+    s.lr = 2e-4f;
+    s.gan_mode = 2;
+    CHECK(mg_train_settings_check(&s) == MG_ERR_ARG && strstr(mg_last_error(), "--gan-mode"), "gan_mode 2: %s",
+          mg_last_error());
+    s.gan_mode = 0;
+    s.epochs = s.epochs_decay = 0;
+    CHECK(mg_train_settings_check(&s) == MG_ERR_ARG && strstr(mg_last_error(), "nothing to train"), "no epochs: %s",
+          mg_last_error());
+    s.epochs = 1;
+    s.val_a = dir_a;
+    CHECK(mg_train_settings_check(&s) == MG_ERR_ARG && strstr(mg_last_error(), "--val-b"), "val_a alone: %s",
+          mg_last_error());
+    s.val_a = NULL;
+    s.b = NULL;
+    CHECK(mg_train_settings_check(&s) == MG_ERR_ARG && strstr(mg_last_error(), "--b"), "no b: %s", mg_last_error());
+    char buf[64];
+    s.generator = 1;
+    CHECK(!strcmp(mg_setting_format(&s, MG_SET_GENERATOR, buf, sizeof buf), "resnet"), "generator as text: %s", buf);
+    CHECK(!strcmp(mg_setting_format(&s, MG_SET_LR, buf, sizeof buf), "0.0002"), "lr as text: %s", buf);
+    report(before, "settings: the check refuses what no run can start, naming the option; off values pass");
+}
+
+/* What a run reported, counted by kind. */
+typedef struct tally {
+    int n[MG_TRAIN_NOTICE + 1];
+    int epochs_finite, latest_saves, stop_at; /* stop_at: ask for a stop at this iteration of the epoch (0: never) */
+    long last_iteration;
+} tally;
+
+static void on_event(mg_trainer *t, const mg_train_event *e, void *user)
+{
+    tally *y = user;
+    y->n[e->kind]++;
+    if (e->kind == MG_TRAIN_ITERATION) {
+        y->last_iteration = e->iteration;
+        if (y->stop_at && e->iter_in_epoch == y->stop_at)
+            mg_trainer_stop(t);
+    }
+    if (e->kind == MG_TRAIN_EPOCH) {
+        bool finite = true;
+        for (int i = 0; i < MG_LOSS_COUNT; i++)
+            finite = finite && isfinite(e->losses[i]);
+        y->epochs_finite += finite;
+    }
+    if (e->kind == MG_TRAIN_SAVED && strstr(e->path, "/latest.ckpt"))
+        y->latest_saves++;
+}
+
+static void test_events(void)
+{
+    int before = failures;
+    mg_train_settings s;
+    settings_small(&s, tmp_path("events"));
+    tally y = {0};
+    mg_trainer *t;
+    MUST(mg_trainer_new(&s, be, &(mg_trainer_hooks){.on_event = on_event, .user = &y}, &t));
+    mg_train_info in;
+    mg_trainer_info(t, &in);
+    int n_iter = in.n_iter;
+    CHECK(n_iter == 24 && in.epoch == 1 && in.iteration == 0 && in.saved_iteration == -1, "a new run: %d iterations",
+          n_iter);
+    mg_train_end why;
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_info(t, &in);
+    CHECK(why == MG_TRAIN_FINISHED && in.finished && in.iteration == 2L * n_iter && in.n_epochs == 2,
+          "the run ends finished after both epochs: why %d, iteration %ld", (int)why, in.iteration);
+    CHECK(y.n[MG_TRAIN_BEGIN] == 1 && y.n[MG_TRAIN_ITERATION] == 2 * n_iter && y.n[MG_TRAIN_EPOCH] == 2 &&
+              y.n[MG_TRAIN_EPOCH_END] == 2 && y.epochs_finite == 2 && y.n[MG_TRAIN_VALIDATION] == 0,
+          "events: begin %d, iterations %d, epochs %d (%d finite), epoch ends %d", y.n[MG_TRAIN_BEGIN],
+          y.n[MG_TRAIN_ITERATION], y.n[MG_TRAIN_EPOCH], y.epochs_finite, y.n[MG_TRAIN_EPOCH_END]);
+    /* every 5 global iterations within an epoch (5..20, then 25..45) and at each epoch's end (24, 48) */
+    CHECK(y.latest_saves == 11, "latest.ckpt saved %d times (want 11)", y.latest_saves);
+    CHECK(mg_trainer_step(t) == MG_ERR_ARG && strstr(mg_last_error(), "finished"), "a step after the end: %s",
+          mg_last_error());
+    mg_trainer_free(t);
+    struct stat st;
+    CHECK(stat(tmp_path("events/epoch_002.ckpt"), &st) == 0 &&
+              stat(tmp_path("events/samples/epoch_002.png"), &st) == 0 &&
+              stat(tmp_path("events/config.txt"), &st) == 0 && stat(tmp_path("events/epochs.csv"), &st) == 0,
+          "the run folder lacks its files");
+    report(before, "events: begin, every iteration, every epoch with finite means, the saves; no step past the end");
+}
+
+/* The weights of a checkpoint file, as one blob for comparison (entry names and values). */
+static bool same_checkpoints(const char *p, const char *q)
+{
+    mg_ckpt a, b;
+    if (mg_ckpt_load(p, &a) != MG_OK)
+        return false;
+    if (mg_ckpt_load(q, &b) != MG_OK)
+        return mg_ckpt_free(&a), false;
+    bool same = a.n_entries == b.n_entries;
+    for (int i = 0; same && i < a.n_entries; i++)
+        same = !strcmp(a.entries[i].name, b.entries[i].name) && a.entries[i].numel == b.entries[i].numel &&
+               !memcmp(a.entries[i].data, b.entries[i].data, a.entries[i].numel * sizeof(float));
+    mg_ckpt_free(&a);
+    mg_ckpt_free(&b);
+    return same;
+}
+
+static void test_stop_at_epoch_end(void)
+{
+    int before = failures;
+    mg_train_settings s;
+    settings_small(&s, tmp_path("stop"));
+    tally y = {.stop_at = 24};
+    mg_trainer *t;
+    MUST(mg_trainer_new(&s, be, &(mg_trainer_hooks){.on_event = on_event, .user = &y}, &t));
+    mg_train_end why;
+    MUST(mg_trainer_run(t, &why));
+    mg_train_info in;
+    mg_trainer_info(t, &in);
+    CHECK(why == MG_TRAIN_STOPPED && in.epoch == 2 && in.iter_in_epoch == 0 && in.iteration == 24 &&
+              in.saved_iteration == 24 && y.n[MG_TRAIN_EPOCH_END] == 1,
+          "stopped in the last iteration: why %d, epoch %d, iteration %d of it, saved at %ld", (int)why, in.epoch,
+          in.iter_in_epoch, in.saved_iteration);
+    mg_trainer_free(t);
+    tally z = {0};
+    mg_train_settings each;
+    mg_train_settings_default(&each);
+    mg_status st =
+        mg_trainer_resume(tmp_path("stop"), &each, be, &(mg_trainer_hooks){.on_event = on_event, .user = &z}, &t);
+    CHECK(st == MG_OK, "the run does not resume: %s", mg_last_error());
+    if (st == MG_OK) {
+        mg_trainer_info(t, &in);
+        CHECK(in.epoch == 2 && in.iteration == 24 && in.n_epochs == 1 && in.settings->ngf == 4 &&
+                  in.settings->size == 32,
+              "resumed at epoch %d, iteration %ld, %d epochs of history, ngf %d", in.epoch, in.iteration, in.n_epochs,
+              in.settings->ngf);
+        CHECK(mg_trainer_run(t, &why) == MG_OK && why == MG_TRAIN_FINISHED, "the resumed run: %s", mg_last_error());
+        mg_trainer_free(t);
+        CHECK(same_checkpoints(tmp_path("stop/latest.ckpt"), tmp_path("events/latest.ckpt")),
+              "stopped and resumed, the run ends elsewhere than the uninterrupted one");
+    }
+    report(before,
+           "stop in an epoch's last iteration: the epoch ends first, the run resumes and ends as uninterrupted");
+}
+
+static void test_steps(void)
+{
+    int before = failures;
+    mg_train_settings s;
+    settings_small(&s, tmp_path("steps"));
+    mg_trainer *t;
+    MUST(mg_trainer_new(&s, be, NULL, &t));
+    mg_train_info in;
+    int steps = 0;
+    for (mg_trainer_info(t, &in); !in.finished && steps < 1000; mg_trainer_info(t, &in), steps++)
+        MUST(mg_trainer_step(t));
+    mg_trainer_free(t);
+    CHECK(steps == 48, "%d steps (want 48)", steps);
+    CHECK(same_checkpoints(tmp_path("steps/latest.ckpt"), tmp_path("events/latest.ckpt")),
+          "stepping by hand ends elsewhere than mg_trainer_run");
+    report(before, "mg_trainer_step by hand equals mg_trainer_run bit for bit");
+}
+
+static void test_folder_refused(void)
+{
+    int before = failures;
+    char *dir = tmp_path("theirs"), *file = tmp_path("theirs/notes.txt");
+    mkdir(dir, 0777);
+    FILE *f = fopen(file, "w");
+    CHECK(f && fputs("mine\n", f) >= 0 && fclose(f) == 0, "cannot write %s", file);
+    mg_train_settings s;
+    settings_small(&s, dir);
+    mg_trainer *t = NULL;
+    CHECK(mg_trainer_new(&s, be, NULL, &t) == MG_ERR_ARG && !t && strstr(mg_last_error(), "already holds files"),
+          "a folder of files: %s", mg_last_error());
+    s.overwrite = true;
+    CHECK(mg_trainer_new(&s, be, NULL, &t) == MG_ERR_ARG && !t && strstr(mg_last_error(), "no mrigan run"),
+          "overwrite on a folder of files: %s", mg_last_error());
+    struct stat st;
+    CHECK(stat(file, &st) == 0 && st.st_size == 5 && stat(tmp_path("theirs/samples"), &st) != 0,
+          "the folder was changed");
+    CHECK(mg_trainer_resume(dir, NULL, be, NULL, &t) == MG_ERR_IO && !t && strstr(mg_last_error(), "latest.ckpt"),
+          "resume of a folder without a run: %s", mg_last_error());
+    report(before, "a folder of someone's files is refused, with or without overwrite, and left as it was");
+}
+
+int main(int argc, char **argv)
+{
+    mg_blas_select_kernels(argv); /* the GEMM kernels mrigan itself would run (tests/test-blas.c) */
+    if (argc != 2)
+        return fprintf(stderr, "usage: %s DATA/phantom\n", argv[0]), 2;
+    snprintf(dir_a, sizeof dir_a, "%s/T1", argv[1]);
+    snprintf(dir_b, sizeof dir_b, "%s/T2", argv[1]);
+    snprintf(tmp, sizeof tmp, "/tmp/mrigan-trainer-XXXXXX");
+    if (!mkdtemp(tmp))
+        return perror("mkdtemp"), 1;
+    MUST(mg_backend_open("cpu", -1, 1, &be));
+    test_settings();
+    test_events();
+    test_stop_at_epoch_end();
+    test_steps();
+    test_folder_refused();
+    mg_backend_free(be);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (!getenv("MRIGAN_TEST_KEEP") && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmp);
+    return failures ? 1 : 0;
+}
