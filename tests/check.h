@@ -1,5 +1,7 @@
 /* Assertions shared by the test programs: CHECK counts a failure and goes on, MUST stops the program on a
- * failed mrigan call (after MUST_CLEANUP, which a test may define to remove its temporary files). */
+ * failed mrigan call (after MUST_CLEANUP, which a test may define to remove its temporary files). A program of
+ * several files defines CHECK_SHARED_FAILURES (one `int failures` among them) and may define CHECK_CONTEXT() to
+ * say more about a failure (the command line tests print the last command). */
 #ifndef MRIGAN_TEST_CHECK_H
 #define MRIGAN_TEST_CHECK_H
 
@@ -8,7 +10,15 @@
 
 #include "mrigan/mrigan.h"
 
+#ifdef CHECK_SHARED_FAILURES
+extern int failures;
+#else
 static int failures;
+#endif
+
+#ifndef CHECK_CONTEXT
+#define CHECK_CONTEXT() ((void)0)
+#endif
 
 #ifndef MUST_CLEANUP
 #define MUST_CLEANUP() ((void)0)
@@ -20,7 +30,8 @@ static int failures;
             failures++;                                                                                                \
             fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
             fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
+            fprintf(stderr, " [last error: %s]\n", mg_last_error());                                                   \
+            CHECK_CONTEXT();                                                                                           \
         }                                                                                                              \
     } while (0)
 

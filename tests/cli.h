@@ -17,22 +17,15 @@
 
 #define CSV_COLS 13 /* iteration, epoch, lr, the nine losses, seconds */
 
-extern int failures, group_failures;
+extern int group_failures;
 extern char tmp_dir[64];
 extern char mrigan_bin[2 * PATH_MAX];
 extern char last_cmd[4096];
 extern char *last_err; /* the last command's stderr */
 
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            failures++;                                                                                                \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                       \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fprintf(stderr, " [last error: %s]\n", mg_last_error());                                                   \
-            report_command();                                                                                          \
-        }                                                                                                              \
-    } while (0)
+#define CHECK_SHARED_FAILURES
+#define CHECK_CONTEXT() report_command()
+#include "check.h"
 
 /* Like CHECK, but leaves the calling group (whose later checks need this one) at once. */
 #define REQUIRE(cond, ...)                                                                                             \

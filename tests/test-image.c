@@ -19,18 +19,10 @@
 #include "mrigan/image.h"
 #include "tmpdir.h"
 
-static int failures, group_failures;
-static char tmp_dir[64];
+#include "check.h"
 
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            failures++;                                                                                                \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                       \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fprintf(stderr, " [last error: %s]\n", mg_last_error());                                                   \
-        }                                                                                                              \
-    } while (0)
+static int group_failures;
+static char tmp_dir[64];
 
 static void group_begin(void) { group_failures = failures; }
 static void group_end(const char *name) { printf("%s %s\n", failures == group_failures ? "ok" : "not ok", name); }

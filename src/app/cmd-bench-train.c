@@ -9,9 +9,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "commands.h"
 #include "base/base.h"
-#include "mrigan/cyclegan.h"
+#include "commands.h"
+#include "mrigan/trainer.h"
 #include "options.h"
 
 static int cmp_double(const void *a, const void *b)
@@ -29,19 +29,16 @@ static int run(const bench_train_opts *o)
 {
     mg_backend *be = NULL;
     mg_cyclegan m = {0};
-    mg_cyclegan_config cfg = {.gen = {.kind = o->generator ? MG_GEN_RESNET : MG_GEN_UNET,
-                                      .ngf = o->ngf,
-                                      .blocks = o->blocks,
-                                      .depth = o->generator ? 0 : mg_unet_depth_for(o->size),
-                                      .dropout = o->dropout},
-                              .ndf = o->ndf,
-                              .gan_mode = MG_GAN_LSGAN,
-                              .lambda_cycle = 10.0f,
-                              .lambda_identity = 0.5f,
-                              .pool_size = 50,
-                              .lr = 2e-4f,
-                              .beta1 = 0.5f,
-                              .beta2 = 0.999f};
+    /* The model train would build from these options (the other settings at their defaults). */
+    mg_train_settings ts;
+    mg_train_settings_default(&ts);
+    ts.generator = o->generator;
+    ts.size = o->size;
+    ts.ngf = o->ngf;
+    ts.ndf = o->ndf;
+    ts.blocks = o->blocks;
+    ts.dropout = o->dropout;
+    mg_cyclegan_config cfg = mg_train_settings_model(&ts);
     size_t px = (size_t)o->size * o->size;
     float *a = malloc(px * sizeof *a), *b = malloc(px * sizeof *b), *y = malloc(px * sizeof *y);
     double *t = malloc((size_t)(o->iters + 1) * sizeof *t), *tf = malloc((size_t)(o->iters + 1) * sizeof *tf);
@@ -97,8 +94,8 @@ static int run(const bench_train_opts *o)
                "\"g_forward_s_median\": %.5f, \"params_G\": %zu, \"params_D\": %zu, \"params_total\": %zu, "
                "\"peak_rss_mb\": %.1f, ",
                mg_backend_name(be), o->generator ? "resnet" : "unet", o->size, o->ngf, o->ndf,
-               o->generator ? o->blocks : 0, o->dropout ? "true" : "false", mg_backend_threads(be), o->warmup, o->iters,
-               t[o->iters / 2], t[0], t[o->iters - 1], tf[o->iters / 2], pg, pd, 2 * pg + 2 * pd,
+               o->generator ? o->blocks : 0, cfg.gen.dropout ? "true" : "false", mg_backend_threads(be), o->warmup,
+               o->iters, t[o->iters / 2], t[0], t[o->iters - 1], tf[o->iters / 2], pg, pd, 2 * pg + 2 * pd,
                (double)ru.ru_maxrss / 1024.0);
         mg_memory_stats mem;
         mg_backend_memory(be, &mem);
