@@ -81,7 +81,21 @@ static void test_settings(void)
     s.generator = 1;
     CHECK(!strcmp(mg_setting_format(&s, MG_SET_GENERATOR, buf, sizeof buf), "resnet"), "generator as text: %s", buf);
     CHECK(!strcmp(mg_setting_format(&s, MG_SET_LR, buf, sizeof buf), "0.0002"), "lr as text: %s", buf);
-    report(before, "settings: the check refuses what no run can start, naming the option; off values pass");
+    /* the generator choice is the list of generators.def, and each name reads back as its kind */
+    CHECK(mg_setting_choice_count(mg_settings[MG_SET_GENERATOR].choices) == MG_GEN_COUNT, "%d generator choices",
+          mg_setting_choice_count(mg_settings[MG_SET_GENERATOR].choices));
+    for (int k = 0; k < MG_GEN_COUNT; k++) {
+        mg_gen_kind back = MG_GEN_COUNT;
+        mg_setting_choice_name(mg_settings[MG_SET_GENERATOR].choices, k, buf, sizeof buf);
+        CHECK(!strcmp(buf, mg_generator_names[k]) && mg_generator_kind_of(buf, &back) == MG_OK &&
+                  back == (mg_gen_kind)k,
+              "generator %d: choice '%s', name '%s'", k, buf, mg_generator_names[k]);
+    }
+    mg_gen_kind none;
+    CHECK(mg_generator_kind_of("vit", &none) == MG_ERR_FORMAT && strstr(mg_last_error(), "unet|resnet"),
+          "an unknown generator: %s", mg_last_error());
+    report(before, "settings: the check refuses what no run can start, naming the option; off values pass; the "
+                   "generator choices are generators.def's");
 }
 
 /* What a run reported, counted by kind. */

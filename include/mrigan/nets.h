@@ -26,7 +26,20 @@ mg_status mg_net_init(mg_net *n, mg_rng *rng, float std);
 void mg_net_set_frozen(mg_net *n, bool frozen);
 size_t mg_net_param_count(const mg_net *n);
 
-typedef enum mg_gen_kind { MG_GEN_UNET, MG_GEN_RESNET } mg_gen_kind;
+typedef enum mg_gen_kind {
+#define GENERATOR(e, name, what) MG_GEN_##e,
+#include "mrigan/generators.def"
+#undef GENERATOR
+    MG_GEN_COUNT
+} mg_gen_kind;
+
+/* "unet", "resnet": the names of mrigan/generators.def; and the same as one choice string, "unet|resnet"
+ * (mg_generator_choice_list is "|unet|resnet"). */
+extern const char *const mg_generator_names[MG_GEN_COUNT];
+extern const char mg_generator_choice_list[];
+#define MG_GENERATOR_CHOICES (mg_generator_choice_list + 1)
+/* The kind named name; MG_ERR_FORMAT naming the known ones otherwise. */
+mg_status mg_generator_kind_of(const char *name, mg_gen_kind *out);
 
 typedef struct mg_gen_config {
     mg_gen_kind kind;
@@ -50,6 +63,9 @@ typedef struct mg_generator {
 
 /* U-Net depth for a square crop: log2(size), at least 3. */
 int mg_unet_depth_for(int size);
+/* Fits cfg (its kind, ngf, blocks and dropout set) to training crops of side size, as the recipe does: the U-Net's
+ * depth from the size; the ResNet without dropout. */
+void mg_generator_fit(mg_gen_config *cfg, int size);
 /* Side multiple the generator needs its input to be (2^depth for unet, 4 for resnet). */
 int mg_generator_multiple(const mg_gen_config *cfg);
 mg_status mg_generator_new(mg_backend *be, const char *prefix, const mg_gen_config *cfg, mg_generator *out);

@@ -93,7 +93,7 @@ static int run(const bench_train_opts *o)
                "\"train_iter_s_median\": %.4f, \"train_iter_s_min\": %.4f, \"train_iter_s_max\": %.4f, "
                "\"g_forward_s_median\": %.5f, \"params_G\": %zu, \"params_D\": %zu, \"params_total\": %zu, "
                "\"peak_rss_mb\": %.1f, ",
-               mg_backend_name(be), o->generator ? "resnet" : "unet", o->size, o->ngf, o->ndf,
+               mg_backend_name(be), mg_generator_names[cfg.gen.kind], o->size, o->ngf, o->ndf,
                o->generator ? o->blocks : 0, cfg.gen.dropout ? "true" : "false", mg_backend_threads(be), o->warmup,
                o->iters, t[o->iters / 2], t[0], t[o->iters - 1], tf[o->iters / 2], pg, pd, 2 * pg + 2 * pd,
                (double)ru.ru_maxrss / 1024.0);

@@ -236,7 +236,7 @@ static int train_run(train_cli *c, mg_backend *be)
     fprintf(stderr,
             "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d crops, %d iterations per "
             "epoch, %s backend; outputs in %s/\n",
-            in.settings->a, in.n_a, in.settings->b, in.n_b, in.settings->generator ? "resnet" : "unet",
+            in.settings->a, in.n_a, in.settings->b, in.n_b, mg_generator_names[in.settings->generator],
             in.settings->size, in.settings->size, in.n_iter, mg_backend_name(be), in.out);
     running = t;
     struct sigaction sa = {.sa_handler = on_signal};

@@ -25,7 +25,16 @@ int mg_unet_depth_for(int size)
     return d < 3 ? 3 : d;
 }
 
-int mg_generator_multiple(const mg_gen_config *cfg) { return cfg->kind == MG_GEN_UNET ? 1 << cfg->depth : 4; }
+static int unet_multiple(const mg_gen_config *c) { return 1 << c->depth; }
+
+static void unet_fit(mg_gen_config *c, int size) { c->depth = mg_unet_depth_for(size); }
+
+static mg_status unet_check(const mg_gen_config *c)
+{
+    if (c->depth < 3 || c->depth > MG_UNET_MAX_DEPTH)
+        return mg_error(MG_ERR_ARG, "unet: depth %d outside 3..%d", c->depth, MG_UNET_MAX_DEPTH);
+    return MG_OK;
+}
 
 static mg_status unet_build(mg_backend *be, mg_generator *gen)
 {
@@ -74,6 +83,27 @@ static mg_tensor *unet_forward(mg_graph *g, const mg_generator *gen, mg_tensor *
 }
 
 /* Layer indices of the ResNet: stem 0, downs 1-2, block k's convs 3+2k and 4+2k, ups, head. */
+static int resnet_multiple(const mg_gen_config *c)
+{
+    (void)c;
+    return 4;
+}
+
+/* The standard ResNet generator trains without dropout. */
+static void resnet_fit(mg_gen_config *c, int size)
+{
+    (void)size;
+    c->depth = 0;
+    c->dropout = false;
+}
+
+static mg_status resnet_check(const mg_gen_config *c)
+{
+    if (c->blocks < 1 || c->blocks > MG_RESNET_MAX_BLOCKS)
+        return mg_error(MG_ERR_ARG, "resnet: %d blocks outside 1..%d", c->blocks, MG_RESNET_MAX_BLOCKS);
+    return MG_OK;
+}
+
 static mg_status resnet_build(mg_backend *be, mg_generator *gen)
 {
     const mg_gen_config *c = &gen->cfg;
@@ -127,18 +157,65 @@ static mg_tensor *resnet_forward(mg_graph *g, const mg_generator *gen, mg_tensor
     return mg_tanh(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 3, 3, 3, 3), gen->w[l], gen->b[l], 1, 0));
 }
 
+/* ------------------------------------------------------------------ the generators of generators.def */
+typedef struct gen_kind {
+    mg_status (*check)(const mg_gen_config *c);
+    void (*fit)(mg_gen_config *c, int size);
+    int (*multiple)(const mg_gen_config *c);
+    mg_status (*build)(mg_backend *be, mg_generator *gen);
+    mg_tensor *(*forward)(mg_graph *g, const mg_generator *gen, mg_tensor *x);
+} gen_kind;
+
+static const gen_kind gen_kinds[MG_GEN_COUNT] = {
+#define GENERATOR(e, name, what)                                                                                       \
+    [MG_GEN_##e] = {name##_check, name##_fit, name##_multiple, name##_build, name##_forward},
+#include "mrigan/generators.def"
+#undef GENERATOR
+};
+
+const char *const mg_generator_names[MG_GEN_COUNT] = {
+#define GENERATOR(e, name, what) [MG_GEN_##e] = #name,
+#include "mrigan/generators.def"
+#undef GENERATOR
+};
+
+const char mg_generator_choice_list[] = ""
+#define GENERATOR(e, name, what) "|" #name
+#include "mrigan/generators.def"
+#undef GENERATOR
+    ;
+
+mg_status mg_generator_kind_of(const char *name, mg_gen_kind *out)
+{
+    for (int k = 0; k < MG_GEN_COUNT; k++)
+        if (!strcmp(name, mg_generator_names[k]))
+            return *out = (mg_gen_kind)k, MG_OK;
+    return mg_error(MG_ERR_FORMAT, "generator '%s' is not one of %s", name, MG_GENERATOR_CHOICES);
+}
+
+static bool gen_known(const mg_gen_config *cfg) { return (unsigned)cfg->kind < MG_GEN_COUNT; }
+
+void mg_generator_fit(mg_gen_config *cfg, int size)
+{
+    if (gen_known(cfg))
+        gen_kinds[cfg->kind].fit(cfg, size);
+}
+
+int mg_generator_multiple(const mg_gen_config *cfg) { return gen_known(cfg) ? gen_kinds[cfg->kind].multiple(cfg) : 1; }
+
 mg_status mg_generator_new(mg_backend *be, const char *prefix, const mg_gen_config *cfg, mg_generator *out)
 {
     memset(out, 0, sizeof *out);
     if (cfg->ngf < 1 || cfg->ngf > 1024)
         return mg_error(MG_ERR_ARG, "generator: ngf %d outside 1..1024", cfg->ngf);
-    if (cfg->kind == MG_GEN_UNET && (cfg->depth < 3 || cfg->depth > MG_UNET_MAX_DEPTH))
-        return mg_error(MG_ERR_ARG, "unet: depth %d outside 3..%d", cfg->depth, MG_UNET_MAX_DEPTH);
-    if (cfg->kind == MG_GEN_RESNET && (cfg->blocks < 1 || cfg->blocks > MG_RESNET_MAX_BLOCKS))
-        return mg_error(MG_ERR_ARG, "resnet: %d blocks outside 1..%d", cfg->blocks, MG_RESNET_MAX_BLOCKS);
+    if (!gen_known(cfg))
+        return mg_error(MG_ERR_ARG, "generator: kind %d is not one of %s", (int)cfg->kind, MG_GENERATOR_CHOICES);
+    mg_status s = gen_kinds[cfg->kind].check(cfg);
+    if (s != MG_OK)
+        return s;
     out->cfg = *cfg;
     snprintf(out->net.prefix, sizeof out->net.prefix, "%s", prefix);
-    mg_status s = cfg->kind == MG_GEN_UNET ? unet_build(be, out) : resnet_build(be, out);
+    s = gen_kinds[cfg->kind].build(be, out);
     if (s != MG_OK)
         mg_net_free(&out->net);
     return s;
@@ -154,5 +231,5 @@ mg_status mg_generator_param_count(const mg_gen_config *cfg, size_t *out)
 
 mg_tensor *mg_generator_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
 {
-    return gen->cfg.kind == MG_GEN_UNET ? unet_forward(g, gen, x) : resnet_forward(g, gen, x);
+    return gen_kinds[gen->cfg.kind].forward(g, gen, x);
 }

@@ -48,7 +48,7 @@ static mg_status get_float(const mg_ckpt *c, const char *key, float lo, float hi
 static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
 {
     const mg_gen_config *g = &cfg->gen;
-    mg_status s = mg_ckpt_set(c, "generator", g->kind == MG_GEN_UNET ? "unet" : "resnet");
+    mg_status s = mg_ckpt_set(c, "generator", mg_generator_names[g->kind]);
     if (s == MG_OK)
         s = mg_ckpt_set_long(c, "ngf", g->ngf);
     if (s == MG_OK)
@@ -81,9 +81,8 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
     char kind[16], mode[16];
     memset(cfg, 0, sizeof *cfg);
     mg_status s = mg_ckpt_get(c, "generator", kind, sizeof kind);
-    if (s == MG_OK && strcmp(kind, "unet") && strcmp(kind, "resnet"))
+    if (s == MG_OK && mg_generator_kind_of(kind, &cfg->gen.kind) != MG_OK)
         s = mg_error(MG_ERR_FORMAT, "checkpoint: unknown generator '%s'", kind);
-    cfg->gen.kind = strcmp(kind, "unet") ? MG_GEN_RESNET : MG_GEN_UNET;
     int dropout = 0;
     if (s == MG_OK)
         s = get_int(c, "ngf", 1, 1024, &cfg->gen.ngf);

@@ -129,8 +129,6 @@ mg_cyclegan_config mg_train_settings_model(const mg_train_settings *s)
 #define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_TO_CFG_##scope(f, member)
 #include "mrigan/settings.def"
 #undef SETTING
-    c.gen.depth = c.gen.kind == MG_GEN_UNET ? mg_unet_depth_for(s->size) : 0;
-    if (c.gen.kind == MG_GEN_RESNET)
-        c.gen.dropout = false; /* the standard ResNet generator trains without dropout */
+    mg_generator_fit(&c.gen, s->size);
     return c;
 }
