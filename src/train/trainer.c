@@ -78,15 +78,15 @@ static mg_status trainer_alloc(mg_backend *be, const mg_trainer_hooks *hooks, mg
     return MG_OK;
 }
 
-/* The string setting id kept in the trainer: made absolute when it names an existing path, so that a resume
- * works from any working folder. */
+/* The string setting id, copied into the trainer; the run's folders of data (scope RUN) made absolute, so that a
+ * resume works from any working folder. */
 static void trainer_keep_path(mg_trainer *t, mg_setting_id id)
 {
     const char **field = mg_setting_field(&t->o, id);
     char *keep = t->str->v[id];
     if (!*field)
         return;
-    if (!realpath(*field, keep))
+    if (mg_settings[id].scope != MG_SCOPE_RUN || !realpath(*field, keep))
         snprintf(keep, sizeof t->str->v[id], "%s", *field);
     *field = keep;
 }
