@@ -91,6 +91,21 @@ static void test_settings(void)
                   back == (mg_gen_kind)k,
               "generator %d: choice '%s', name '%s'", k, buf, mg_generator_names[k]);
     }
+    /* --backend's choices: auto, then every backend of backends.def, each of which the registry knows */
+    CHECK(!strcmp(mg_settings[MG_SET_BACKEND].choices, MG_BACKEND_CHOICES) &&
+              !strcmp(mg_setting_choice_name(MG_BACKEND_CHOICES, 0, buf, sizeof buf), "auto"),
+          "backend choices: %s", mg_settings[MG_SET_BACKEND].choices);
+    int n_backends = 0;
+    for (; mg_backend_names[n_backends]; n_backends++) {
+        mg_setting_choice_name(MG_BACKEND_CHOICES, n_backends + 1, buf, sizeof buf);
+        CHECK(!strcmp(buf, mg_backend_names[n_backends]), "backend choice %d: %s", n_backends + 1, buf);
+    }
+    CHECK(n_backends + 1 == mg_setting_choice_count(MG_BACKEND_CHOICES) && mg_backend_built("cpu") &&
+              !mg_backend_built("vulkan"),
+          "%d backends", n_backends);
+    mg_backend *nope = NULL;
+    CHECK(mg_backend_open("vulkan", -1, 1, &nope) == MG_ERR_ARG && !nope && strstr(mg_last_error(), "auto|cpu"),
+          "an unknown backend: %s", mg_last_error());
     mg_gen_kind none;
     CHECK(mg_generator_kind_of("vit", &none) == MG_ERR_FORMAT && strstr(mg_last_error(), "unet|resnet"),
           "an unknown generator: %s", mg_last_error());

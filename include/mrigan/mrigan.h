@@ -58,6 +58,11 @@ mg_status mg_backend_open(const char *kind, int device, int n_threads, mg_backen
 /* Whether this build has the backend kind ("cpu" always; "opencl" unless built with -Dopencl=disabled or
  * without the OpenCL ICD loader and CLBlast). */
 bool mg_backend_built(const char *kind);
+/* The backends of mrigan/backends.def by name, NULL-terminated, and --backend's choices "auto|cpu|opencl"
+ * (mg_backend_choice_list is "|auto|cpu|opencl"). */
+extern const char *const mg_backend_names[];
+extern const char mg_backend_choice_list[];
+#define MG_BACKEND_CHOICES (mg_backend_choice_list + 1)
 
 typedef struct mg_memory_stats {
     size_t live_bytes;      /* buffers held by tensors */

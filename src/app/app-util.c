@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "app-util.h"
+#include "mrigan/trainer.h"
 
 const char *app_base_name(const char *path)
 {
@@ -15,8 +16,9 @@ const char *app_base_name(const char *path)
 
 mg_status app_open_backend(const char *cmd, int kind, int device, int threads, mg_backend **out)
 {
-    static const char *const kinds[] = {"auto", "cpu", "opencl"};
-    mg_status s = mg_backend_open(kinds[kind >= 0 && kind <= 2 ? kind : 0], device, threads, out);
+    char name[32];
+    mg_status s =
+        mg_backend_open(mg_setting_choice_name(MG_BACKEND_CHOICES, kind, name, sizeof name), device, threads, out);
     if (s == MG_OK && kind == 0)
         fprintf(stderr, "mrigan %s: --backend auto chose %s (%s)\n", cmd, mg_backend_name(*out),
                 mg_backend_device(*out));

@@ -42,11 +42,9 @@ static int run(const bench_train_opts *o)
     size_t px = (size_t)o->size * o->size;
     float *a = malloc(px * sizeof *a), *b = malloc(px * sizeof *b), *y = malloc(px * sizeof *y);
     double *t = malloc((size_t)(o->iters + 1) * sizeof *t), *tf = malloc((size_t)(o->iters + 1) * sizeof *tf);
-    mg_status s = a && b && y && t && tf ? mg_backend_open(o->backend == 0   ? "auto"
-                                                           : o->backend == 1 ? "cpu"
-                                                                             : "opencl",
-                                                           o->device, o->threads, &be)
-                                         : MG_ERR_OOM;
+    char kind[32];
+    mg_setting_choice_name(MG_BACKEND_CHOICES, o->backend, kind, sizeof kind);
+    mg_status s = a && b && y && t && tf ? mg_backend_open(kind, o->device, o->threads, &be) : MG_ERR_OOM;
     if (s == MG_OK)
         s = mg_cyclegan_new(be, &cfg, 1, &m);
     mg_rng r;
@@ -138,7 +136,7 @@ int cmd_bench_train(int argc, char **argv)
         APP_INT("warmup", &o.warmup, 0, 1000, "untimed iterations first (2)"),
         APP_INT("iters", &o.iters, 1, 100000, "timed iterations (10)"),
         APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
-        APP_CHOICE("backend", &o.backend, "auto|cpu|opencl", "compute backend (auto)"),
+        APP_CHOICE("backend", &o.backend, MG_BACKEND_CHOICES, "compute backend (default: auto)"),
         APP_INT("device", &o.device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
     };
     const int n = sizeof table / sizeof *table;

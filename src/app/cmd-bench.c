@@ -16,8 +16,8 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "commands.h"
 #include "base/base.h"
+#include "commands.h"
 #include "options.h"
 
 #include <mrigan/blas.h>

@@ -26,11 +26,14 @@ int cmd_devices(int argc, char **argv)
                "kernels, and lists the OpenCL devices (the N of --device N and MRIGAN_DEVICE).\n");
         return argc == 2 && argv[1][0] == '-' && argv[1][1] == '-' && argv[1][2] == 'h' ? 0 : 2;
     }
-    if (mg_backend_built("opencl"))
-        printf("backends in this build: cpu, opencl\n");
-    else
-        printf("backends in this build: cpu (built without OpenCL: meson setup -Dopencl=disabled, or the OpenCL ICD "
-               "loader and CLBlast were missing)\n");
+    printf("backends in this build:");
+    for (int i = 0, n = 0; mg_backend_names[i]; i++)
+        if (mg_backend_built(mg_backend_names[i]))
+            printf("%s %s", n++ ? "," : "", mg_backend_names[i]);
+    if (!mg_backend_built("opencl"))
+        printf(" (built without OpenCL: meson setup -Dopencl=disabled, or the OpenCL ICD loader and CLBlast were "
+               "missing)");
+    printf("\n");
     print_cpu();
     if (!mg_backend_built("opencl")) {
         printf("--backend auto uses the CPU backend.\n");

@@ -320,7 +320,7 @@ int cmd_eval(int argc, char **argv)
         APP_FLOAT("mask-threshold", &o.mask_threshold, 0, 255, "foreground: target gray level above this (5)"),
         APP_FILE("csv", &o.csv, "write the per-image table and summary rows to this CSV file"),
         APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
-        APP_CHOICE("backend", &o.backend, "auto|cpu|opencl", "compute backend (auto)"),
+        APP_CHOICE("backend", &o.backend, MG_BACKEND_CHOICES, "compute backend (default: auto)"),
         APP_INT("device", &o.device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
     };
     const int n_opts = sizeof table / sizeof *table;

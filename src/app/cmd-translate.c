@@ -75,12 +75,14 @@ static int check_outputs(const translate_opts *o, char **files, int n_files)
         char out[4200];
         snprintf(out, sizeof out, "%s/%s", o->out, app_base_name(files[i]));
         if (app_inputs_has(&in, out))
-            rc = (fprintf(stderr, "mrigan translate: the output %s would replace an input; choose another --out\n",
-                          out), 2);
+            rc =
+                (fprintf(stderr, "mrigan translate: the output %s would replace an input; choose another --out\n", out),
+                 2);
         for (int k = 0; !rc && k < i; k++)
             if (!strcmp(app_base_name(files[k]), app_base_name(files[i])))
-                rc = (fprintf(stderr, "mrigan translate: %s and %s would both be written to %s\n", files[k],
-                              files[i], out), 2);
+                rc = (fprintf(stderr, "mrigan translate: %s and %s would both be written to %s\n", files[k], files[i],
+                              out),
+                      2);
     }
     app_inputs_free(&in);
     return rc;
@@ -108,7 +110,7 @@ int cmd_translate(int argc, char **argv)
         APP_STRING("out", &o.out, "output folder (created; files keep their names)"),
         APP_FLAG("16bit", &o.sixteen, true, "write 16-bit PNGs (default 8-bit)"),
         APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
-        APP_CHOICE("backend", &o.backend, "auto|cpu|opencl", "compute backend (auto)"),
+        APP_CHOICE("backend", &o.backend, MG_BACKEND_CHOICES, "compute backend (default: auto)"),
         APP_INT("device", &o.device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
     };
     const int n_opts = sizeof table / sizeof *table;
