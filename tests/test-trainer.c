@@ -5,7 +5,8 @@
  *   3. stop: a stop asked during an epoch's last iteration ends the epoch first, so that latest.ckpt stands at
  *      the next epoch and the run resumes (it used to save iteration n_iter of the old epoch, which no resume
  *      accepted), and the resumed run finishes;
- *   4. stepping by hand with mg_trainer_step gives the checkpoint mg_trainer_run gives, bit for bit;
+ *   4. a stop ends one mg_trainer_run and the next goes on; stepping by hand with mg_trainer_step: both give the
+ *      checkpoint of the uninterrupted mg_trainer_run, bit for bit;
  *   5. a folder holding someone's files is refused and left as it was.
  * usage: test-trainer DATA/phantom */
 #include <math.h>
@@ -126,8 +127,10 @@ static void on_event(mg_trainer *t, const mg_train_event *e, void *user)
     y->n[e->kind]++;
     if (e->kind == MG_TRAIN_ITERATION) {
         y->last_iteration = e->iteration;
-        if (y->stop_at && e->iter_in_epoch == y->stop_at)
+        if (y->stop_at && e->iter_in_epoch == y->stop_at) {
             mg_trainer_stop(t);
+            y->stop_at = 0; /* once */
+        }
     }
     if (e->kind == MG_TRAIN_EPOCH) {
         bool finite = true;
@@ -229,6 +232,30 @@ static void test_stop_at_epoch_end(void)
            "stop in an epoch's last iteration: the epoch ends first, the run resumes and ends as uninterrupted");
 }
 
+/* A stop ends mg_trainer_run once; the next call goes on in the same trainer, to the same end. */
+static void test_stop_and_go(void)
+{
+    int before = failures;
+    mg_train_settings s;
+    settings_small(&s, tmp_path("go"));
+    tally y = {.stop_at = 3};
+    mg_trainer *t;
+    MUST(mg_trainer_new(&s, be, &(mg_trainer_hooks){.on_event = on_event, .user = &y}, &t));
+    mg_train_end why, why2;
+    MUST(mg_trainer_run(t, &why));
+    mg_train_info in;
+    mg_trainer_info(t, &in);
+    CHECK(why == MG_TRAIN_STOPPED && in.iteration == 3 && in.saved_iteration == 3, "stopped: why %d at %ld", (int)why,
+          in.iteration);
+    MUST(mg_trainer_run(t, &why2));
+    mg_trainer_info(t, &in);
+    CHECK(why2 == MG_TRAIN_FINISHED && in.finished, "the second run: why %d", (int)why2);
+    mg_trainer_free(t);
+    CHECK(same_checkpoints(tmp_path("go/latest.ckpt"), tmp_path("events/latest.ckpt")),
+          "stopped and run again, the run ends elsewhere than the uninterrupted one");
+    report(before, "a stop ends one mg_trainer_run; the next goes on to the uninterrupted run's end");
+}
+
 static void test_steps(void)
 {
     int before = failures;
@@ -284,6 +311,7 @@ int main(int argc, char **argv)
     test_settings();
     test_events();
     test_stop_at_epoch_end();
+    test_stop_and_go();
     test_steps();
     test_folder_refused();
     mg_backend_free(be);

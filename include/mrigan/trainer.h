@@ -168,7 +168,8 @@ mg_status mg_trainer_run(mg_trainer *t, mg_train_end *why);
 mg_status mg_trainer_step(mg_trainer *t);
 /* Saves latest.ckpt where the run stands (nothing when it was saved there already). */
 mg_status mg_trainer_save(mg_trainer *t);
-/* Asks mg_trainer_run to stop after the current iteration. Safe in a signal handler. */
+/* Asks mg_trainer_run to stop after the current iteration (it returns MG_TRAIN_STOPPED once; a later
+ * mg_trainer_run goes on). Safe in a signal handler. */
 void mg_trainer_stop(mg_trainer *t);
 
 /* Where a run stands. Pointers stay valid until the next step or mg_trainer_free. */

@@ -231,6 +231,7 @@ mg_status mg_trainer_run(mg_trainer *t, mg_train_end *why)
             continue;
         }
         s = mg_trainer_save(t);
+        t->stop = 0; /* asked for once: a later mg_trainer_run goes on */
         break;
     }
     if (why)
