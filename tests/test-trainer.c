@@ -7,7 +7,9 @@
  *      accepted), and the resumed run finishes;
  *   4. a stop ends one mg_trainer_run and the next goes on; stepping by hand with mg_trainer_step: both give the
  *      checkpoint of the uninterrupted mg_trainer_run, bit for bit;
- *   5. a folder holding someone's files is refused and left as it was.
+ *   5. an epoch's end that fails is taken up again by the next save, written once;
+ *   6. resume refuses a crop size the checkpoint's generator cannot take;
+ *   7. a folder holding someone's files is refused and left as it was.
  * usage: test-trainer DATA/phantom */
 #include <math.h>
 #include <stdio.h>
@@ -118,6 +120,7 @@ static void test_settings(void)
 typedef struct tally {
     int n[MG_TRAIN_NOTICE + 1];
     int epochs_finite, latest_saves, stop_at; /* stop_at: ask for a stop at this iteration of the epoch (0: never) */
+    int misdated;                             /* SAVED events of epoch_NNN files whose epoch is not NNN */
     long last_iteration;
 } tally;
 
@@ -140,6 +143,9 @@ static void on_event(mg_trainer *t, const mg_train_event *e, void *user)
     }
     if (e->kind == MG_TRAIN_SAVED && strstr(e->path, "/latest.ckpt"))
         y->latest_saves++;
+    const char *numbered = e->kind == MG_TRAIN_SAVED ? strstr(e->path, "/epoch_") : NULL;
+    if (numbered && atoi(numbered + 7) != e->epoch)
+        y->misdated++;
 }
 
 static void test_events(void)
@@ -166,6 +172,7 @@ static void test_events(void)
           y.n[MG_TRAIN_ITERATION], y.n[MG_TRAIN_EPOCH], y.epochs_finite, y.n[MG_TRAIN_EPOCH_END]);
     /* every 5 global iterations within an epoch (5..20, then 25..45) and at each epoch's end (24, 48) */
     CHECK(y.latest_saves == 11, "latest.ckpt saved %d times (want 11)", y.latest_saves);
+    CHECK(y.misdated == 0, "%d SAVED events of numbered files carry another epoch", y.misdated);
     CHECK(mg_trainer_step(t) == MG_ERR_ARG && strstr(mg_last_error(), "finished"), "a step after the end: %s",
           mg_last_error());
     mg_trainer_free(t);
@@ -256,6 +263,76 @@ static void test_stop_and_go(void)
     report(before, "a stop ends one mg_trainer_run; the next goes on to the uninterrupted run's end");
 }
 
+/* At BEGIN, samples/ becomes a file: the first epoch's end fails at its samples. */
+static void on_begin_break_samples(mg_trainer *t, const mg_train_event *e, void *user)
+{
+    (void)t;
+    (void)user;
+    if (e->kind != MG_TRAIN_BEGIN)
+        return;
+    char *dir = tmp_path("broken/samples");
+    FILE *f = NULL;
+    CHECK(rmdir(dir) == 0 && (f = fopen(dir, "w")) && fclose(f) == 0, "cannot replace %s by a file", dir);
+}
+
+/* An epoch's end that fails (here its samples) leaves no state a resume would refuse: a save takes the end up
+ * again where it stopped, once the disk is writable, and the run ends as the uninterrupted one. */
+static void test_failed_epoch_end(void)
+{
+    int before = failures;
+    mg_train_settings s;
+    settings_small(&s, tmp_path("broken"));
+    mg_trainer *t;
+    MUST(mg_trainer_new(&s, be, &(mg_trainer_hooks){.on_event = on_begin_break_samples}, &t));
+    mg_train_end why;
+    mg_status st = mg_trainer_run(t, &why);
+    mg_train_info in;
+    mg_trainer_info(t, &in);
+    CHECK(st != MG_OK && strstr(mg_last_error(), "samples") && in.epoch == 1 && in.saved_iteration == 20,
+          "the failed end: status %d (%s), epoch %d, saved at %ld", (int)st, mg_last_error(), in.epoch,
+          in.saved_iteration);
+    CHECK(mg_trainer_save(t) != MG_OK, "a save while samples/ is still a file succeeded");
+    CHECK(unlink(tmp_path("broken/samples")) == 0 && mkdir(tmp_path("broken/samples"), 0777) == 0, "cannot repair");
+    CHECK(mg_trainer_save(t) == MG_OK, "the save that takes the end up again: %s", mg_last_error());
+    mg_trainer_info(t, &in);
+    CHECK(in.epoch == 2 && in.iter_in_epoch == 0 && in.saved_iteration == 24 && in.n_epochs == 1,
+          "after the repaired end: epoch %d, iteration %d of it, saved at %ld, %d epochs of history", in.epoch,
+          in.iter_in_epoch, in.saved_iteration, in.n_epochs);
+    CHECK(mg_trainer_run(t, &why) == MG_OK && why == MG_TRAIN_FINISHED, "the rest of the run: %s", mg_last_error());
+    mg_trainer_free(t);
+    CHECK(same_checkpoints(tmp_path("broken/latest.ckpt"), tmp_path("events/latest.ckpt")),
+          "after a failed epoch end, the run ends elsewhere than the uninterrupted one");
+    FILE *f = fopen(tmp_path("broken/epochs.csv"), "r");
+    int lines = 0;
+    for (int c; f && (c = fgetc(f)) != EOF;)
+        lines += c == '\n';
+    if (f)
+        fclose(f);
+    CHECK(lines == 3, "epochs.csv has %d lines (want a header and 2 rows)", lines);
+    report(before, "a failed epoch end is taken up again by the next save, written once, and the run ends as usual");
+}
+
+/* A checkpoint whose crop size the generator cannot take is refused on resume, before the folder is touched. */
+static void test_resume_bad_size(void)
+{
+    int before = failures;
+    mg_ckpt c;
+    MUST(mg_ckpt_load(tmp_path("stop/latest.ckpt"), &c));
+    mkdir(tmp_path("crafted"), 0777);
+    MUST(mg_ckpt_set(&c, "run.size", "40"));
+    MUST(mg_ckpt_save(&c, tmp_path("crafted/latest.ckpt")));
+    mg_ckpt_free(&c);
+    mg_trainer *t = NULL;
+    mg_status st = mg_trainer_resume(tmp_path("crafted"), NULL, be, NULL, &t);
+    struct stat sb;
+    CHECK(st == MG_ERR_FORMAT && !t && strstr(mg_last_error(), "--size 40") &&
+              strstr(mg_last_error(), "multiple of 32"),
+          "run.size 40: status %d, %s", (int)st, mg_last_error());
+    CHECK(stat(tmp_path("crafted/config.txt"), &sb) != 0 && stat(tmp_path("crafted/samples"), &sb) != 0,
+          "the refused resume wrote into the folder");
+    report(before, "resume refuses a crop size the generator cannot take, writing nothing");
+}
+
 static void test_steps(void)
 {
     int before = failures;
@@ -312,6 +389,8 @@ int main(int argc, char **argv)
     test_events();
     test_stop_at_epoch_end();
     test_stop_and_go();
+    test_failed_epoch_end();
+    test_resume_bad_size();
     test_steps();
     test_folder_refused();
     mg_backend_free(be);

@@ -106,8 +106,8 @@ typedef enum mg_train_event_kind {
     MG_TRAIN_ITERATION,  /* an iteration ran: losses, it_per_s */
     MG_TRAIN_EPOCH,      /* an epoch's iterations ran: their mean losses, seconds, s_per_iteration */
     MG_TRAIN_VALIDATION, /* the finished epoch was validated: val (val.csv has its row) */
-    MG_TRAIN_SAVED,      /* a file of the run was written: path (checkpoints, best.txt, samples) */
-    MG_TRAIN_EPOCH_END,  /* the epoch's outputs are written and latest.ckpt stands at the next epoch */
+    MG_TRAIN_SAVED,      /* a file of the run was written: path (checkpoints, best.txt, samples); epoch: whose */
+    MG_TRAIN_EPOCH_END,  /* all of the epoch's files are written and latest.ckpt stands at the next epoch */
     MG_TRAIN_NOTICE      /* something the user should know: message */
 } mg_train_event_kind;
 
@@ -130,18 +130,25 @@ typedef struct mg_train_event {
     const char *message; /* NOTICE */
 } mg_train_event;
 
+/* Called on the trainer's thread, also from inside mg_trainer_new and mg_trainer_resume (NOTICE, BEGIN: t may
+ * then still fail to be made, and is freed). The event and what its pointers point to live only during the call:
+ * copy what you keep. A callback may call mg_trainer_info, mg_trainer_model (to look, not to train) and
+ * mg_trainer_stop; mg_trainer_run, _step and _save refuse to run from it (MG_ERR_ARG), and it must not free t. */
 typedef void (*mg_train_callback)(mg_trainer *t, const mg_train_event *e, void *user);
 
 typedef struct mg_trainer_hooks {
     mg_train_callback on_event; /* may be NULL */
     void *user;
-    const char *command; /* the command line, recorded in config.txt; NULL: "(library)" */
+    /* What started the run, recorded in config.txt as "command=mrigan <command>" (mrigan train passes its own
+     * arguments); NULL: "(library)". Copied. */
+    const char *command;
 } mg_trainer_hooks;
 
 /* A new run of s (checked with mg_train_settings_check) in s->out on be, which the caller keeps and frees after
- * the trainer. The folder is refused when it holds files, unless s->overwrite and they are an mrigan run's
- * (whose files go); it is locked against a second trainer until mg_trainer_free. Nothing is written before the
- * data, settings and model have been checked. hooks may be NULL. */
+ * the trainer; s's backend, device, threads and resume are the caller's business and not read. The folder is
+ * refused when it holds files, unless s->overwrite and they are an mrigan run's (whose files go); it is locked
+ * against a second trainer until mg_trainer_free. Nothing is written before the data, settings and model have
+ * been checked. hooks may be NULL. */
 mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_trainer_hooks *hooks, mg_trainer **out);
 /* Continues the run in folder dir from its latest.ckpt: settings, model, optimisers, pools and where it stood.
  * From each only the settings of scope EACH count (max_iterations; the backend is be). Every value the
@@ -149,7 +156,8 @@ mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_tr
 mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_backend *be,
                             const mg_trainer_hooks *hooks, mg_trainer **out);
 /* Whether a new run may use folder out (the check mg_trainer_new makes, without creating or locking anything):
- * MG_ERR_ARG naming what it holds. */
+ * MG_ERR_ARG naming what it holds, MG_ERR_IO when it cannot be read. A phantom/ folder in it, where mrigan train
+ * renders its default data, does not count. */
 mg_status mg_trainer_check_folder(const char *out, bool overwrite);
 void mg_trainer_free(mg_trainer *t);
 
@@ -159,14 +167,18 @@ typedef enum mg_train_end {
     MG_TRAIN_STOPPED   /* mg_trainer_stop() was called; latest.ckpt resumes it */
 } mg_train_end;
 
-/* Runs iterations until the run is finished, max_iterations have run or mg_trainer_stop() is called, saving
- * latest.ckpt where it stops; why (may be NULL) says which. A step whose loss is not finite ends it with
- * MG_ERR_NONFINITE ("training diverged at iteration N ...; DIR/latest.ckpt of iteration M is kept"). */
+/* Runs iterations until the run is finished, max_iterations have run in this call or mg_trainer_stop() is called,
+ * saving latest.ckpt where it stops; why (may be NULL) says which. A later call goes on from there. A step whose
+ * loss is not finite ends it with MG_ERR_NONFINITE ("training diverged at iteration N ...; DIR/latest.ckpt of
+ * iteration M is kept"). An epoch's time counts from its first iteration in this trainer, without the pauses
+ * between calls. */
 mg_status mg_trainer_run(mg_trainer *t, mg_train_end *why);
 /* One iteration and, when it ends an epoch, the epoch's outputs (epochs.csv, validation, samples,
- * latest.ckpt, the numbered checkpoint); periodic saves as save_every_iterations says. MG_ERR_ARG when finished. */
+ * latest.ckpt, the numbered checkpoint); periodic saves as save_every_iterations says. When an epoch's end
+ * failed (a full disk), the next call writes the rest of it instead of an iteration. MG_ERR_ARG when finished. */
 mg_status mg_trainer_step(mg_trainer *t);
-/* Saves latest.ckpt where the run stands (nothing when it was saved there already). */
+/* Saves latest.ckpt where the run stands (nothing when it was saved there already; the rest of an epoch's end
+ * first when one failed, so that latest.ckpt always holds a state a resume takes). */
 mg_status mg_trainer_save(mg_trainer *t);
 /* Asks mg_trainer_run to stop after the current iteration (it returns MG_TRAIN_STOPPED once; a later
  * mg_trainer_run goes on). Safe in a signal handler. */
@@ -193,7 +205,7 @@ typedef struct mg_train_info {
 } mg_train_info;
 
 void mg_trainer_info(const mg_trainer *t, mg_train_info *out);
-/* The model being trained (for translating between steps). */
+/* The model being trained (for translating between steps); it goes with mg_trainer_free. */
 mg_cyclegan *mg_trainer_model(mg_trainer *t);
 
 #ifdef __cplusplus

@@ -4,6 +4,7 @@
 #define _XOPEN_SOURCE 700
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,14 +190,16 @@ static void view_event(mg_trainer *t, const mg_train_event *e, void *user)
 }
 
 /* ------------------------------------------------------------------ the run */
-static mg_trainer *volatile running;
+/* The trainer a signal stops (lock-free atomics are what C11 lets a signal handler touch). */
+static _Atomic(mg_trainer *) running;
 static volatile sig_atomic_t caught_signal;
 
 static void on_signal(int sig)
 {
     caught_signal = sig;
-    if (running)
-        mg_trainer_stop(running);
+    mg_trainer *t = atomic_load(&running);
+    if (t)
+        mg_trainer_stop(t);
 }
 
 /* What the trainer ran into, as an exit code: 130/143 for a signal, 0 when it finished or stopped as asked. */
@@ -238,7 +241,7 @@ static int train_run(train_cli *c, mg_backend *be)
             "epoch, %s backend; outputs in %s/\n",
             in.settings->a, in.n_a, in.settings->b, in.n_b, mg_generator_names[in.settings->generator],
             in.settings->size, in.settings->size, in.n_iter, mg_backend_name(be), in.out);
-    running = t;
+    atomic_store(&running, t);
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
@@ -247,7 +250,7 @@ static int train_run(train_cli *c, mg_backend *be)
     s = mg_trainer_run(t, &why);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    running = NULL;
+    atomic_store(&running, NULL);
     int rc = train_finish(t, s, why, caught_signal, &view);
     mg_trainer_free(t);
     return rc;
@@ -289,8 +292,8 @@ int cmd_train(int argc, char **argv)
         mg_status s = mg_train_settings_check(&c.s);
         if (s == MG_OK)
             s = mg_trainer_check_folder(c.s.out, c.s.overwrite);
-        if (s != MG_OK)
-            return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 2;
+        if (s != MG_OK) /* a usage error, or a folder that cannot be read */
+            return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), s == MG_ERR_ARG ? 2 : 1;
         if (render && phantom_render(&c) != MG_OK)
             return fprintf(stderr, "mrigan train: cannot prepare the phantom: %s\n", mg_last_error()), 1;
     }

@@ -6,7 +6,7 @@
 
 #include "base.h"
 
-static _Thread_local char last_error[512];
+static _Thread_local char last_error[8192]; /* room for messages naming two full paths */
 
 const char *mg_status_name(mg_status s)
 {

@@ -4,7 +4,7 @@
 #define MRIGAN_TRAIN_TRAINER_INTERNAL_H
 
 #include <limits.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "mrigan/image.h"
@@ -24,8 +24,9 @@ typedef struct val_set {
 } val_set;
 
 /* Loads the pairs (paired: by name or T1/T2 tag) or both folders' images; a message naming the file on failure.
- * *unmatched: images of dir_b without a counterpart (paired only; not scored). */
-mg_status val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v, int *unmatched);
+ * *unmatched: images of dir_b without a counterpart (paired only; not scored), the first of them into first. */
+mg_status val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v, int *unmatched, char *first,
+                   size_t first_len);
 void val_free(val_set *v);
 /* best_metric: 0 SSIM, 1 PSNR, 2 MAE. */
 mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_val_result *out);
@@ -114,11 +115,14 @@ mg_status run_val_history_add(val_history *h, bool paired, const mg_val_result *
 mg_status run_val_history_load(const char *dir, val_history *h);
 
 /* ------------------------------------------------------------------ the trainer (trainer.c, trainer-loop.c) */
+/* How far an epoch's end has been written (trainer-loop.c), in order. */
+typedef enum end_stage { END_NONE, END_MEANS, END_ROW, END_VALIDATED, END_BEST, END_SAMPLES } end_stage;
+
 struct mg_trainer {
     mg_train_settings o;
     run_strings *str; /* the strings of o: paths made absolute, or read from the checkpoint */
     mg_trainer_hooks hooks;
-    char command[4096];
+    char *command; /* config.txt's, after "mrigan " */
     run_state st;
     mg_backend *be; /* the caller's */
     mg_cyclegan m;
@@ -134,11 +138,18 @@ struct mg_trainer {
     val_set val;
     bool have_val;
     val_history val_hist;
-    double run_t0;        /* when this trainer's first iteration of the epoch began */
-    int run_first;        /* the iteration of the epoch it began at */
+    double run_t0;        /* when the timed part of the epoch began: its first iteration in this trainer, or */
+    int run_first;        /* the iteration of the epoch it began at (mg_trainer_run going on after a pause) */
+    double last_step_end; /* when the last iteration ended */
+    end_stage end_stage;  /* of the epoch whose iterations have all run */
+    double end_seconds, end_s_per_it;
+    bool in_epoch_end;    /* its end is being written (the callback may be running) */
+    bool in_run;          /* mg_trainer_run is running */
+    bool in_callback;     /* the hooks' callback is running: no run, step or save from there */
+    int run_iterations;   /* by this mg_trainer_run */
     long saved_iteration; /* the iteration latest.ckpt was saved at; -1: none yet */
     int lock_fd;          /* holds the run folder's lock; -1: none */
-    volatile sig_atomic_t stop;
+    atomic_int stop;      /* mg_trainer_stop: from a signal handler or another thread */
 };
 
 /* Tells the hooks about e (kind and message filled in by the caller; the rest from t). */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -43,8 +44,9 @@ static const char *trainer_kept(const mg_trainer *t, char *buf, size_t len)
     return buf;
 }
 
-/* Saves dir/name: with_state, everything a resume needs (latest.ckpt); else weights and configuration. */
-static mg_status trainer_save_as(mg_trainer *t, const char *name, bool with_state)
+/* Saves dir/name: with_state, everything a resume needs (latest.ckpt); else weights and configuration. epoch: the
+ * one the SAVED event concerns. */
+static mg_status trainer_save_as(mg_trainer *t, const char *name, bool with_state, int epoch)
 {
     mg_status s = run_save(t->o.out, name, &t->m, &t->o, &t->st, with_state);
     char kept[4400], path[4400];
@@ -52,7 +54,7 @@ static mg_status trainer_save_as(mg_trainer *t, const char *name, bool with_stat
         if (with_state)
             t->saved_iteration = t->st.iteration;
         mg_path_fmt(path, sizeof path, "%s/%s", t->o.out, name);
-        trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .path = path});
+        trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .epoch = epoch, .path = path});
         return MG_OK;
     }
     if (s == MG_ERR_NONFINITE)
@@ -63,16 +65,24 @@ static mg_status trainer_save_as(mg_trainer *t, const char *name, bool with_stat
                     mg_last_error());
 }
 
+/* Whether the epoch's iterations have all run but its end (trainer_end_epoch) has not been written. */
+static bool trainer_end_pending(const mg_trainer *t) { return t->st.iter_in_epoch >= t->n_iter; }
+
 mg_status mg_trainer_save(mg_trainer *t)
 {
-    return t->saved_iteration == t->st.iteration ? MG_OK : trainer_save_as(t, "latest.ckpt", true);
+    if (t->in_callback)
+        return mg_error(MG_ERR_ARG, "mg_trainer_save: not from the trainer's own callback");
+    if (t->in_epoch_end)
+        return mg_error(MG_ERR_ARG, "latest.ckpt cannot be saved while the end of epoch %d is being written",
+                        t->st.epoch);
+    if (trainer_end_pending(t)) /* a state no resume could take: write the epoch's end first, which saves */
+        return mg_trainer_step(t);
+    return t->saved_iteration == t->st.iteration ? MG_OK : trainer_save_as(t, "latest.ckpt", true, t->st.epoch);
 }
 
-/* Validation of the finished epoch: val.csv, and best.ckpt with best.txt when the score improves. */
+/* Validation of the finished epoch: its scores into val.csv and the history (then stage END_VALIDATED). */
 static mg_status trainer_validate(mg_trainer *t, int epoch)
 {
-    static const char *const metric[] = {"mean SSIM of both directions", "mean PSNR of both directions",
-                                         "minus the mean MAE of both directions"};
     mg_val_result r;
     mg_status s = val_run(&t->m, &t->val, t->o.best_metric, &r);
     if (s != MG_OK)
@@ -84,23 +94,35 @@ static mg_status trainer_validate(mg_trainer *t, int epoch)
                             "epoch,kind,a2b_psnr,a2b_ssim,a2b_mae,b2a_psnr,b2a_ssim,b2a_mae,score\n", line)) != MG_OK ||
         (s = run_val_history_add(&t->val_hist, t->val.paired, &r)) != MG_OK)
         return s;
+    t->end_stage = END_VALIDATED;
     trainer_emit(
         t, &(mg_train_event){.kind = MG_TRAIN_VALIDATION, .epoch = epoch, .val = &r, .val_paired = t->val.paired});
+    return MG_OK;
+}
+
+/* best.ckpt and best.txt when the finished epoch's validation score (the last of the history) is the best yet. */
+static mg_status trainer_keep_best(mg_trainer *t, int epoch)
+{
+    static const char *const metric[] = {"mean SSIM of both directions", "mean PSNR of both directions",
+                                         "minus the mean MAE of both directions"};
+    const mg_val_result *r = &t->val_hist.items[t->val_hist.n - 1];
     /* A perfect score (PSNR of identical images) is infinite: held to the largest double, which a checkpoint
      * keeps; NaN (nothing to score) is never the best. */
-    double score = isnan(r.score) ? -HUGE_VAL : fmin(fmax(r.score, -DBL_MAX), DBL_MAX);
-    if (score == -HUGE_VAL || (t->st.best_epoch && !(score > t->st.best_score)))
+    double score = isnan(r->score) ? -HUGE_VAL : fmin(fmax(r->score, -DBL_MAX), DBL_MAX);
+    if (score == -HUGE_VAL || (t->st.best_epoch && t->st.best_epoch != epoch && !(score > t->st.best_score)))
         return MG_OK;
     t->st.best_epoch = epoch;
     t->st.best_score = score;
-    if ((s = trainer_save_as(t, "best.ckpt", false)) != MG_OK)
+    mg_status s = trainer_save_as(t, "best.ckpt", false, epoch);
+    if (s != MG_OK)
         return s;
     char best[512], path[4200];
     snprintf(best, sizeof best, "epoch=%d\nmetric=%s\nvalue=%.6f\ncheckpoint=best.ckpt\nkind=%s\n", epoch,
-             metric[t->o.best_metric], t->o.best_metric == 2 ? -r.score : r.score, t->val.paired ? "paired" : "cycle");
+             metric[t->o.best_metric], t->o.best_metric == 2 ? -r->score : r->score,
+             t->val.paired ? "paired" : "cycle");
     if (!mg_path_fmt(path, sizeof path, "%s/best.txt", t->o.out) || (s = run_write_text(path, best)) != MG_OK)
         return mg_error(s ? s : MG_ERR_ARG, "cannot write %s/best.txt: %s", t->o.out, mg_last_error());
-    trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .path = path});
+    trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .epoch = epoch, .path = path});
     return MG_OK;
 }
 
@@ -120,44 +142,80 @@ static mg_status trainer_epoch_row(mg_trainer *t, int epoch, double seconds, dou
     return run_csv_append(t->o.out, "epochs.csv", header, line);
 }
 
-/* The finished epoch: its means, epochs.csv, validation, samples, latest.ckpt at the next epoch, the numbered
- * checkpoint. */
+/* The stages of an epoch's end up to latest.ckpt, in order; t->end_stage says which are written, so that an end
+ * that failed (a full disk) is taken up again where it stopped, never written twice. */
+static mg_status trainer_end_stages(mg_trainer *t, int finished)
+{
+    mg_status s = MG_OK;
+    if (t->end_stage < END_MEANS) {
+        double now = mg_now_s();
+        t->end_s_per_it = (now - t->run_t0) / (t->n_iter - t->run_first);
+        t->end_seconds = t->sums.seconds + (now - t->run_t0);
+        float means[MG_LOSS_COUNT];
+        for (int i = 0; i < MG_LOSS_COUNT; i++)
+            means[i] = t->sums.loss[i] / (float)t->sums.n; /* n_iter, unless losses.csv had lost rows */
+        if ((s = history_add(&t->hist, means)) != MG_OK)
+            return s;
+        t->end_stage = END_MEANS;
+        trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_EPOCH,
+                                          .losses = means,
+                                          .seconds = t->end_seconds,
+                                          .s_per_iteration = t->end_s_per_it});
+    }
+    if (t->end_stage < END_ROW) {
+        if ((s = trainer_epoch_row(t, finished, t->end_seconds, t->end_s_per_it)) != MG_OK)
+            return s;
+        t->end_stage = END_ROW;
+    }
+    if (t->have_val && t->end_stage < END_VALIDATED && (s = trainer_validate(t, finished)) != MG_OK)
+        return s;
+    if (t->have_val && t->end_stage < END_BEST) {
+        if ((s = trainer_keep_best(t, finished)) != MG_OK)
+            return s;
+        t->end_stage = END_BEST;
+    }
+    if (t->end_stage < END_SAMPLES) {
+        char path[4200];
+        mg_path_fmt(path, sizeof path, "%s/samples/epoch_%03d.png", t->o.out, finished);
+        if ((s = run_write_samples(path, &t->m, mg_dataset_image(t->da, 0), mg_dataset_image(t->db, 0))) != MG_OK)
+            return mg_error(s, "writing the epoch's samples: %s", mg_last_error());
+        t->end_stage = END_SAMPLES;
+        trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .epoch = finished, .path = path});
+    }
+    return MG_OK;
+}
+
+/* The finished epoch: its means, epochs.csv, validation and the best checkpoint, samples; then the run moves to
+ * the next epoch, saved as latest.ckpt, and the numbered checkpoint. */
 static mg_status trainer_end_epoch(mg_trainer *t)
 {
     const mg_train_settings *o = &t->o;
-    double now = mg_now_s(), s_per_it = (now - t->run_t0) / (t->n_iter - t->run_first);
-    double seconds = t->sums.seconds + (now - t->run_t0);
-    for (int i = 0; i < MG_LOSS_COUNT; i++)
-        t->sums.loss[i] /= (float)t->sums.n; /* n_iter, unless losses.csv had lost rows */
-    mg_status s = history_add(&t->hist, t->sums.loss);
-    if (s != MG_OK)
-        return s;
     int finished = t->st.epoch;
-    trainer_emit(t,
-                 &(mg_train_event){
-                     .kind = MG_TRAIN_EPOCH, .losses = t->sums.loss, .seconds = seconds, .s_per_iteration = s_per_it});
-    t->sums = (epoch_sums){0};
-    if ((s = trainer_epoch_row(t, finished, seconds, s_per_it)) != MG_OK)
-        return s;
-    if (t->have_val && (s = trainer_validate(t, finished)) != MG_OK)
-        return s;
-    char path[4200];
-    mg_path_fmt(path, sizeof path, "%s/samples/epoch_%03d.png", o->out, finished);
-    if ((s = run_write_samples(path, &t->m, mg_dataset_image(t->da, 0), mg_dataset_image(t->db, 0))) != MG_OK)
-        return mg_error(s, "writing the epoch's samples: %s", mg_last_error());
-    trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .epoch = finished, .path = path});
-    t->st.epoch++;
-    t->st.iter_in_epoch = 0;
-    if ((s = trainer_save_as(t, "latest.ckpt", true)) != MG_OK)
-        return s;
-    trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_EPOCH_END, .epoch = finished});
-    if (finished % o->save_every == 0 || finished == o->epochs + o->epochs_decay) {
+    t->in_epoch_end = true;
+    mg_status s = trainer_end_stages(t, finished);
+    if (s == MG_OK) {
+        t->st.epoch++;
+        t->st.iter_in_epoch = 0;
+        t->sums = (epoch_sums){0};
+        t->end_stage = END_NONE;
+        s = trainer_save_as(t, "latest.ckpt", true, finished);
+    }
+    if (s == MG_OK && (finished % o->save_every == 0 || finished == o->epochs + o->epochs_decay)) {
         char name[32];
         snprintf(name, sizeof name, "epoch_%03d.ckpt", finished);
-        if ((s = trainer_save_as(t, name, false)) != MG_OK)
-            return s;
+        s = trainer_save_as(t, name, false, finished);
     }
-    return MG_OK;
+    t->in_epoch_end = false;
+    if (s == MG_OK)
+        trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_EPOCH_END, .epoch = finished});
+    return s;
+}
+
+/* Whether mg_trainer_run is about to stop (it saves then, so a periodic save would be a second one). */
+static bool trainer_stopping(const mg_trainer *t)
+{
+    return t->in_run &&
+           (atomic_load(&t->stop) || (t->o.max_iterations > 0 && t->run_iterations >= t->o.max_iterations));
 }
 
 mg_status mg_trainer_step(mg_trainer *t)
@@ -165,6 +223,10 @@ mg_status mg_trainer_step(mg_trainer *t)
     const mg_train_settings *o = &t->o;
     if (t->st.epoch > o->epochs + o->epochs_decay)
         return mg_error(MG_ERR_ARG, "the run in %s is finished", o->out);
+    if (t->in_callback || t->in_epoch_end)
+        return mg_error(MG_ERR_ARG, "mg_trainer_step: not from the trainer's own callback");
+    if (trainer_end_pending(t)) /* an earlier end of this epoch failed: take it up again */
+        return trainer_end_epoch(t);
     int k = t->st.iter_in_epoch, na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
     if (k == 0 || t->iterations_run == 0) { /* a new epoch, or this trainer's first */
         mg_cyclegan_set_lr(&t->m, trainer_epoch_lr(o, t->st.epoch));
@@ -202,6 +264,8 @@ mg_status mg_trainer_step(mg_trainer *t)
     t->st.iteration++;
     t->st.iter_in_epoch = k + 1;
     t->iterations_run++;
+    t->run_iterations += t->in_run;
+    t->last_step_end = mg_now_s();
     trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_ITERATION,
                                       .iter_in_epoch = k + 1,
                                       .losses = v,
@@ -210,30 +274,41 @@ mg_status mg_trainer_step(mg_trainer *t)
         return trainer_end_epoch(t);
     /* Periodic saves keep what a kill -9 or a power cut loses to N iterations; keyed by the global iteration
      * so that a resumed run saves where the uninterrupted one would. A stop saves anyway (mg_trainer_run). */
-    bool stopping = t->stop || (o->max_iterations > 0 && t->iterations_run >= o->max_iterations);
-    if (!stopping && o->save_every_iterations > 0 && t->st.iteration % o->save_every_iterations == 0)
-        return trainer_save_as(t, "latest.ckpt", true);
+    if (!trainer_stopping(t) && o->save_every_iterations > 0 && t->st.iteration % o->save_every_iterations == 0)
+        return trainer_save_as(t, "latest.ckpt", true, t->st.epoch);
     return MG_OK;
 }
 
 mg_status mg_trainer_run(mg_trainer *t, mg_train_end *why)
 {
     const mg_train_settings *o = &t->o;
+    if (t->in_run || t->in_callback || t->in_epoch_end)
+        return mg_error(MG_ERR_ARG, "mg_trainer_run: the trainer is running already (called from its callback?)");
+    /* Going on mid-epoch after an earlier call: the pause between the calls is no part of the epoch's time. */
+    if (t->iterations_run > 0 && t->st.iter_in_epoch > t->run_first && !trainer_end_pending(t)) {
+        t->sums.seconds += t->last_step_end - t->run_t0;
+        t->run_t0 = mg_now_s();
+        t->run_first = t->st.iter_in_epoch;
+    }
+    t->in_run = true;
+    t->run_iterations = 0;
     mg_train_end end = MG_TRAIN_FINISHED;
     mg_status s = MG_OK;
     while (s == MG_OK && t->st.epoch <= o->epochs + o->epochs_decay) {
-        if (t->stop)
+        if (atomic_load(&t->stop))
             end = MG_TRAIN_STOPPED;
-        else if (o->max_iterations > 0 && t->iterations_run >= o->max_iterations)
+        else if (o->max_iterations > 0 && t->run_iterations >= o->max_iterations)
             end = MG_TRAIN_LIMIT;
         else {
             s = mg_trainer_step(t);
             continue;
         }
+        t->in_run = false;
         s = mg_trainer_save(t);
-        t->stop = 0; /* asked for once: a later mg_trainer_run goes on */
+        atomic_store(&t->stop, 0); /* asked for once: a later mg_trainer_run goes on */
         break;
     }
+    t->in_run = false;
     if (why)
         *why = end;
     return s;

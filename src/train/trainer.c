@@ -23,7 +23,10 @@ void trainer_emit(mg_trainer *t, mg_train_event *e)
     e->iteration = t->st.iteration;
     e->iteration_in_run = t->iterations_run;
     e->lr = trainer_epoch_lr(&t->o, e->epoch);
+    bool nested = t->in_callback;
+    t->in_callback = true;
     t->hooks.on_event(t, e, t->hooks.user);
+    t->in_callback = nested;
 }
 
 void trainer_notice(mg_trainer *t, const char *fmt, ...)
@@ -56,6 +59,7 @@ void mg_trainer_free(mg_trainer *t)
     free(t->buf_b);
     free(t->perm);
     free(t->str);
+    free(t->command);
     free(t);
 }
 
@@ -73,8 +77,13 @@ static mg_status trainer_alloc(mg_backend *be, const mg_trainer_hooks *hooks, mg
     t->saved_iteration = -1;
     if (hooks)
         t->hooks = *hooks;
-    snprintf(t->command, sizeof t->command, "%s", hooks && hooks->command ? hooks->command : "(library)");
+    if (!(t->command = strdup(hooks && hooks->command ? hooks->command : "(library)"))) {
+        mg_trainer_free(t);
+        *out = NULL;
+        return mg_error(MG_ERR_OOM, "trainer: out of host memory");
+    }
     t->hooks.command = t->command;
+    atomic_init(&t->stop, 0);
     return MG_OK;
 }
 
@@ -109,12 +118,13 @@ static mg_status trainer_data(mg_trainer *t)
         return mg_error(s, "cannot resume: %s", mg_last_error());
     if (o->val_a && o->val_b) {
         int unmatched;
-        if ((s = val_load(o->val_a, o->val_b, !o->val_unpaired, &t->val, &unmatched)) != MG_OK)
+        char first[256];
+        if ((s = val_load(o->val_a, o->val_b, !o->val_unpaired, &t->val, &unmatched, first, sizeof first)) != MG_OK)
             return s;
         t->have_val = true;
         if (unmatched)
-            trainer_notice(t, "note: %d image%s of %s without a counterpart in %s not scored", unmatched,
-                           unmatched == 1 ? "" : "s", o->val_b, o->val_a);
+            trainer_notice(t, "note: %d image%s of %s without a counterpart in %s not scored (%s%s)", unmatched,
+                           unmatched == 1 ? "" : "s", o->val_b, o->val_a, first, unmatched > 1 ? ", ..." : "");
     }
     int na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
     t->n_iter = na > nb ? na : nb;
@@ -220,6 +230,9 @@ static mg_status trainer_load(mg_trainer *t, const mg_ckpt *c)
 #undef SETTING
     if (s == MG_OK)
         s = run_check_model(&t->o);
+    if (s == MG_OK && t->o.size % mg_generator_multiple(&cfg.gen))
+        s = mg_error(MG_ERR_FORMAT, "its --size %d is not a multiple of %d, which its %s generator needs", t->o.size,
+                     mg_generator_multiple(&cfg.gen), mg_generator_names[cfg.gen.kind]);
     if (s == MG_OK && (!t->o.a || !t->o.b))
         s = mg_error(MG_ERR_FORMAT, "the checkpoint names no training folders (run.a, run.b)");
     if (s == MG_OK && (s = mg_cyclegan_new(t->be, &cfg, (uint64_t)t->o.seed, &t->m)) == MG_OK)
@@ -311,4 +324,4 @@ void mg_trainer_info(const mg_trainer *t, mg_train_info *out)
 
 mg_cyclegan *mg_trainer_model(mg_trainer *t) { return t->have_model ? &t->m : NULL; }
 
-void mg_trainer_stop(mg_trainer *t) { t->stop = 1; }
+void mg_trainer_stop(mg_trainer *t) { atomic_store(&t->stop, 1); }

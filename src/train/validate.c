@@ -24,10 +24,12 @@ void val_free(val_set *v)
 
 /* Loads the pairs (paired) or the two folders' images side by side (unpaired: only the count of the smaller
  * folder is used from each). */
-mg_status val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v, int *unmatched)
+mg_status val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v, int *unmatched, char *first,
+                   size_t first_len)
 {
     memset(v, 0, sizeof *v);
     *unmatched = 0;
+    snprintf(first, first_len, "%s", "");
     v->paired = paired;
     if (!paired) {
         mg_dataset *da = NULL, *db = NULL;
@@ -61,6 +63,8 @@ mg_status val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v
     mg_pair_list l = {0};
     mg_status s = mg_folder_pair_pngs(dir_a, dir_b, &l);
     *unmatched = l.unmatched;
+    if (l.first_unmatched)
+        snprintf(first, first_len, "%s", l.first_unmatched);
     if (s == MG_OK) {
         v->n = v->n_a = v->n_b = l.n;
         v->a = calloc((size_t)l.n, sizeof *v->a);
