@@ -159,6 +159,9 @@ mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_b
  * MG_ERR_ARG naming what it holds, MG_ERR_IO when it cannot be read. A phantom/ folder in it, where mrigan train
  * renders its default data, does not count. */
 mg_status mg_trainer_check_folder(const char *out, bool overwrite);
+/* Whether dir holds a run to resume (its latest.ckpt is a file): the first check mg_trainer_resume makes, for an
+ * answer before a backend is opened. MG_ERR_IO "cannot resume: DIR/latest.ckpt: ..." otherwise. */
+mg_status mg_trainer_check_resume(const char *dir);
 void mg_trainer_free(mg_trainer *t);
 
 typedef enum mg_train_end {

@@ -123,7 +123,8 @@ static mg_status phantom_render(const train_cli *c)
 
 /* ------------------------------------------------------------------ rendering the trainer's events */
 typedef struct train_view {
-    bool tty, bar; /* stderr is a terminal; a progress bar is on its last line */
+    bool tty, bar;   /* stderr is a terminal; a progress bar is on its last line */
+    bool plot_fails; /* the last loss.png was not written */
 } train_view;
 
 static void view_end_bar(train_view *v)
@@ -151,13 +152,14 @@ static void view_progress(train_view *v, const mg_train_event *e)
 }
 
 /* At an epoch's end: loss.png and report.html from what the run holds so far. */
-static void view_render(mg_trainer *t)
+static void view_render(mg_trainer *t, train_view *v)
 {
     mg_train_info in;
     mg_trainer_info(t, &in);
     char path[4200], err[1024];
     mg_path_fmt(path, sizeof path, "%s/loss.png", in.out);
-    if (plot_run(path, in.loss_means, in.n_epochs, in.val, in.n_val, in.val_paired) != MG_OK)
+    v->plot_fails = plot_run(path, in.loss_means, in.n_epochs, in.val, in.n_val, in.val_paired) != MG_OK;
+    if (v->plot_fails)
         fprintf(stderr, "mrigan train: warning: %s was not written: %s\n", path, mg_last_error());
     if (report_write(in.out, err, sizeof err) != 0)
         fprintf(stderr, "mrigan train: warning: the report was not updated: %s\n", err);
@@ -179,7 +181,7 @@ static void view_event(mg_trainer *t, const mg_train_event *e, void *user)
         fprintf(stderr, "  validation (%s): A->B PSNR %.2f dB SSIM %.4f, B->A PSNR %.2f dB SSIM %.4f\n",
                 e->val_paired ? "paired" : "cycle", e->val->psnr[0], e->val->ssim[0], e->val->psnr[1], e->val->ssim[1]);
         break;
-    case MG_TRAIN_EPOCH_END: view_render(t); break;
+    case MG_TRAIN_EPOCH_END: view_render(t, v); break;
     case MG_TRAIN_NOTICE:
         view_end_bar(v);
         fprintf(stderr, "mrigan train: %s\n", e->message);
@@ -212,16 +214,17 @@ static int train_finish(mg_trainer *t, mg_status s, mg_train_end why, int sig, t
         return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1;
     if (why == MG_TRAIN_FINISHED) {
         fprintf(stderr,
-                "mrigan train: done. In %s/: latest.ckpt, epoch_*.ckpt%s, losses.csv, epochs.csv%s, loss.png, "
-                "samples/, config.txt, report.html\n",
-                in.out, in.best_epoch ? ", best.ckpt (see best.txt)" : "", in.validates ? ", val.csv" : "");
+                "mrigan train: done. In %s/: latest.ckpt, epoch_*.ckpt%s, losses.csv, epochs.csv%s%s, samples/, "
+                "config.txt, report.html\n",
+                in.out, in.best_epoch ? ", best.ckpt (see best.txt)" : "", in.validates ? ", val.csv" : "",
+                v->plot_fails ? "" : ", loss.png");
         return 0;
     }
     fprintf(stderr,
-            "mrigan train: %s after %d iterations; saved %s/latest.ckpt at epoch %d, iteration %ld. Continue with: "
+            "mrigan train: %s after %d iteration%s; saved %s/latest.ckpt at epoch %d, iteration %ld. Continue with: "
             "mrigan train --resume %s\n",
-            why == MG_TRAIN_STOPPED ? "interrupted" : "stopped", in.iterations_run, in.out, in.epoch, in.iteration,
-            in.out);
+            why == MG_TRAIN_STOPPED ? "interrupted" : "stopped", in.iterations_run, in.iterations_run == 1 ? "" : "s",
+            in.out, in.epoch, in.iteration, in.out);
     return why == MG_TRAIN_STOPPED ? 128 + (sig ? sig : SIGINT) : 0;
 }
 
@@ -278,6 +281,8 @@ int cmd_train(int argc, char **argv)
         int rc = check_resume_options(c.table);
         if (rc)
             return rc;
+        if (mg_trainer_check_resume(c.s.resume) != MG_OK) /* before a backend starts */
+            return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1;
     } else {
         if (!c.s.out) {
             char stamp[32];

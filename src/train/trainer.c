@@ -212,6 +212,21 @@ mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_tr
     return MG_OK;
 }
 
+mg_status mg_trainer_check_resume(const char *dir)
+{
+    char path[4200];
+    if (!mg_path_fmt(path, sizeof path, "%s/latest.ckpt", dir))
+        return mg_error(MG_ERR_ARG, "cannot resume: %s: path too long", dir);
+    struct stat sb;
+    int found = stat(path, &sb) == 0 ? 0 : errno;
+    if (found || !S_ISREG(sb.st_mode)) /* nothing is created or removed in a folder without a run */
+        return mg_error(MG_ERR_IO, "cannot resume: %s: %s", path,
+                        found == ENOENT ? "no such file (not a run folder?)"
+                        : found         ? strerror(found)
+                                        : "not a file");
+    return MG_OK;
+}
+
 /* Settings, run state and model from the checkpoint c of the run in dir. */
 static mg_status trainer_load(mg_trainer *t, const mg_ckpt *c)
 {
@@ -247,17 +262,12 @@ mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_b
 {
     *out = NULL;
     char path[4200];
-    if (!mg_path_fmt(path, sizeof path, "%s/latest.ckpt", dir))
-        return mg_error(MG_ERR_ARG, "cannot resume: %s: path too long", dir);
-    struct stat sb;
-    int found = stat(path, &sb) == 0 ? 0 : errno;
-    if (found || !S_ISREG(sb.st_mode)) /* nothing is created or removed in a folder without a run */
-        return mg_error(MG_ERR_IO, "cannot resume: %s: %s", path,
-                        found == ENOENT ? "no such file (not a run folder?)"
-                        : found         ? strerror(found)
-                                        : "not a file");
+    mg_status s = mg_trainer_check_resume(dir);
+    if (s != MG_OK)
+        return s;
+    mg_path_fmt(path, sizeof path, "%s/latest.ckpt", dir);
     mg_trainer *t;
-    mg_status s = trainer_alloc(be, hooks, &t);
+    s = trainer_alloc(be, hooks, &t);
     if (s != MG_OK)
         return s;
     /* The per-invocation settings are the caller's; the rest come from the checkpoint (the defaults stand for
