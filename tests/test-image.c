@@ -506,7 +506,7 @@ static void test_dataset(void)
     save_ramp(tmp_path(path, "ds/C.PNG"), 40, 50, 3);
     write_bytes(tmp_path(path, "ds/notes.txt"), "not an image", 12);
     mg_dataset *d = NULL;
-    CHECK(mg_dataset_load(dir, &d) == MG_OK, "load %s", dir);
+    CHECK(mg_dataset_load(dir, MG_SLICE_AXIAL, &d) == MG_OK, "load %s", dir);
     CHECK(mg_dataset_count(d) == 3, "%d images, expected 3", mg_dataset_count(d));
     const char *want[] = {"C.PNG", "a.png", "b.png"};
     for (int i = 0; d && i < 3; i++)
@@ -521,14 +521,14 @@ static void test_dataset(void)
     mg_image_free(&a);
 
     mg_dataset *e = NULL;
-    CHECK(error_names(mg_dataset_load(tmp_path(path, "nope"), &e), path) && !e, "missing folder");
-    CHECK(error_names(mg_dataset_load(tmp_path(path, "ds/a.png"), &e), path), "a file as the folder");
+    CHECK(error_names(mg_dataset_load(tmp_path(path, "nope"), MG_SLICE_AXIAL, &e), path) && !e, "missing folder");
+    CHECK(error_names(mg_dataset_load(tmp_path(path, "ds/a.png"), MG_SLICE_AXIAL, &e), path), "a file as the folder");
     CHECK(mkdir(tmp_path(path, "empty"), 0755) == 0, "mkdir");
-    CHECK(error_names(mg_dataset_load(path, &e), path) && strstr(mg_last_error(), "no .png"), "empty folder");
+    CHECK(error_names(mg_dataset_load(path, MG_SLICE_AXIAL, &e), path) && strstr(mg_last_error(), "no inputs"), "empty folder");
     CHECK(mkdir(tmp_path(path, "bad"), 0755) == 0, "mkdir");
     save_ramp(tmp_path(path, "bad/good.png"), 8, 8, 4);
     write_bytes(tmp_path(path, "bad/zz.png"), "\x89PNG\r\n\x1a\nnonsense", 16);
-    CHECK(error_names(mg_dataset_load(tmp_path(path, "bad"), &e), "bad/zz.png") && !e, "corrupt PNG in a folder");
+    CHECK(error_names(mg_dataset_load(tmp_path(path, "bad"), MG_SLICE_AXIAL, &e), "bad/zz.png") && !e, "corrupt PNG in a folder");
 
     mg_crop_config cfg = {.size = 41};
     CHECK(error_names(mg_dataset_check_crop(d, &cfg), "C.PNG") && strstr(mg_last_error(), "40x50"),
@@ -625,7 +625,7 @@ static void test_shared_data(void)
         char path[1100];
         snprintf(path, sizeof path, "%s/%s", dir, sets[k].sub);
         mg_dataset *d = NULL;
-        CHECK(mg_dataset_load(path, &d) == MG_OK, "load %s", path);
+        CHECK(mg_dataset_load(path, MG_SLICE_AXIAL, &d) == MG_OK, "load %s", path);
         CHECK(mg_dataset_count(d) == sets[k].count, "%s: %d images", path, mg_dataset_count(d));
         int bad = 0;
         for (int i = 0; i < mg_dataset_count(d); i++) {

@@ -49,10 +49,24 @@ mg_status mg_image_resize(const mg_image *in, int width, int height, mg_image *o
 /* ------------------------------------------------------------------ datasets */
 typedef struct mg_dataset mg_dataset;
 
+/* Which slices of a volume (include/mrigan/volume.h): perpendicular to an anatomical direction, read from the
+ * header, or to a voxel axis. */
+typedef enum mg_slice_axis {
+    MG_SLICE_AXIAL,
+    MG_SLICE_CORONAL,
+    MG_SLICE_SAGITTAL,
+    MG_SLICE_I,
+    MG_SLICE_J,
+    MG_SLICE_K,
+} mg_slice_axis;
+#define MG_SLICE_AXIS_CHOICES "axial|coronal|sagittal|i|j|k" /* in the enum's order */
+
 /* The PNG slices of a folder: names ending in .png (any case) of regular files or links to them, sorted by
  * strcmp, malloc'd (mg_folder_free_names). An empty folder is no error (count 0). Errors name the folder:
  * MG_ERR_IO for "no such folder", "not a folder", or what the system says. */
 mg_status mg_folder_list_pngs(const char *dir, char ***names, int *count);
+/* The same for every input mrigan reads: PNG slices and NIfTI volumes (.nii, .nii.gz). */
+mg_status mg_folder_list_inputs(const char *dir, char ***names, int *count);
 void mg_folder_free_names(char **names, int count);
 bool mg_folder_is_png_name(const char *name);
 
@@ -68,26 +82,29 @@ typedef struct mg_file_pair {
 typedef struct mg_pair_list {
     mg_file_pair *items;
     int n, cap;
-    int unmatched;         /* mg_folder_pair_pngs: files of dir_b without a counterpart (not paired) */
+    int unmatched;         /* mg_folder_pair_inputs: files of dir_b without a counterpart (not paired) */
     char *first_unmatched; /* the first of them by name */
 } mg_pair_list;
 
 /* Appends (a, b), taking ownership of both strings (freed on failure; NULL is out of memory). */
 mg_status mg_pairs_add(mg_pair_list *l, char *a, char *b);
 void mg_pairs_free(mg_pair_list *l);
-/* Appends to l every PNG of dir_a with the file of dir_b of the same name or, failing that, the one whose name
- * differs only in a T1/T2/T1w/T2w tag. MG_ERR_ARG naming the file that has no counterpart or two, or the folder
- * without PNGs; l is freed on failure. */
-mg_status mg_folder_pair_pngs(const char *dir_a, const char *dir_b, mg_pair_list *l);
+/* Appends to l every input of dir_a (PNG slices and volumes) with the file of dir_b of the same name or, failing
+ * that, the one of the same kind whose name differs only in a T1/T2/T1w/T2w tag (patient07_T1.nii.gz and
+ * patient07_T2.nii.gz). MG_ERR_ARG naming the file that has no counterpart or two, or the folder without
+ * inputs; l is freed on failure. */
+mg_status mg_folder_pair_inputs(const char *dir_a, const char *dir_b, mg_pair_list *l);
 
-/* Loads every PNG in dir (regular files ending in .png, any case; not recursive), sorted by name (strcmp).
- * Errors name the folder (missing or not a folder: MG_ERR_IO; no PNG in it: MG_ERR_ARG) or the file that fails
- * to load (its loader's status). */
-mg_status mg_dataset_load(const char *dir, mg_dataset **out);
+/* Loads every input of dir (mg_folder_list_inputs: PNG slices, and NIfTI volumes cut into their non-empty slices
+ * along axis; not recursive), files sorted by name (strcmp), a volume's slices in order. Errors name the folder
+ * (missing or not a folder: MG_ERR_IO; no input in it: MG_ERR_ARG) or the file that fails to load (its loader's
+ * status). */
+mg_status mg_dataset_load(const char *dir, mg_slice_axis axis, mg_dataset **out);
 void mg_dataset_free(mg_dataset *d);
 int mg_dataset_count(const mg_dataset *d);
 const mg_image *mg_dataset_image(const mg_dataset *d, int i);
-const char *mg_dataset_name(const mg_dataset *d, int i); /* file name without the folder */
+/* The file name without the folder; a volume's slice adds its index, "name.nii.gz[k=87]" (mg_slices_name). */
+const char *mg_dataset_name(const mg_dataset *d, int i);
 
 typedef struct mg_crop_config {
     int size;      /* side of the square crop */

@@ -57,7 +57,7 @@ static char *csv_field(char *s)
 /* Pairs of the two folders' files by name or T1/T2 tag; a note names the files of dir_b left out. */
 static int pairs_from_folders(const char *dir_a, const char *dir_b, mg_pair_list *l)
 {
-    if (mg_folder_pair_pngs(dir_a, dir_b, l) != MG_OK)
+    if (mg_folder_pair_inputs(dir_a, dir_b, l) != MG_OK)
         return fprintf(stderr, "mrigan eval: %s\n", mg_last_error()), 1;
     if (l->unmatched)
         fprintf(stderr, "mrigan eval: note: %d image%s of %s without a counterpart in %s not scored (%s%s)\n",

@@ -1,4 +1,4 @@
-/* Image geometry (padding, cropping, resizing) and datasets: a folder of PNG slices loaded into memory,
+/* Image geometry (padding, cropping, resizing) and datasets: a folder of PNG slices and volumes loaded into memory,
  * and the random crops (optionally flipped) a training step takes from them.
  *
  * Resizing follows Pillow's BILINEAR resampling (ImagingResample): separable, horizontal pass then vertical,
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 #include "base/base.h"
-#include "mrigan/image.h"
+#include "mrigan/volume.h"
 
 /* ------------------------------------------------------------------ geometry */
 
@@ -216,7 +216,45 @@ const mg_image *mg_dataset_image(const mg_dataset *d, int i)
 
 const char *mg_dataset_name(const mg_dataset *d, int i) { return d && i >= 0 && i < d->count ? d->names[i] : NULL; }
 
-mg_status mg_dataset_load(const char *dir, mg_dataset **out)
+/* Appends the images of one input file (moved out of sl) with their names. */
+static mg_status dataset_add_file(mg_dataset *d, const char *name, mg_slices *sl, int *cap)
+{
+    if (d->count + sl->n > *cap) {
+        int grown = *cap ? *cap : 64;
+        while (grown < d->count + sl->n)
+            grown *= 2;
+        char **names = realloc(d->names, sizeof *names * (size_t)grown);
+        if (names)
+            d->names = names;
+        char **paths = names ? realloc(d->paths, sizeof *paths * (size_t)grown) : NULL;
+        if (paths)
+            d->paths = paths;
+        mg_image *image = paths ? realloc(d->image, sizeof *image * (size_t)grown) : NULL;
+        if (!image)
+            return mg_error(MG_ERR_OOM, "%s: out of memory", d->dir);
+        d->image = image;
+        *cap = grown;
+    }
+    for (int i = 0; i < sl->n; i++) {
+        char label[1024];
+        if (!mg_slices_name(sl, i, name, label, sizeof label))
+            return mg_error(MG_ERR_ARG, "%s/%s: file name too long", d->dir, name);
+        char *path = mg_path_join(d->dir, label), *copy = strdup(label);
+        if (!path || !copy) {
+            free(path);
+            free(copy);
+            return mg_error(MG_ERR_OOM, "%s: out of memory", d->dir);
+        }
+        d->names[d->count] = copy;
+        d->paths[d->count] = path;
+        d->image[d->count] = sl->image[i];
+        sl->image[i] = (mg_image){0};
+        d->count++;
+    }
+    return MG_OK;
+}
+
+mg_status mg_dataset_load(const char *dir, mg_slice_axis axis, mg_dataset **out)
 {
     if (!out)
         return mg_error(MG_ERR_ARG, "dataset: NULL output");
@@ -230,26 +268,27 @@ mg_status mg_dataset_load(const char *dir, mg_dataset **out)
         free(d);
         return mg_error(MG_ERR_OOM, "%s: cannot create a mutex", dir);
     }
+    char **files = NULL;
+    int n_files = 0, cap = 0;
     mg_status s = (d->dir = strdup(dir)) ? MG_OK : mg_error(MG_ERR_OOM, "%s: out of memory", dir);
     if (s == MG_OK)
-        s = mg_folder_list_pngs(dir, &d->names, &d->count);
-    if (s == MG_OK && d->count == 0)
-        s = mg_error(MG_ERR_ARG, "%s: no .png images", dir);
-    if (s != MG_OK) {
-        mg_dataset_free(d);
-        return s;
+        s = mg_folder_list_inputs(dir, &files, &n_files);
+    if (s == MG_OK && n_files == 0)
+        s = mg_error(MG_ERR_ARG, "%s: no inputs (.png slices or .nii/.nii.gz volumes)", dir);
+    for (int f = 0; f < n_files && s == MG_OK; f++) {
+        mg_slices sl = {0};
+        char *path = mg_path_join(dir, files[f]);
+        s = path ? mg_slices_load(path, axis, false, &sl) : mg_error(MG_ERR_OOM, "%s: out of memory", dir);
+        if (s == MG_OK && sl.n == 0)
+            s = mg_error(MG_ERR_ARG, "%s: no slice with anatomy in it", path);
+        if (s == MG_OK)
+            s = dataset_add_file(d, files[f], &sl, &cap);
+        mg_slices_free(&sl);
+        free(path);
     }
-    d->paths = calloc((size_t)d->count, sizeof *d->paths);
-    d->image = calloc((size_t)d->count, sizeof *d->image);
-    d->resized = calloc((size_t)d->count, sizeof *d->resized);
-    if (!d->paths || !d->image || !d->resized)
+    mg_folder_free_names(files, n_files);
+    if (s == MG_OK && !(d->resized = calloc((size_t)d->count, sizeof *d->resized)))
         s = mg_error(MG_ERR_OOM, "%s: out of memory", dir);
-    for (int i = 0; i < d->count && s == MG_OK; i++) {
-        if (!(d->paths[i] = mg_path_join(dir, d->names[i])))
-            s = mg_error(MG_ERR_OOM, "%s: out of memory", dir);
-        else
-            s = mg_image_load_png(d->paths[i], &d->image[i]);
-    }
     if (s != MG_OK) {
         mg_dataset_free(d);
         return s;

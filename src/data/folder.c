@@ -1,4 +1,5 @@
-/* The one folder scanner: the PNG slices of a folder, as training, translation and evaluation see them. */
+/* The one folder scanner: the PNG slices (and NIfTI volumes) of a folder, as training, translation and evaluation
+ * see them. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -7,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "base/base.h"
-#include "mrigan/image.h"
+#include "mrigan/volume.h"
 
 static int folder_compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -40,7 +41,7 @@ static bool folder_is_file(const char *dir, const char *name)
     return ok;
 }
 
-mg_status mg_folder_list_pngs(const char *dir, char ***names, int *count)
+static mg_status folder_list(const char *dir, bool (*wanted)(const char *name), char ***names, int *count)
 {
     *names = NULL;
     *count = 0;
@@ -64,7 +65,7 @@ mg_status mg_folder_list_pngs(const char *dir, char ***names, int *count)
                 s = mg_error(MG_ERR_IO, "%s: cannot list the folder: %s", dir, strerror(errno));
             break;
         }
-        if (!mg_folder_is_png_name(ent->d_name) || !folder_is_file(dir, ent->d_name))
+        if (!wanted(ent->d_name) || !folder_is_file(dir, ent->d_name))
             continue;
         if (n == cap) {
             int grown = cap ? 2 * cap : 64;
@@ -93,4 +94,14 @@ mg_status mg_folder_list_pngs(const char *dir, char ***names, int *count)
     *names = list;
     *count = n;
     return MG_OK;
+}
+
+mg_status mg_folder_list_pngs(const char *dir, char ***names, int *count)
+{
+    return folder_list(dir, mg_folder_is_png_name, names, count);
+}
+
+mg_status mg_folder_list_inputs(const char *dir, char ***names, int *count)
+{
+    return folder_list(dir, mg_input_is_name, names, count);
 }

@@ -1,12 +1,13 @@
-/* Paths and pairs of files: joining a folder and a name, and matching the slices of two folders one to one (by
+/* Paths and pairs of files: joining a folder and a name, and matching the inputs of two folders one to one (by
  * name, or by a name that differs only in a T1/T2 tag), for scoring translations against their counterparts. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/base.h"
-#include "mrigan/image.h"
+#include "mrigan/volume.h"
 
 char *mg_path_join(const char *dir, const char *name)
 {
@@ -54,21 +55,22 @@ mg_status mg_pairs_add(mg_pair_list *l, char *a, char *b)
     return MG_OK;
 }
 
-/* The PNG files of dir (names only, sorted by strcmp); none is an error naming the folder. */
+/* The inputs of dir (names only, sorted by strcmp); none is an error naming the folder. */
 static mg_status pairs_list(const char *dir, char ***out, int *n_out)
 {
-    mg_status s = mg_folder_list_pngs(dir, out, n_out);
+    mg_status s = mg_folder_list_inputs(dir, out, n_out);
     if (s == MG_OK && *n_out == 0)
-        s = mg_error(MG_ERR_ARG, "%s: no .png images", dir);
+        s = mg_error(MG_ERR_ARG, "%s: no inputs (.png slices or .nii/.nii.gz volumes)", dir);
     return s;
 }
 
-/* The name without its extension and without contrast tags: the words T1, T2, T1w, T2w (any case) between
- * non-alphanumeric characters. "MNI152_T1_1mm_z030.png" and "MNI152_T2_1mm_z030.png" share "MNI152__1mm_z030". */
+/* The name without its extension (.png, .nii, .nii.gz) and without contrast tags: the words T1, T2, T1w, T2w (any
+ * case) between non-alphanumeric characters. "MNI152_T1_1mm_z030.png" and "MNI152_T2_1mm_z030.png" share
+ * "MNI152__1mm_z030". */
 static void pairs_contrast_key(const char *name, char *key, size_t len)
 {
-    const char *dot = strrchr(name, '.');
-    size_t n = dot ? (size_t)(dot - name) : strlen(name), k = 0;
+    size_t n = strlen(name), k = 0;
+    n -= n > 7 && !strcasecmp(name + n - 7, ".nii.gz") ? 7 : n > 4 && name[n - 4] == '.' ? 4 : 0;
     for (size_t i = 0; i < n && k + 1 < len;) {
         if ((i == 0 || !isalnum((unsigned char)name[i - 1])) && (name[i] == 'T' || name[i] == 't') && i + 1 < n &&
             (name[i + 1] == '1' || name[i + 1] == '2')) {
@@ -96,7 +98,7 @@ static mg_status pairs_match(const char *dir_a, const char *na, const char *dir_
     pairs_contrast_key(na, ka, sizeof ka);
     for (int j = 0; j < cb; j++) {
         pairs_contrast_key(nb[j], kb, sizeof kb);
-        if (strcmp(ka, kb))
+        if (strcmp(ka, kb) || mg_volume_is_name(na) != mg_volume_is_name(nb[j])) /* a slice is no volume's pair */
             continue;
         if (*match >= 0)
             return mg_error(MG_ERR_ARG, "%s/%s: both %s/%s and %s/%s could be its counterpart", dir_a, na, dir_b,
@@ -106,7 +108,7 @@ static mg_status pairs_match(const char *dir_a, const char *na, const char *dir_
     return MG_OK;
 }
 
-mg_status mg_folder_pair_pngs(const char *dir_a, const char *dir_b, mg_pair_list *l)
+mg_status mg_folder_pair_inputs(const char *dir_a, const char *dir_b, mg_pair_list *l)
 {
     char **na = NULL, **nb = NULL;
     int ca = 0, cb = 0;

@@ -25,7 +25,7 @@ typedef struct val_set {
 
 /* Loads the pairs (paired: by name or T1/T2 tag) or both folders' images; a message naming the file on failure.
  * *unmatched: images of dir_b without a counterpart (paired only; not scored), the first of them into first. */
-mg_status val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v, int *unmatched, char *first,
+mg_status val_load(const char *dir_a, const char *dir_b, bool paired, mg_slice_axis axis, val_set *v, int *unmatched, char *first,
                    size_t first_len);
 void val_free(val_set *v);
 /* best_metric: 0 SSIM, 1 PSNR, 2 MAE. */

@@ -104,9 +104,9 @@ static void trainer_keep_path(mg_trainer *t, mg_setting_id id)
 static mg_status trainer_data(mg_trainer *t)
 {
     const mg_train_settings *o = &t->o;
-    mg_status s = mg_dataset_load(o->a, &t->da);
+    mg_status s = mg_dataset_load(o->a, (mg_slice_axis)o->slice_axis, &t->da);
     if (s == MG_OK)
-        s = mg_dataset_load(o->b, &t->db);
+        s = mg_dataset_load(o->b, (mg_slice_axis)o->slice_axis, &t->db);
     t->crop = (mg_crop_config){.size = o->size, .load_size = o->load_size, .flip = o->flip};
     if (s == MG_OK)
         s = mg_dataset_check_crop(t->da, &t->crop);
@@ -119,7 +119,7 @@ static mg_status trainer_data(mg_trainer *t)
     if (o->val_a && o->val_b) {
         int unmatched;
         char first[256];
-        if ((s = val_load(o->val_a, o->val_b, !o->val_unpaired, &t->val, &unmatched, first, sizeof first)) != MG_OK)
+        if ((s = val_load(o->val_a, o->val_b, !o->val_unpaired, (mg_slice_axis)o->slice_axis, &t->val, &unmatched, first, sizeof first)) != MG_OK)
             return s;
         t->have_val = true;
         if (unmatched)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "mrigan/volume.h"
 #include "trainer-internal.h"
 
 void val_free(val_set *v)
@@ -24,7 +25,7 @@ void val_free(val_set *v)
 
 /* Loads the pairs (paired) or the two folders' images side by side (unpaired: only the count of the smaller
  * folder is used from each). */
-mg_status val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v, int *unmatched, char *first,
+mg_status val_load(const char *dir_a, const char *dir_b, bool paired, mg_slice_axis axis, val_set *v, int *unmatched, char *first,
                    size_t first_len)
 {
     memset(v, 0, sizeof *v);
@@ -33,9 +34,9 @@ mg_status val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v
     v->paired = paired;
     if (!paired) {
         mg_dataset *da = NULL, *db = NULL;
-        mg_status s = mg_dataset_load(dir_a, &da);
+        mg_status s = mg_dataset_load(dir_a, axis, &da);
         if (s == MG_OK)
-            s = mg_dataset_load(dir_b, &db);
+            s = mg_dataset_load(dir_b, axis, &db);
         int n = s == MG_OK ? mg_dataset_count(da) : 0, nb = s == MG_OK ? mg_dataset_count(db) : 0;
         v->n = n > nb ? n : nb;
         v->n_a = n;
@@ -61,25 +62,42 @@ mg_status val_load(const char *dir_a, const char *dir_b, bool paired, val_set *v
         return s;
     }
     mg_pair_list l = {0};
-    mg_status s = mg_folder_pair_pngs(dir_a, dir_b, &l);
+    mg_status s = mg_folder_pair_inputs(dir_a, dir_b, &l);
     *unmatched = l.unmatched;
     if (l.first_unmatched)
         snprintf(first, first_len, "%s", l.first_unmatched);
-    if (s == MG_OK) {
-        v->n = v->n_a = v->n_b = l.n;
-        v->a = calloc((size_t)l.n, sizeof *v->a);
-        v->b = calloc((size_t)l.n, sizeof *v->b);
-        if (!v->a || !v->b)
-            s = mg_error(MG_ERR_OOM, "validation data: out of host memory");
-    }
+    int cap = 0;
     for (int i = 0; s == MG_OK && i < l.n; i++) {
-        if ((s = mg_image_load_png(l.items[i].a, &v->a[i])) != MG_OK ||
-            (s = mg_image_load_png(l.items[i].b, &v->b[i])) != MG_OK)
+        mg_slices sa = {0}, sb = {0};
+        if ((s = mg_slices_load_pair(l.items[i].a, l.items[i].b, axis, &sa, &sb)) != MG_OK) {
             s = mg_error(s, "validation data: %s", mg_last_error());
-        else if (v->a[i].width != v->b[i].width || v->a[i].height != v->b[i].height)
-            s = mg_error(MG_ERR_FORMAT, "validation pair %s and %s: sizes %dx%d and %dx%d differ", l.items[i].a,
-                         l.items[i].b, v->a[i].width, v->a[i].height, v->b[i].width, v->b[i].height);
+            break;
+        }
+        if (v->n + sa.n > cap) {
+            int grown = cap ? cap : 16;
+            while (grown < v->n + sa.n)
+                grown *= 2;
+            mg_image *ga = realloc(v->a, sizeof *ga * (size_t)grown);
+            if (ga)
+                v->a = ga;
+            mg_image *gb = ga ? realloc(v->b, sizeof *gb * (size_t)grown) : NULL;
+            if (gb)
+                v->b = gb;
+            if (!ga || !gb)
+                s = mg_error(MG_ERR_OOM, "validation data: out of host memory");
+            else
+                cap = grown;
+        }
+        for (int k = 0; s == MG_OK && k < sa.n; k++) { /* the images move into the set */
+            v->a[v->n] = sa.image[k];
+            v->b[v->n] = sb.image[k];
+            sa.image[k] = sb.image[k] = (mg_image){0};
+            v->n++;
+        }
+        mg_slices_free(&sa);
+        mg_slices_free(&sb);
     }
+    v->n_a = v->n_b = v->n;
     mg_pairs_free(&l);
     if (s != MG_OK)
         val_free(v);
