@@ -28,13 +28,13 @@ static const char *tmp_path(char *buf, const char *name)
 /* ------------------------------------------------------------------ writing test volumes by hand */
 
 typedef struct spec {
-    int dim[4];    /* nx, ny, nz, nt (0 is 1) */
+    int dim[4]; /* nx, ny, nz, nt (0 is 1) */
     int datatype;
     double slope, inter;
-    bool swap;     /* the other byte order */
-    int version;   /* 1 or 2 */
+    bool swap;         /* the other byte order */
+    int version;       /* 1 or 2 */
     double srow[3][4]; /* sform (code 1); all zero: none, and no qform (the ANALYZE default) */
-    long long cut; /* > 0: keep only this many bytes of the (uncompressed) file */
+    long long cut;     /* > 0: keep only this many bytes of the (uncompressed) file */
 } spec;
 
 static void put_value(unsigned char *p, int dt, double v)
@@ -96,7 +96,8 @@ static void write_nifti(const char *path, const spec *sp, const double *raw)
         h.scl_slope = (float)sp->slope, h.scl_inter = (float)sp->inter;
         h.sform_code = (short)(sp->srow[0][0] || sp->srow[0][1] || sp->srow[0][2] ? 1 : 0);
         for (int k = 0; k < 4; k++)
-            h.srow_x[k] = (float)sp->srow[0][k], h.srow_y[k] = (float)sp->srow[1][k], h.srow_z[k] = (float)sp->srow[2][k];
+            h.srow_x[k] = (float)sp->srow[0][k], h.srow_y[k] = (float)sp->srow[1][k],
+            h.srow_z[k] = (float)sp->srow[2][k];
         if (sp->swap)
             nifti_swap_as_nifti1(&h);
         memcpy(buf, &h, sizeof h);
@@ -125,8 +126,8 @@ static void write_nifti(const char *path, const spec *sp, const double *raw)
 static void test_types(void)
 {
     int before = failures;
-    static const int types[] = {DT_UINT8, DT_INT8, DT_INT16, DT_UINT16, DT_INT32, DT_UINT32, DT_INT64, DT_FLOAT32,
-                                DT_FLOAT64};
+    static const int types[] = {DT_UINT8,  DT_INT8,  DT_INT16,   DT_UINT16, DT_INT32,
+                                DT_UINT32, DT_INT64, DT_FLOAT32, DT_FLOAT64};
     const int nx = 7, ny = 5, nz = 3, n = nx * ny * nz;
     double raw[7 * 5 * 3];
     for (int i = 0; i < n; i++)
@@ -134,8 +135,12 @@ static void test_types(void)
     char path[512];
     for (size_t t = 0; t < sizeof types / sizeof *types; t++)
         for (int variant = 0; variant < 4; variant++) { /* plain, gzip, other byte order, NIfTI-2 with scaling */
-            spec sp = {.dim = {nx, ny, nz}, .datatype = types[t], .version = variant == 3 ? 2 : 1,
-                       .swap = variant == 2, .slope = variant == 3 ? 2.0 : 0.0, .inter = variant == 3 ? 10.0 : 0.0};
+            spec sp = {.dim = {nx, ny, nz},
+                       .datatype = types[t],
+                       .version = variant == 3 ? 2 : 1,
+                       .swap = variant == 2,
+                       .slope = variant == 3 ? 2.0 : 0.0,
+                       .inter = variant == 3 ? 10.0 : 0.0};
             tmp_path(path, variant == 1 ? "t.nii.gz" : "t.nii");
             write_nifti(path, &sp, raw);
             mg_volume v;
@@ -249,8 +254,8 @@ static void test_orientation(void)
                 swapped[j + NY * (i + NX * k)] = v;            /* i and j stored the other way round */
             }
     /* i toward the right (x), j toward anterior (y), k toward superior (z): RAS */
-    spec a = {.dim = {NX, NY, NZ}, .datatype = DT_FLOAT32, .version = 1,
-              .srow = {{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}}};
+    spec a = {
+        .dim = {NX, NY, NZ}, .datatype = DT_FLOAT32, .version = 1, .srow = {{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}}};
     spec b = a, c = a;
     b.srow[0][0] = -1;
     c.dim[0] = NY, c.dim[1] = NX;
@@ -423,15 +428,19 @@ static void test_write(void)
         double hi;
         const char *name;
     } cases[] = {
-        {DT_INT16, 1, false, DT_INT16, 4095, "w16.nii.gz"}, {DT_UINT8, 1, false, DT_UINT8, 255, "w8.nii"},
-        {DT_FLOAT64, 2, false, DT_FLOAT32, 1, "wf.nii.gz"}, {DT_INT16, 1, true, DT_FLOAT32, 1, "w16f.nii"},
+        {DT_INT16, 1, false, DT_INT16, 4095, "w16.nii.gz"},
+        {DT_UINT8, 1, false, DT_UINT8, 255, "w8.nii"},
+        {DT_FLOAT64, 2, false, DT_FLOAT32, 1, "wf.nii.gz"},
+        {DT_INT16, 1, true, DT_FLOAT32, 1, "w16f.nii"},
     };
     float values[N];
     for (int i = 0; i < N; i++)
         values[i] = -1.0f + 2.0f * (float)i / (N - 1);
     values[0] = NAN;
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        spec sp = {.dim = {NX, NY, NZ}, .datatype = cases[c].datatype, .version = cases[c].version,
+        spec sp = {.dim = {NX, NY, NZ},
+                   .datatype = cases[c].datatype,
+                   .version = cases[c].version,
                    .srow = {{0, -1.5, 0, 90}, {2, 0, 0, -126}, {0, 0, 3, -72}}};
         char in[512], out[512];
         write_nifti(tmp_path(in, "src.nii"), &sp, raw);

@@ -6,6 +6,7 @@
 #include "mrigan/checkpoint.h"
 #include "mrigan/image.h"
 #include "mrigan/nets.h"
+#include "mrigan/volume.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,7 +67,8 @@ typedef struct mg_cyclegan {
  * refuse, MG_ERR_OOM naming the sizes when there are more than MG_CYCLEGAN_MAX_PARAMS or when weights,
  * gradients and both Adam moments (16 bytes a value) exceed be's memory (be may be NULL: not checked). */
 mg_status mg_cyclegan_check_size(const mg_cyclegan_config *cfg, const mg_backend *be, size_t *params);
-/* Builds the four networks (after mg_cyclegan_check_size) and initialises their weights normal(0, 0.02) from PCG32 seeded with seed. */
+/* Builds the four networks (after mg_cyclegan_check_size) and initialises their weights normal(0, 0.02) from PCG32
+ * seeded with seed. */
 mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_t seed, mg_cyclegan *out);
 void mg_cyclegan_free(mg_cyclegan *m);
 void mg_cyclegan_set_lr(mg_cyclegan *m, float lr);
@@ -94,6 +96,13 @@ mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, i
 /* A whole image at its own size: padded to the generator's multiple (mg_image_pad_to_multiple), translated,
  * and cropped back, so that out has img's width and height. */
 mg_status mg_cyclegan_translate_image(mg_cyclegan *m, int direction, const mg_image *img, mg_image *out);
+/* A whole volume, slice by slice along axis (include/mrigan/volume.h): each slice normalised with the volume's
+ * scale, translated at its own size, and put back where it came from; empty slices become background (-1).
+ * values: v->dim voxels (i fastest), in [-1, 1], for mg_volume_save_like. progress (may be NULL) is called
+ * after each slice with the slices done and their total. Errors name path. */
+typedef void (*mg_translate_progress)(int done, int total, void *arg);
+mg_status mg_cyclegan_translate_volume(mg_cyclegan *m, int direction, const mg_volume *v, const char *path,
+                                       mg_slice_axis axis, float *values, mg_translate_progress progress, void *arg);
 
 /* Configuration keys and the networks' weights; with_state adds what resuming needs: the optimisers'
  * moments and steps and the history pools. */

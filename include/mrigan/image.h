@@ -86,6 +86,12 @@ typedef struct mg_pair_list {
     char *first_unmatched; /* the first of them by name */
 } mg_pair_list;
 
+/* The file name of name's translation, into buf (false when it does not fit): with direction 0 (A->B, T1 to T2)
+ * every T1/T1w tag of the name (the words the pairing looks for) becomes T2/T2w, with 1 the other way round; then
+ * suffix (may be NULL) goes before the extension (.png, .nii, .nii.gz). "sub1_T1w.nii.gz" -> "sub1_T2w.nii.gz",
+ * with suffix "_synth" "sub1_T2w_synth.nii.gz". */
+bool mg_output_name(const char *name, int direction, const char *suffix, char *buf, size_t len);
+
 /* Appends (a, b), taking ownership of both strings (freed on failure; NULL is out of memory). */
 mg_status mg_pairs_add(mg_pair_list *l, char *a, char *b);
 void mg_pairs_free(mg_pair_list *l);

@@ -24,6 +24,7 @@
 #define MRIGAN_METRICS_H
 
 #include "mrigan/image.h"
+#include "mrigan/volume.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -96,6 +97,26 @@ mg_status mg_metrics_compute_all(const double *pred, const double *target, int w
  *      anatomy is scored too: a prediction that puts signal just outside the brain is penalised.
  * Errors: MG_ERR_ARG (NULL, threshold not finite, a pixel not finite), MG_ERR_OOM. */
 mg_status mg_metrics_make_mask(const mg_image *target, bool round_target, double threshold, uint8_t *mask);
+
+/* ------------------------------------------------------------------ volumes */
+
+/* The scores of a volume against its target, slice by slice along one orientation. */
+typedef struct mg_volume_scores {
+    int n;            /* slices scored: those with anatomy in the target (and, with a mask volume, in the mask) */
+    int *slice;       /* their indices along the plane's axis */
+    mg_metrics *m;    /* their scores */
+    mg_metrics whole; /* the whole volume: PSNR and MAE over every scored voxel, SSIM the mean of every scored
+                       * slice's SSIM map pixels (so larger slices weigh more) */
+    int axis;         /* the voxel axis the slices are perpendicular to */
+} mg_volume_scores;
+
+/* pred: target->dim voxels in [-1, 1] (a translation, or a volume normalised by mg_volume_normalise); target is
+ * normalised by its own scale. With mask (target->dim bytes, non-zero = scored; may be NULL) only its voxels are
+ * scored; else with auto_mask each target slice's foreground (mg_metrics_make_mask, at threshold); else every
+ * pixel of the slices with anatomy. Errors name path (the target's). */
+mg_status mg_metrics_compare_volume(const float *pred, const mg_volume *target, const char *path, const uint8_t *mask,
+                                    bool auto_mask, double threshold, mg_slice_axis axis, mg_volume_scores *out);
+void mg_volume_scores_free(mg_volume_scores *s);
 
 /* Summary of n images' metrics (n >= 0; items may be NULL when n is 0). */
 void mg_metrics_compute_summary(const mg_metrics *items, int n, mg_metrics_summary *out);

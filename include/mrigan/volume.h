@@ -37,11 +37,11 @@ extern "C" {
 typedef struct mg_volume_header mg_volume_header; /* the file's header, opaque */
 
 typedef struct mg_volume {
-    int dim[3];          /* voxels along i, j, k (k is 1 for a 2-D image) */
-    float *data;         /* dim[0] * dim[1] * dim[2] voxels, i fastest, in the file's units; never NaN or inf */
-    double voxel[3];     /* voxel sizes along i, j, k, in the header's units (mm as a rule) */
-    int datatype;        /* NIfTI datatype code of the file (2 uint8, 4 int16, 16 float32, ...) */
-    int version;         /* 1 or 2: NIfTI-1 or NIfTI-2 */
+    int dim[3];            /* voxels along i, j, k (k is 1 for a 2-D image) */
+    float *data;           /* dim[0] * dim[1] * dim[2] voxels, i fastest, in the file's units; never NaN or inf */
+    double voxel[3];       /* voxel sizes along i, j, k, in the header's units (mm as a rule) */
+    int datatype;          /* NIfTI datatype code of the file (2 uint8, 4 int16, 16 float32, ...) */
+    int version;           /* 1 or 2: NIfTI-1 or NIfTI-2 */
     long long n_nonfinite; /* voxels that were NaN or infinite in the file, read as 0 */
     mg_volume_header *header;
 } mg_volume;
@@ -71,8 +71,7 @@ void mg_volume_output_range(int datatype, bool float32, double *lo, double *hi);
  * without scaling (scl_slope 1, scl_inter 0), cal_min/cal_max set to the range; integers are rounded. The file
  * is gzip-compressed when path ends in .gz, and written whole or not at all (a temporary file renamed).
  * like keeps its data. Errors name path. */
-mg_status mg_volume_save_like(const char *path, const mg_volume *like, const float *values,
-                              const mg_volume_write *opt);
+mg_status mg_volume_save_like(const char *path, const mg_volume *like, const float *values, const mg_volume_write *opt);
 
 /* ------------------------------------------------------------------ slices */
 
@@ -88,19 +87,25 @@ mg_status mg_volume_plane_of(const mg_volume *v, mg_slice_axis which, mg_volume_
 
 /* A volume's intensity normalisation, as described at the top. */
 typedef struct mg_volume_scale {
-    double lo, hi;  /* mapped to -1 and 1 */
-    double head;    /* voxels above this are the head's */
+    double lo, hi; /* mapped to -1 and 1 */
+    double head;   /* voxels above this are the head's */
 } mg_volume_scale;
 
 /* MG_ERR_ARG naming path (may be NULL) when the volume has no contrast (hi <= lo). */
 mg_status mg_volume_scale_of(const mg_volume *v, const char *path, mg_volume_scale *out);
 
+/* Where each pixel of slice s of plane p lies in the volume: width * height voxel offsets (row-major image order)
+ * into offsets. */
+mg_status mg_volume_slice_offsets(const mg_volume *v, const mg_volume_plane *p, int s, size_t *offsets);
+
+/* Every voxel of v normalised by sc into out (v->dim voxels, in [-1, 1]). */
+void mg_volume_normalise(const mg_volume *v, const mg_volume_scale *sc, float *out);
+
 /* Slice s of plane p, normalised by sc, into *out (a new image). */
 mg_status mg_volume_get_slice(const mg_volume *v, const mg_volume_plane *p, int s, const mg_volume_scale *sc,
                               mg_image *out);
 /* Slice s of plane p of a values array on v's grid (v->dim voxels), set from img (width x height of the plane). */
-mg_status mg_volume_put_slice(const mg_volume *v, const mg_volume_plane *p, int s, const mg_image *img,
-                              float *values);
+mg_status mg_volume_put_slice(const mg_volume *v, const mg_volume_plane *p, int s, const mg_image *img, float *values);
 /* The head voxels of every slice of plane p (count of them), and whether each is empty (count of them; either
  * may be NULL). */
 mg_status mg_volume_slice_fill(const mg_volume *v, const mg_volume_plane *p, const mg_volume_scale *sc,

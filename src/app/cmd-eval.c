@@ -1,11 +1,12 @@
-/* mrigan eval: PSNR, SSIM and MAE of translated slices against their real counterparts (include/mrigan/metrics.h).
- * Three sources of predictions:
+/* mrigan eval: PSNR, SSIM and MAE of translated slices and volumes against their real counterparts
+ * (include/mrigan/metrics.h). Three sources of predictions:
  *   --pred DIR --target DIR            images already written (by mrigan translate or any other tool);
  *   --checkpoint FILE --a DIR --b DIR  a trained model run on paired folders, nothing written: each input is padded
  *                                      to the generator's multiple, translated and cropped back, as translate does;
  *   --identity --a DIR --b DIR         the untranslated input itself (the baseline any model must beat).
- * Pairs come from two folders matched by name, or from a CSV. Prints a table per direction, then one summary line
- * per direction; --csv writes the same numbers. */
+ * Pairs come from two folders matched by name, or from a CSV; a pair is two PNG slices or two volumes on one grid,
+ * scored slice by slice and as a whole (mg_metrics_compare_volume). The table goes to stdout (or JSON with --json);
+ * --csv writes every row, and its summary beside it. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -17,27 +18,24 @@
 #include <sys/stat.h>
 
 #include "app-util.h"
+#include "base/base.h"
 #include "commands.h"
+#include "eval-output.h"
 #include "mrigan/cyclegan.h"
 #include "mrigan/image.h"
 #include "mrigan/metrics.h"
+#include "mrigan/volume.h"
 #include "options.h"
+#include "progress.h"
 
 typedef struct eval_opts {
-    const char *pred, *target, *pairs, *checkpoint, *a, *b, *csv;
+    const char *pred, *target, *pairs, *checkpoint, *a, *b, *csv, *mask_volume;
     int direction; /* 0 a2b, 1 b2a, 2 both */
-    bool identity, mask;
+    bool identity, mask, json;
+    int slice_axis;
     float mask_threshold;
     int threads, backend, device;
 } eval_opts;
-
-/* One direction's results. */
-typedef struct eval_run {
-    const char *label; /* "a2b", "b2a" or "pred" */
-    int n;
-    mg_metrics *m;
-    mg_metrics_summary summary;
-} eval_run;
 
 /* Trims spaces and one pair of double quotes around s (in place). */
 static char *csv_field(char *s)
@@ -90,7 +88,7 @@ static int pairs_from_csv(const char *file, const char *dir_a, const char *dir_b
             break;
         *comma = '\0';
         char *x = csv_field(s), *y = csv_field(comma + 1);
-        if (data_lines++ == 0 && !(mg_folder_is_png_name(x) && mg_folder_is_png_name(y))) {
+        if (data_lines++ == 0 && !(mg_input_is_name(x) && mg_input_is_name(y))) {
             data_lines = 0; /* a header */
             continue;
         }
@@ -129,32 +127,46 @@ static bool png_is_8bit_gray(const char *path)
            (h[25] == 0 || h[25] == 4);
 }
 
-/* Scores one pair: src is the prediction (pred mode) or the input (model: translated first; identity: as is). */
-static int eval_pair_score(const eval_opts *o, mg_cyclegan *model, int direction, const char *src, const char *tgt,
-                           mg_metrics *out)
+/* What a direction's scoring needs besides the pair. */
+typedef struct eval_ctx {
+    const eval_opts *o;
+    mg_cyclegan *model; /* NULL: pred or identity */
+    int direction;
+    const uint8_t *mask_voxels; /* --mask-volume, on every volume pair's grid */
+    const mg_volume *mask_volume;
+    app_progress *bar;
+    int pair, pairs;
+    const char *name;
+} eval_ctx;
+
+/* Scores one PNG pair: src is the prediction (pred mode) or the input (model: translated first; identity: as is). */
+static int eval_png_pair(const eval_ctx *c, const char *src, const char *tgt, eval_run *run)
 {
     mg_image x = {0}, t = {0}, y = {0};
     uint8_t *mask = NULL;
     const bool round_t = png_is_8bit_gray(tgt), round_x = png_is_8bit_gray(src);
     int rc = 0;
+    eval_row row = {.input = src, .target = tgt, .slice = -1, .axis = -1};
     if (mg_image_load_png(src, &x) != MG_OK || mg_image_load_png(tgt, &t) != MG_OK)
         rc = (fprintf(stderr, "mrigan eval: %s\n", mg_last_error()), 1);
     else if (x.width != t.width || x.height != t.height)
         rc = (fprintf(stderr, "mrigan eval: size mismatch: %s is %dx%d, %s is %dx%d\n", src, x.width, x.height, tgt,
                       t.width, t.height),
               1);
-    if (!rc && model && mg_cyclegan_translate_image(model, direction, &x, &y) != MG_OK)
+    if (!rc && c->model && mg_cyclegan_translate_image(c->model, c->direction, &x, &y) != MG_OK)
         rc = (fprintf(stderr, "mrigan eval: translating %s: %s\n", src, mg_last_error()), 1);
-    if (!rc && o->mask) {
+    if (!rc && c->o->mask) {
         mask = malloc((size_t)t.width * (size_t)t.height);
-        if (!mask || mg_metrics_make_mask(&t, round_t, o->mask_threshold, mask) != MG_OK)
+        if (!mask || mg_metrics_make_mask(&t, round_t, c->o->mask_threshold, mask) != MG_OK)
             rc = (fprintf(stderr, "mrigan eval: foreground mask of %s: %s\n", tgt,
                           mask ? mg_last_error() : "out of memory"),
                   1);
     }
-    const mg_metrics_options mo = {.round_pred = !model && round_x, .round_target = round_t, .mask = mask};
-    if (!rc && mg_metrics_compare(model ? &y : &x, &t, &mo, out) != MG_OK)
+    const mg_metrics_options mo = {.round_pred = !c->model && round_x, .round_target = round_t, .mask = mask};
+    if (!rc && mg_metrics_compare(c->model ? &y : &x, &t, &mo, &row.m) != MG_OK)
         rc = (fprintf(stderr, "mrigan eval: %s against %s: %s\n", src, tgt, mg_last_error()), 1);
+    if (!rc && eval_run_add(run, &row))
+        rc = (fprintf(stderr, "mrigan eval: out of memory\n"), 1);
     free(mask);
     mg_image_free(&x);
     mg_image_free(&t);
@@ -162,145 +174,131 @@ static int eval_pair_score(const eval_opts *o, mg_cyclegan *model, int direction
     return rc;
 }
 
-static void format_psnr(char *buf, size_t len, double v)
+static void eval_show_slice(int done, int total, void *arg)
 {
-    if (isinf(v))
-        snprintf(buf, len, "inf");
-    else
-        snprintf(buf, len, "%.2f", v);
+    const eval_ctx *c = arg;
+    char label[300];
+    snprintf(label, sizeof label, "%s, slice %d/%d", c->name, done, total);
+    app_progress_show(c->bar, c->pair + (double)done / total, c->pairs, label);
 }
 
-static void print_summary_line(const char *label, const mg_metrics_summary *s)
+/* The prediction of a volume pair on the target's grid, in [-1, 1]: the translation, or the volume normalised. */
+static mg_status eval_volume_pred(const eval_ctx *c, const char *src, const mg_volume *x, float *pred)
 {
-    char psnr[32], extra[64] = "";
-    format_psnr(psnr, sizeof psnr, s->psnr_mean);
-    if (s->n_psnr_inf && s->n_psnr_inf < s->n)
-        snprintf(extra, sizeof extra, "; %d identical, PSNR inf, left out", s->n_psnr_inf);
-    printf("%s%smean PSNR %s dB (%.2f%s), SSIM %.4f (%.4f), MAE %.2f (%.2f), n = %d\n", label ? label : "",
-           label ? ": " : "", psnr, s->psnr_sd, extra, s->ssim_mean, s->ssim_sd, s->mae_mean, s->mae_sd, s->n);
+    if (c->model)
+        return mg_cyclegan_translate_volume(c->model, c->direction, x, src, (mg_slice_axis)c->o->slice_axis, pred,
+                                            eval_show_slice, (void *)c);
+    mg_volume_scale sc;
+    mg_status s = mg_volume_scale_of(x, src, &sc);
+    if (s == MG_OK)
+        mg_volume_normalise(x, &sc, pred);
+    return s;
+}
+
+static int eval_volume_pair(const eval_ctx *c, const char *src, const char *tgt, eval_run *run)
+{
+    mg_volume x = {0}, t = {0};
+    float *pred = NULL;
+    mg_volume_scores sc = {0};
+    mg_status s = mg_volume_load(src, &x);
+    if (s == MG_OK)
+        s = mg_volume_load(tgt, &t);
+    if (s == MG_OK && memcmp(x.dim, t.dim, sizeof x.dim))
+        s = mg_error(MG_ERR_ARG, "%s is %dx%dx%d, %s is %dx%dx%d: volumes are compared on one grid", src, x.dim[0],
+                     x.dim[1], x.dim[2], tgt, t.dim[0], t.dim[1], t.dim[2]);
+    if (s == MG_OK && c->mask_volume && memcmp(c->mask_volume->dim, t.dim, sizeof t.dim))
+        s = mg_error(MG_ERR_ARG, "--mask-volume %s is not on the grid of %s", c->o->mask_volume, tgt);
+    if (s == MG_OK && !(pred = malloc(sizeof *pred * (size_t)t.dim[0] * t.dim[1] * t.dim[2])))
+        s = mg_error(MG_ERR_OOM, "%s: out of memory", src);
+    if (s == MG_OK)
+        s = eval_volume_pred(c, src, &x, pred);
+    if (s == MG_OK)
+        s = mg_metrics_compare_volume(pred, &t, tgt, c->mask_voxels, c->o->mask, c->o->mask_threshold,
+                                      (mg_slice_axis)c->o->slice_axis, &sc);
+    int rc = s != MG_OK;
+    if (rc)
+        fprintf(stderr, "mrigan eval: %s\n", mg_last_error());
+    for (int k = 0; !rc && k <= sc.n; k++) {
+        const bool whole = k == sc.n;
+        eval_row row = {.input = src,
+                        .target = tgt,
+                        .slice = whole ? -1 : sc.slice[k],
+                        .axis = sc.axis,
+                        .whole = whole,
+                        .m = whole ? sc.whole : sc.m[k]};
+        if (eval_run_add(run, &row))
+            rc = (fprintf(stderr, "mrigan eval: out of memory\n"), 1);
+    }
+    mg_volume_scores_free(&sc);
+    free(pred);
+    mg_volume_free(&x);
+    mg_volume_free(&t);
+    return rc;
 }
 
 /* Runs one direction over every pair, printing the table as it goes. */
-static int eval_direction(const eval_opts *o, mg_cyclegan *model, int direction, const mg_pair_list *l, eval_run *run)
+static int eval_direction(eval_ctx *c, const eval_show *how, const mg_pair_list *l, eval_run *run)
 {
-    const bool by_dir = o->a || o->b || o->identity || o->checkpoint;
-    int wa = 5, wb = 6; /* column widths: the longest names */
+    if (!c->o->json)
+        eval_print_header(how, run, c->direction, l->n);
+    c->pairs = l->n;
     for (int i = 0; i < l->n; i++) {
-        int na = (int)strlen(app_base_name(l->items[i].a)), nb = (int)strlen(app_base_name(l->items[i].b));
-        wa = na > wa ? na : wa;
-        wb = nb > wb ? nb : wb;
+        const char *src = c->direction ? l->items[i].b : l->items[i].a;
+        const char *tgt = c->direction ? l->items[i].a : l->items[i].b;
+        c->pair = i;
+        c->name = app_base_name(src);
+        app_progress_show(c->bar, i, l->n, c->name);
+        const int first = run->n;
+        int rc = mg_volume_is_name(src) ? eval_volume_pair(c, src, tgt, run) : eval_png_pair(c, src, tgt, run);
+        app_progress_clear(c->bar);
+        if (rc)
+            return rc;
+        for (int k = first; !c->o->json && k < run->n; k++)
+            eval_print_row(&run->rows[k]);
     }
-    if (direction) { /* b2a: B is the input, A the target */
-        int w = wa;
-        wa = wb;
-        wb = w;
-    }
-    run->m = calloc((size_t)l->n, sizeof *run->m);
-    if (!run->m)
-        return fprintf(stderr, "mrigan eval: out of memory\n"), 1;
-    if (by_dir)
-        printf("%s%s: %s -> %s, %d pair%s%s\n", direction ? "b2a" : "a2b", o->identity ? " (identity baseline)" : "",
-               direction ? "B" : "A", direction ? "A" : "B", l->n, l->n == 1 ? "" : "s", o->mask ? ", masked" : "");
-    printf("%-*s  %-*s  %8s  %7s  %7s\n", wa, by_dir ? "input" : "pred", wb, "target", "PSNR dB", "SSIM", "MAE");
-    for (int i = 0; i < l->n; i++) {
-        const char *src = direction ? l->items[i].b : l->items[i].a, *tgt = direction ? l->items[i].a : l->items[i].b;
-        if (eval_pair_score(o, model, direction, src, tgt, &run->m[i]))
-            return 1;
-        run->n = i + 1;
-        char psnr[32];
-        format_psnr(psnr, sizeof psnr, run->m[i].psnr);
-        printf("%-*s  %-*s  %8s  %7.4f  %7.2f\n", wa, app_base_name(src), wb, app_base_name(tgt), psnr, run->m[i].ssim,
-               run->m[i].mae);
-        fflush(stdout);
-    }
-    mg_metrics_compute_summary(run->m, run->n, &run->summary);
-    printf("\n");
+    eval_run_summarise(run);
+    if (!c->o->json)
+        printf("\n");
     return 0;
 }
 
-/* A file name as a CSV field: quoted (with quotes doubled) when it holds a comma, a quote or a line break. */
-static void csv_name(FILE *f, const char *name)
-{
-    if (!strpbrk(name, ",\"\r\n")) {
-        fprintf(f, "%s,", name);
-        return;
-    }
-    fputc('"', f);
-    for (const char *c = name; *c; c++) {
-        if (*c == '"')
-            fputc('"', f);
-        fputc(*c, f);
-    }
-    fputs("\",", f);
-}
-
-static void csv_number(FILE *f, double v, const char *sep)
-{
-    if (isinf(v))
-        fprintf(f, "%sinf%s", v < 0 ? "-" : "", sep);
-    else
-        fprintf(f, "%.6f%s", v, sep);
-}
-
-/* Per-image rows, then rows "mean", "sd" and "n" (images counted per metric) for each direction. */
-/* --csv must not replace anything eval reads: a slice, the pairs list or the checkpoint. */
-static int check_csv(const eval_opts *o, const mg_pair_list *l)
+/* --csv and its summary must not replace anything eval reads: a slice, a volume, the pairs list or the
+ * checkpoint. */
+static int check_outputs(const eval_opts *o, const mg_pair_list *l, const char *summary)
 {
     app_inputs in = {0};
-    int rc = app_inputs_add(&in, o->pairs ? o->pairs : "") || app_inputs_add(&in, o->checkpoint ? o->checkpoint : "");
+    int rc = app_inputs_add(&in, o->pairs ? o->pairs : "") || app_inputs_add(&in, o->checkpoint ? o->checkpoint : "") ||
+             app_inputs_add(&in, o->mask_volume ? o->mask_volume : "");
     for (int i = 0; !rc && i < l->n; i++)
         rc = app_inputs_add(&in, l->items[i].a) || app_inputs_add(&in, l->items[i].b);
     if (rc)
         fprintf(stderr, "mrigan eval: out of memory\n");
-    else if (app_inputs_has(&in, o->csv))
-        rc = (fprintf(stderr, "mrigan eval: --csv %s is one of the inputs; choose another file\n", o->csv), 2);
+    else if (app_inputs_has(&in, o->csv) || app_inputs_has(&in, summary))
+        rc = (fprintf(stderr, "mrigan eval: --csv %s (or its summary %s) is one of the inputs; choose another file\n",
+                      o->csv, summary),
+              2);
     app_inputs_free(&in);
     return rc;
 }
 
-static int write_csv(const char *path, const eval_opts *o, const mg_pair_list *l, const eval_run *runs, int n_runs)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return fprintf(stderr, "mrigan eval: cannot write %s: %s\n", path, strerror(errno)), 1;
-    const bool by_dir = o->a || o->b || o->identity || o->checkpoint;
-    fprintf(f, "direction,%s,target,psnr_db,ssim,mae,pixels\n", by_dir ? "input" : "pred");
-    for (int r = 0; r < n_runs; r++) {
-        const eval_run *run = &runs[r];
-        const bool b2a = !strcmp(run->label, "b2a");
-        for (int i = 0; i < run->n; i++) {
-            fprintf(f, "%s,", run->label);
-            csv_name(f, app_base_name(b2a ? l->items[i].b : l->items[i].a));
-            csv_name(f, app_base_name(b2a ? l->items[i].a : l->items[i].b));
-            csv_number(f, run->m[i].psnr, ",");
-            fprintf(f, "%.6f,%.6f,%ld\n", run->m[i].ssim, run->m[i].mae, run->m[i].n_pixels);
-        }
-        const mg_metrics_summary *s = &run->summary;
-        fprintf(f, "%s,mean,,", run->label);
-        csv_number(f, s->psnr_mean, ",");
-        fprintf(f, "%.6f,%.6f,\n%s,sd,,%.6f,%.6f,%.6f,\n", s->ssim_mean, s->mae_mean, run->label, s->psnr_sd,
-                s->ssim_sd, s->mae_sd);
-        fprintf(f, "%s,n,,%d,%d,%d,\n", run->label, s->n - s->n_psnr_inf, s->n, s->n);
-    }
-    if (ferror(f) | fclose(f)) /* both: fclose must run */
-        return fprintf(stderr, "mrigan eval: error writing %s\n", path), 1;
-    return 0;
-}
-
 static void print_usage(const app_option *table, int n_opts)
 {
-    printf(
-        "usage: mrigan eval --pred DIR --target DIR [--pairs FILE.csv] [--mask] [--csv OUT.csv]\n"
-        "       mrigan eval --checkpoint FILE [--direction a2b|b2a|both] --a DIR --b DIR [--mask] [--csv OUT.csv]\n"
-        "       mrigan eval --identity [--direction a2b|b2a|both] --a DIR --b DIR [--mask] [--csv OUT.csv]\n\n"
-        "PSNR (dB, peak 255), SSIM (11x11 Gaussian window, sigma 1.5, as skimage) and MAE (gray levels) on the\n"
-        "8-bit scale, per pair and as mean (sample standard deviation). Pairs: files of the same name, or whose\n"
-        "names differ only in a T1/T2/T1w/T2w tag; or --pairs, a CSV of two file names per line (relative ones\n"
-        "inside the two folders when given). --checkpoint translates the inputs (A for a2b, B for b2a; both\n"
-        "directions by default) at native size without writing them; --identity scores the inputs as they are.\n"
-        "--mask scores only the target's foreground: gray level > --mask-threshold, holes filled, dilated 1 pixel.\n"
-        "8-bit grayscale PNGs are scored at their exact integer levels. Identical pairs have PSNR inf, left out\n"
-        "of the mean. --csv: direction,input|pred,target,psnr_db,ssim,mae,pixels rows, then mean, sd and n rows.\n\n");
+    printf("usage: mrigan eval --pred DIR --target DIR [--pairs FILE.csv] [options]\n"
+           "       mrigan eval --checkpoint FILE [--direction a2b|b2a|both] --a DIR --b DIR [options]\n"
+           "       mrigan eval --identity [--direction a2b|b2a|both] --a DIR --b DIR [options]\n\n"
+           "PSNR (dB, peak 255), SSIM (11x11 Gaussian window, sigma 1.5, as skimage) and MAE (gray levels) on the\n"
+           "8-bit scale, per pair and as mean (sample standard deviation). Pairs: files of the same name, or whose\n"
+           "names differ only in a T1/T2/T1w/T2w tag; or --pairs, a CSV of two file names per line (relative ones\n"
+           "inside the two folders when given). A pair is two PNG slices or two NIfTI volumes on one grid; volumes\n"
+           "are normalised each by its own percentiles (see the README) and scored slice by slice (the slices with\n"
+           "anatomy in the target) and as a whole. --checkpoint translates the inputs (A for a2b, B for b2a; both\n"
+           "directions by default) at native size without writing them; --identity scores the inputs as they are.\n"
+           "--mask scores only the target's foreground: gray level > --mask-threshold, holes filled, dilated 1 pixel;\n"
+           "--mask-volume scores only the voxels of a mask volume (non-zero) on the volumes' grid. 8-bit grayscale\n"
+           "PNGs are scored at their exact integer levels. Identical pairs have PSNR inf, left out of the mean.\n"
+           "--csv: direction,input|pred,target,slice,psnr_db,ssim,mae,pixels rows (slice empty for PNGs, \"all\" for\n"
+           "a whole volume), and the means in NAME-summary.csv. --json prints all of it as JSON instead of the "
+           "table.\n\n");
     app_print_options(table, n_opts);
 }
 
@@ -308,17 +306,25 @@ int cmd_eval(int argc, char **argv)
 {
     eval_opts o = {.device = -1, .mask_threshold = (float)MG_METRICS_MASK_THRESHOLD};
     app_option table[] = {
-        APP_STRING("pred", &o.pred, "folder of predicted slices"),
-        APP_STRING("target", &o.target, "folder of the real slices they are compared with"),
+        APP_STRING("pred", &o.pred, "folder of predicted slices or volumes"),
+        APP_STRING("target", &o.target, "folder of the real ones they are compared with"),
         APP_FILE("pairs", &o.pairs, "CSV of pred,target (or a,b) file pairs instead of matching names"),
         APP_FILE("checkpoint", &o.checkpoint, "checkpoint of a training run: translate --a/--b and score"),
         APP_FLAG("identity", &o.identity, true, "score the untranslated inputs (baseline), no checkpoint"),
-        APP_STRING("a", &o.a, "folder of A slices (T1), paired with --b"),
-        APP_STRING("b", &o.b, "folder of B slices (T2), paired with --a"),
+        APP_STRING("a", &o.a, "folder of A slices or volumes (T1), paired with --b"),
+        APP_STRING("b", &o.b, "folder of B slices or volumes (T2), paired with --a"),
         APP_CHOICE("direction", &o.direction, "a2b|b2a|both", "A->B, B->A or both (default both)"),
         APP_FLAG("mask", &o.mask, true, "score only the target's foreground (brain or head)"),
         APP_FLOAT("mask-threshold", &o.mask_threshold, 0, 255, "foreground: target gray level above this (5)"),
-        APP_FILE("csv", &o.csv, "write the per-image table and summary rows to this CSV file"),
+        APP_FILE("mask-volume", &o.mask_volume, "score only the voxels of this mask volume (volume pairs)"),
+        {.name = "slice-axis",
+         .kind = OPT_CHOICE,
+         .target = &o.slice_axis,
+         .choices = MG_SLICE_AXIS_CHOICES,
+         .help = "volumes are scored in slices perpendicular to this",
+         .def = "axial"},
+        APP_FILE("csv", &o.csv, "write every row to this CSV file, and the means to NAME-summary.csv"),
+        APP_FLAG("json", &o.json, true, "print the results as JSON on stdout instead of the table"),
         APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
         APP_CHOICE("backend", &o.backend, MG_BACKEND_CHOICES, "compute backend (default: auto)"),
         APP_INT("device", &o.device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
@@ -344,16 +350,31 @@ int cmd_eval(int argc, char **argv)
         usage = "needs both --pred DIR and --target DIR (or --pairs FILE.csv)";
     else if (model_mode && !o.pairs && !(o.a && o.b))
         usage = "needs both --a DIR and --b DIR (or --pairs FILE.csv)";
+    else if (o.mask && o.mask_volume)
+        usage = "--mask and --mask-volume exclude each other";
     if (usage) {
         fprintf(stderr, "mrigan eval: %s (see mrigan eval --help)\n", usage);
         return 2;
     }
     const char *dir_a = pred_mode ? o.pred : o.a, *dir_b = pred_mode ? o.target : o.b;
+    char summary[4200] = "";
+    if (o.csv)
+        eval_summary_path(o.csv, summary, sizeof summary);
 
     mg_pair_list l = {0};
     int rc = o.pairs ? pairs_from_csv(o.pairs, dir_a, dir_b, &l) : pairs_from_folders(dir_a, dir_b, &l);
     if (!rc && o.csv)
-        rc = check_csv(&o, &l);
+        rc = check_outputs(&o, &l, summary);
+    mg_volume mask = {0};
+    uint8_t *mask_voxels = NULL;
+    if (!rc && o.mask_volume) {
+        if (mg_volume_load(o.mask_volume, &mask) != MG_OK)
+            rc = (fprintf(stderr, "mrigan eval: %s\n", mg_last_error()), 1);
+        else if (!(mask_voxels = malloc((size_t)mask.dim[0] * mask.dim[1] * mask.dim[2])))
+            rc = (fprintf(stderr, "mrigan eval: out of memory\n"), 1);
+        for (size_t i = 0, n = (size_t)mask.dim[0] * mask.dim[1] * mask.dim[2]; !rc && i < n; i++)
+            mask_voxels[i] = mask.data[i] != 0.0f;
+    }
     mg_backend *be = NULL;
     mg_cyclegan m = {0};
     bool have_model = false;
@@ -364,27 +385,37 @@ int cmd_eval(int argc, char **argv)
             rc = (fprintf(stderr, "mrigan eval: %s: %s\n", o.checkpoint, mg_last_error()), 1);
         have_model = !rc;
     }
+    const eval_show how = {.by_dir = !pred_mode, .identity = o.identity, .mask = o.mask || o.mask_volume};
+    app_progress bar;
+    app_progress_begin(&bar, "eval");
     eval_run runs[2] = {{0}};
     int n_runs = 0;
     for (int d = 0; !rc && d < 2; d++) {
         if (pred_mode ? d > 0 : (o.direction != 2 && o.direction != d))
             continue;
         runs[n_runs].label = pred_mode ? "pred" : d ? "b2a" : "a2b";
-        rc = eval_direction(&o, have_model ? &m : NULL, pred_mode ? 0 : d, &l, &runs[n_runs]);
+        eval_ctx c = {.o = &o,
+                      .model = have_model ? &m : NULL,
+                      .direction = pred_mode ? 0 : d,
+                      .mask_voxels = mask_voxels,
+                      .mask_volume = o.mask_volume ? &mask : NULL,
+                      .bar = &bar};
+        rc = eval_direction(&c, &how, &l, &runs[n_runs]);
         n_runs++;
     }
-    for (int r = 0; !rc && r < n_runs; r++) {
-        char label[64];
-        snprintf(label, sizeof label, "%s%s%s", runs[r].label, o.identity ? " identity" : "", o.mask ? " masked" : "");
-        print_summary_line(pred_mode ? (o.mask ? "masked" : NULL) : label, &runs[r].summary);
-    }
+    for (int r = 0; !rc && !o.json && r < n_runs; r++)
+        eval_print_summary(&how, &runs[r]);
+    if (!rc && o.json)
+        eval_print_json(stdout, &how, runs, n_runs);
     if (!rc && o.csv)
-        rc = write_csv(o.csv, &o, &l, runs, n_runs);
+        rc = eval_write_csv(o.csv, &how, runs, n_runs) || eval_write_summary(summary, runs, n_runs);
     for (int r = 0; r < n_runs; r++)
-        free(runs[r].m);
+        eval_run_free(&runs[r]);
     if (have_model)
         mg_cyclegan_free(&m);
     mg_backend_free(be);
+    free(mask_voxels);
+    mg_volume_free(&mask);
     mg_pairs_free(&l);
     return rc;
 }

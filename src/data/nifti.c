@@ -79,7 +79,9 @@ static mg_status nifti_open_header(const char *path, nifti_image **out)
     int32_t swapped = (int32_t)__builtin_bswap32((uint32_t)size1);
     if (got < 4 || !(size1 == 348 || size1 == 540 || swapped == 348 || swapped == 540))
         return mg_error(MG_ERR_FORMAT, "%s: not a NIfTI volume (%s)", path,
-                        got < 0 ? "corrupt gzip data" : got < 4 ? "too short" : "no NIfTI header size at its start");
+                        got < 0   ? "corrupt gzip data"
+                        : got < 4 ? "too short"
+                                  : "no NIfTI header size at its start");
     int version = 0;
     void *hdr = nifti_read_header(path, &version, 0); /* checked below, with messages that name the file */
     nifti_image *nim = NULL;
@@ -115,7 +117,8 @@ static mg_status nifti_open_header(const char *path, nifti_image **out)
         s = mg_error(MG_ERR_FORMAT, "%s: voxel data offset %lld is out of range", path, (long long)nim->iname_offset);
     const long long bytes = s == MG_OK ? (long long)(nim->nx * nim->ny * nim->nz) * size : 0;
     if (s == MG_OK && !nifti_is_gzfile(path) && (long long)st.st_size < nim->iname_offset + bytes)
-        s = mg_error(MG_ERR_FORMAT, "%s: truncated: the header asks for %lld bytes of voxels at offset %lld, the file "
+        s = mg_error(MG_ERR_FORMAT,
+                     "%s: truncated: the header asks for %lld bytes of voxels at offset %lld, the file "
                      "has %lld bytes",
                      path, bytes, (long long)nim->iname_offset, (long long)st.st_size);
     if (s != MG_OK) {
@@ -155,7 +158,8 @@ static mg_status nifti_read_voxels(const char *path, long long offset, size_t wa
         if (n < 0) {
             int code;
             const char *why = gzerror(g, &code);
-            s = mg_error(MG_ERR_FORMAT, "%s: corrupt compressed data (%s)", path, code == Z_ERRNO ? strerror(errno) : why);
+            s = mg_error(MG_ERR_FORMAT, "%s: corrupt compressed data (%s)", path,
+                         code == Z_ERRNO ? strerror(errno) : why);
         } else if (n == 0) {
             s = mg_error(MG_ERR_FORMAT, "%s: truncated: %zu of the %zu bytes of voxels the header asks for", path, have,
                          want);
@@ -231,7 +235,8 @@ mg_status mg_volume_load(const char *path, mg_volume *out)
     }
     /* scl_slope 0 (or not finite) means no scaling, as the standard says */
     const bool scaled = nim->scl_slope != 0.0 && isfinite(nim->scl_slope);
-    const double slope = scaled ? nim->scl_slope : 1.0, inter = scaled && isfinite(nim->scl_inter) ? nim->scl_inter : 0.0;
+    const double slope = scaled ? nim->scl_slope : 1.0,
+                 inter = scaled && isfinite(nim->scl_inter) ? nim->scl_inter : 0.0;
     const bool swap = nim->byteorder != nifti_short_order();
     for (size_t i = 0; i < n; i++) {
         double x = nifti_raw_value(raw + i * size, nim->datatype, swap) * slope + inter;
@@ -371,8 +376,7 @@ static mg_status nifti_write_file(FILE *f, void *arg)
     return s;
 }
 
-mg_status mg_volume_save_like(const char *path, const mg_volume *like, const float *values,
-                              const mg_volume_write *opt)
+mg_status mg_volume_save_like(const char *path, const mg_volume *like, const float *values, const mg_volume_write *opt)
 {
     if (!path || !like || !like->header || !values)
         return mg_error(MG_ERR_ARG, "save volume: NULL argument");
@@ -396,7 +400,7 @@ mg_status mg_volume_save_like(const char *path, const mg_volume *like, const flo
     if (opt->description)
         snprintf(nim->descrip, sizeof nim->descrip, "%s", opt->description);
     job.gz = nifti_has_suffix(path, ".gz");
-    mg_status s = mg_file_write_atomic("volume", path, nifti_write_file, &job);
+    mg_status s = mg_file_write_atomic("", path, nifti_write_file, &job);
     nifti_image_free(nim);
     return s;
 }

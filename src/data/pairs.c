@@ -67,24 +67,60 @@ static mg_status pairs_list(const char *dir, char ***out, int *n_out)
 /* The name without its extension (.png, .nii, .nii.gz) and without contrast tags: the words T1, T2, T1w, T2w (any
  * case) between non-alphanumeric characters. "MNI152_T1_1mm_z030.png" and "MNI152_T2_1mm_z030.png" share
  * "MNI152__1mm_z030". */
+/* The length of name's extension: .nii.gz, or a last dot's (.png, .nii). */
+static size_t pairs_extension(const char *name)
+{
+    size_t n = strlen(name);
+    if (n > 7 && !strcasecmp(name + n - 7, ".nii.gz"))
+        return 7;
+    const char *dot = strrchr(name, '.');
+    return dot ? strlen(dot) : 0;
+}
+
+/* The length of the contrast tag (T1, T2, T1w, T2w, any case) at name[i], a word of its own within name[0..n),
+ * or 0. */
+static size_t pairs_tag_at(const char *name, size_t i, size_t n)
+{
+    if (!((i == 0 || !isalnum((unsigned char)name[i - 1])) && (name[i] == 'T' || name[i] == 't') && i + 1 < n &&
+          (name[i + 1] == '1' || name[i + 1] == '2')))
+        return 0;
+    size_t j = i + 2;
+    if (j < n && (name[j] == 'w' || name[j] == 'W'))
+        j++;
+    return j == n || !isalnum((unsigned char)name[j]) ? j - i : 0;
+}
+
+/* The name without its extension and without contrast tags. "MNI152_T1_1mm_z030.png" and "MNI152_T2_1mm_z030.png"
+ * share "MNI152__1mm_z030". */
 static void pairs_contrast_key(const char *name, char *key, size_t len)
 {
-    size_t n = strlen(name), k = 0;
-    n -= n > 7 && !strcasecmp(name + n - 7, ".nii.gz") ? 7 : n > 4 && name[n - 4] == '.' ? 4 : 0;
+    size_t n = strlen(name) - pairs_extension(name), k = 0;
     for (size_t i = 0; i < n && k + 1 < len;) {
-        if ((i == 0 || !isalnum((unsigned char)name[i - 1])) && (name[i] == 'T' || name[i] == 't') && i + 1 < n &&
-            (name[i + 1] == '1' || name[i + 1] == '2')) {
-            size_t j = i + 2;
-            if (j < n && (name[j] == 'w' || name[j] == 'W'))
-                j++;
-            if (j == n || !isalnum((unsigned char)name[j])) {
-                i = j;
-                continue;
-            }
+        size_t tag = pairs_tag_at(name, i, n);
+        if (tag) {
+            i += tag;
+            continue;
         }
         key[k++] = name[i++];
     }
     key[k] = '\0';
+}
+
+bool mg_output_name(const char *name, int direction, const char *suffix, char *buf, size_t len)
+{
+    const size_t ext = pairs_extension(name), n = strlen(name) - ext, extra = suffix ? strlen(suffix) : 0;
+    if (n + extra + ext + 1 > len) {
+        if (len)
+            buf[0] = '\0';
+        return false;
+    }
+    memcpy(buf, name, n);
+    for (size_t i = 0; i < n; i++) /* the source's tag digit becomes the target's */
+        if (pairs_tag_at(name, i, n) && name[i + 1] == (direction ? '2' : '1'))
+            buf[i + 1] = direction ? '1' : '2';
+    memcpy(buf + n, suffix ? suffix : "", extra);
+    memcpy(buf + n + extra, name + n, ext + 1);
+    return true;
 }
 
 /* The file of nb that is na's counterpart, or -1 (MG_OK) when there is none; an error when two could be. */

@@ -131,7 +131,7 @@ mg_status mg_slices_load_pair(const char *a, const char *b, mg_slice_axis axis, 
 bool mg_slices_name(const mg_slices *s, int i, const char *file_name, char *buf, size_t len)
 {
     int n = s->axis < 0 ? snprintf(buf, len, "%s", file_name)
-                        : snprintf(buf, len, "%s[%c=%d]", file_name, "ijk"[s->axis], s->index[i]);
+                        : snprintf(buf, len, "%s[%c=%d]", file_name, "ijk"[s->axis], s -> index[i]);
     if (n < 0 || (size_t)n >= len) {
         if (len)
             buf[0] = '\0';

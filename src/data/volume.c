@@ -98,6 +98,26 @@ static mg_status volume_check_slice(const mg_volume *v, const mg_volume_plane *p
     return MG_OK;
 }
 
+mg_status mg_volume_slice_offsets(const mg_volume *v, const mg_volume_plane *p, int s, size_t *offsets)
+{
+    mg_status st = volume_check_slice(v, p, s);
+    if (st == MG_OK && !offsets)
+        st = mg_error(MG_ERR_ARG, "volume slice: NULL offsets");
+    for (int y = 0; st == MG_OK && y < p->height; y++)
+        for (int x = 0; x < p->width; x++)
+            offsets[(size_t)y * (size_t)p->width + (size_t)x] = volume_offset(v, p, s, x, y);
+    return st;
+}
+
+void mg_volume_normalise(const mg_volume *v, const mg_volume_scale *sc, float *out)
+{
+    const double k = 2.0 / (sc->hi - sc->lo);
+    for (size_t i = 0, n = (size_t)v->dim[0] * v->dim[1] * v->dim[2]; i < n; i++) {
+        double t = (v->data[i] - sc->lo) * k - 1.0;
+        out[i] = (float)(t < -1.0 ? -1.0 : t > 1.0 ? 1.0 : t);
+    }
+}
+
 mg_status mg_volume_get_slice(const mg_volume *v, const mg_volume_plane *p, int s, const mg_volume_scale *sc,
                               mg_image *out)
 {

@@ -5,6 +5,7 @@
  *   discriminators, fed from the history pools: L_D = 0.5 * (adv(D(real), 1) + adv(D(pool(fake)), 0)).
  * The generator pass and the discriminator pass use one graph each, reset every step. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -294,5 +295,45 @@ mg_status mg_cyclegan_translate_image(mg_cyclegan *m, int direction, const mg_im
         s = mg_image_crop(&y, ox, oy, img->width, img->height, out);
     mg_image_free(&padded);
     mg_image_free(&y);
+    return s;
+}
+
+mg_status mg_cyclegan_translate_volume(mg_cyclegan *m, int direction, const mg_volume *v, const char *path,
+                                       mg_slice_axis axis, float *values, mg_translate_progress progress, void *arg)
+{
+    if (!m || !v || !v->data || !values)
+        return mg_error(MG_ERR_ARG, "translate volume: NULL argument");
+    mg_volume_plane p;
+    mg_volume_scale sc;
+    bool *empty = NULL;
+    mg_status s = mg_volume_plane_of(v, axis, &p);
+    if (s == MG_OK)
+        s = mg_volume_scale_of(v, path, &sc);
+    if (s == MG_OK && !(empty = calloc((size_t)p.count, sizeof *empty)))
+        s = mg_error(MG_ERR_OOM, "%s: out of memory", path);
+    if (s == MG_OK)
+        s = mg_volume_slice_fill(v, &p, &sc, NULL, empty);
+    int total = 0, done = 0;
+    for (int k = 0; s == MG_OK && k < p.count; k++)
+        total += !empty[k];
+    for (size_t i = 0, n = (size_t)v->dim[0] * v->dim[1] * v->dim[2]; s == MG_OK && i < n; i++)
+        values[i] = -1.0f;
+    for (int k = 0; s == MG_OK && k < p.count; k++) {
+        if (empty[k])
+            continue;
+        mg_image x = {0}, y = {0};
+        s = mg_volume_get_slice(v, &p, k, &sc, &x);
+        if (s == MG_OK)
+            s = mg_cyclegan_translate_image(m, direction, &x, &y);
+        if (s == MG_OK)
+            s = mg_volume_put_slice(v, &p, k, &y, values);
+        if (s != MG_OK && path)
+            s = mg_error(s, "%s, slice %d: %s", path, k, mg_last_error());
+        mg_image_free(&x);
+        mg_image_free(&y);
+        if (s == MG_OK && progress)
+            progress(++done, total, arg);
+    }
+    free(empty);
     return s;
 }

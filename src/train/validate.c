@@ -25,8 +25,8 @@ void val_free(val_set *v)
 
 /* Loads the pairs (paired) or the two folders' images side by side (unpaired: only the count of the smaller
  * folder is used from each). */
-mg_status val_load(const char *dir_a, const char *dir_b, bool paired, mg_slice_axis axis, val_set *v, int *unmatched, char *first,
-                   size_t first_len)
+mg_status val_load(const char *dir_a, const char *dir_b, bool paired, mg_slice_axis axis, val_set *v, int *unmatched,
+                   char *first, size_t first_len)
 {
     memset(v, 0, sizeof *v);
     *unmatched = 0;
