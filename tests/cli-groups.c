@@ -119,7 +119,7 @@ void test_translate(void)
     int rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", ckpt, "--direction", "a2b", "--out", tp("out8"),
                     tp("in"), NULL);
     REQUIRE(rc == 0, "translate a2b exited with %d", rc);
-    CHECK(err_has("2 images"), "translate should count 2 images");
+    CHECK(err_has("2 slices and 0 volumes"), "translate should count 2 slices");
     CHECK(count_files(tp("out8")) == 2, "out8 should hold exactly the 2 translated PNGs");
     rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", ckpt, "--direction", "a2b", "--16bit", "--out",
                 tp("out16"), tp("in"), NULL);

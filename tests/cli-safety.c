@@ -206,8 +206,14 @@ static void test_outputs(void)
                 "--out", tp("P/T1"), tp("P/T1"), NULL);
     CHECK(rc == 2 && err_has("would replace an input"), "translate --out DIR DIR: exit %d", rc);
     rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", tp("K0/latest.ckpt"), "--direction", "a2b",
+                "--out", tp("K7"), tp("P/T1/phantom_000.png"), tp("P/T1/phantom_000.png"), NULL);
+    CHECK(rc == 2 && err_has("both be written") && !exists(tp("K7")), "translate of one input twice: exit %d", rc);
+    /* two inputs of one name from two folders are kept apart, one subfolder each */
+    rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", tp("K0/latest.ckpt"), "--direction", "a2b",
                 "--out", tp("K7"), tp("P/T1/phantom_000.png"), tp("P/T2/phantom_000.png"), NULL);
-    CHECK(rc == 2 && err_has("both be written"), "translate of two inputs of one name: exit %d", rc);
+    CHECK(rc == 0 && exists(tp("K7/T1/phantom_000.png")) && exists(tp("K7/T2/phantom_000.png")) &&
+              count_files(tp("K7")) == 2,
+          "translate of two inputs of one name from two folders: exit %d", rc);
     /* eval --csv onto an input slice */
     rc = mrigan("eval", "--pred", tp("P/T1"), "--target", tp("P/T2"), "--csv", tp("P/T1/phantom_000.png"), NULL);
     CHECK(rc == 2 && err_has("is one of the inputs"), "eval --csv onto an input: exit %d", rc);

@@ -87,5 +87,6 @@ void test_interrupt(void);
 void test_validation(void);
 void test_safety(void);
 void test_crash(const char *fwrite_shim);
+void test_volumes(void);
 
 #endif

@@ -225,6 +225,11 @@ int main(int argc, char **argv)
     group_end("8 crashes: SIGKILL inside and between saves loses at most one save interval and resumes exactly; a "
               "full disk keeps the last checkpoint");
 
+    group_begin();
+    test_volumes();
+    group_end("9 volumes: NIfTI through train, translate (grid and type kept, outputs named and kept apart) and eval "
+              "(per slice, whole, JSON, summary file); broken volumes refused by name");
+
     free(last_err);
     if (chdir("/") != 0)
         perror("chdir");

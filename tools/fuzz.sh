@@ -1,7 +1,7 @@
 #!/bin/sh
-# Fuzzes the parsers of untrusted input with libFuzzer: the PNG loader, the checkpoint loader and the option
-# parser (tests/fuzz/).
-#   tools/fuzz.sh [SECONDS [TARGET...]]    SECONDS per target (60); targets fuzz-png fuzz-ckpt fuzz-options (all)
+# Fuzzes the parsers of untrusted input with libFuzzer: the PNG loader, the NIfTI loader, the checkpoint loader and
+# the option parser (tests/fuzz/).
+#   tools/fuzz.sh [SECONDS [TARGET...]]    SECONDS per target (60); targets fuzz-png fuzz-nifti fuzz-ckpt fuzz-options (all)
 # Sets up build-fuzz/ when it has no build yet (clang, ASan + UBSan, libFuzzer's coverage instrumentation in
 # the library too), builds the targets, and runs each on its committed seeds, tests/fuzz/corpus/<target>/
 # (read only), plus a working corpus, build-fuzz/corpus-<target>/, that keeps what earlier runs found. Prints
@@ -12,14 +12,14 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz-png fuzz-ckpt fuzz-options}
+targets=${*:-fuzz-png fuzz-nifti fuzz-ckpt fuzz-options}
 dir=build-fuzz
 case $seconds in
 '' | *[!0-9]* | 0) echo "fuzz: SECONDS must be a positive integer, not '$seconds'" >&2; exit 2 ;;
 esac
 for t in $targets; do
     [ -d "tests/fuzz/corpus/$t" ] || {
-        echo "fuzz: unknown target $t (fuzz-png, fuzz-ckpt, fuzz-options)" >&2
+        echo "fuzz: unknown target $t (fuzz-png, fuzz-nifti, fuzz-ckpt, fuzz-options)" >&2
         exit 2
     }
 done
@@ -42,7 +42,9 @@ fuzz_run_target() { # target
     mkdir -p "$dir/corpus-$t" || return 1
     # -close_fd_mask=2 drops what the code under test prints to stderr (the option parser's messages, one per
     # input); libFuzzer's and the sanitizers' reports still reach the log.
-    UBSAN_OPTIONS=print_stacktrace=1 "$dir/tests/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+    # the NIfTI target's named input files live in $dir/tmp, so a crash leaves them in the build folder
+    mkdir -p "$dir/tmp" || return 1
+    TMPDIR=$PWD/$dir/tmp UBSAN_OPTIONS=print_stacktrace=1 "$dir/tests/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
         -close_fd_mask=2 -artifact_prefix="$dir/artifacts/$t-" "$dir/corpus-$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
     rc=$?
     done_line=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 executions in \2 s/p' "$log" | tail -n 1)

@@ -59,6 +59,37 @@ static int nifti_type_size(int datatype)
     }
 }
 
+/* Whether the dimensions of a raw header (as read, in either byte order) are sane. nifti_clib's conversion trusts
+ * dim[0] as a count (a header claiming 2^36 dimensions overflows its stack), and its own check prints to stderr,
+ * so the dimensions are checked here first. */
+static bool nifti_dims_look_good(const void *raw, int version)
+{
+    int64_t dim[8];
+    if (version == 1) {
+        nifti_1_header h;
+        memcpy(&h, raw, sizeof h);
+        if (h.sizeof_hdr != 348)
+            nifti_swap_as_nifti1(&h);
+        for (int k = 0; k < 8; k++)
+            dim[k] = h.dim[k];
+    } else if (version == 2) {
+        nifti_2_header h;
+        memcpy(&h, raw, sizeof h);
+        if (h.sizeof_hdr != 540)
+            nifti_swap_as_nifti2(&h);
+        for (int k = 0; k < 8; k++)
+            dim[k] = h.dim[k];
+    } else {
+        return false;
+    }
+    if (dim[0] < 1 || dim[0] > 7)
+        return false;
+    for (int k = 1; k <= dim[0]; k++)
+        if (dim[k] < 1)
+            return false;
+    return true;
+}
+
 /* The header as nifti_clib reads it, checked against itself and, for a plain file, against the file's size. */
 static mg_status nifti_open_header(const char *path, nifti_image **out)
 {
@@ -77,13 +108,24 @@ static mg_status nifti_open_header(const char *path, nifti_image **out)
     int32_t size1;
     memcpy(&size1, head, 4);
     int32_t swapped = (int32_t)__builtin_bswap32((uint32_t)size1);
+    FILE *raw = fopen(path, "rb");
+    const bool gzip_bytes = raw && fgetc(raw) == 0x1f && fgetc(raw) == 0x8b;
+    if (raw)
+        fclose(raw);
+    if (gzip_bytes && !nifti_is_gzfile(path))
+        return mg_error(MG_ERR_FORMAT, "%s: gzip-compressed, but not named .nii.gz (rename it)", path);
     if (got < 4 || !(size1 == 348 || size1 == 540 || swapped == 348 || swapped == 540))
         return mg_error(MG_ERR_FORMAT, "%s: not a NIfTI volume (%s)", path,
                         got < 0   ? "corrupt gzip data"
                         : got < 4 ? "too short"
                                   : "no NIfTI header size at its start");
     int version = 0;
-    void *hdr = nifti_read_header(path, &version, 0); /* checked below, with messages that name the file */
+    void *hdr = nifti_read_header(path, &version, 0); /* checked here, with messages that name the file */
+    if (hdr && !nifti_dims_look_good(hdr, version)) {
+        free(hdr);
+        return mg_error(MG_ERR_FORMAT,
+                        "%s: the header's dimensions are out of range (dim[0] not 1..7, or a size below 1)", path);
+    }
     nifti_image *nim = NULL;
     if (hdr && version == 1)
         nim = nifti_convert_n1hdr2nim(*(nifti_1_header *)hdr, path);
@@ -97,20 +139,19 @@ static mg_status nifti_open_header(const char *path, nifti_image **out)
     /* nifti_clib calls every single file NIfTI-1: the version comes from the header's size */
     if (nim->nifti_type == NIFTI_FTYPE_NIFTI1_1 && version == 2)
         nim->nifti_type = NIFTI_FTYPE_NIFTI2_1;
-    const int64_t extra = nim->nt * nim->nu * nim->nv * nim->nw;
     const int size = nifti_type_size(nim->datatype);
+    const int64_t max = MG_VOLUME_MAX_VOXELS; /* each factor is checked before the product, which cannot overflow */
     if (nim->nifti_type != NIFTI_FTYPE_NIFTI1_1 && nim->nifti_type != NIFTI_FTYPE_NIFTI2_1)
         s = mg_error(MG_ERR_FORMAT, "%s: the header is not a single-file NIfTI's (magic n+1 or n+2)", path);
-    else if (nim->nx < 1 || nim->ny < 1 || nim->nz < 1 || extra < 1)
+    else if (nim->nx < 1 || nim->ny < 1 || nim->nz < 1 || nim->nt < 1 || nim->nu < 1 || nim->nv < 1 || nim->nw < 1)
         s = mg_error(MG_ERR_FORMAT, "%s: a dimension is not positive", path);
-    else if (extra > 1)
+    else if (nim->nt > 1 || nim->nu > 1 || nim->nv > 1 || nim->nw > 1)
         s = mg_error(MG_ERR_ARG, "%s: a 4-D series of %lld volumes; give one volume (fslroi or nibabel cut it out)",
-                     path, (long long)extra);
+                     path, (long long)nim->nt);
     else if (size == 0 || size != nim->nbyper)
         s = mg_error(MG_ERR_ARG, "%s: voxels of type %s are not read (integers, float32 and float64 are)", path,
                      nifti_datatype_string(nim->datatype));
-    else if (nim->nx > INT_MAX || nim->ny > INT_MAX || nim->nz > INT_MAX ||
-             nim->nx * nim->ny * nim->nz > MG_VOLUME_MAX_VOXELS)
+    else if (nim->nx > max || nim->ny > max / nim->nx || nim->nz > max / (nim->nx * nim->ny))
         s = mg_error(MG_ERR_ARG, "%s: %lld x %lld x %lld voxels is more than the %lld read", path, (long long)nim->nx,
                      (long long)nim->ny, (long long)nim->nz, (long long)MG_VOLUME_MAX_VOXELS);
     else if (nim->iname_offset < (version == 1 ? 348 : 540) || nim->iname_offset > (1LL << 32))
@@ -211,6 +252,8 @@ mg_status mg_volume_load(const char *path, mg_volume *out)
     *out = (mg_volume){0};
     if (!path)
         return mg_error(MG_ERR_ARG, "volume: NULL path");
+    if (!mg_volume_is_name(path)) /* nifti_clib finds the format by the name */
+        return mg_error(MG_ERR_ARG, "%s: a volume's name ends in .nii or .nii.gz", path);
     nifti_set_debug_level(0); /* errors are reported here, with the file's name, not printed by the library */
     nifti_image *nim = NULL;
     mg_status s = nifti_open_header(path, &nim);
