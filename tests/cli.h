@@ -88,5 +88,6 @@ void test_validation(void);
 void test_safety(void);
 void test_crash(const char *fwrite_shim);
 void test_volumes(void);
+void test_conventions(void);
 
 #endif

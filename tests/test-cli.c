@@ -229,6 +229,10 @@ int main(int argc, char **argv)
     test_volumes();
     group_end("9 volumes: NIfTI through train, translate (grid and type kept, outputs named and kept apart) and eval "
               "(per slice, whole, JSON, summary file); broken volumes refused by name");
+    group_begin();
+    test_conventions();
+    group_end("10 conventions: --version, help CMD, did-you-mean, aligned help, --opt=value, --log-every, --resume "
+              "--epochs");
 
     free(last_err);
     if (chdir("/") != 0)

@@ -56,18 +56,22 @@ static void train_options(train_cli *c)
 static void usage(const app_option *t)
 {
     printf("usage: mrigan train [--a DIR --b DIR] [--out DIR] [options]\n"
-           "       mrigan train --resume DIR [--threads N]\n"
-           "Trains a CycleGAN between two folders of unpaired PNG slices. Without --a and --b it trains on the\n"
-           "embedded phantom (data/phantom) with a quick configuration: --ngf 32 --ndf 32 --epochs 10\n"
-           "--epochs-decay 10 unless given.\n\noptions:\n");
+           "       mrigan train --resume DIR [--epochs N] [--epochs-decay N] [--threads N] [--max-iterations N]\n\n"
+           "Trains a CycleGAN between two folders of unpaired PNG slices and/or NIfTI volumes (.nii, .nii.gz; cut\n"
+           "into slices along --slice-axis, the empty ones skipped, each volume normalised by its percentiles).\n"
+           "Without --a and --b it trains on the embedded phantom (data/phantom) with a quick configuration:\n"
+           "--ngf 32 --ndf 32 --epochs 10 --epochs-decay 10 unless given. --resume continues a run with its own\n"
+           "settings; --epochs and --epochs-decay given with it change the run's schedule (to train longer).\n\n"
+           "options:\n");
     app_print_options(t, MG_SET_COUNT);
 }
 
-/* Options a resumed run takes from its checkpoint: all but the per-invocation ones (scope EACH). */
+/* Options a resumed run takes from its checkpoint: all but the per-invocation ones (scope EACH) and the schedule,
+ * which a resumed run may extend (mg_trainer_extend). */
 static int check_resume_options(const app_option *t)
 {
     for (int i = 0; i < MG_SET_COUNT; i++)
-        if (t[i].seen && mg_settings[i].scope != MG_SCOPE_EACH) {
+        if (t[i].seen && mg_settings[i].scope != MG_SCOPE_EACH && i != MG_SET_EPOCHS && i != MG_SET_EPOCHS_DECAY) {
             fprintf(stderr,
                     "mrigan train: --%s cannot be combined with --resume: a resumed run keeps the configuration of "
                     "its checkpoint\n",
@@ -123,8 +127,10 @@ static mg_status phantom_render(const train_cli *c)
 
 /* ------------------------------------------------------------------ rendering the trainer's events */
 typedef struct train_view {
-    bool tty, bar;   /* stderr is a terminal; a progress bar is on its last line */
-    bool plot_fails; /* the last loss.png was not written */
+    bool tty, bar;      /* stderr is a terminal; a progress bar is on its last line */
+    bool plot_fails;    /* the last loss.png was not written */
+    int max_iterations; /* of this invocation (0: none), for the ETA */
+    int log_every;      /* a line every N iterations when stderr is no terminal */
 } train_view;
 
 static void view_end_bar(train_view *v)
@@ -136,11 +142,20 @@ static void view_end_bar(train_view *v)
 
 static void view_progress(train_view *v, const mg_train_event *e)
 {
-    if (!v->tty)
-        return;
-    int width = 24, done = e->iter_in_epoch * width / e->n_iter;
     long remaining = (long)(e->epochs - e->epoch) * e->n_iter + (e->n_iter - e->iter_in_epoch);
+    if (v->max_iterations > 0 && v->max_iterations - e->iteration_in_run < remaining)
+        remaining = v->max_iterations - e->iteration_in_run; /* this invocation stops there */
     double eta = e->it_per_s > 0 ? remaining / e->it_per_s : 0;
+    if (!v->tty) {
+        if (v->log_every > 0 && e->iteration_in_run % v->log_every == 0)
+            fprintf(stderr,
+                    "epoch %d/%d, iteration %d/%d (%ld in all): %.2f it/s, ETA %dm%02ds, G %.3f, D_A %.3f, "
+                    "D_B %.3f\n",
+                    e->epoch, e->epochs, e->iter_in_epoch, e->n_iter, e->iteration, e->it_per_s, (int)(eta / 60),
+                    (int)fmod(eta, 60.0), e->losses[MG_LOSS_G_TOTAL], e->losses[MG_LOSS_D_A], e->losses[MG_LOSS_D_B]);
+        return;
+    }
+    int width = 24, done = e->iter_in_epoch * width / e->n_iter;
     char bar[32];
     for (int i = 0; i < width; i++)
         bar[i] = i < done ? '#' : '.';
@@ -230,7 +245,7 @@ static int train_finish(mg_trainer *t, mg_status s, mg_train_end why, int sig, t
 
 static int train_run(train_cli *c, mg_backend *be)
 {
-    train_view view = {.tty = isatty(2)};
+    train_view view = {.tty = isatty(2), .max_iterations = c->s.max_iterations, .log_every = c->s.log_every};
     mg_trainer_hooks hooks = {.on_event = view_event, .user = &view, .command = c->command};
     mg_trainer *t;
     mg_status s =
@@ -239,6 +254,18 @@ static int train_run(train_cli *c, mg_backend *be)
         return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1;
     mg_train_info in;
     mg_trainer_info(t, &in);
+    if (c->s.resume && (c->table[MG_SET_EPOCHS].seen || c->table[MG_SET_EPOCHS_DECAY].seen)) {
+        /* --epochs or --epochs-decay with --resume: the schedule changes, the rest stays the run's */
+        s = mg_trainer_extend(t, c->table[MG_SET_EPOCHS].seen ? c->s.epochs : in.settings->epochs,
+                              c->table[MG_SET_EPOCHS_DECAY].seen ? c->s.epochs_decay : in.settings->epochs_decay);
+        if (s != MG_OK) {
+            mg_trainer_free(t);
+            return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 2;
+        }
+        mg_trainer_info(t, &in);
+        fprintf(stderr, "mrigan train: the schedule is now %d + %d epochs\n", in.settings->epochs,
+                in.settings->epochs_decay);
+    }
     fprintf(stderr,
             "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d crops, %d iterations per "
             "epoch, %s backend; outputs in %s/\n",

@@ -245,7 +245,7 @@ int cmd_translate(int argc, char **argv)
 {
     translate_opts o = {.device = -1};
     app_option table[] = {
-        APP_FILE("checkpoint", &o.checkpoint, "checkpoint file of a training run (or an exported model)"),
+        APP_FILE("checkpoint", &o.checkpoint, "checkpoint file of a training run"),
         APP_CHOICE("direction", &o.direction, "a2b|b2a", "which generator: A->B (T1 to T2) or B->A"),
         APP_STRING("out", &o.out, "output folder (created)"),
         {.name = "suffix",

@@ -100,7 +100,16 @@ app_parse_result app_parse(const char *cmd, int argc, char **argv, app_option *o
         snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), arg + 2);
         app_option *o = app_find_option(opts, n_opts, name);
         if (!o) {
-            fprintf(stderr, "mrigan %s: unknown option '--%s' (see mrigan %s --help)\n", cmd, name, cmd);
+            const char *names[256];
+            int n = 0;
+            for (int k = 0; k < n_opts && n < 256; k++)
+                names[n++] = opts[k].name;
+            const char *near = app_closest(name, names, n);
+            if (near)
+                fprintf(stderr, "mrigan %s: unknown option '--%s'; did you mean '--%s'? (see mrigan %s --help)\n", cmd,
+                        name, near, cmd);
+            else
+                fprintf(stderr, "mrigan %s: unknown option '--%s' (see mrigan %s --help)\n", cmd, name, cmd);
             return APP_PARSE_ERROR;
         }
         o->seen = true;
@@ -126,19 +135,73 @@ app_parse_result app_parse(const char *cmd, int argc, char **argv, app_option *o
     return APP_PARSE_OK;
 }
 
+/* "--name VALUE" as --help shows it. */
+static void option_left(const app_option *o, char *left, size_t len)
+{
+    const char *arg = o->kind == OPT_FLAG     ? ""
+                      : o->kind == OPT_CHOICE ? o->choices
+                      : o->kind == OPT_STRING ? (o->meta ? o->meta : "DIR")
+                                              : "N";
+    snprintf(left, len, "--%s%s%s", o->name, *arg ? " " : "", arg);
+}
+
 void app_print_options(const app_option *opts, int n_opts)
 {
+    int width = 0; /* one column for every help text: the longest left side, up to a limit */
+    for (int i = 0; i < n_opts; i++) {
+        char left[128];
+        option_left(&opts[i], left, sizeof left);
+        int n = (int)strlen(left);
+        width = n > width && n <= APP_HELP_COLUMN ? n : width;
+    }
     for (int i = 0; i < n_opts; i++) {
         const app_option *o = &opts[i];
-        char left[48];
-        const char *arg = o->kind == OPT_FLAG     ? ""
-                          : o->kind == OPT_CHOICE ? o->choices
-                          : o->kind == OPT_STRING ? (o->meta ? o->meta : "DIR")
-                                                  : "N";
-        snprintf(left, sizeof left, "--%s%s%s", o->name, *arg ? " " : "", arg);
-        printf("  %-26s %s", left, o->help);
+        char left[128];
+        option_left(o, left, sizeof left);
+        if ((int)strlen(left) > width) /* too long for the column: the help goes on the next line */
+            printf("  %s\n  %-*s %s", left, width, "", o->help);
+        else
+            printf("  %-*s %s", width, left, o->help);
         if (o->def)
             printf(" (default: %s)", o->def);
         printf("\n");
     }
+}
+
+/* Edit distance (insertions, deletions, substitutions) between a and b, stopping at 9. */
+static int option_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 9;
+    int row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            best = up + 1 < best ? up + 1 : best;
+            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb] < 9 ? row[lb] : 9;
+}
+
+const char *app_closest(const char *word, const char *const *names, int n)
+{
+    const char *best = NULL;
+    int best_d = 9;
+    const int allowed = strlen(word) <= 4 ? 1 : strlen(word) <= 8 ? 2 : 3; /* a typo or two, not another word */
+    for (int i = 0; i < n; i++) {
+        int d = option_distance(word, names[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    return best_d <= allowed ? best : NULL;
 }

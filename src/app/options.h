@@ -55,8 +55,13 @@ typedef enum app_parse_result { APP_PARSE_OK, APP_PARSE_HELP, APP_PARSE_ERROR } 
  * max_positional; more is an error). Prints errors to stderr as "mrigan <cmd>: ...". */
 app_parse_result app_parse(const char *cmd, int argc, char **argv, app_option *opts, int n_opts,
                            const char **positional, int max_positional, int *n_positional);
-/* Prints "  --name VALUE  help" lines. */
+/* Prints "  --name VALUE  help" lines, the help texts aligned in one column (an option too long for it gets its
+ * help on the next line). */
+#define APP_HELP_COLUMN 30
 void app_print_options(const app_option *opts, int n_opts);
+/* The name among names[0..n) closest to word (a typo or two away), or NULL: the "did you mean" of a mistyped
+ * option or command. */
+const char *app_closest(const char *word, const char *const *names, int n);
 /* A decimal integer in [lo, hi], the whole string; false (and *out untouched) otherwise. */
 bool app_parse_int(const char *s, long lo, long hi, int *out);
 app_option *app_find_option(app_option *opts, int n_opts, const char *name);

@@ -119,7 +119,8 @@ static mg_status trainer_data(mg_trainer *t)
     if (o->val_a && o->val_b) {
         int unmatched;
         char first[256];
-        if ((s = val_load(o->val_a, o->val_b, !o->val_unpaired, (mg_slice_axis)o->slice_axis, &t->val, &unmatched, first, sizeof first)) != MG_OK)
+        if ((s = val_load(o->val_a, o->val_b, !o->val_unpaired, (mg_slice_axis)o->slice_axis, &t->val, &unmatched,
+                          first, sizeof first)) != MG_OK)
             return s;
         t->have_val = true;
         if (unmatched)
@@ -303,6 +304,27 @@ mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_b
         return s;
     }
     *out = t;
+    return MG_OK;
+}
+
+mg_status mg_trainer_extend(mg_trainer *t, int epochs, int epochs_decay)
+{
+    if (!t)
+        return mg_error(MG_ERR_ARG, "extend: NULL trainer");
+    if (t->in_callback)
+        return mg_error(MG_ERR_ARG, "extend: not from the trainer's callback");
+    mg_train_settings o = t->o;
+    o.epochs = epochs;
+    o.epochs_decay = epochs_decay;
+    mg_status s = mg_train_settings_check(&o);
+    if (s != MG_OK)
+        return s;
+    const int done = t->st.epoch - 1;
+    if (epochs + epochs_decay < done)
+        return mg_error(MG_ERR_ARG, "the run in %s has done %d epoch%s: a schedule of %d + %d is shorter", t->o.out,
+                        done, done == 1 ? "" : "s", epochs, epochs_decay);
+    t->o.epochs = epochs;
+    t->o.epochs_decay = epochs_decay;
     return MG_OK;
 }
 
