@@ -79,8 +79,8 @@ void test_train(void)
         CHECK(want ? entries > 0 && entries < full : !exists(tp("R1/epoch_%03d.ckpt", e)),
               "epoch_%03d.ckpt: %d entries (latest.ckpt %d); expected %s", e, entries, full,
               want ? "a weights-only checkpoint" : "none");
-        CHECK(png_size_is(tp("R1/samples/epoch_%03d.png", e), 3 * 64, 2 * 64),
-              "samples/epoch_%03d.png should be a 192x128 PNG", e);
+        CHECK(png_size_is(tp("R1/samples/epoch_%03d.png", e), 3 * 64, 2 * (64 + 11)),
+              "samples/epoch_%03d.png should be a 192x150 PNG (3 x 2 tiles under 11-pixel labels)", e);
     }
     CHECK(!exists(tp("R1/samples/epoch_%03d.png", RUN1_EPOCHS + 1)), "no samples past the last epoch");
     mg_image plot = {0};

@@ -4,13 +4,17 @@
  *      the PNG files, and the chosen epoch; no temporary file is left;
  *   2. a folder with only losses.csv, an empty folder and a folder of damaged files still give reports that say
  *      what is missing; a folder that does not exist is an error naming it;
- *   3. the report opened from disk in headless Chromium (argv[1], else $CHROMIUM, else /usr/bin/chromium): every
+ *   3. a real run (the trainer on the phantom, two epochs with paired validation): its sample grids have labelled
+ *      tiles, its validation grids show each translation beside its target and their difference, and its report
+ *      embeds them and draws the identity baseline beside the validation curves;
+ *   4. both reports opened from disk in headless Chromium (argv[1], else $CHROMIUM, else /usr/bin/chromium): every
  *      image decodes and the SVG charts are laid out, as the page's script records in <body data-rendered>.
  * Without a browser the program prints a SKIP line and exits 77 once the other checks pass. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@
 #include "app/report.h"
 #include "check.h"
 #include "mrigan/image.h"
+#include "mrigan/trainer.h"
 #include "tmpdir.h"
 
 #define BROWSER_TIMEOUT 90.0 /* seconds */
@@ -242,6 +247,89 @@ static void test_full(void)
     report(before, "1 full run folder: config (escaped), 4 charts, 2 embedded grids that decode, chosen epoch");
 }
 
+/* ------------------------------------------------------------------ 3. a real run */
+/* Whether the label strip above tile (col, row) of a grid of cw x ch tiles holds text: some white pixels, the rest
+ * black. */
+static bool tile_labelled(const mg_image *g, int col, int row, int cw, int ch)
+{
+    int white = 0, other = 0;
+    for (int y = row * (ch + 11); y < row * (ch + 11) + 11; y++)
+        for (int x = col * cw; x < (col + 1) * cw; x++) {
+            float v = g->data[(size_t)y * g->width + x];
+            white += v > 0.99f;
+            other += v > -0.99f && v <= 0.99f;
+        }
+    return white > 20 && other == 0;
+}
+
+static void test_real_run(const char *phantom)
+{
+    int before = failures;
+    char a[PATH_MAX], b[PATH_MAX];
+    snprintf(a, sizeof a, "%s/T1", phantom);
+    snprintf(b, sizeof b, "%s/T2", phantom);
+    mg_train_settings st;
+    mg_train_settings_default(&st);
+    st.a = st.val_a = a;
+    st.b = st.val_b = b;
+    st.out = tp("real");
+    st.size = 32;
+    st.ngf = st.ndf = 4;
+    st.epochs = 2;
+    st.epochs_decay = 0;
+    st.threads = 1;
+    mg_backend *be = NULL;
+    mg_trainer *t = NULL;
+    MUST(mg_backend_open("cpu", -1, 1, &be));
+    MUST(mg_trainer_new(&st, be, NULL, &t));
+    MUST(mg_trainer_run(t, NULL));
+    mg_trainer_free(t);
+    char err[256] = "";
+    CHECK(report_write(tp("real"), err, sizeof err) == 0, "report of the real run: %s", err);
+
+    /* the sample grid: 3 x 2 labelled tiles of the first A and B slices */
+    mg_image grid = {0}, val = {0}, in = {0};
+    char path[PATH_MAX + 32];
+    MUST(mg_image_load_png(tp("real/samples/epoch_002.png"), &grid));
+    snprintf(path, sizeof path, "%s/phantom_000.png", a);
+    MUST(mg_image_load_png(path, &in));
+    const int cw = in.width, ch = in.height;
+    CHECK(grid.width == 3 * cw && grid.height == 2 * (ch + 11), "sample grid %dx%d", grid.width, grid.height);
+    for (int k = 0; k < 6 && grid.width == 3 * cw; k++)
+        CHECK(tile_labelled(&grid, k % 3, k / 3, cw, ch), "sample tile %d has no label", k);
+    /* the validation grid: input | translation | target | |difference| for 3 pairs and both directions; the
+     * difference tile is |translation - target| (white from half the range), within 8-bit rounding */
+    MUST(mg_image_load_png(tp("real/samples/val_epoch_002.png"), &val));
+    CHECK(val.width == 4 * cw && val.height == 6 * (ch + 11), "validation grid %dx%d", val.width, val.height);
+    int bad = 0, labelled = 0;
+    for (int row = 0; row < 6 && val.width == 4 * cw; row++)
+        for (int col = 0; col < 4; col++) {
+            labelled += tile_labelled(&val, col, row, cw, ch);
+            if (col != 3)
+                continue;
+            for (int y = 0; y < ch; y++)
+                for (int x = 0; x < cw; x++) {
+                    const size_t o = (size_t)(row * (ch + 11) + 11 + y) * val.width;
+                    float d = fabsf(val.data[o + cw + x] - val.data[o + 2 * cw + x]);
+                    float want = d >= 1.0f ? 1.0f : 2.0f * d - 1.0f, got = val.data[o + 3 * cw + x];
+                    bad += fabsf(got - want) > 3.0f * (2.0f / 255.0f) + 1e-4f; /* three tiles, each rounded */
+                }
+        }
+    CHECK(labelled == 24 && bad == 0, "validation grid: %d of 24 tiles labelled, %d difference pixels wrong", labelled,
+          bad);
+    mg_image_free(&grid);
+    mg_image_free(&val);
+    mg_image_free(&in);
+    char *html = read_text(tp("real/report.html"), NULL);
+    CHECK(html && strstr(html, "Validation samples") && strstr(html, "validation grid of epoch 2") &&
+              strstr(html, "A\u2192B identity") && count(html, "src=\"data:image/png;base64,") == 3,
+          "the real run's report: validation grid, identity baseline, 3 embedded grids");
+    free(html);
+    mg_backend_free(be);
+    report(before, "3 a real run: labelled sample tiles, validation grids with targets and differences, identity "
+                   "baseline in the report");
+}
+
 /* ------------------------------------------------------------------ 2. missing and damaged files */
 static void test_missing(void)
 {
@@ -333,20 +421,15 @@ static int run_browser(char *const *argv, const char *out_path, const char *err_
 }
 
 /* 0 when checked, 77 when no browser could be run. */
-static int test_browser(const char *given)
+/* Opens dir/report.html in the browser; the counts its script records, and whether the DOM holds want. */
+static int browser_render(const char *browser, const char *dir, int *ok, int *all, int *svgs, const char *want,
+                          bool *found)
 {
-    const char *browser = given && *given ? given : getenv("CHROMIUM");
-    if (!browser || !*browser)
-        browser = "/usr/bin/chromium";
-    if (access(browser, X_OK) != 0) {
-        printf("SKIP 3 headless browser: no Chromium at %s (give its path as argv[1] or $CHROMIUM)\n", browser);
-        return 77;
-    }
-    int before = failures;
-    char profile[PATH_MAX], url[PATH_MAX + 16], profile_arg[PATH_MAX + 32];
+    char profile[PATH_MAX], url[PATH_MAX + 16], profile_arg[PATH_MAX + 32], dom_path[PATH_MAX];
     snprintf(profile, sizeof profile, "%s", tp("profile"));
     snprintf(profile_arg, sizeof profile_arg, "--user-data-dir=%s", profile);
-    snprintf(url, sizeof url, "file://%s", tp("full/report.html"));
+    snprintf(url, sizeof url, "file://%s/report.html", dir);
+    snprintf(dom_path, sizeof dom_path, "%s.dom.html", dir);
     char *argv[] = {(char *)browser,
                     "--headless",
                     "--no-sandbox",
@@ -361,27 +444,48 @@ static int test_browser(const char *given)
                     "--dump-dom",
                     url,
                     NULL};
-    int rc = run_browser(argv, tp("dom.html"), tp("browser.log"));
-    if (rc == 127) {
-        printf("SKIP 3 headless browser: %s could not be started\n", browser);
+    int rc = run_browser(argv, dom_path, tp("browser.log"));
+    char *dom = read_text(dom_path, NULL);
+    const char *attr = dom ? strstr(dom, "data-rendered=\"") : NULL;
+    *ok = *all = *svgs = -1;
+    if (attr && sscanf(attr, "data-rendered=\"images=%d/%d svgs=%d\"", ok, all, svgs) != 3)
+        *ok = *all = *svgs = -1;
+    *found = dom && strstr(dom, want);
+    free(dom);
+    return rc;
+}
+
+static int test_browser(const char *given)
+{
+    const char *browser = given && *given ? given : getenv("CHROMIUM");
+    if (!browser || !*browser)
+        browser = "/usr/bin/chromium";
+    if (access(browser, X_OK) != 0) {
+        printf("SKIP 4 headless browser: no Chromium at %s (give its path as argv[1] or $CHROMIUM)\n", browser);
         return 77;
     }
-    char *dom = read_text(tp("dom.html"), NULL);
-    const char *attr = dom ? strstr(dom, "data-rendered=\"") : NULL;
-    int ok = -1, all = -1, svgs = -1;
-    if (attr && sscanf(attr, "data-rendered=\"images=%d/%d svgs=%d\"", &ok, &all, &svgs) != 3)
-        ok = all = svgs = -1;
+    int before = failures, ok, all, svgs, ok2, all2, svgs2;
+    bool found, found2;
+    int rc = browser_render(browser, tp("full"), &ok, &all, &svgs, "Samples", &found);
+    if (rc == 127) {
+        printf("SKIP 4 headless browser: %s could not be started\n", browser);
+        return 77;
+    }
     CHECK(rc == 0, "%s exited with %d (%s)", browser, rc, rc < 0 ? "timed out" : "see browser.log");
-    CHECK(ok == 2 && all == 2 && svgs >= 2, "rendered: images=%d/%d svgs=%d, want images=2/2 svgs>=2 (%s)", ok, all,
-          svgs, attr ? "" : "no data-rendered attribute in the dumped DOM");
+    CHECK(ok == 2 && all == 2 && svgs >= 2, "rendered: images=%d/%d svgs=%d, want images=2/2 svgs>=2", ok, all, svgs);
+    rc = browser_render(browser, tp("real"), &ok2, &all2, &svgs2, "alt=\"validation grid of epoch 2\"", &found2);
+    CHECK(rc == 0 && ok2 == 3 && all2 == 3 && svgs2 >= 4 && found2,
+          "the real run rendered: exit %d, images=%d/%d svgs=%d, want images=3/3 (sample grids and the validation "
+          "grid) svgs>=4, validation grid in the DOM: %d",
+          rc, ok2, all2, svgs2, found2);
     if (failures != before) {
         char *log = read_text(tp("browser.log"), NULL);
         fprintf(stderr, "browser stderr:\n%.4000s\n", log ? log : "(none)");
         free(log);
     }
-    free(dom);
-    char line[160];
-    snprintf(line, sizeof line, "3 headless Chromium: images=%d/%d svgs=%d", ok, all, svgs);
+    char line[200];
+    snprintf(line, sizeof line, "4 headless Chromium: images=%d/%d svgs=%d; the real run's images=%d/%d svgs=%d", ok,
+             all, svgs, ok2, all2, svgs2);
     report(before, line);
     return 0;
 }
@@ -395,6 +499,14 @@ int main(int argc, char **argv)
     }
     test_full();
     test_missing();
+    const char *root = getenv("MRIGAN_SOURCE_DIR");
+#ifdef MRIGAN_SOURCE_DIR
+    if (!root)
+        root = MRIGAN_SOURCE_DIR;
+#endif
+    char phantom[PATH_MAX / 2];
+    snprintf(phantom, sizeof phantom, "%s/data/phantom", root ? root : ".");
+    test_real_run(phantom);
     int rc = failures ? 0 : test_browser(argc > 1 ? argv[1] : NULL);
     if (getenv("MRIGAN_TEST_KEEP"))
         fprintf(stderr, "kept %s (MRIGAN_TEST_KEEP is set)\n", tmp_dir);

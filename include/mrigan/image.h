@@ -31,6 +31,10 @@ mg_status mg_image_save_png(const char *path, const mg_image *img, int bit_depth
 /* Writes width * height * 3 bytes (row-major R, G, B) as an 8-bit RGB PNG (plots, figures), the same way. */
 mg_status mg_image_save_png_rgb(const char *path, int width, int height, const uint8_t *rgb);
 mg_status mg_image_new(int width, int height, mg_image *out); /* zero-filled; width, height >= 1 */
+/* Draws text with the program's 5x7 font (7 pixels high, 6 a character) at (x, y), its top left corner, setting
+ * the glyphs' pixels to value and clipping at the image's edges; characters that would pass max_width pixels are
+ * left out. Returns the characters drawn. For labels on figures, never on data. */
+int mg_image_draw_text(mg_image *img, int x, int y, int max_width, const char *text, float value);
 void mg_image_free(mg_image *img);                            /* frees the pixels and empties *img */
 
 /* The functions below write a new image into *out (free it with mg_image_free(); out must not be in, and is

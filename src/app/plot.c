@@ -1,6 +1,6 @@
 /* The plot of a training run (loss.png): per-epoch mean losses as coloured lines on a log scale and, when the
  * run validates, panels of PSNR and SSIM per epoch for both directions; axes, tick labels and legends are
- * drawn into an RGB image with a built-in 5x7 font and written as a PNG. */
+ * drawn into an RGB image with the program's 5x7 font (data/font.h) and written as a PNG. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #include "base/base.h"
 #include "chart.h"
+#include "data/font.h"
 #include "mrigan/trainer.h"
 #include "report.h"
 
@@ -23,28 +24,6 @@ typedef struct canvas {
     uint8_t *rgb;
 } canvas;
 
-/* 5x7 glyphs, one byte per row, bit 4 the leftmost pixel. */
-static const struct glyph {
-    char c;
-    uint8_t rows[7];
-} font[] = {
-    {'0', {14, 17, 19, 21, 25, 17, 14}}, {'1', {4, 12, 4, 4, 4, 4, 14}},      {'2', {14, 17, 1, 2, 4, 8, 31}},
-    {'3', {31, 2, 4, 2, 1, 17, 14}},     {'4', {2, 6, 10, 18, 31, 2, 2}},     {'5', {31, 16, 30, 1, 1, 17, 14}},
-    {'6', {6, 8, 16, 30, 17, 17, 14}},   {'7', {31, 1, 2, 4, 8, 8, 8}},       {'8', {14, 17, 17, 14, 17, 17, 14}},
-    {'9', {14, 17, 17, 15, 1, 2, 12}},   {'A', {14, 17, 17, 31, 17, 17, 17}}, {'B', {30, 17, 17, 30, 17, 17, 30}},
-    {'C', {14, 17, 16, 16, 16, 17, 14}}, {'D', {28, 18, 17, 17, 17, 18, 28}}, {'E', {31, 16, 16, 30, 16, 16, 31}},
-    {'F', {31, 16, 16, 30, 16, 16, 16}}, {'G', {14, 17, 16, 23, 17, 17, 15}}, {'H', {17, 17, 17, 31, 17, 17, 17}},
-    {'I', {14, 4, 4, 4, 4, 4, 14}},      {'J', {7, 2, 2, 2, 2, 18, 12}},      {'K', {17, 18, 20, 24, 20, 18, 17}},
-    {'L', {16, 16, 16, 16, 16, 16, 31}}, {'M', {17, 27, 21, 21, 17, 17, 17}}, {'N', {17, 17, 25, 21, 19, 17, 17}},
-    {'O', {14, 17, 17, 17, 17, 17, 14}}, {'P', {30, 17, 17, 30, 16, 16, 16}}, {'Q', {14, 17, 17, 17, 21, 18, 13}},
-    {'R', {30, 17, 17, 30, 20, 18, 17}}, {'S', {15, 16, 16, 14, 1, 1, 30}},   {'T', {31, 4, 4, 4, 4, 4, 4}},
-    {'U', {17, 17, 17, 17, 17, 17, 14}}, {'V', {17, 17, 17, 17, 17, 10, 4}},  {'W', {17, 17, 17, 21, 21, 21, 10}},
-    {'X', {17, 17, 10, 4, 10, 17, 17}},  {'Y', {17, 17, 17, 10, 4, 4, 4}},    {'Z', {31, 1, 2, 4, 8, 16, 31}},
-    {'_', {0, 0, 0, 0, 0, 0, 31}},       {'.', {0, 0, 0, 0, 0, 12, 12}},      {'-', {0, 0, 0, 31, 0, 0, 0}},
-    {':', {0, 12, 12, 0, 12, 12, 0}},    {'/', {1, 1, 2, 4, 8, 16, 16}},      {'(', {2, 4, 8, 8, 8, 4, 2}},
-    {')', {8, 4, 2, 2, 2, 4, 8}},        {'+', {0, 4, 4, 31, 4, 4, 0}},
-};
-
 static void put(canvas *c, int x, int y, const uint8_t *rgb)
 {
     if (x >= 0 && y >= 0 && x < c->w && y < c->h)
@@ -53,16 +32,12 @@ static void put(canvas *c, int x, int y, const uint8_t *rgb)
 
 static void draw_text(canvas *c, int x, int y, const char *s, const uint8_t *rgb)
 {
-    for (; *s; s++, x += 6) {
-        char ch = *s >= 'a' && *s <= 'z' ? (char)(*s - 32) : *s; /* upper case only */
-        for (size_t g = 0; g < sizeof font / sizeof *font; g++) {
-            if (font[g].c != ch)
-                continue;
-            for (int r = 0; r < 7; r++)
-                for (int b = 0; b < 5; b++)
-                    if (font[g].rows[r] & (16 >> b))
-                        put(c, x + b, y + r, rgb);
-        }
+    for (; *s; s++, x += MG_FONT_ADVANCE) {
+        const uint8_t *rows = mg_font_glyph(*s);
+        for (int r = 0; rows && r < MG_FONT_HEIGHT; r++)
+            for (int b = 0; b < MG_FONT_WIDTH; b++)
+                if (rows[r] & (16 >> b))
+                    put(c, x + b, y + r, rgb);
     }
 }
 

@@ -352,8 +352,9 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Epochs N with a file named exactly samples/epoch_NNN.png (as "epoch_%03d.png" writes it). */
-static int list_samples(const char *dir, rp_run *r)
+/* Epochs N with a file named exactly samples/<prefix>NNN.png (as "<prefix>%03d.png" writes it): the sample grids
+ * (prefix "epoch_") or the validation grids ("val_epoch_"). */
+static int list_samples(const char *dir, const char *prefix, int **out, int *n_out)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/samples", dir) >= (int)sizeof path)
@@ -361,30 +362,31 @@ static int list_samples(const char *dir, rp_run *r)
     DIR *d = opendir(path);
     if (!d)
         return 0;
+    const size_t np = strlen(prefix);
     int cap = 0, rc = 0;
     for (struct dirent *e; !rc && (e = readdir(d));) {
         char *end, again[64];
-        if (strncmp(e->d_name, "epoch_", 6) || e->d_name[6] < '0' || e->d_name[6] > '9')
+        if (strncmp(e->d_name, prefix, np) || e->d_name[np] < '0' || e->d_name[np] > '9')
             continue;
-        long v = strtol(e->d_name + 6, &end, 10);
+        long v = strtol(e->d_name + np, &end, 10);
         if (v < 0 || v > 9999999 || strcmp(end, ".png"))
             continue;
-        snprintf(again, sizeof again, "epoch_%03d.png", (int)v);
+        snprintf(again, sizeof again, "%s%03d.png", prefix, (int)v);
         if (strcmp(again, e->d_name))
             continue;
-        if (r->n_samples == cap) {
-            int *s = realloc(r->samples, (size_t)(cap = cap ? 2 * cap : 64) * sizeof *s);
+        if (*n_out == cap) {
+            int *s = realloc(*out, (size_t)(cap = cap ? 2 * cap : 64) * sizeof *s);
             if (!s) {
                 rc = -1;
                 break;
             }
-            r->samples = s;
+            *out = s;
         }
-        r->samples[r->n_samples++] = (int)v;
+        (*out)[(*n_out)++] = (int)v;
     }
     closedir(d);
-    if (r->n_samples > 1)
-        qsort(r->samples, (size_t)r->n_samples, sizeof *r->samples, cmp_int);
+    if (*n_out > 1)
+        qsort(*out, (size_t)*n_out, sizeof **out, cmp_int);
     return rc;
 }
 
@@ -438,7 +440,13 @@ int rp_run_load(const char *dir, rp_run *r, char *err, size_t err_len)
         rc = epochs_from_losses(&r->losses, &r->epochs);
     }
     if (!rc)
-        rc = list_samples(dir, r);
+        rc = list_samples(dir, "epoch_", &r->samples, &r->n_samples);
+    if (!rc)
+        rc = list_samples(dir, "val_epoch_", &r->val_samples, &r->n_val_samples);
+    if (!rc) { /* the identity baseline of paired validation: a2b and b2a rows of PSNR, SSIM, MAE */
+        static const char *const iw[4] = {"psnr_db", "psnr_db", "ssim", "mae"};
+        rc = csv_load(dir, "val-identity.csv", iw, 4, "direction", &r->identity);
+    }
     const char *be = rp_kv_get(&r->best, "epoch");
     char *end;
     long v = be ? strtol(be, &end, 10) : 0;
@@ -461,6 +469,8 @@ void rp_run_free(rp_run *r)
     csv_free(&r->losses);
     csv_free(&r->epochs);
     csv_free(&r->val);
+    csv_free(&r->identity);
     free(r->samples);
+    free(r->val_samples);
     memset(r, 0, sizeof *r);
 }

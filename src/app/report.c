@@ -195,7 +195,7 @@ static int section_losses(FILE *f, const rp_run *r)
 static int chart_val(FILE *f, const rp_run *r, const char *title, const char *unit, int ja, int jb)
 {
     static const char *const kinds[3] = {"paired", "cycle", NULL}; /* NULL: every row, when no kind matched */
-    chart_series s[5];
+    chart_series s[8];
     double *buf[10] = {0};
     int n = 0, rc = 0;
     for (int k = 0; k < 3 && !(k == 2 && n > 0); k++)
@@ -221,6 +221,31 @@ static int chart_val(FILE *f, const rp_run *r, const char *title, const char *un
                                   .markers = m <= 60};
             n++;
         }
+    /* the identity baseline (each input scored as it is), flat across the epochs shown */
+    const int ij = ja == V_A2B_PSNR ? I_PSNR : ja == V_A2B_SSIM ? I_SSIM : I_MAE;
+    double ix[2] = {INFINITY, -INFINITY}, iy[2][2];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < s[i].n; j++) {
+            ix[0] = fmin(ix[0], s[i].x[j]);
+            ix[1] = fmax(ix[1], s[i].x[j]);
+        }
+    for (int d = 0; d < 2 && n > 0 && r->identity.label; d++) {
+        long row = -1;
+        for (long k = 0; k < r->identity.n; k++)
+            if (r->identity.label[k] && !strcmp(r->identity.label[k], d ? "b2a" : "a2b"))
+                row = k;
+        if (row < 0 || !isfinite(RP_CELL(&r->identity, row, ij)))
+            continue;
+        iy[d][0] = iy[d][1] = RP_CELL(&r->identity, row, ij);
+        s[n++] = (chart_series){.name = d ? "B\u2192A identity" : "A\u2192B identity",
+                                .colour = chart_direction_colours[d],
+                                .x = ix,
+                                .y = iy[d],
+                                .n = 2,
+                                .width = 1,
+                                .dashed = true,
+                                .opacity = 0.6};
+    }
     double bx[2] = {r->best_epoch, r->best_epoch}, by[2] = {INFINITY, -INFINITY};
     for (int i = 0; i < n; i++)
         for (int j = 0; j < s[i].n; j++)
@@ -427,10 +452,10 @@ static void base64(FILE *f, const unsigned char *p, size_t n)
 }
 
 /* One sample grid: embedded when it is a readable PNG of reasonable size, else linked or explained. */
-static void sample_figure(FILE *f, const rp_run *r, int epoch, const char *tag)
+static void sample_figure(FILE *f, const rp_run *r, const char *prefix, int epoch, const char *tag)
 {
     char rel[64], path[PATH_MAX + 64];
-    snprintf(rel, sizeof rel, "samples/epoch_%03d.png", epoch);
+    snprintf(rel, sizeof rel, "samples/%s%03d.png", prefix, epoch);
     snprintf(path, sizeof path, "%s/%s", r->dir, rel);
     fprintf(f, "<figure><figcaption>epoch %d%s</figcaption>", epoch, tag);
     size_t n = 0;
@@ -438,8 +463,8 @@ static void sample_figure(FILE *f, const rp_run *r, int epoch, const char *tag)
     unsigned char *png = rp_read_file(path, MAX_EMBED_BYTES, &n, why, sizeof why);
     if (png && n > 24 && !memcmp(png, "\x89PNG\r\n\x1a\n", 8) && !memcmp(png + 12, "IHDR", 4)) {
         unsigned w = (unsigned)png[16] << 24 | png[17] << 16 | png[18] << 8 | png[19];
-        fprintf(f, "<img alt=\"sample grid of epoch %d\" style=\"max-width:%upx\" src=\"data:image/png;base64,", epoch,
-                w < 100000 ? 2 * w : 200000);
+        fprintf(f, "<img alt=\"%s grid of epoch %d\" style=\"max-width:%upx\" src=\"data:image/png;base64,",
+                *prefix == 'v' ? "validation" : "sample", epoch, w < 100000 ? 2 * w : 200000);
         base64(f, png, n);
         fputs("\">", f);
     } else if (png) {
@@ -474,18 +499,46 @@ static int section_samples(FILE *f, const rp_run *r)
         shown += keep[i];
     }
     fprintf(f,
-            "<p>Each grid: top row real A | fake B (A\u2192B) | reconstructed A (A\u2192B\u2192A); bottom row real B "
-            "| fake A (B\u2192A) | reconstructed B. %d of %d epochs shown.</p>\n<div class=\"samples\">\n",
+            "<p>Each grid, its tiles labelled: top row real A | synthetic B (A\u2192B) | reconstructed A "
+            "(A\u2192B\u2192A); bottom row real B | synthetic A (B\u2192A) | reconstructed B. %d of %d epochs "
+            "shown.</p>\n<div class=\"samples\">\n",
             shown, n);
     for (int i = 0; i < n; i++)
         if (keep[i])
-            sample_figure(f, r, r->samples[i],
+            sample_figure(f, r, "epoch_", r->samples[i],
                           r->samples[i] == r->best_epoch ? " (chosen)"
                           : i == n - 1                   ? " (last)"
                                                          : "");
     fputs("</div>\n</section>\n", f);
     free(keep);
     return 0;
+}
+
+/* The validation grids of the chosen and the last epoch: each translation beside its target and their
+ * difference. */
+static void section_val_samples(FILE *f, const rp_run *r)
+{
+    fputs("<section id=\"val-samples\"><h2>Validation samples</h2>\n", f);
+    const int n = r->n_val_samples;
+    if (n == 0) {
+        note(f, "No validation grids: they are written with paired validation (--val-a, --val-b) as "
+                "samples/val_epoch_NNN.png.");
+        fputs("</section>\n", f);
+        return;
+    }
+    fputs("<p>The first validation pairs, each direction on one row: input | translation, labelled with its PSNR (dB) "
+          "and SSIM | target | |difference| (black: none; white: half the intensity range or more).</p>\n"
+          "<div class=\"samples\">\n",
+          f);
+    bool best_shown = false;
+    for (int i = 0; i < n; i++)
+        if (r->val_samples[i] == r->best_epoch) {
+            sample_figure(f, r, "val_epoch_", r->val_samples[i], " (chosen)");
+            best_shown = true;
+        }
+    if (!best_shown || r->val_samples[n - 1] != r->best_epoch)
+        sample_figure(f, r, "val_epoch_", r->val_samples[n - 1], " (last)");
+    fputs("</div>\n</section>\n", f);
 }
 
 /* ------------------------------------------------------------------ the page */
@@ -530,7 +583,7 @@ static int write_page(FILE *f, const rp_run *r)
         fprintf(f, " &middot; chosen epoch %d", r->best_epoch);
     fputs("</p>\n<nav><a href=\"#config\">Configuration</a><a href=\"#losses\">Losses</a><a href=\"#validation\">"
           "Validation</a><a href=\"#best\">Chosen checkpoint</a><a href=\"#timings\">Timings</a><a href=\"#samples\">"
-          "Samples</a></nav>\n",
+          "Samples</a><a href=\"#val-samples\">Validation samples</a></nav>\n",
           f);
     section_config(f, r);
     int rc = section_losses(f, r);
@@ -541,6 +594,8 @@ static int write_page(FILE *f, const rp_run *r)
         section_timings(f, r);
         rc = section_samples(f, r);
     }
+    if (!rc)
+        section_val_samples(f, r);
     fputs(script, f);
     fputs("</body>\n</html>\n", f);
     return rc;

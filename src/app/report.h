@@ -67,7 +67,13 @@ typedef struct rp_run {
     int best_epoch; /* from best.txt, else the best score in val.csv; 0 when none */
     int *samples;   /* epochs with a samples/epoch_NNN.png, ascending */
     int n_samples;
+    int *val_samples; /* epochs with a samples/val_epoch_NNN.png (paired validation), ascending */
+    int n_val_samples;
+    rp_csv identity; /* val-identity.csv: rows labelled a2b and b2a, columns I_PSNR.. (see below) */
 } rp_run;
+
+/* Columns of rp_run.identity (the first repeats PSNR: a row is kept when its first column is a number). */
+enum { I_KEY, I_PSNR, I_SSIM, I_MAE };
 
 /* 0, or 1 with a message in err (the folder is not readable, out of memory). */
 int rp_run_load(const char *dir, rp_run *r, char *err, size_t err_len);

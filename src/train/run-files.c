@@ -1,12 +1,14 @@
 /* The files of a run folder: losses.csv, epochs.csv, val.csv (appending, and trimming back to an epoch
  * on resume), sample grids. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
 #include "base/file.h"
+#include "mrigan/metrics.h"
 #include "trainer-internal.h"
 
 typedef struct csv_keep {
@@ -200,25 +202,41 @@ static void grid_paste(mg_image *grid, const mg_image *img, int x0, int y0)
                (size_t)img->width * sizeof(float));
 }
 
-/* samples/epoch_NNN.png: real A | fake B | reconstructed A over real B | fake A | reconstructed B. */
+/* A black grid of cols x rows tiles of cw x ch pixels, each under a label strip of RUN_LABEL_H pixels. */
+#define RUN_LABEL_H 11
+static mg_status grid_new(int cols, int rows, int cw, int ch, mg_image *grid)
+{
+    mg_status s = mg_image_new(cols * cw, rows * (ch + RUN_LABEL_H), grid);
+    for (size_t i = 0; s == MG_OK && i < (size_t)grid->width * grid->height; i++)
+        grid->data[i] = -1.0f;
+    return s;
+}
+
+/* The tile at (col, row) with its label. */
+static void grid_tile(mg_image *grid, int col, int row, int cw, int ch, const mg_image *img, const char *label)
+{
+    const int x0 = col * cw, y0 = row * (ch + RUN_LABEL_H);
+    mg_image_draw_text(grid, x0 + 2, y0 + 2, cw - 4, label, 1.0f);
+    grid_paste(grid, img, x0, y0 + RUN_LABEL_H);
+}
+
+/* samples/epoch_NNN.png: real A | A->B | A->B->A over real B | B->A | B->A->B, each tile labelled. */
 mg_status run_write_samples(const char *path, mg_cyclegan *m, const mg_image *a, const mg_image *b)
 {
     const mg_image *real[2] = {a, b};
     mg_image fake[2] = {{0}}, rec[2] = {{0}}, grid = {0};
-    int cw = a->width > b->width ? a->width : b->width;
+    int cw = a->width > b->width ? a->width : b->width, ch = a->height > b->height ? a->height : b->height;
+    static const char *const labels[2][3] = {{"real A", "A->B", "A->B->A"}, {"real B", "B->A", "B->A->B"}};
     mg_status s = MG_OK;
     for (int d = 0; d < 2 && s == MG_OK; d++)
         s = sample_cycle(m, d, real[d], &fake[d], &rec[d]);
     if (s == MG_OK)
-        s = mg_image_new(3 * cw, a->height + b->height, &grid);
+        s = grid_new(3, 2, cw, ch, &grid);
     if (s == MG_OK) {
-        for (size_t i = 0; i < (size_t)grid.width * grid.height; i++)
-            grid.data[i] = -1.0f;
         for (int d = 0; d < 2; d++) {
-            int y0 = d ? a->height : 0;
-            grid_paste(&grid, real[d], 0, y0);
-            grid_paste(&grid, &fake[d], cw, y0);
-            grid_paste(&grid, &rec[d], 2 * cw, y0);
+            grid_tile(&grid, 0, d, cw, ch, real[d], labels[d][0]);
+            grid_tile(&grid, 1, d, cw, ch, &fake[d], labels[d][1]);
+            grid_tile(&grid, 2, d, cw, ch, &rec[d], labels[d][2]);
         }
         s = mg_image_save_png(path, &grid, 8);
     }
@@ -226,6 +244,54 @@ mg_status run_write_samples(const char *path, mg_cyclegan *m, const mg_image *a,
         mg_image_free(&fake[d]);
         mg_image_free(&rec[d]);
     }
+    mg_image_free(&grid);
+    return s;
+}
+
+/* |y - t| as an image: 0 black, a difference of half the intensity range (1 in [-1, 1] units) or more white. */
+static mg_status run_difference(const mg_image *y, const mg_image *t, mg_image *out)
+{
+    mg_status s = mg_image_new(y->width, y->height, out);
+    for (size_t i = 0; s == MG_OK && i < (size_t)y->width * y->height; i++) {
+        float d = fabsf(y->data[i] - t->data[i]);
+        out->data[i] = d >= 1.0f ? 1.0f : 2.0f * d - 1.0f;
+    }
+    return s;
+}
+
+mg_status run_write_val_samples(const char *path, mg_cyclegan *m, const mg_image *a, const mg_image *b, int n)
+{
+    int cw = 0, ch = 0;
+    for (int i = 0; i < n; i++) {
+        cw = a[i].width > cw ? a[i].width : cw;
+        ch = a[i].height > ch ? a[i].height : ch;
+    }
+    mg_image grid = {0};
+    mg_status s = grid_new(4, 2 * n, cw, ch, &grid);
+    for (int i = 0; s == MG_OK && i < n; i++)
+        for (int d = 0; d < 2 && s == MG_OK; d++) {
+            const mg_image *in = d ? &b[i] : &a[i], *target = d ? &a[i] : &b[i];
+            mg_image y = {0}, diff = {0};
+            mg_metrics sc;
+            const mg_metrics_options opt = {0};
+            s = mg_cyclegan_translate_image(m, d, in, &y);
+            if (s == MG_OK)
+                s = mg_metrics_compare(&y, target, &opt, &sc);
+            if (s == MG_OK)
+                s = run_difference(&y, target, &diff);
+            if (s == MG_OK) {
+                char scores[64];
+                snprintf(scores, sizeof scores, "%s %.1f dB %.3f", d ? "B->A" : "A->B", sc.psnr, sc.ssim);
+                grid_tile(&grid, 0, 2 * i + d, cw, ch, in, d ? "input B" : "input A");
+                grid_tile(&grid, 1, 2 * i + d, cw, ch, &y, scores);
+                grid_tile(&grid, 2, 2 * i + d, cw, ch, target, d ? "target A" : "target B");
+                grid_tile(&grid, 3, 2 * i + d, cw, ch, &diff, "|difference|");
+            }
+            mg_image_free(&y);
+            mg_image_free(&diff);
+        }
+    if (s == MG_OK)
+        s = mg_image_save_png(path, &grid, 8);
     mg_image_free(&grid);
     return s;
 }

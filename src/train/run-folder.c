@@ -31,15 +31,18 @@ static bool folder_is_numbered(const char *name, const char *prefix, const char 
 /* Whether name is one of the files a run writes at its top level (the samples are in samples/). */
 static bool folder_is_run_file(const char *name)
 {
-    static const char *const files[] = {"latest.ckpt", "best.ckpt", "best.txt",   "losses.csv", "epochs.csv",
-                                        "val.csv",     "loss.png",  "config.txt", "report.html"};
+    static const char *const files[] = {"latest.ckpt", "best.ckpt",        "best.txt", "losses.csv", "epochs.csv",
+                                        "val.csv",     "val-identity.csv", "loss.png", "config.txt", "report.html"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (!strcmp(name, files[i]))
             return true;
     return folder_is_numbered(name, "epoch_", ".ckpt");
 }
 
-static bool folder_is_sample(const char *name) { return folder_is_numbered(name, "epoch_", ".png"); }
+static bool folder_is_sample(const char *name)
+{
+    return folder_is_numbered(name, "epoch_", ".png") || folder_is_numbered(name, "val_epoch_", ".png");
+}
 
 /* What an atomic write of one of the run's files leaves when its process is killed: "<name>.tmp-XXXXXX"
  * (base/file.c, mkstemp's six letters and digits). A user's file of another name is never matched. */

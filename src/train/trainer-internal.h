@@ -25,11 +25,13 @@ typedef struct val_set {
 
 /* Loads the pairs (paired: by name or T1/T2 tag) or both folders' images; a message naming the file on failure.
  * *unmatched: images of dir_b without a counterpart (paired only; not scored), the first of them into first. */
-mg_status val_load(const char *dir_a, const char *dir_b, bool paired, mg_slice_axis axis, val_set *v, int *unmatched, char *first,
-                   size_t first_len);
+mg_status val_load(const char *dir_a, const char *dir_b, bool paired, mg_slice_axis axis, val_set *v, int *unmatched,
+                   char *first, size_t first_len);
 void val_free(val_set *v);
 /* best_metric: 0 SSIM, 1 PSNR, 2 MAE. */
 mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_val_result *out);
+/* The identity baseline of a paired set: each input scored as it is against its target (score NaN). */
+mg_status val_identity(const val_set *v, mg_val_result *out);
 
 /* ------------------------------------------------------------------ run state (run-state.c) */
 /* Where a run stands: the next iteration to run is iteration `iteration` (0-based, global), which is
@@ -110,6 +112,9 @@ mg_status run_write_text(const char *path, const char *text);
 mg_status run_csv_append(const char *dir, const char *name, const char *header, const char *line);
 /* samples/epoch_NNN.png: real A | fake B | reconstructed A over real B | fake A | reconstructed B. */
 mg_status run_write_samples(const char *path, mg_cyclegan *m, const mg_image *a, const mg_image *b);
+/* samples/val_epoch_NNN.png: for each of n validation pairs and both directions, input | translation (labelled with
+ * its PSNR and SSIM) | target | |difference|. */
+mg_status run_write_val_samples(const char *path, mg_cyclegan *m, const mg_image *a, const mg_image *b, int n);
 mg_status run_val_history_add(val_history *h, bool paired, const mg_val_result *r);
 /* The validation results of earlier epochs, from dir/val.csv (none when it does not exist). */
 mg_status run_val_history_load(const char *dir, val_history *h);
@@ -137,6 +142,7 @@ struct mg_trainer {
     int iterations_run; /* by this trainer */
     val_set val;
     bool have_val;
+    bool identity_written; /* val-identity.csv, by this trainer */
     val_history val_hist;
     double run_t0;        /* when the timed part of the epoch began: its first iteration in this trainer, or */
     int run_first;        /* the iteration of the epoch it began at (mg_trainer_run going on after a pause) */

@@ -87,6 +87,18 @@ static mg_status trainer_validate(mg_trainer *t, int epoch)
     mg_status s = val_run(&t->m, &t->val, t->o.best_metric, &r);
     if (s != MG_OK)
         return mg_error(s, "validation: %s", mg_last_error());
+    if (t->val.paired && !t->identity_written) { /* the baseline the report draws beside the curves */
+        mg_val_result id;
+        char text[512], path[4200];
+        if ((s = val_identity(&t->val, &id)) != MG_OK)
+            return mg_error(s, "validation: %s", mg_last_error());
+        snprintf(text, sizeof text, "direction,psnr_db,ssim,mae\na2b,%.4f,%.5f,%.4f\nb2a,%.4f,%.5f,%.4f\n", id.psnr[0],
+                 id.ssim[0], id.mae[0], id.psnr[1], id.ssim[1], id.mae[1]);
+        if (!mg_path_fmt(path, sizeof path, "%s/val-identity.csv", t->o.out) ||
+            (s = run_write_text(path, text)) != MG_OK)
+            return mg_error(s ? s : MG_ERR_ARG, "cannot write %s/val-identity.csv: %s", t->o.out, mg_last_error());
+        t->identity_written = true;
+    }
     char line[512];
     snprintf(line, sizeof line, "%d,%s,%.4f,%.5f,%.4f,%.4f,%.5f,%.4f,%.6f\n", epoch, t->val.paired ? "paired" : "cycle",
              r.psnr[0], r.ssim[0], r.mae[0], r.psnr[1], r.ssim[1], r.mae[1], r.score);
@@ -179,6 +191,11 @@ static mg_status trainer_end_stages(mg_trainer *t, int finished)
         mg_path_fmt(path, sizeof path, "%s/samples/epoch_%03d.png", t->o.out, finished);
         if ((s = run_write_samples(path, &t->m, mg_dataset_image(t->da, 0), mg_dataset_image(t->db, 0))) != MG_OK)
             return mg_error(s, "writing the epoch's samples: %s", mg_last_error());
+        if (t->have_val && t->val.paired) { /* translations beside their targets and differences */
+            mg_path_fmt(path, sizeof path, "%s/samples/val_epoch_%03d.png", t->o.out, finished);
+            if ((s = run_write_val_samples(path, &t->m, t->val.a, t->val.b, t->val.n < 3 ? t->val.n : 3)) != MG_OK)
+                return mg_error(s, "writing the epoch's validation samples: %s", mg_last_error());
+        }
         t->end_stage = END_SAMPLES;
         trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .epoch = finished, .path = path});
     }

@@ -146,3 +146,26 @@ mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_val_resu
                                     : -0.5 * (out->mae[0] + out->mae[1]);
     return s;
 }
+
+mg_status val_identity(const val_set *v, mg_val_result *out)
+{
+    mg_metrics *items = calloc((size_t)(v->n ? v->n : 1), sizeof *items);
+    if (!items)
+        return mg_error(MG_ERR_OOM, "validation: out of host memory");
+    mg_status s = MG_OK;
+    const mg_metrics_options opt = {0};
+    for (int d = 0; d < 2 && s == MG_OK; d++) {
+        int n = 0;
+        for (int i = 0; i < v->n && s == MG_OK; i++)
+            if (v->a[i].data && v->b[i].data)
+                s = mg_metrics_compare(d ? &v->b[i] : &v->a[i], d ? &v->a[i] : &v->b[i], &opt, &items[n++]);
+        mg_metrics_summary sum;
+        mg_metrics_compute_summary(items, n, &sum);
+        out->psnr[d] = sum.psnr_mean;
+        out->ssim[d] = sum.ssim_mean;
+        out->mae[d] = sum.mae_mean;
+    }
+    free(items);
+    out->score = NAN;
+    return s;
+}
