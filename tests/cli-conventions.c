@@ -1,6 +1,8 @@
-/* Group 10 of the command-line tests: the conventions a user expects. --version; mrigan help CMD; --opt=value as
- * well as --opt value; a mistyped command or option suggests the closest one; every help line aligned; --resume
- * extends a run's schedule with --epochs, and refuses a shorter one; --log-every lines when stderr is piped. */
+/* Groups 10 and 11 of the command-line tests. 10: the conventions a user expects. --version; mrigan help CMD;
+ * --opt=value as well as --opt value; a mistyped command or option suggests the closest one; every help line aligned;
+ * --resume extends a run's schedule with --epochs, and refuses a shorter one; --log-every lines when stderr is piped.
+ * 11: small run folders: epoch snapshots hold the generators only; mrigan export writes one or both of them, as
+ * float32 (translating exactly as the checkpoint) or float16 (the weights rounded to binary16, half the size). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,4 +93,52 @@ void test_conventions(void)
           "--resume --epochs 1 after 2: exit %d", rc);
     rc = mrigan("train", "--resume", "X1", "--size", "64", NULL);
     CHECK(rc == 2 && err_has("--size cannot be combined with --resume"), "--resume --size: exit %d", rc);
+}
+
+/* Whether a checkpoint has an entry whose name starts with prefix (the name follows its 2-byte length). */
+static bool ckpt_has_prefix(const char *path, const char *prefix)
+{
+    size_t n = 0;
+    unsigned char *b = read_file(path, &n);
+    bool found = false;
+    for (size_t i = 2; b && !found && i + strlen(prefix) <= n; i++)
+        found = b[i - 2] > 0 && b[i - 1] == 0 && !memcmp(b + i, prefix, strlen(prefix));
+    free(b);
+    return found;
+}
+
+void test_export(void)
+{
+    /* X1 is group 10's run: two epochs, snapshots epoch_002.ckpt */
+    CHECK(ckpt_has_prefix("X1/latest.ckpt", "D_A.") && ckpt_has_prefix("X1/epoch_002.ckpt", "G_BA.") &&
+              !ckpt_has_prefix("X1/epoch_002.ckpt", "D_A.") && !ckpt_has_prefix("X1/epoch_002.ckpt", "opt_G"),
+          "epoch snapshots hold the generators, latest.ckpt everything");
+    int rc = mrigan("export", "--checkpoint", "X1/latest.ckpt", "--out", "X1/model.ckpt", NULL);
+    CHECK(rc == 0 && err_has("MB"), "export: exit %d", rc);
+    rc = mrigan("export", "--checkpoint", "X1/latest.ckpt", "--out", "X1/model16.ckpt", "--float16", "--direction",
+                "a2b", NULL);
+    CHECK(rc == 0, "export --float16 --direction a2b: exit %d", rc);
+    rc = mrigan("export", "--checkpoint", "X1/latest.ckpt", "--out", "X1/latest.ckpt", NULL);
+    CHECK(rc == 2 && err_has("the checkpoint itself"), "export onto its input: exit %d", rc);
+    size_t n32 = 0, n16 = 0, nlatest = 0;
+    free(read_file("X1/model.ckpt", &n32));
+    free(read_file("X1/model16.ckpt", &n16));
+    free(read_file("X1/latest.ckpt", &nlatest));
+    CHECK(n32 > 0 && n32 < nlatest / 2 && n16 > 0 && n16 < n32 / 3, "sizes: latest %zu, export %zu, float16 a2b %zu",
+          nlatest, n32, n16);
+    /* the float32 export translates exactly as the checkpoint; the float16 one as its rounded weights allow */
+    for (int k = 0; k < 3; k++) {
+        const char *ckpt = k == 0 ? "X1/latest.ckpt" : k == 1 ? "X1/model.ckpt" : "X1/model16.ckpt";
+        rc = mrigan("translate", "--checkpoint", ckpt, "--direction", "a2b", "--out", tp("XT%d", k), tp("P/T1"),
+                    ARGS_SPLICE, cpu_opts, NULL);
+        CHECK(rc == 0, "translate with %s: exit %d", ckpt, rc);
+    }
+    CHECK(files_equal(tp("XT0/phantom_000.png"), tp("XT1/phantom_000.png")),
+          "the float32 export translates differently from its checkpoint");
+    CHECK(png_size_is(tp("XT2/phantom_000.png"), 64, 64), "the float16 export's translation");
+    rc = mrigan("translate", "--checkpoint", "X1/model16.ckpt", "--direction", "b2a", "--out", tp("XT3"), tp("P/T2"),
+                ARGS_SPLICE, cpu_opts, NULL);
+    CHECK(rc == 1 && err_has("holds no B->A generator") && !exists(tp("XT3")), "b2a from an a2b export: exit %d", rc);
+    rc = mrigan("train", "--resume", "X1", "--epochs", "3", NULL);
+    CHECK(rc == 0, "the run still resumes after the exports: exit %d", rc);
 }

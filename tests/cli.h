@@ -89,5 +89,6 @@ void test_safety(void);
 void test_crash(const char *fwrite_shim);
 void test_volumes(void);
 void test_conventions(void);
+void test_export(void);
 
 #endif

@@ -368,7 +368,7 @@ static void test_truncated_and_foreign(void)
     test_put_le(b + 8, 7, 4);
     test_fix_crc(b, len); /* so the version check itself is what fails */
     test_write_file(bad, b, len);
-    test_expect_load_fail(bad, MG_ERR_FORMAT, "format version 7, this build reads version 1");
+    test_expect_load_fail(bad, MG_ERR_FORMAT, "format version 7, this build reads versions 1 to 2");
     free(b);
 
     test_expect_load_fail(test_path("no-such-file.ckpt"), MG_ERR_IO, strerror(ENOENT));
@@ -575,6 +575,58 @@ static void test_nonfinite(void)
     report(before, "NaN and infinities refused when added and when loaded");
 }
 
+/* float16 storage: half the bytes, values rounded to binary16 (checked against hand-computed patterns), the file
+ * version 2 with a type byte; a value outside float16's range refused; NaN/inf halves refused on load. */
+static void test_half(void)
+{
+    int before = failures;
+    mg_ckpt a, b;
+    mg_ckpt_init(&a);
+    /* 1 -> 0x3C00, 1/3 -> 0x3555 (0.333251953125), 65504 (largest), 2^-24 (smallest subnormal), -2.5, 1e-9 -> 0,
+     * 1 + 2^-11 (a tie: to even, 1), 1 + 3 * 2^-11 (a tie: up to 1 + 2^-9) */
+    const float v[8] = {1.0f, 1.0f / 3.0f, 65504.0f, 5.9604645e-8f, -2.5f, 1e-9f, 1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f};
+    const float want[8] = {1.0f, 0.333251953125f, 65504.0f, 5.9604645e-8f, -2.5f, 0.0f, 1.0f, 1.0f + 0x1p-9f};
+    MUST(mg_ckpt_add(&a, "w", 1, (int[]){8}, v));
+    MUST(mg_ckpt_add(&a, "big", 2, (int[]){100, 10}, (float[1000]){0}));
+    MUST(mg_ckpt_set(&a, "k", "v"));
+    MUST(mg_ckpt_save(&a, test_path("f32.ckpt")));
+    MUST(mg_ckpt_store_half(&a));
+    CHECK(!memcmp(a.entries[0].data, want, sizeof want), "rounded in memory");
+    MUST(mg_ckpt_save(&a, test_path("f16.ckpt")));
+    MUST(mg_ckpt_load(test_path("f16.ckpt"), &b));
+    CHECK(b.n_entries == 2 && b.entries[0].half && !memcmp(b.entries[0].data, want, sizeof want),
+          "float16 values after a reload");
+    size_t l32, l16;
+    unsigned char *r32 = test_read_file(test_path("f32.ckpt"), &l32),
+                  *r16 = test_read_file(test_path("f16.ckpt"), &l16);
+    CHECK(r32[8] == 1 && r16[8] == 2 && l16 == l32 - 2 * 1008 + 2, "versions %d and %d, %zu and %zu bytes", r32[8],
+          r16[8], l32, l16);
+    /* after the header (24) and config "k=v\n" (4): name length, "w", ndim, shape, the type byte at 36, data at 37 */
+    CHECK(r16[36] == 1 && r16[37] == 0x00 && r16[38] == 0x3C && r16[39] == 0x55 && r16[40] == 0x35,
+          "float16 bytes of 1 and 1/3");
+    for (int k = 0; k < 2; k++) { /* an infinity, then a NaN, as the first value */
+        unsigned char *bad = malloc(l16);
+        memcpy(bad, r16, l16);
+        bad[37] = k ? 0x01 : 0x00; /* the first value: 0x7C00 (infinity) or 0x7C01 (NaN), little-endian */
+        bad[38] = 0x7C;
+        test_fix_crc(bad, l16);
+        test_write_file(test_path("bad16.ckpt"), bad, l16);
+        test_expect_load_fail(test_path("bad16.ckpt"), MG_ERR_FORMAT, "value 0 is NaN or infinite");
+        free(bad);
+    }
+    free(r32);
+    free(r16);
+    mg_ckpt_free(&a);
+    mg_ckpt_free(&b);
+    mg_ckpt_init(&a);
+    MUST(mg_ckpt_add(&a, "huge", 1, (int[]){2}, (float[]){1.0f, 70000.0f}));
+    CHECK(mg_ckpt_store_half(&a) == MG_ERR_ARG && strstr(mg_last_error(), "huge") && !a.entries[0].half &&
+              a.entries[0].data[1] == 70000.0f,
+          "a value outside float16's range");
+    mg_ckpt_free(&a);
+    report(before, "float16 storage: rounding to nearest even, version 2 files of half the data, NaN/inf refused");
+}
+
 int main(void)
 {
     SYS(mkdtemp(tmp_dir) != NULL);
@@ -588,6 +640,7 @@ int main(void)
     test_nonfinite();
     test_interrupted_write();
     test_unwritable();
+    test_half();
     tmp_dir_made = false;
     CHECK(test_remove_tree(tmp_dir), "could not remove %s", tmp_dir);
     if (failures)

@@ -233,6 +233,10 @@ int main(int argc, char **argv)
     test_conventions();
     group_end("10 conventions: --version, help CMD, did-you-mean, aligned help, --opt=value, --log-every, --resume "
               "--epochs");
+    group_begin();
+    test_export();
+    group_end("11 small run folders: epoch snapshots hold the generators; export (both or one direction, float32 "
+              "identical, float16 half the size)");
 
     free(last_err);
     if (chdir("/") != 0)

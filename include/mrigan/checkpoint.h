@@ -1,4 +1,4 @@
-/* Checkpoint files: a versioned header, a configuration text, named float32 tensors, and a CRC32 over
+/* Checkpoint files: a versioned header, a configuration text, named float32 (or float16) tensors, and a CRC32 over
  * everything; written to a temporary file, fsync'd and renamed, so a failed or interrupted save never
  * damages the previous checkpoint. The byte layout is documented at the top of src/train/checkpoint.c.
  *
@@ -12,7 +12,7 @@
 extern "C" {
 #endif
 
-#define MG_CKPT_VERSION 1
+#define MG_CKPT_VERSION 2 /* the newest format read; float32-only files are written as version 1 */
 
 typedef struct mg_ckpt_entry {
     char name[64]; /* 1 to 63 characters, unique within a checkpoint */
@@ -20,6 +20,7 @@ typedef struct mg_ckpt_entry {
     int shape[MG_MAX_DIMS];
     size_t numel;
     float *data; /* owned by the checkpoint */
+    bool half;   /* stored in the file as float16 (mg_ckpt_store_half): data holds the float16 values */
 } mg_ckpt_entry;
 
 typedef struct mg_ckpt {
@@ -56,6 +57,10 @@ const mg_ckpt_entry *mg_ckpt_find(const mg_ckpt *c, const char *name);
  * shapes otherwise; MG_ERR_FORMAT when the checkpoint has no such entry. */
 mg_status mg_ckpt_load_tensor(const mg_ckpt *c, const char *name, mg_tensor *t);
 
+/* Stores every entry as float16 (IEEE binary16, about 3 significant digits): half the file, for models that only
+ * translate. The values are rounded to float16 in memory too, so the checkpoint holds what a reload gives.
+ * MG_ERR_ARG naming the entry when a value is outside float16's +-65504 (nothing changed then). */
+mg_status mg_ckpt_store_half(mg_ckpt *c);
 /* Writes "<path>.tmp-XXXXXX" next to path (mode 0644), fsyncs it, renames it onto path and fsyncs the
  * folder. On failure: MG_ERR_IO naming the path and the system's reason, path untouched, the temporary
  * file removed (only when the final folder fsync fails is the new file already in place). MG_ERR_ARG for

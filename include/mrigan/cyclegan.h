@@ -58,6 +58,7 @@ typedef struct mg_cyclegan {
     mg_adam *opt_g, *opt_d;
     mg_image_pool pool_a, pool_b;
     mg_graph *graph_g, *graph_d;
+    bool has_generator[2]; /* G_AB, G_BA have weights: false only for a direction a loaded export left out */
 } mg_cyclegan;
 
 /* The most parameter values a model may have, all four networks together: 2^30 (4 GiB of weights). */
@@ -107,6 +108,14 @@ mg_status mg_cyclegan_translate_volume(mg_cyclegan *m, int direction, const mg_v
 /* Configuration keys and the networks' weights; with_state adds what resuming needs: the optimisers'
  * moments and steps and the history pools. */
 mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c, bool with_state);
+/* Configuration and the weights of the generators translation needs: directions 1 (A->B), 2 (B->A) or 3 (both).
+ * What epoch snapshots, best.ckpt and mrigan export hold. */
+mg_status mg_cyclegan_save_generators(const mg_cyclegan *m, mg_ckpt *c, unsigned directions);
+/* A translation-only model file at path: the configuration and the generators of directions (as above), stored as
+ * float16 when asked (half the size; translations then differ from the float32 model's by float16's rounding of
+ * the weights), with source (may be NULL) recorded as exported_from. Read back by mg_cyclegan_open. */
+mg_status mg_cyclegan_export(const mg_cyclegan *m, const char *path, unsigned directions, bool float16,
+                             const char *source);
 /* Reads the configuration a checkpoint was trained with (MG_ERR_FORMAT naming a missing or bad key). */
 mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg);
 /* Restores weights (and, when with_state, optimiser state and pools) into a model built from the

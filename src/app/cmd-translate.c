@@ -294,8 +294,6 @@ int cmd_translate(int argc, char **argv)
     int rc = collect_inputs(args, n_args, &l);
     if (!rc)
         rc = plan_outputs(&o, &l);
-    if (!rc)
-        rc = make_folders(&o, &l);
     mg_backend *be = NULL;
     mg_cyclegan m = {0};
     if (!rc && app_open_backend("translate", o.backend, o.device, o.threads, &be) != MG_OK)
@@ -305,6 +303,12 @@ int cmd_translate(int argc, char **argv)
         rc = (fprintf(stderr, "mrigan translate: %s: %s\n", o.checkpoint, mg_last_error()), 1);
     else if (!rc)
         have_model = true;
+    if (!rc && !m.has_generator[o.direction]) /* an export of the other direction: refused before any output */
+        rc = (fprintf(stderr, "mrigan translate: %s holds no %s generator (exported with --direction %s)\n",
+                      o.checkpoint, o.direction ? "B->A" : "A->B", o.direction ? "a2b" : "b2a"),
+              1);
+    if (!rc) /* folders last: a command refused for its model leaves nothing behind */
+        rc = make_folders(&o, &l);
     translate_view view = {.files = l.n};
     app_progress_begin(&view.bar, "translate");
     int n_volumes = 0;

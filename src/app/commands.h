@@ -15,10 +15,12 @@ int cmd_bench_train(int argc, char **argv);
 int cmd_phantom(int argc, char **argv);
 /* mrigan train: CycleGAN training. */
 int cmd_train(int argc, char **argv);
-/* mrigan translate: applies a trained generator to PNG slices. */
+/* mrigan translate: applies a trained generator to PNG slices and NIfTI volumes. */
 int cmd_translate(int argc, char **argv);
 /* mrigan report: writes the HTML report of a training run folder. */
 int cmd_report(int argc, char **argv);
+/* mrigan export: a translation-only model file (the generators, optionally float16) from a checkpoint. */
+int cmd_export(int argc, char **argv);
 /* mrigan eval: PSNR, SSIM and MAE of translated slices against paired targets. */
 int cmd_eval(int argc, char **argv);
 

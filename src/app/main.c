@@ -17,6 +17,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a CycleGAN on two folders of unpaired slices or volumes (default: the phantom)"},
     {"translate", cmd_translate, "translate PNG slices and NIfTI volumes with a trained checkpoint"},
     {"eval", cmd_eval, "PSNR, SSIM and MAE of translations against paired slices or volumes"},
+    {"export", cmd_export, "write a translation-only model file (generators, optionally float16)"},
     {"report", cmd_report, "write the HTML report (curves, chosen checkpoint, samples) of a training run"},
     {"phantom", cmd_phantom, "write a synthetic paired T1/T2 brain phantom slice set"},
     {"devices", cmd_devices, "list the OpenCL platforms and devices"},

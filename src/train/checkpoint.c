@@ -1,8 +1,11 @@
 /* Checkpoints: the in-memory checkpoint (a "key=value\n" configuration text and named float32 tensors),
- * and its file, written atomically and read back with full verification.
+ * and its file, written atomically (here) and read back with full verification (checkpoint-read.c).
  *
- * File format, version 1. Integers are unsigned little-endian; a float32 is its IEEE-754 bit pattern
- * written as a little-endian uint32. Every field is written and read byte by byte, never as a struct.
+ * File format, versions 1 and 2. Integers are unsigned little-endian; a float32 is its IEEE-754 bit pattern
+ * written as a little-endian uint32, a float16 its binary16 pattern as a uint16. Every field is written and read
+ * byte by byte, never as a struct. Version 2 differs only in a type byte before each entry's data; a file is
+ * written as version 1 unless an entry is stored as float16 (mg_ckpt_store_half), so float32 checkpoints are
+ * those of earlier versions, byte for byte.
  *
  *   size         field
  *   8            magic "MRIGANCK"
@@ -15,7 +18,8 @@
  *     K          name, no NUL byte, unique within the file
  *     1          uint8 ndim, 1..4
  *     4*ndim     uint32 shape[ndim], each 1..INT_MAX
- *     4*numel    float32 data in C order, numel = product of the shape
+ *     1          version 2 only: uint8 type, 0 float32 or 1 float16
+ *     4*numel    float32 data in C order, numel = product of the shape (2*numel for float16)
  *   4            uint32 CRC32 (zlib's crc32) of every byte before it
  *
  * Loading reads the whole file and checks, in order: the magic, the format version (the version decides
@@ -39,42 +43,74 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "base/base.h"
 #include "base/file.h"
 #include "mrigan/checkpoint.h"
 
-#define CKPT_MAGIC      "MRIGANCK"
-#define CKPT_MAGIC_LEN  8
-#define CKPT_HEADER_LEN 24                    /* magic, version, n_entries, config length */
-#define CKPT_MIN_LEN    (CKPT_HEADER_LEN + 4) /* header and CRC */
-#define CKPT_MIN_ENTRY  (2 + 1 + 1 + 4 + 4)   /* the smallest entry: 1-char name, 1-D, one float */
-#define CKPT_NAME_MAX   ((int)sizeof(((mg_ckpt_entry *)0)->name) - 1)
-#define CKPT_CHUNK      4096 /* floats converted per write */
-
-typedef unsigned long long ull;
+#include "checkpoint-internal.h"
 
 /* ------------------------------------------------------------------ small helpers */
 
-static const char *ckpt_errstr(int err, char *buf, size_t len)
+const char *ckpt_errstr(int err, char *buf, size_t len)
 {
     if (strerror_r(err, buf, len) != 0)
         snprintf(buf, len, "error %d", err);
     return buf;
 }
 
-static uint32_t ckpt_get_le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* zlib's crc32 over any length (its own length argument is a uInt). */
-static uLong ckpt_crc_update(uLong crc, const unsigned char *p, size_t n)
+uLong ckpt_crc_update(uLong crc, const unsigned char *p, size_t n)
 {
     for (; n > (1u << 30); p += 1u << 30, n -= 1u << 30)
         crc = crc32(crc, p, 1u << 30);
     return crc32(crc, p, (uInt)n);
+}
+
+uint16_t ckpt_half_from_float(float v)
+{
+    uint32_t x;
+    memcpy(&x, &v, sizeof x);
+    const uint16_t sign = (uint16_t)(x >> 16 & 0x8000u);
+    const int exp = (int)(x >> 23 & 0xff) - 127 + 15;
+    uint32_t mant = x & 0x7fffffu;
+    if (exp >= 31) /* callers keep to +-65504; the largest finite half instead of infinity */
+        return (uint16_t)(sign | 0x7bffu);
+    if (exp <= 0) { /* a subnormal half, or zero */
+        if (exp < -10)
+            return sign;
+        mant |= 0x800000u;
+        const int shift = 14 - exp;
+        uint32_t half = mant >> shift, rest = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        half += rest > mid || (rest == mid && (half & 1u));
+        return (uint16_t)(sign | half);
+    }
+    uint32_t half = (uint32_t)exp << 10 | mant >> 13, rest = mant & 0x1fffu;
+    half += rest > 0x1000u || (rest == 0x1000u && (half & 1u)); /* a carry into the exponent is right too */
+    if (half >= 0x7c00u)
+        half = 0x7bffu;
+    return (uint16_t)(sign | half);
+}
+
+float ckpt_float_from_half(uint16_t h)
+{
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    int exp = h >> 10 & 0x1f;
+    uint32_t mant = h & 0x3ffu, x;
+    if (exp == 0 && mant == 0) {
+        x = sign;
+    } else if (exp == 0) { /* subnormal: normalise */
+        exp = 1;
+        while (!(mant & 0x400u)) {
+            mant <<= 1;
+            exp--;
+        }
+        x = sign | (uint32_t)(exp - 15 + 127) << 23 | (mant & 0x3ffu) << 13;
+    } else {
+        x = sign | (uint32_t)(exp - 15 + 127) << 23 | mant << 13; /* exp 31 is refused before this is called */
+    }
+    float v;
+    memcpy(&v, &x, sizeof v);
+    return v;
 }
 
 static const char *ckpt_shape_str(int ndim, const int *shape, char *buf, size_t len)
@@ -386,11 +422,37 @@ static mg_status ckpt_check_for_save(const mg_ckpt *c, const char *path)
     return MG_OK;
 }
 
+static void ckpt_write_halves(ckpt_writer *w, const float *v, size_t n)
+{
+    unsigned char b[CKPT_CHUNK * 2];
+    for (size_t done = 0; done < n && !w->err;) {
+        size_t chunk = n - done < CKPT_CHUNK ? n - done : CKPT_CHUNK;
+        for (size_t i = 0; i < chunk; i++) {
+            uint16_t h = ckpt_half_from_float(v[done + i]);
+            b[2 * i] = (unsigned char)h;
+            b[2 * i + 1] = (unsigned char)(h >> 8);
+        }
+        ckpt_write_bytes(w, b, 2 * chunk);
+        done += chunk;
+    }
+}
+
+/* Version 1 while every entry is float32 (the files of earlier versions, byte for byte); version 2, with a type
+ * byte before each entry's data, when one is float16. */
+static int ckpt_file_version(const mg_ckpt *c)
+{
+    for (int i = 0; i < c->n_entries; i++)
+        if (c->entries[i].half)
+            return 2;
+    return 1;
+}
+
 static void ckpt_write_all(ckpt_writer *w, const mg_ckpt *c)
 {
     size_t cfg_len = c->config ? strlen(c->config) : 0;
+    const int version = ckpt_file_version(c);
     ckpt_write_bytes(w, CKPT_MAGIC, CKPT_MAGIC_LEN);
-    ckpt_write_uint(w, MG_CKPT_VERSION, 4);
+    ckpt_write_uint(w, (uint64_t)version, 4);
     ckpt_write_uint(w, (uint64_t)c->n_entries, 4);
     ckpt_write_uint(w, cfg_len, 8);
     ckpt_write_bytes(w, c->config, cfg_len);
@@ -402,7 +464,12 @@ static void ckpt_write_all(ckpt_writer *w, const mg_ckpt *c)
         ckpt_write_uint(w, (uint64_t)e->ndim, 1);
         for (int d = 0; d < e->ndim; d++)
             ckpt_write_uint(w, (uint64_t)e->shape[d], 4);
-        ckpt_write_floats(w, e->data, e->numel);
+        if (version >= 2)
+            ckpt_write_uint(w, e->half ? CKPT_DTYPE_F16 : CKPT_DTYPE_F32, 1);
+        if (e->half)
+            ckpt_write_halves(w, e->data, e->numel);
+        else
+            ckpt_write_floats(w, e->data, e->numel);
     }
     ckpt_write_uint(w, (uint32_t)w->crc, 4);
 }
@@ -423,6 +490,22 @@ static mg_status ckpt_write_stream(FILE *f, void *arg)
                  : MG_OK;
 }
 
+mg_status mg_ckpt_store_half(mg_ckpt *c)
+{
+    for (int i = 0; i < c->n_entries; i++)
+        for (size_t k = 0; k < c->entries[i].numel; k++)
+            if (!(fabsf(c->entries[i].data[k]) <= 65504.0f))
+                return mg_error(MG_ERR_ARG, "checkpoint entry '%s': value %zu is %g, outside float16's range",
+                                c->entries[i].name, k, (double)c->entries[i].data[k]);
+    for (int i = 0; i < c->n_entries; i++) {
+        mg_ckpt_entry *e = &c->entries[i];
+        for (size_t k = 0; k < e->numel; k++)
+            e->data[k] = ckpt_float_from_half(ckpt_half_from_float(e->data[k]));
+        e->half = true;
+    }
+    return MG_OK;
+}
+
 mg_status mg_ckpt_save(const mg_ckpt *c, const char *path)
 {
     if (!c || !path || !*path)
@@ -432,241 +515,4 @@ mg_status mg_ckpt_save(const mg_ckpt *c, const char *path)
         return s;
     ckpt_save_args a = {c, path};
     return mg_file_write_atomic("checkpoint ", path, ckpt_write_stream, &a);
-}
-
-/* ------------------------------------------------------------------ loading */
-
-static mg_status ckpt_read_file(const char *path, unsigned char **out, size_t *out_len)
-{
-    char es[128];
-    *out = NULL;
-    *out_len = 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return mg_error(MG_ERR_IO, "checkpoint %s: cannot open: %s", path, ckpt_errstr(errno, es, sizeof es));
-    struct stat st;
-    int err = fstat(fd, &st) != 0 ? errno : (uintmax_t)st.st_size >= SIZE_MAX ? EFBIG : 0;
-    size_t cap = err ? 0 : (size_t)st.st_size, len = 0;
-    unsigned char *buf = err ? NULL : malloc(cap + 1);
-    if (!err && !buf)
-        err = ENOMEM;
-    while (!err && len < cap) { /* a file that shrinks meanwhile reads as truncated */
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0 && errno != EINTR)
-            err = errno;
-        else if (n == 0)
-            break;
-        else if (n > 0)
-            len += (size_t)n;
-    }
-    if (close(fd) != 0 && !err)
-        err = errno;
-    if (err) {
-        free(buf);
-        return mg_error(err == ENOMEM ? MG_ERR_OOM : MG_ERR_IO, "checkpoint %s: cannot read: %s", path,
-                        ckpt_errstr(err, es, sizeof es));
-    }
-    *out = buf;
-    *out_len = len;
-    return MG_OK;
-}
-
-/* A bounds-checked cursor over the file's bytes, with room for the message of a parse failure. */
-typedef struct ckpt_reader {
-    const unsigned char *p;
-    size_t len, pos;
-    char msg[256];
-} ckpt_reader;
-
-static bool ckpt_read_uint(ckpt_reader *r, int n_bytes, uint64_t *v)
-{
-    if (r->len - r->pos < (size_t)n_bytes)
-        return false;
-    *v = 0;
-    for (int i = 0; i < n_bytes; i++)
-        *v |= (uint64_t)r->p[r->pos + (size_t)i] << (8 * i);
-    r->pos += (size_t)n_bytes;
-    return true;
-}
-
-/* Parse results: SHORT means the fields run past the end of the file, BAD an implausible field. */
-enum { CKPT_OK, CKPT_SHORT, CKPT_BAD, CKPT_OOM };
-
-__attribute__((format(printf, 3, 4))) static int ckpt_fail(ckpt_reader *r, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-/* Parses one entry's fields at r into e (or only checks them when e is NULL). */
-static int ckpt_parse_entry(ckpt_reader *r, uint64_t index, mg_ckpt_entry *e)
-{
-    uint64_t v, numel = 1;
-    if (!ckpt_read_uint(r, 2, &v) || v > r->len - r->pos)
-        return ckpt_fail(r, CKPT_SHORT, "entry %llu: the name runs past the end of the file", (ull)index);
-    if (v == 0 || v > (uint64_t)CKPT_NAME_MAX)
-        return ckpt_fail(r, CKPT_BAD, "entry %llu: name length %llu (1 to %d allowed)", (ull)index, (ull)v,
-                         CKPT_NAME_MAX);
-    char name[CKPT_NAME_MAX + 1];
-    memcpy(name, r->p + r->pos, (size_t)v);
-    name[v] = '\0';
-    r->pos += (size_t)v;
-    if (strlen(name) != v)
-        return ckpt_fail(r, CKPT_BAD, "entry %llu: the name contains a NUL byte", (ull)index);
-    if (!ckpt_read_uint(r, 1, &v))
-        return ckpt_fail(r, CKPT_SHORT, "entry '%s' is cut short", name);
-    if (v < 1 || v > MG_MAX_DIMS)
-        return ckpt_fail(r, CKPT_BAD, "entry '%s': %llu dimensions (1 to %d allowed)", name, (ull)v, MG_MAX_DIMS);
-    int ndim = (int)v, shape[MG_MAX_DIMS];
-    for (int d = 0; d < ndim; d++) {
-        if (!ckpt_read_uint(r, 4, &v))
-            return ckpt_fail(r, CKPT_SHORT, "entry '%s' is cut short", name);
-        if (v < 1 || v > INT_MAX)
-            return ckpt_fail(r, CKPT_BAD, "entry '%s': dimension %d is %llu (1 to %d allowed)", name, d, (ull)v,
-                             INT_MAX);
-        shape[d] = (int)v;
-        if (numel > (r->len - r->pos) / 4 / v) /* so numel * 4 cannot overflow either */
-            return ckpt_fail(r, CKPT_SHORT, "entry '%s': its data runs past the end of the file", name);
-        numel *= v;
-    }
-    if (e) {
-        if (!(e->data = malloc((size_t)numel * sizeof(float))))
-            return ckpt_fail(r, CKPT_OOM, "entry '%s': out of host memory", name);
-        memcpy(e->name, name, sizeof name);
-        e->ndim = ndim;
-        memcpy(e->shape, shape, sizeof shape);
-        e->numel = (size_t)numel;
-        for (size_t k = 0; k < e->numel; k++) {
-            uint32_t bits = ckpt_get_le32(r->p + r->pos + 4 * k);
-            memcpy(&e->data[k], &bits, sizeof bits);
-        }
-    }
-    /* mrigan never saves NaN or infinity (ckpt_check_finite): such a file was damaged or crafted. */
-    for (uint64_t k = 0; k < numel; k++) {
-        if ((ckpt_get_le32(r->p + r->pos + 4 * k) & 0x7F800000u) != 0x7F800000u)
-            continue;
-        if (e) {
-            free(e->data);
-            e->data = NULL;
-        }
-        return ckpt_fail(r, CKPT_BAD, "entry '%s': value %llu is NaN or infinite (a checkpoint holds finite values)",
-                         name, (ull)k);
-    }
-    r->pos += (size_t)numel * 4;
-    return CKPT_OK;
-}
-
-/* Parses everything after the version in r (whose length excludes the CRC) into dst, or only checks
- * it when dst is NULL. */
-static int ckpt_parse_body(ckpt_reader *r, mg_ckpt *dst)
-{
-    uint64_t n_entries, cfg_len;
-    r->pos = CKPT_MAGIC_LEN + 4;
-    if (!ckpt_read_uint(r, 4, &n_entries) || !ckpt_read_uint(r, 8, &cfg_len))
-        return ckpt_fail(r, CKPT_SHORT, "the header is cut short");
-    if (cfg_len > r->len - r->pos)
-        return ckpt_fail(r, CKPT_SHORT, "the configuration of %llu bytes runs past the end of the file", (ull)cfg_len);
-    if (memchr(r->p + r->pos, '\0', (size_t)cfg_len))
-        return ckpt_fail(r, CKPT_BAD, "the configuration contains a NUL byte");
-    if (dst) {
-        if (!(dst->config = malloc((size_t)cfg_len + 1)))
-            return ckpt_fail(r, CKPT_OOM, "out of host memory");
-        memcpy(dst->config, r->p + r->pos, (size_t)cfg_len);
-        dst->config[cfg_len] = '\0';
-    }
-    r->pos += (size_t)cfg_len;
-    if (n_entries > INT_MAX || n_entries > (r->len - r->pos) / CKPT_MIN_ENTRY)
-        return ckpt_fail(r, CKPT_SHORT, "%llu entries cannot fit in the %zu bytes after the configuration",
-                         (ull)n_entries, r->len - r->pos);
-    if (dst && n_entries > 0) {
-        if (!(dst->entries = calloc((size_t)n_entries, sizeof *dst->entries)))
-            return ckpt_fail(r, CKPT_OOM, "out of host memory");
-        dst->cap_entries = (int)n_entries;
-    }
-    for (uint64_t i = 0; i < n_entries; i++) {
-        int code = ckpt_parse_entry(r, i, dst ? &dst->entries[i] : NULL);
-        if (code != CKPT_OK)
-            return code;
-        if (dst)
-            dst->n_entries++;
-    }
-    if (r->pos != r->len)
-        return ckpt_fail(r, CKPT_BAD, "%zu unexpected bytes after the last entry", r->len - r->pos);
-    return CKPT_OK;
-}
-
-static int ckpt_compare_names(const void *a, const void *b)
-{
-    return strcmp((*(const mg_ckpt_entry *const *)a)->name, (*(const mg_ckpt_entry *const *)b)->name);
-}
-
-/* Duplicate names in a parsed checkpoint, in O(n log n) however many entries a file claims. */
-static mg_status ckpt_check_unique(const char *path, const mg_ckpt *c)
-{
-    if (c->n_entries < 2)
-        return MG_OK;
-    const mg_ckpt_entry **sorted = malloc((size_t)c->n_entries * sizeof *sorted);
-    if (!sorted)
-        return mg_error(MG_ERR_OOM, "checkpoint %s: out of host memory", path);
-    for (int i = 0; i < c->n_entries; i++)
-        sorted[i] = &c->entries[i];
-    qsort(sorted, (size_t)c->n_entries, sizeof *sorted, ckpt_compare_names);
-    mg_status s = MG_OK;
-    for (int i = 1; i < c->n_entries && s == MG_OK; i++)
-        if (strcmp(sorted[i - 1]->name, sorted[i]->name) == 0)
-            s = mg_error(MG_ERR_FORMAT, "checkpoint %s: entry '%s' appears twice", path, sorted[i]->name);
-    free(sorted);
-    return s;
-}
-
-static mg_status ckpt_parse_file(const char *path, const unsigned char *b, size_t len, mg_ckpt *out)
-{
-    if (len < CKPT_MAGIC_LEN && memcmp(b, CKPT_MAGIC, len) == 0)
-        return mg_error(MG_ERR_FORMAT, "checkpoint %s: truncated: %zu bytes, a checkpoint has at least %d", path, len,
-                        CKPT_MIN_LEN);
-    if (len < CKPT_MAGIC_LEN || memcmp(b, CKPT_MAGIC, CKPT_MAGIC_LEN) != 0)
-        return mg_error(MG_ERR_FORMAT, "%s: not an mrigan checkpoint (bad magic)", path);
-    if (len >= CKPT_MAGIC_LEN + 4) {
-        uint32_t version = ckpt_get_le32(b + CKPT_MAGIC_LEN);
-        if (version != MG_CKPT_VERSION)
-            return mg_error(MG_ERR_FORMAT, "checkpoint %s: format version %u, this build reads version %d", path,
-                            version, MG_CKPT_VERSION);
-    }
-    if (len < CKPT_MIN_LEN)
-        return mg_error(MG_ERR_FORMAT, "checkpoint %s: truncated: %zu bytes, a checkpoint has at least %d", path, len,
-                        CKPT_MIN_LEN);
-    ckpt_reader r = {.p = b, .len = len - 4};
-    uint32_t stored = ckpt_get_le32(b + r.len), computed = (uint32_t)ckpt_crc_update(crc32(0L, Z_NULL, 0), b, r.len);
-    if (stored != computed) {
-        if (ckpt_parse_body(&r, NULL) == CKPT_SHORT)
-            return mg_error(MG_ERR_FORMAT, "checkpoint %s: truncated or damaged (CRC mismatch): %s", path, r.msg);
-        return mg_error(MG_ERR_FORMAT, "checkpoint %s: CRC mismatch: the file is damaged (stored %08x, computed %08x)",
-                        path, (unsigned)stored, (unsigned)computed);
-    }
-    int code = ckpt_parse_body(&r, out);
-    if (code != CKPT_OK)
-        return mg_error(code == CKPT_OOM ? MG_ERR_OOM : MG_ERR_FORMAT, "checkpoint %s: %s", path, r.msg);
-    return ckpt_check_unique(path, out);
-}
-
-mg_status mg_ckpt_load(const char *path, mg_ckpt *out)
-{
-    if (!out)
-        return mg_error(MG_ERR_ARG, "checkpoint load: no checkpoint to load into");
-    mg_ckpt_init(out);
-    if (!path || !*path)
-        return mg_error(MG_ERR_ARG, "checkpoint load: no path");
-    unsigned char *buf;
-    size_t len;
-    mg_status s = ckpt_read_file(path, &buf, &len);
-    if (s != MG_OK)
-        return s;
-    s = ckpt_parse_file(path, buf, len, out);
-    free(buf);
-    if (s != MG_OK)
-        mg_ckpt_free(out);
-    return s;
 }

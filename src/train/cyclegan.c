@@ -88,6 +88,7 @@ mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_
         return size_ok;
     out->be = be;
     out->cfg = *cfg;
+    out->has_generator[0] = out->has_generator[1] = true;
     mg_rng rng;
     mg_rng_seed(&rng, seed, 0);
     mg_status s = mg_generator_new(be, "G_AB", &cfg->gen, &out->g_ab);
@@ -263,6 +264,9 @@ mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h
 
 mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y)
 {
+    if (m && (direction == 0 || direction == 1) && !m->has_generator[direction])
+        return mg_error(MG_ERR_ARG, "the model holds only the %s generator (an export of one direction)",
+                        direction ? "A->B" : "B->A");
     const mg_generator *gen = direction == 0 ? &m->g_ab : &m->g_ba;
     int mult = mg_generator_multiple(&gen->cfg);
     if (h % mult || w % mult)

@@ -115,12 +115,13 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
     return s;
 }
 
-static mg_status save_nets(const mg_cyclegan *m, mg_ckpt *c)
+/* The networks whose bit is set in which: 1 G_AB, 2 G_BA, 4 D_A, 8 D_B. */
+static mg_status save_nets(const mg_cyclegan *m, mg_ckpt *c, unsigned which)
 {
     const mg_net *nets[4] = {&m->g_ab.net, &m->g_ba.net, &m->d_a.net, &m->d_b.net};
     mg_status s = MG_OK;
     for (int k = 0; k < 4; k++)
-        for (int i = 0; i < nets[k]->n_params && s == MG_OK; i++)
+        for (int i = 0; (which >> k & 1u) && i < nets[k]->n_params && s == MG_OK; i++)
             s = mg_ckpt_add_tensor(c, nets[k]->params[i]->name, nets[k]->params[i]);
     return s;
 }
@@ -169,7 +170,7 @@ mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c, bool with_state)
 {
     mg_status s = save_config(&m->cfg, c);
     if (s == MG_OK)
-        s = save_nets(m, c);
+        s = save_nets(m, c, 15);
     if (!with_state || s != MG_OK)
         return s;
     if (s == MG_OK)
@@ -180,6 +181,19 @@ mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c, bool with_state)
         s = save_pool(&m->pool_a, "pool_A", c);
     if (s == MG_OK)
         s = save_pool(&m->pool_b, "pool_B", c);
+    return s;
+}
+
+mg_status mg_cyclegan_save_generators(const mg_cyclegan *m, mg_ckpt *c, unsigned directions)
+{
+    if ((directions & 3u) == 0 || directions > 3u)
+        return mg_error(MG_ERR_ARG, "save generators: directions %u (1 A->B, 2 B->A, 3 both)", directions);
+    for (int d = 0; d < 2; d++)
+        if ((directions >> d & 1u) && !m->has_generator[d])
+            return mg_error(MG_ERR_ARG, "the model has no %s generator to save", d ? "B->A" : "A->B");
+    mg_status s = save_config(&m->cfg, c);
+    if (s == MG_OK)
+        s = save_nets(m, c, directions);
     return s;
 }
 
@@ -245,14 +259,34 @@ static mg_status load_pool(mg_image_pool *p, int cap, mg_backend *be, const char
     return s;
 }
 
+/* How many of net's parameters c holds. */
+static int load_count_present(const mg_net *net, const mg_ckpt *c)
+{
+    int n = 0;
+    for (int i = 0; i < net->n_params; i++)
+        n += mg_ckpt_find(c, net->params[i]->name) != NULL;
+    return n;
+}
+
 mg_status mg_cyclegan_load(mg_cyclegan *m, const mg_ckpt *c, bool with_state)
 {
     const mg_net *nets[4] = {&m->g_ab.net, &m->g_ba.net, &m->d_a.net, &m->d_b.net};
     mg_status s = MG_OK;
-    for (int k = 0; k < 4; k++)
-        for (int i = 0; i < nets[k]->n_params && s == MG_OK; i++)
+    bool has[4];
+    for (int k = 0; k < 4; k++) {
+        /* For translation a network may be absent as a whole (epoch snapshots hold the generators, an export
+         * one or both); one that is there must be whole, and training state needs all four. */
+        has[k] = with_state || load_count_present(nets[k], c) > 0 || nets[k]->n_params == 0;
+        for (int i = 0; has[k] && i < nets[k]->n_params && s == MG_OK; i++)
             s = mg_ckpt_load_tensor(c, nets[k]->params[i]->name, nets[k]->params[i]);
-    if (!with_state || s != MG_OK)
+    }
+    if (s == MG_OK && !has[0] && !has[1])
+        s = mg_error(MG_ERR_FORMAT, "checkpoint: no generator (neither G_AB nor G_BA weights)");
+    if (s != MG_OK)
+        return s;
+    m->has_generator[0] = has[0];
+    m->has_generator[1] = has[1];
+    if (!with_state)
         return s;
     s = load_optimiser(m->opt_g, "opt_G", c);
     if (s == MG_OK)
@@ -276,6 +310,24 @@ mg_status mg_cyclegan_open(const char *path, mg_backend *be, mg_cyclegan *m)
         s = mg_cyclegan_new(be, &cfg, 0, m);
     if (s == MG_OK && (s = mg_cyclegan_load(m, &c, false)) != MG_OK)
         mg_cyclegan_free(m);
+    mg_ckpt_free(&c);
+    return s;
+}
+
+mg_status mg_cyclegan_export(const mg_cyclegan *m, const char *path, unsigned directions, bool float16,
+                             const char *source)
+{
+    mg_ckpt c;
+    mg_ckpt_init(&c);
+    mg_status s = mg_ckpt_set(&c, "format", "mrigan-cyclegan");
+    if (s == MG_OK)
+        s = mg_ckpt_set(&c, "exported_from", source ? source : "(library)");
+    if (s == MG_OK)
+        s = mg_cyclegan_save_generators(m, &c, directions);
+    if (s == MG_OK && float16)
+        s = mg_ckpt_store_half(&c);
+    if (s == MG_OK)
+        s = mg_ckpt_save(&c, path);
     mg_ckpt_free(&c);
     return s;
 }

@@ -125,8 +125,8 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
     snprintf(score, sizeof score, "%.17g", st->best_score);
     if (s == MG_OK)
         s = mg_ckpt_set(&c, "run.best_score", score);
-    if (s == MG_OK)
-        s = mg_cyclegan_save(m, &c, with_state);
+    if (s == MG_OK) /* latest.ckpt holds everything a resume needs; snapshots what translation needs */
+        s = with_state ? mg_cyclegan_save(m, &c, true) : mg_cyclegan_save_generators(m, &c, 3);
     char path[4096];
     if (s == MG_OK && !mg_path_fmt(path, sizeof path, "%s/%s", dir, name))
         s = mg_error(MG_ERR_ARG, "checkpoint path %s/%s is too long", dir, name);

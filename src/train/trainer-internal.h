@@ -65,7 +65,7 @@ typedef struct val_history {
 } val_history;
 
 /* Saves model and run state as dir/name atomically; with_state: everything a resume needs, else the
- * weights and configuration only (for translation and evaluation). */
+ * generators and configuration only (for translation and evaluation). */
 mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, const mg_train_settings *o,
                    const run_state *st, bool with_state);
 /* Whether the model settings taken from a checkpoint (scope MODEL) are in their options' ranges; MG_ERR_FORMAT

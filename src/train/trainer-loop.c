@@ -44,8 +44,8 @@ static const char *trainer_kept(const mg_trainer *t, char *buf, size_t len)
     return buf;
 }
 
-/* Saves dir/name: with_state, everything a resume needs (latest.ckpt); else weights and configuration. epoch: the
- * one the SAVED event concerns. */
+/* Saves dir/name: with_state, everything a resume needs (latest.ckpt); else the generators and configuration. epoch:
+ * the one the SAVED event concerns. */
 static mg_status trainer_save_as(mg_trainer *t, const char *name, bool with_state, int epoch)
 {
     mg_status s = run_save(t->o.out, name, &t->m, &t->o, &t->st, with_state);
