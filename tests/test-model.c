@@ -196,6 +196,87 @@ static void test_seam(mg_backend *be)
            failures == before ? "ok" : "FAIL");
 }
 
+/* Every parameter's gradient, in read_params' order. */
+static float *read_grads(const mg_cyclegan *m, size_t n)
+{
+    const mg_net *nets[4] = {&m->g_ab.net, &m->g_ba.net, &m->d_a.net, &m->d_b.net};
+    float *v = calloc(n, sizeof *v), *p = v;
+    MUST(v ? MG_OK : MG_ERR_OOM);
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < nets[k]->n_params; i++) {
+            if (nets[k]->params[i]->grad)
+                MUST(mg_tensor_read(nets[k]->params[i]->grad, p, nets[k]->params[i]->numel));
+            p += nets[k]->params[i]->numel;
+        }
+    return v;
+}
+
+/* A batch of two gathers the mean of the samples' gradients. Its losses are weighted by 1/2, a power of two, and
+ * every backward op is linear in the gradient it receives, so each contribution to a parameter's gradient is
+ * exactly half the reference's; only the order in which a parameter's contributions are summed differs (the
+ * batch adds the second sample's to the first's running sum). With at most a dozen contributions a parameter, the
+ * two sums differ by at most 2 * 11 eps times the sum of their magnitudes, bounded here by 32 eps (|g0| + |g1|)
+ * plus 32 eps of the largest gradient of the network (for the elements where contributions cancel). Each sample
+ * its own dropout masks: the second's seed is the first's plus 0x9E3779B97F4A7C15. Losses are the samples'
+ * means; a batch of one is the plain step, bit for bit. */
+static void test_batch(mg_backend *be)
+{
+    int before = failures;
+    mg_cyclegan_config cfg = small_config(MG_GEN_UNET);
+    cfg.pool_size = 0; /* pools would make the reference's second sample see the first one's fakes */
+    mg_cyclegan a, b;
+    MUST(mg_cyclegan_new(be, &cfg, 9, &a));
+    MUST(mg_cyclegan_new(be, &cfg, 9, &b));
+    float xa[2 * S * S], xb[2 * S * S];
+    fill(xa, 2 * S * S, 50);
+    fill(xb, 2 * S * S, 60);
+    const uint64_t seed = 77, step = 0x9E3779B97F4A7C15ull;
+    mg_rng r;
+    mg_rng_seed(&r, 1, 1);
+    mg_losses lbatch, l0, l1;
+    MUST(mg_cyclegan_backward_batch(&a, xa, xb, 2, S, S, &r, seed, &lbatch));
+    size_t n;
+    free(read_params(&a, &n));
+    float *g = read_grads(&a, n);
+    MUST(mg_cyclegan_backward(&b, xa, xb, S, S, &r, seed, &l0));
+    float *g0 = read_grads(&b, n);
+    MUST(mg_cyclegan_backward(&b, xa + S * S, xb + S * S, S, S, &r, seed + step, &l1));
+    float *g1 = read_grads(&b, n);
+    size_t bad = 0, nonzero = 0;
+    double largest = 0.0;
+    for (size_t i = 0; i < n; i++)
+        largest = fmax(largest, fabs((double)g0[i]) + fabs((double)g1[i]));
+    const double eps = 1.1920929e-7;
+    for (size_t i = 0; i < n; i++) {
+        double want = 0.5 * ((double)g0[i] + (double)g1[i]);
+        nonzero += want != 0.0;
+        bad += fabs(g[i] - want) > 32.0 * eps * (fabs((double)g0[i]) + fabs((double)g1[i]) + largest * 1e-3);
+    }
+    CHECK(bad == 0 && nonzero > n / 2, "batch of 2: %zu of %zu gradients differ from the samples' mean", bad, n);
+    float v[MG_LOSS_COUNT], v0[MG_LOSS_COUNT], v1[MG_LOSS_COUNT];
+    mg_losses_to_array(&lbatch, v);
+    mg_losses_to_array(&l0, v0);
+    mg_losses_to_array(&l1, v1);
+    for (int k = 0; k < MG_LOSS_COUNT; k++)
+        CHECK(v[k] == (v0[k] + v1[k]) / 2.0f, "loss %s: %g, the samples' mean %g", mg_loss_names[k], (double)v[k],
+              (double)((v0[k] + v1[k]) / 2.0f));
+    free(g);
+    free(g0);
+    free(g1);
+    /* a batch of one: the plain step */
+    mg_rng ra, rb;
+    mg_rng_seed(&ra, 3, 3);
+    mg_rng_seed(&rb, 3, 3);
+    MUST(mg_cyclegan_step_batch(&a, xa, xb, 1, S, S, &ra, seed, &l0));
+    MUST(mg_cyclegan_step(&b, xa, xb, S, S, &rb, seed, &l1));
+    CHECK(!memcmp(&l0, &l1, sizeof l0), "a batch of one gives other losses than the step");
+    mg_cyclegan_free(&a);
+    mg_cyclegan_free(&b);
+    printf("%-4s a batch of 2 takes the mean of its samples' gradients (up to summation order) and losses; a batch "
+           "of 1 is the step\n",
+           failures == before ? "ok" : "FAIL");
+}
+
 /* mg_cyclegan_check_size counts what mg_cyclegan_new allocates, without allocating; a crafted configuration of
  * billions of parameters is refused by both before any memory is taken. */
 static void test_size(mg_backend *be)
@@ -272,6 +353,7 @@ int main(int argc, char **argv)
     test_round_trip(be, MG_GEN_RESNET, dir);
     test_weights_only_and_mismatch(be);
     test_seam(be);
+    test_batch(be);
     test_size(be);
     test_nonfinite_step(be);
     mg_backend_free(be);

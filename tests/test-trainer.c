@@ -263,6 +263,45 @@ static void test_stop_and_go(void)
     report(before, "a stop ends one mg_trainer_run; the next goes on to the uninterrupted run's end");
 }
 
+/* --batch-size 5 on the phantom's 24 slices: ceil(24 / 5) = 5 iterations an epoch; a run stopped inside an epoch
+ * and resumed from latest.ckpt ends as the uninterrupted one, bit for bit; a batch of one is the default run. */
+static void test_batch(void)
+{
+    int before = failures;
+    mg_train_settings s;
+    settings_small(&s, tmp_path("batch"));
+    s.batch_size = 5;
+    mg_trainer *t;
+    MUST(mg_trainer_new(&s, be, NULL, &t));
+    mg_train_info in;
+    mg_trainer_info(t, &in);
+    const int n_iter = in.n_iter;
+    MUST(mg_trainer_run(t, NULL));
+    mg_trainer_info(t, &in);
+    CHECK(n_iter == ((in.n_a > in.n_b ? in.n_a : in.n_b) + 4) / 5 && in.iteration == 2L * n_iter,
+          "%d iterations an epoch for %d and %d slices, %ld in all", n_iter, in.n_a, in.n_b, in.iteration);
+    mg_trainer_free(t);
+    settings_small(&s, tmp_path("batch-stopped"));
+    s.batch_size = 5;
+    s.max_iterations = 3;
+    MUST(mg_trainer_new(&s, be, NULL, &t));
+    MUST(mg_trainer_run(t, NULL));
+    mg_trainer_free(t);
+    mg_train_settings each;
+    mg_train_settings_default(&each);
+    MUST(mg_trainer_resume(tmp_path("batch-stopped"), &each, be, NULL, &t));
+    mg_trainer_info(t, &in);
+    CHECK(in.settings->batch_size == 5 && in.iteration == 3, "resumed: batch %d at %ld", in.settings->batch_size,
+          in.iteration);
+    MUST(mg_trainer_run(t, NULL));
+    mg_trainer_free(t);
+    CHECK(same_checkpoints(tmp_path("batch/latest.ckpt"), tmp_path("batch-stopped/latest.ckpt")),
+          "a batched run stopped and resumed ends elsewhere than the uninterrupted one");
+    CHECK(!same_checkpoints(tmp_path("batch/latest.ckpt"), tmp_path("events/latest.ckpt")),
+          "a batch of 5 trains exactly as a batch of 1");
+    report(before, "--batch-size: iterations an epoch, resumed mid-epoch as the uninterrupted run");
+}
+
 /* At BEGIN, samples/ becomes a file: the first epoch's end fails at its samples. */
 static void on_begin_break_samples(mg_trainer *t, const mg_train_event *e, void *user)
 {
@@ -389,6 +428,7 @@ int main(int argc, char **argv)
     test_events();
     test_stop_at_epoch_end();
     test_stop_and_go();
+    test_batch();
     test_failed_epoch_end();
     test_resume_bad_size();
     test_steps();

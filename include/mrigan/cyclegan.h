@@ -88,6 +88,15 @@ mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h
  * of all four networks from those gradients. */
 mg_status mg_cyclegan_backward(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
                                uint64_t dropout_seed, mg_losses *out);
+/* A batch of n samples (a and b: n crops of h x w each, one after the other): one optimiser step from the mean of
+ * the samples' gradients, which are gathered one sample at a time, so memory does not grow with n. Instance norm
+ * keeps samples independent, so this is the gradient of a batch of n; each sample queries the history pools and
+ * draws its dropout masks (seeded dropout_seed + i * 0x9E3779B97F4A7C15) on its own, as in the reference
+ * implementation. out holds the means of the samples' losses. n = 1 is mg_cyclegan_backward / _step exactly. */
+mg_status mg_cyclegan_backward_batch(mg_cyclegan *m, const float *a, const float *b, int n, int h, int w, mg_rng *rng,
+                                     uint64_t dropout_seed, mg_losses *out);
+mg_status mg_cyclegan_step_batch(mg_cyclegan *m, const float *a, const float *b, int n, int h, int w, mg_rng *rng,
+                                 uint64_t dropout_seed, mg_losses *out);
 mg_status mg_cyclegan_update(mg_cyclegan *m);
 
 /* Inference of one generator (dropout off, no gradients): x and y are h x w, multiples of the generator's

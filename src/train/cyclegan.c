@@ -148,8 +148,10 @@ static mg_status graph_check(mg_graph *g, const char *what)
 }
 
 /* The generator half of a step; leaves the fakes in *fake_a, *fake_b (storage in graph_g). */
-static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *real_b, mg_tensor **fake_a,
-                                 mg_tensor **fake_b, mg_losses *out)
+/* weight scales the loss whose gradients are taken (1/n of a batch of n, gathered one sample at a time); zero:
+ * this is the batch's first sample, whose backward starts from zeroed gradients. */
+static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *real_b, float weight, bool zero,
+                                 mg_tensor **fake_a, mg_tensor **fake_b, mg_losses *out)
 {
     mg_graph *g = m->graph_g;
     const float lc = m->cfg.lambda_cycle, li = m->cfg.lambda_identity * m->cfg.lambda_cycle;
@@ -170,11 +172,12 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
         idt_ba = mg_scale(g, mg_l1_loss(g, mg_generator_forward(g, &m->g_ba, real_a), real_a), li);
         total = mg_add(g, total, mg_add(g, idt_ab, idt_ba));
     }
+    mg_tensor *scaled = weight != 1.0f ? mg_scale(g, total, weight) : total; /* n = 1 adds no op */
     mg_status s = graph_check(g, "generator step");
-    if (s == MG_OK)
+    if (s == MG_OK && zero)
         s = mg_adam_zero_grad(m->opt_g);
     if (s == MG_OK)
-        s = mg_graph_backward(g, total);
+        s = mg_graph_backward(g, scaled);
     mg_net_set_frozen(&m->d_a.net, false);
     mg_net_set_frozen(&m->d_b.net, false);
     out->adv_ab = scalar(adv_ab);
@@ -196,7 +199,8 @@ static mg_tensor *disc_loss(mg_graph *g, const mg_cyclegan *m, const mg_discrimi
 }
 
 static mg_status step_discriminators(mg_cyclegan *m, mg_tensor *fake_a, mg_tensor *fake_b, const float *a,
-                                     const float *b, const int *shape, mg_rng *rng, mg_losses *out)
+                                     const float *b, const int *shape, mg_rng *rng, float weight, bool zero,
+                                     mg_losses *out)
 {
     mg_graph *g = m->graph_d;
     mg_graph_reset(g);
@@ -210,11 +214,12 @@ static mg_status step_discriminators(mg_cyclegan *m, mg_tensor *fake_a, mg_tenso
     mg_tensor *d_b = disc_loss(g, m, &m->d_b, real_b, mg_detach(g, pooled_b));
     mg_tensor *d_a = disc_loss(g, m, &m->d_a, real_a, mg_detach(g, pooled_a));
     mg_tensor *total = mg_add(g, d_a, d_b); /* disjoint parameters: the same gradients as two backwards */
+    mg_tensor *scaled = weight != 1.0f ? mg_scale(g, total, weight) : total;
     s = graph_check(g, "discriminator step");
-    if (s == MG_OK)
+    if (s == MG_OK && zero)
         s = mg_adam_zero_grad(m->opt_d);
     if (s == MG_OK)
-        s = mg_graph_backward(g, total);
+        s = mg_graph_backward(g, scaled);
     out->d_a = scalar(d_a);
     out->d_b = scalar(d_b);
     return s;
@@ -223,8 +228,9 @@ static mg_status step_discriminators(mg_cyclegan *m, mg_tensor *fake_a, mg_tenso
 /* The discriminator pass needs nothing the generators' Adam step changes (the fakes are detached, and the
  * discriminators were frozen in the generator pass), so both passes can run before either update: the
  * results are those of updating the generators first, bit for bit. */
-mg_status mg_cyclegan_backward(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
-                               uint64_t dropout_seed, mg_losses *out)
+/* One sample's forward and backward passes, its gradients added with weight (zero: the batch's first). */
+static mg_status backward_sample(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
+                                 uint64_t dropout_seed, float weight, bool zero, mg_losses *out)
 {
     const int shape[4] = {1, 1, h, w};
     mg_graph *g = m->graph_g;
@@ -234,9 +240,40 @@ mg_status mg_cyclegan_backward(mg_cyclegan *m, const float *a, const float *b, i
     memset(out, 0, sizeof *out);
     mg_tensor *real_a = mg_graph_tensor(g, 4, shape, a), *real_b = mg_graph_tensor(g, 4, shape, b);
     mg_tensor *fake_a = NULL, *fake_b = NULL;
-    mg_status s = step_generators(m, real_a, real_b, &fake_a, &fake_b, out);
+    mg_status s = step_generators(m, real_a, real_b, weight, zero, &fake_a, &fake_b, out);
     if (s == MG_OK)
-        s = step_discriminators(m, mg_detach(g, fake_a), mg_detach(g, fake_b), a, b, shape, rng, out);
+        s = step_discriminators(m, mg_detach(g, fake_a), mg_detach(g, fake_b), a, b, shape, rng, weight, zero, out);
+    return s;
+}
+
+mg_status mg_cyclegan_backward(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
+                               uint64_t dropout_seed, mg_losses *out)
+{
+    return backward_sample(m, a, b, h, w, rng, dropout_seed, 1.0f, true, out);
+}
+
+mg_status mg_cyclegan_backward_batch(mg_cyclegan *m, const float *a, const float *b, int n, int h, int w, mg_rng *rng,
+                                     uint64_t dropout_seed, mg_losses *out)
+{
+    if (n < 1)
+        return mg_error(MG_ERR_ARG, "backward: a batch of %d samples", n);
+    float sum[MG_LOSS_COUNT] = {0};
+    mg_status s = MG_OK;
+    const size_t px = (size_t)h * (size_t)w;
+    for (int i = 0; i < n && s == MG_OK; i++) {
+        /* each sample its own dropout masks; the first the seed itself, so a batch of one is the plain step */
+        s = backward_sample(m, a + (size_t)i * px, b + (size_t)i * px, h, w, rng,
+                            dropout_seed + (uint64_t)i * 0x9E3779B97F4A7C15ull, 1.0f / (float)n, i == 0, out);
+        float v[MG_LOSS_COUNT];
+        mg_losses_to_array(out, v);
+        for (int k = 0; k < MG_LOSS_COUNT; k++)
+            sum[k] += v[k];
+    }
+    if (s == MG_OK && n > 1) { /* the batch's losses: the means of its samples' */
+#define LOSS(e, field, name, colour, what) out->field = sum[MG_LOSS_##e] / (float)n;
+#include "mrigan/losses.def"
+#undef LOSS
+    }
     return s;
 }
 
@@ -249,7 +286,13 @@ mg_status mg_cyclegan_update(mg_cyclegan *m)
 mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
                            uint64_t dropout_seed, mg_losses *out)
 {
-    mg_status s = mg_cyclegan_backward(m, a, b, h, w, rng, dropout_seed, out);
+    return mg_cyclegan_step_batch(m, a, b, 1, h, w, rng, dropout_seed, out);
+}
+
+mg_status mg_cyclegan_step_batch(mg_cyclegan *m, const float *a, const float *b, int n, int h, int w, mg_rng *rng,
+                                 uint64_t dropout_seed, mg_losses *out)
+{
+    mg_status s = mg_cyclegan_backward_batch(m, a, b, n, h, w, rng, dropout_seed, out);
     if (s != MG_OK)
         return s;
     /* Checked here, before Adam moves any weight: one step later the weights would already be lost. */

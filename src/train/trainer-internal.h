@@ -138,8 +138,8 @@ struct mg_trainer {
     loss_history hist;
     epoch_sums sums; /* of the current epoch */
     float *buf_a, *buf_b;
-    int *perm, n_iter;
-    int iterations_run; /* by this trainer */
+    int *perm, n_data, n_iter; /* the epoch's order of the n_data slices of the larger set; iterations an epoch */
+    int iterations_run;        /* by this trainer */
     val_set val;
     bool have_val;
     bool identity_written; /* val-identity.csv, by this trainer */

@@ -247,21 +247,25 @@ mg_status mg_trainer_step(mg_trainer *t)
     int k = t->st.iter_in_epoch, na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
     if (k == 0 || t->iterations_run == 0) { /* a new epoch, or this trainer's first */
         mg_cyclegan_set_lr(&t->m, trainer_epoch_lr(o, t->st.epoch));
-        trainer_epoch_order(o->seed, t->st.epoch, t->perm, t->n_iter);
+        trainer_epoch_order(o->seed, t->st.epoch, t->perm, t->n_data);
         t->run_t0 = mg_now_s();
         t->run_first = k;
     }
     mg_rng r;
     mg_rng_seed(&r, (uint64_t)o->seed, 1 + (uint64_t)t->st.iteration);
-    int ia = t->perm[k] % na, ib = (int)mg_rng_below(&r, (uint32_t)nb);
     mg_losses l;
     double ts = mg_now_s();
-    mg_status s = mg_dataset_sample(t->da, ia, &t->crop, &r, t->buf_a);
+    mg_status s = MG_OK;
+    const size_t px = (size_t)o->size * (size_t)o->size;
+    for (int j = 0; j < o->batch_size && s == MG_OK; j++) { /* a batch of one draws as the plain step always did */
+        int ia = t->perm[((long)k * o->batch_size + j) % t->n_data] % na, ib = (int)mg_rng_below(&r, (uint32_t)nb);
+        s = mg_dataset_sample(t->da, ia, &t->crop, &r, t->buf_a + (size_t)j * px);
+        if (s == MG_OK)
+            s = mg_dataset_sample(t->db, ib, &t->crop, &r, t->buf_b + (size_t)j * px);
+    }
     if (s == MG_OK)
-        s = mg_dataset_sample(t->db, ib, &t->crop, &r, t->buf_b);
-    if (s == MG_OK)
-        s = mg_cyclegan_step(&t->m, t->buf_a, t->buf_b, o->size, o->size, &r,
-                             (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->st.iteration, &l);
+        s = mg_cyclegan_step_batch(&t->m, t->buf_a, t->buf_b, o->batch_size, o->size, o->size, &r,
+                                   (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->st.iteration, &l);
     char kept[4400];
     if (s == MG_ERR_NONFINITE)
         return mg_error(s, "training diverged at iteration %ld (epoch %d): %s; %s", t->st.iteration, t->st.epoch,

@@ -128,16 +128,19 @@ static mg_status trainer_data(mg_trainer *t)
                            unmatched == 1 ? "" : "s", o->val_b, o->val_a, first, unmatched > 1 ? ", ..." : "");
     }
     int na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
-    t->n_iter = na > nb ? na : nb;
+    /* an epoch sees every slice of the larger set once, batch_size of them an iteration (the last batch is
+     * completed from the epoch's first slices) */
+    t->n_data = na > nb ? na : nb;
+    t->n_iter = (t->n_data + o->batch_size - 1) / o->batch_size;
     if (t->st.iter_in_epoch >= t->n_iter)
         return mg_error(MG_ERR_FORMAT,
                         "the checkpoint stands at iteration %d of epoch %d, but the training folders now give %d "
                         "iterations an epoch (were images removed?)",
                         t->st.iter_in_epoch + 1, t->st.epoch, t->n_iter);
-    size_t px = (size_t)o->size * o->size;
+    size_t px = (size_t)o->size * o->size * (size_t)o->batch_size;
     t->buf_a = malloc(px * sizeof(float));
     t->buf_b = malloc(px * sizeof(float));
-    t->perm = malloc((size_t)t->n_iter * sizeof(int));
+    t->perm = malloc((size_t)t->n_data * sizeof(int));
     if (!t->buf_a || !t->buf_b || !t->perm)
         return mg_error(MG_ERR_OOM, "trainer: out of host memory");
     return MG_OK;
