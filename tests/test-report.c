@@ -322,7 +322,7 @@ static void test_real_run(const char *phantom)
     mg_image_free(&in);
     char *html = read_text(tp("real/report.html"), NULL);
     CHECK(html && strstr(html, "Validation samples") && strstr(html, "validation grid of epoch 2") &&
-              strstr(html, "A\u2192B identity") && count(html, "src=\"data:image/png;base64,") == 3,
+              strstr(html, "identity (the input as it is)") && count(html, "src=\"data:image/png;base64,") == 3,
           "the real run's report: validation grid, identity baseline, 3 embedded grids");
     free(html);
     mg_backend_free(be);

@@ -210,6 +210,7 @@ typedef struct mg_train_info {
     const float (*loss_means)[MG_LOSS_COUNT];
     const mg_val_result *val;
     bool val_paired;
+    const mg_val_result *identity; /* paired validation: the inputs scored as they are (score NaN); else NULL */
 } mg_train_info;
 
 void mg_trainer_info(const mg_trainer *t, mg_train_info *out);

@@ -173,7 +173,7 @@ static void view_render(mg_trainer *t, train_view *v)
     mg_trainer_info(t, &in);
     char path[4200], err[1024];
     mg_path_fmt(path, sizeof path, "%s/loss.png", in.out);
-    v->plot_fails = plot_run(path, in.loss_means, in.n_epochs, in.val, in.n_val, in.val_paired) != MG_OK;
+    v->plot_fails = plot_run(path, in.loss_means, in.n_epochs, in.val, in.n_val, in.val_paired, in.identity) != MG_OK;
     if (v->plot_fails)
         fprintf(stderr, "mrigan train: warning: %s was not written: %s\n", path, mg_last_error());
     if (report_write(in.out, err, sizeof err) != 0)

@@ -42,16 +42,25 @@ static void draw_text(canvas *c, int x, int y, const char *s, const uint8_t *rgb
 }
 
 /* A line of width 2, by sampling along its length. */
-static void draw_line(canvas *c, double x0, double y0, double x1, double y1, const uint8_t *rgb)
+/* A line of width 2, by sampling along its length; dashed: 8 pixels drawn, 6 left out, from its start. */
+static void draw_segment(canvas *c, double x0, double y0, double x1, double y1, const uint8_t *rgb, bool dashed)
 {
     int n = (int)ceil(fmax(fabs(x1 - x0), fabs(y1 - y0))) + 1;
+    const double length = hypot(x1 - x0, y1 - y0);
     for (int i = 0; i <= n; i++) {
         double t = (double)i / n;
+        if (dashed && fmod(t * length, 14.0) >= 8.0)
+            continue;
         int x = (int)lround(x0 + t * (x1 - x0)), y = (int)lround(y0 + t * (y1 - y0));
         put(c, x, y, rgb);
         put(c, x + 1, y, rgb);
         put(c, x, y + 1, rgb);
     }
+}
+
+static void draw_line(canvas *c, double x0, double y0, double x1, double y1, const uint8_t *rgb)
+{
+    draw_segment(c, x0, y0, x1, y1, rgb, false);
 }
 
 /* A chart (chart.h) in the panel whose top is at y_top: the shared axes and ticks, grid, series (dashed ones
@@ -91,8 +100,8 @@ static void chart_draw(canvas *c, int y_top, const chart *ch)
                 continue;
             }
             double x = chart_axis_pos(&ax, s->x[i], x0, x1), y = chart_axis_pos(&ay, s->y[i], y1, y0);
-            if (have && (!s->dashed || i % 2))
-                draw_line(c, px, py, x, y, colour);
+            if (have)
+                draw_segment(c, px, py, x, y, colour, s->dashed);
             else if (!have)
                 draw_line(c, x - 1, y, x + 1, y, colour);
             px = x;
@@ -100,15 +109,15 @@ static void chart_draw(canvas *c, int y_top, const chart *ch)
             have = true;
         }
         int ly = y0 + 10 + 18 * k;
-        draw_line(c, x1 + 15, ly + 3, x1 + 35, ly + 3, colour);
+        draw_segment(c, x1 + 15, ly + 3, x1 + 35, ly + 3, colour, s->dashed);
         draw_text(c, x1 + 42, ly, s->name ? s->name : "", colour);
     }
 }
 
 mg_status plot_run(const char *path, const float (*means)[MG_LOSS_COUNT], int n_epochs, const mg_val_result *val,
-                   int n_val, bool paired)
+                   int n_val, bool paired, const mg_val_result *identity)
 {
-    static const char *const val_names[2] = {"A TO B", "B TO A"};
+    static const char *const val_names[2] = {"A->B", "B->A"};
     bool with_val = val && n_val > 0;
     int height = PANEL_H * (with_val ? 3 : 1);
     n_val = with_val ? n_val : 0;
@@ -142,7 +151,9 @@ mg_status plot_run(const char *path, const float (*means)[MG_LOSS_COUNT], int n_
                         .n_series = MG_LOSS_COUNT};
         chart_draw(&c, 0, &losses);
         if (with_val) {
-            chart_series ps[2], ss[2];
+            chart_series ps[3], ss[3];
+            int n_lines = 2;
+            double ix[2] = {1, n_val > 1 ? n_val : 2}, ip[1][2], is[1][2];
             for (int d = 0; d < 2; d++) {
                 double *p = vcol + (size_t)d * n, *q = vcol + (size_t)(2 + d) * n;
                 for (int e = 0; e < n_val; e++) {
@@ -154,16 +165,24 @@ mg_status plot_run(const char *path, const float (*means)[MG_LOSS_COUNT], int n_
                 ss[d] = (chart_series){
                     .name = val_names[d], .colour = chart_direction_colours[d], .x = epochs, .y = q, .n = n_val};
             }
+            if (identity) { /* PSNR and SSIM are symmetric: one baseline serves both directions */
+                static const uint32_t grey = 0x777777;
+                ip[0][0] = ip[0][1] = identity->psnr[0];
+                is[0][0] = is[0][1] = identity->ssim[0];
+                ps[2] = (chart_series){.name = "IDENTITY", .colour = grey, .x = ix, .y = ip[0], .n = 2, .dashed = true};
+                ss[2] = (chart_series){.name = "IDENTITY", .colour = grey, .x = ix, .y = is[0], .n = 2, .dashed = true};
+                n_lines = 3;
+            }
             chart cp = {.title = paired ? "validation PSNR (dB)" : "validation PSNR of cycle reconstructions (dB)",
                         .x_label = "epoch",
                         .integer_x = true,
                         .series = ps,
-                        .n_series = 2};
+                        .n_series = n_lines};
             chart cs = {.title = paired ? "validation SSIM" : "validation SSIM of cycle reconstructions",
                         .x_label = "epoch",
                         .integer_x = true,
                         .series = ss,
-                        .n_series = 2};
+                        .n_series = n_lines};
             chart_draw(&c, PANEL_H, &cp);
             chart_draw(&c, 2 * PANEL_H, &cs);
         }

@@ -221,30 +221,28 @@ static int chart_val(FILE *f, const rp_run *r, const char *title, const char *un
                                   .markers = m <= 60};
             n++;
         }
-    /* the identity baseline (each input scored as it is), flat across the epochs shown */
+    /* the identity baseline (each input scored as it is), flat across the epochs shown; PSNR, SSIM and MAE are
+     * symmetric, so one line serves both directions */
     const int ij = ja == V_A2B_PSNR ? I_PSNR : ja == V_A2B_SSIM ? I_SSIM : I_MAE;
-    double ix[2] = {INFINITY, -INFINITY}, iy[2][2];
+    double ix[2] = {INFINITY, -INFINITY}, iy[2];
     for (int i = 0; i < n; i++)
         for (int j = 0; j < s[i].n; j++) {
             ix[0] = fmin(ix[0], s[i].x[j]);
             ix[1] = fmax(ix[1], s[i].x[j]);
         }
-    for (int d = 0; d < 2 && n > 0 && r->identity.label; d++) {
-        long row = -1;
-        for (long k = 0; k < r->identity.n; k++)
-            if (r->identity.label[k] && !strcmp(r->identity.label[k], d ? "b2a" : "a2b"))
-                row = k;
-        if (row < 0 || !isfinite(RP_CELL(&r->identity, row, ij)))
-            continue;
-        iy[d][0] = iy[d][1] = RP_CELL(&r->identity, row, ij);
-        s[n++] = (chart_series){.name = d ? "B\u2192A identity" : "A\u2192B identity",
-                                .colour = chart_direction_colours[d],
+    long id_row = -1;
+    for (long k = 0; r->identity.label && k < r->identity.n; k++)
+        if (r->identity.label[k] && !strcmp(r->identity.label[k], "a2b"))
+            id_row = k;
+    if (n > 0 && id_row >= 0 && isfinite(RP_CELL(&r->identity, id_row, ij))) {
+        iy[0] = iy[1] = RP_CELL(&r->identity, id_row, ij);
+        s[n++] = (chart_series){.name = "identity (the input as it is)",
+                                .colour = 0x777777,
                                 .x = ix,
-                                .y = iy[d],
+                                .y = iy,
                                 .n = 2,
-                                .width = 1,
-                                .dashed = true,
-                                .opacity = 0.6};
+                                .width = 1.5,
+                                .dashed = true};
     }
     double bx[2] = {r->best_epoch, r->best_epoch}, by[2] = {INFINITY, -INFINITY};
     for (int i = 0; i < n; i++)

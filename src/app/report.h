@@ -19,9 +19,10 @@
  * previous report, so a failure never leaves a partial report. */
 int report_write(const char *run_dir, char *err, size_t err_len);
 /* loss.png: the per-epoch mean losses of epochs 1..n_epochs and, when n_val > 0, the validation PSNR and SSIM of
- * both directions (paired, or of cycle reconstructions). */
+ * both directions (paired, or of cycle reconstructions), with the identity baseline (may be NULL) as dashed
+ * lines, as the report draws them. */
 mg_status plot_run(const char *path, const float (*means)[MG_LOSS_COUNT], int n_epochs, const mg_val_result *val,
-                   int n_val, bool paired);
+                   int n_val, bool paired, const mg_val_result *identity);
 /* The same, written to out_path (RUN_DIR/report.html when NULL). */
 int report_write_to(const char *run_dir, const char *out_path, char *err, size_t err_len);
 

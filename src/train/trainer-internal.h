@@ -142,7 +142,8 @@ struct mg_trainer {
     int iterations_run;        /* by this trainer */
     val_set val;
     bool have_val;
-    bool identity_written; /* val-identity.csv, by this trainer */
+    bool identity_written;  /* val-identity.csv, by this trainer */
+    mg_val_result identity; /* its scores */
     val_history val_hist;
     double run_t0;        /* when the timed part of the epoch began: its first iteration in this trainer, or */
     int run_first;        /* the iteration of the epoch it began at (mg_trainer_run going on after a pause) */

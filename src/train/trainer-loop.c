@@ -90,8 +90,9 @@ static mg_status trainer_validate(mg_trainer *t, int epoch)
     if (t->val.paired && !t->identity_written) { /* the baseline the report draws beside the curves */
         mg_val_result id;
         char text[512], path[4200];
-        if ((s = val_identity(&t->val, &id)) != MG_OK)
+        if ((s = val_identity(&t->val, &t->identity)) != MG_OK)
             return mg_error(s, "validation: %s", mg_last_error());
+        id = t->identity;
         snprintf(text, sizeof text, "direction,psnr_db,ssim,mae\na2b,%.4f,%.5f,%.4f\nb2a,%.4f,%.5f,%.4f\n", id.psnr[0],
                  id.ssim[0], id.mae[0], id.psnr[1], id.ssim[1], id.mae[1]);
         if (!mg_path_fmt(path, sizeof path, "%s/val-identity.csv", t->o.out) ||

@@ -354,6 +354,7 @@ void mg_trainer_info(const mg_trainer *t, mg_train_info *out)
         .loss_means = (const float(*)[MG_LOSS_COUNT])t->hist.means,
         .val = t->val_hist.items,
         .val_paired = t->have_val ? t->val.paired : t->val_hist.paired,
+        .identity = t->identity_written ? &t->identity : NULL,
     };
 }
 
