@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -91,6 +92,39 @@ void test_conventions(void)
     rc = mrigan("train", "--resume", "X1", "--epochs", "1", NULL);
     CHECK(rc == 2 && err_has("has done 2 epochs") && ckpt_long("X1/latest.ckpt", "run.epochs") == 2,
           "--resume --epochs 1 after 2: exit %d", rc);
+    /* on a terminal (script(1) gives the command one): translate and eval draw a bar with an ETA, train its bar with
+     * the ETA of --max-iterations; piped, translate prints no bar */
+    const char *root = getenv("MRIGAN_SOURCE_DIR");
+#ifdef MRIGAN_SOURCE_DIR
+    if (!root)
+        root = MRIGAN_SOURCE_DIR;
+#endif
+    char vol[PATH_MAX / 2], sh[4 * PATH_MAX];
+    snprintf(vol, sizeof vol, "%s/../shared/data/paired/mni152/nifti/MNI152_T1_2mm.nii.gz", root ? root : ".");
+    if (access("/usr/bin/script", X_OK) == 0 && access(vol, R_OK) == 0) {
+        snprintf(sh, sizeof sh,
+                 "/usr/bin/script -qec \"'%s' translate --checkpoint X1/latest.ckpt --direction a2b --out XV "
+                 "--threads 1 '%s'\" '%s' > /dev/null",
+                 mrigan_bin, vol, tp("tty-translate.txt"));
+        rc = system(sh);
+        char *tty = (char *)read_file(tp("tty-translate.txt"), NULL);
+        CHECK(rc == 0 && tty && strstr(tty, "mrigan translate [") && strstr(tty, "ETA") && strstr(tty, "slice"),
+              "translate on a terminal: exit %d, no progress bar with an ETA", rc);
+        free(tty);
+        snprintf(sh, sizeof sh,
+                 "/usr/bin/script -qec \"'%s' train --resume X1 --epochs 4 --max-iterations 6 --threads 1\" '%s' > "
+                 "/dev/null",
+                 mrigan_bin, tp("tty-train.txt"));
+        rc = system(sh);
+        tty = (char *)read_file(tp("tty-train.txt"), NULL);
+        CHECK(rc == 0 && tty && strstr(tty, "it/s  ETA"), "train on a terminal: exit %d, no progress bar", rc);
+        free(tty);
+    } else {
+        printf("skip the terminal checks: no /usr/bin/script or no %s\n", vol);
+    }
+    rc = mrigan("translate", "--checkpoint", "X1/latest.ckpt", "--direction", "a2b", "--out", "XV2", tp("P/T1"),
+                ARGS_SPLICE, cpu_opts, NULL);
+    CHECK(rc == 0 && !err_has("[") && !err_has("ETA"), "translate piped: exit %d, a progress bar", rc);
     rc = mrigan("train", "--resume", "X1", "--size", "64", NULL);
     CHECK(rc == 2 && err_has("--size cannot be combined with --resume"), "--resume --size: exit %d", rc);
 }

@@ -56,7 +56,9 @@ static char *csv_field(char *s)
 static int pairs_from_folders(const char *dir_a, const char *dir_b, mg_pair_list *l)
 {
     if (mg_folder_pair_inputs(dir_a, dir_b, l) != MG_OK)
-        return fprintf(stderr, "mrigan eval: %s\n", mg_last_error()), 1;
+        return fprintf(stderr, "mrigan eval: %s%s\n", mg_last_error(),
+                       strstr(mg_last_error(), "no counterpart") ? "; or give the pairs with --pairs FILE.csv" : ""),
+               1;
     if (l->unmatched)
         fprintf(stderr, "mrigan eval: note: %d image%s of %s without a counterpart in %s not scored (%s%s)\n",
                 l->unmatched, l->unmatched == 1 ? "" : "s", dir_b, dir_a, l->first_unmatched,

@@ -159,9 +159,8 @@ mg_status mg_folder_pair_inputs(const char *dir_a, const char *dir_b, mg_pair_li
         s = pairs_match(dir_a, na[i], dir_b, nb, cb, &match);
         if (s == MG_OK && match < 0)
             s = mg_error(MG_ERR_ARG,
-                         "%s/%s: no counterpart in %s (the same name, or one that differs only in a T1/T2 tag); give "
-                         "pairs with --pairs FILE.csv",
-                         dir_a, na[i], dir_b);
+                         "%s/%s: no counterpart in %s (the same name, or one that differs only in a T1/T2 tag)", dir_a,
+                         na[i], dir_b);
         else if (s == MG_OK && used[match])
             s = mg_error(MG_ERR_ARG, "%s/%s is the counterpart of two files of %s", dir_b, nb[match], dir_a);
         else if (s == MG_OK) {
