@@ -1,0 +1,94 @@
+/* Per-intensity maps: histogram matching and the oracle lookup table (include/mrigan/baselines.h). */
+#include <math.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "mrigan/baselines.h"
+
+int mg_map_level(float v)
+{
+    double k = nearbyint(((double)v + 1.0) * 127.5);
+    return k < 0 ? 0 : k > 255 ? 255 : (int)k;
+}
+
+static float map_value(double level) { return (float)(level / 127.5 - 1.0); }
+
+/* Pooled gray-level counts of n images; their total. */
+static double map_count(const mg_image *img, int n, double *counts)
+{
+    double total = 0;
+    memset(counts, 0, sizeof(double) * MG_MAP_LEVELS);
+    for (int i = 0; i < n; i++)
+        for (size_t p = 0; img[i].data && p < (size_t)img[i].width * img[i].height; p++) {
+            counts[mg_map_level(img[i].data[p])] += 1.0;
+            total += 1.0;
+        }
+    return total;
+}
+
+mg_status mg_map_fit_histograms(const mg_image *src, int n_src, const mg_image *dst, int n_dst, mg_intensity_map *out)
+{
+    if (!src || !dst || !out || n_src < 0 || n_dst < 0)
+        return mg_error(MG_ERR_ARG, "histogram matching: NULL or negative argument");
+    double hs[MG_MAP_LEVELS], hd[MG_MAP_LEVELS], cd[MG_MAP_LEVELS];
+    const double ns = map_count(src, n_src, hs), nd = map_count(dst, n_dst, hd);
+    if (ns == 0 || nd == 0)
+        return mg_error(MG_ERR_ARG, "histogram matching: no pixel on the %s side", ns == 0 ? "source" : "target");
+    double run = 0;
+    for (int k = 0; k < MG_MAP_LEVELS; k++)
+        cd[k] = (run += hd[k]) / nd; /* the target's CDF at each level */
+    run = 0;
+    for (int k = 0; k < MG_MAP_LEVELS; k++) {
+        const double q = (run + 0.5 * hs[k]) / ns; /* the mid-rank quantile of source level k */
+        run += hs[k];
+        int j = 0;
+        while (j < MG_MAP_LEVELS - 1 && cd[j] < q)
+            j++;
+        /* level j spans [j - 1/2, j + 1/2], over which the CDF rises linearly from cd[j - 1] to cd[j] */
+        const double lo = j > 0 ? cd[j - 1] : 0.0, t = cd[j] > lo ? (q - lo) / (cd[j] - lo) : 0.5;
+        out->out[k] = map_value(fmin(fmax(j - 0.5 + fmin(fmax(t, 0.0), 1.0), 0.0), 255.0));
+    }
+    return MG_OK;
+}
+
+mg_status mg_map_fit_oracle(const mg_image *src, const mg_image *dst, int n, mg_intensity_map *out)
+{
+    if (!src || !dst || !out || n < 0)
+        return mg_error(MG_ERR_ARG, "oracle map: NULL or negative argument");
+    double sum[MG_MAP_LEVELS] = {0}, count[MG_MAP_LEVELS] = {0};
+    for (int i = 0; i < n; i++) {
+        if (src[i].width != dst[i].width || src[i].height != dst[i].height)
+            return mg_error(MG_ERR_ARG, "oracle map: pair %d has sizes %dx%d and %dx%d", i, src[i].width, src[i].height,
+                            dst[i].width, dst[i].height);
+        for (size_t p = 0; p < (size_t)src[i].width * src[i].height; p++) {
+            const int k = mg_map_level(src[i].data[p]);
+            sum[k] += dst[i].data[p];
+            count[k] += 1.0;
+        }
+    }
+    int prev = -1; /* the last level seen */
+    for (int k = 0; k < MG_MAP_LEVELS; k++) {
+        if (count[k] == 0)
+            continue;
+        out->out[k] = (float)(sum[k] / count[k]);
+        for (int j = prev + 1; j < k; j++) /* the unseen levels between two seen ones, or before the first */
+            out->out[j] = prev < 0 ? out->out[k]
+                                   : (float)(out->out[prev] + (out->out[k] - out->out[prev]) * (j - prev) / (k - prev));
+        prev = k;
+    }
+    if (prev < 0)
+        return mg_error(MG_ERR_ARG, "oracle map: no pixel to fit");
+    for (int j = prev + 1; j < MG_MAP_LEVELS; j++)
+        out->out[j] = out->out[prev];
+    return MG_OK;
+}
+
+mg_status mg_map_apply(const mg_intensity_map *m, const mg_image *in, mg_image *out)
+{
+    if (!m || !in || !in->data || !out)
+        return mg_error(MG_ERR_ARG, "apply map: NULL argument");
+    mg_status s = mg_image_new(in->width, in->height, out);
+    for (size_t p = 0; s == MG_OK && p < (size_t)in->width * in->height; p++)
+        out->data[p] = m->out[mg_map_level(in->data[p])];
+    return s;
+}

@@ -1,0 +1,97 @@
+/* The per-intensity baselines (include/mrigan/baselines.h) on cases computed by hand: the oracle lookup table
+ * recovers a known level-to-value function from pairs, averages noise at each level, interpolates unseen levels;
+ * histogram matching maps quantile to quantile (a uniform set of levels 0..99 onto 100..199 is a shift by 100),
+ * is monotone, and is the identity between a set and itself. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "mrigan/baselines.h"
+
+static float level_value(int k) { return (float)(k / 127.5 - 1.0); }
+
+static void test_oracle(void)
+{
+    int before = failures;
+    mg_image src[2], dst[2];
+    for (int i = 0; i < 2; i++) {
+        MUST(mg_image_new(16, 16, &src[i]));
+        MUST(mg_image_new(16, 16, &dst[i]));
+    }
+    /* levels 0..255 once each over the two images (a 16x16 image holds 256 pixels: image 0 all of them, image 1
+     * only the even levels), target = the inverted level plus +-0.01 alternating on image 1 */
+    for (int p = 0; p < 256; p++) {
+        src[0].data[p] = level_value(p);
+        dst[0].data[p] = -src[0].data[p];
+        int k = 2 * (p % 128);
+        src[1].data[p] = level_value(k);
+        dst[1].data[p] = -src[1].data[p] + (p < 128 ? 0.01f : -0.01f);
+    }
+    mg_intensity_map m;
+    MUST(mg_map_fit_oracle(src, dst, 2, &m));
+    int bad = 0;
+    for (int k = 0; k < 256; k++) /* each level's mean target: the noise cancels (one +0.01, one -0.01) */
+        bad += fabsf(m.out[k] - (-level_value(k))) > 1e-6f;
+    CHECK(bad == 0, "oracle: %d levels off the inverse", bad);
+    mg_image y;
+    MUST(mg_map_apply(&m, &src[0], &y));
+    CHECK(fabsf(y.data[37] - dst[0].data[37]) < 1e-6f && y.width == 16, "apply");
+    mg_image_free(&y);
+    /* unseen levels: only 10 (value 0.2) and 20 (value 0.4) seen; 15 halfway, below 10 and above 20 flat */
+    mg_image one, two;
+    MUST(mg_image_new(2, 1, &one));
+    MUST(mg_image_new(2, 1, &two));
+    one.data[0] = level_value(10), one.data[1] = level_value(20);
+    two.data[0] = 0.2f, two.data[1] = 0.4f;
+    MUST(mg_map_fit_oracle(&one, &two, 1, &m));
+    CHECK(fabsf(m.out[15] - 0.3f) < 1e-6f && m.out[0] == 0.2f && m.out[255] == 0.4f, "unseen levels: %g %g %g",
+          (double)m.out[15], (double)m.out[0], (double)m.out[255]);
+    mg_image_free(&two);
+    MUST(mg_image_new(3, 1, &two));
+    CHECK(mg_map_fit_oracle(&one, &two, 1, &m) == MG_ERR_ARG && strstr(mg_last_error(), "pair 0"), "sizes differ");
+    mg_image_free(&one);
+    mg_image_free(&two);
+    for (int i = 0; i < 2; i++) {
+        mg_image_free(&src[i]);
+        mg_image_free(&dst[i]);
+    }
+    report(before, "oracle lookup table: a known map recovered, noise averaged, unseen levels interpolated");
+}
+
+static void test_histograms(void)
+{
+    int before = failures;
+    mg_image a, b;
+    MUST(mg_image_new(10, 10, &a));
+    MUST(mg_image_new(10, 10, &b));
+    for (int p = 0; p < 100; p++) {
+        a.data[p] = level_value(p);
+        b.data[99 - p] = level_value(100 + p); /* order within the image does not matter: no pairs */
+    }
+    mg_intensity_map m;
+    MUST(mg_map_fit_histograms(&a, 1, &b, 1, &m));
+    int bad = 0, falls = 0;
+    for (int k = 0; k < 100; k++)
+        bad += fabsf(m.out[k] - level_value(100 + k)) > 1e-5f;
+    for (int k = 1; k < 256; k++)
+        falls += m.out[k] < m.out[k - 1];
+    CHECK(bad == 0 && falls == 0, "0..99 onto 100..199: %d levels off the shift, %d decreases", bad, falls);
+    MUST(mg_map_fit_histograms(&a, 1, &a, 1, &m));
+    bad = 0;
+    for (int k = 0; k < 100; k++)
+        bad += fabsf(m.out[k] - level_value(k)) > 1e-5f;
+    CHECK(bad == 0, "a set onto itself: %d levels moved", bad);
+    CHECK(mg_map_fit_histograms(&a, 0, &b, 1, &m) == MG_ERR_ARG, "no source pixel");
+    mg_image_free(&a);
+    mg_image_free(&b);
+    report(before, "histogram matching: quantile to quantile, monotone, the identity onto itself");
+}
+
+int main(void)
+{
+    test_oracle();
+    test_histograms();
+    printf("%s\n", failures ? "FAILED" : "all passed");
+    return failures != 0;
+}
