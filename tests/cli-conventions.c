@@ -3,6 +3,7 @@
  * --resume extends a run's schedule with --epochs, and refuses a shorter one; --log-every lines when stderr is piped.
  * 11: small run folders: epoch snapshots hold the generators only; mrigan export writes one or both of them, as
  * float32 (translating exactly as the checkpoint) or float16 (the weights rounded to binary16, half the size). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,4 +176,48 @@ void test_export(void)
     CHECK(rc == 1 && err_has("holds no B->A generator") && !exists(tp("XT3")), "b2a from an a2b export: exit %d", rc);
     rc = mrigan("train", "--resume", "X1", "--epochs", "3", NULL);
     CHECK(rc == 0, "the run still resumes after the exports: exit %d", rc);
+}
+
+/* mrigan bench quality on the phantom: the baselines' rows (identity as eval --identity scores it, the oracle
+ * table above histogram matching above nothing), and with --train a model row, trained on renamed copies. */
+void test_bench_quality(void)
+{
+    char sh[4 * PATH_MAX];
+    snprintf(sh, sizeof sh, "'%s' bench quality --sets phantom --json '%s' > '%s'", mrigan_bin, tp("q.json"),
+             tp("q.txt"));
+    int rc = system(sh);
+    char *json = (char *)read_file(tp("q.json"), NULL);
+    double id = -1, hist = -1, oracle = -1;
+    const char *p = json ? strstr(json, "\"method\": \"identity\"") : NULL;
+    if (p && (p = strstr(p, "\"ssim\": ")))
+        id = atof(p + 8);
+    if (json && (p = strstr(json, "\"method\": \"histogram\"")) && (p = strstr(p, "\"ssim\": ")))
+        hist = atof(p + 8);
+    if (json && (p = strstr(json, "\"method\": \"oracle\"")) && (p = strstr(p, "\"ssim\": ")))
+        oracle = atof(p + 8);
+    CHECK(rc == 0 && id > 0.1 && hist > 0 && oracle > hist && oracle > id + 0.3,
+          "bench quality: exit %d, SSIM identity %g, histogram %g, oracle %g", rc, id, hist, oracle);
+    free(json);
+    /* the identity row is what eval --identity measures on the same pairs */
+    snprintf(sh, sizeof sh,
+             "'%s' eval --identity --direction a2b --a '%s/data/phantom/T1' --b '%s/data/phantom/T2' "
+             "--json > '%s'",
+             mrigan_bin, MRIGAN_SOURCE_DIR, MRIGAN_SOURCE_DIR, tp("id.json"));
+    rc = system(sh);
+    json = (char *)read_file(tp("id.json"), NULL);
+    double eval_id = -2;
+    if (json && (p = strstr(json, "\"ssim\": {\"mean\": ")))
+        eval_id = atof(p + strlen("\"ssim\": {\"mean\": "));
+    CHECK(rc == 0 && fabs(eval_id - id) < 1e-4, "eval --identity SSIM %g, bench quality's %g", eval_id, id);
+    free(json);
+    int r2 = mrigan("bench", "quality", "--sets", "phantom", "--train", "--bench-out", tp("QB"), "--size", "32",
+                    "--ngf", "4", "--ndf", "4", "--epochs", "1", "--epochs-decay", "0", "--threads", THREADS,
+                    "--backend", "cpu", NULL);
+    CHECK(r2 == 0 && exists(tp("QB/phantom/A/n_000.png")) && !exists(tp("QB/phantom/A/phantom_000.png")) &&
+              exists(tp("QB/phantom/run/latest.ckpt")),
+          "bench quality --train: exit %d", r2);
+    r2 = mrigan("bench", "quality", "--sets", "phantom", "--a", "x", NULL);
+    CHECK(r2 == 2 && err_has("the benchmark's own"), "bench quality --a: exit %d", r2);
+    r2 = mrigan("bench", "quality", "--sets", "phantom,nowhere", NULL);
+    CHECK(r2 == 2 && err_has("'nowhere'"), "bench quality --sets nowhere: exit %d", r2);
 }

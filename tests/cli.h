@@ -90,5 +90,6 @@ void test_crash(const char *fwrite_shim);
 void test_volumes(void);
 void test_conventions(void);
 void test_export(void);
+void test_bench_quality(void);
 
 #endif

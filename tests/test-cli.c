@@ -237,6 +237,10 @@ int main(int argc, char **argv)
     test_export();
     group_end("11 small run folders: epoch snapshots hold the generators; export (both or one direction, float32 "
               "identical, float16 half the size)");
+    group_begin();
+    test_bench_quality();
+    group_end("12 bench quality: the phantom's baselines (identity as eval scores it, oracle above histogram "
+              "matching), a model trained on renamed copies");
 
     free(last_err);
     if (chdir("/") != 0)

@@ -464,6 +464,8 @@ int cmd_bench(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "train"))
         return cmd_bench_train(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "quality"))
+        return cmd_bench_quality(argc - 1, argv + 1);
     bench_ctx ctx = {.opt = {.device = -1}};
     int rc = bench_parse_args(argc, argv, &ctx.opt);
     if (rc >= 0)

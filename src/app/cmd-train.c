@@ -29,29 +29,7 @@ typedef struct train_cli {
 } train_cli;
 
 /* The option table from the settings' descriptors, pointing into c->s. */
-static void train_options(train_cli *c)
-{
-    static const app_opt_kind kinds[] = {
-        [MG_SETTING_INT] = OPT_INT,       [MG_SETTING_FLOAT] = OPT_FLOAT, [MG_SETTING_STRING] = OPT_STRING,
-        [MG_SETTING_CHOICE] = OPT_CHOICE, [MG_SETTING_FLAG] = OPT_FLAG,   [MG_SETTING_NOFLAG] = OPT_FLAG};
-    mg_train_settings_default(&c->s);
-    for (int i = 0; i < MG_SET_COUNT; i++) {
-        const mg_setting *d = &mg_settings[i];
-        bool shown = (d->kind == MG_SETTING_INT || d->kind == MG_SETTING_FLOAT || d->kind == MG_SETTING_CHOICE) &&
-                     (d->kind == MG_SETTING_CHOICE || (d->def >= d->lo && d->def <= d->hi));
-        if (shown)
-            mg_setting_format(&c->s, (mg_setting_id)i, c->defaults[i], sizeof c->defaults[i]);
-        c->table[i] = (app_option){.name = d->option,
-                                   .kind = kinds[d->kind],
-                                   .target = mg_setting_field(&c->s, (mg_setting_id)i),
-                                   .lo = d->lo,
-                                   .hi = d->hi,
-                                   .choices = d->choices,
-                                   .help = d->help,
-                                   .flag_value = d->kind == MG_SETTING_FLAG,
-                                   .def = shown ? c->defaults[i] : NULL};
-    }
-}
+static void train_options(train_cli *c) { app_settings_options(&c->s, c->table, c->defaults); }
 
 static void usage(const app_option *t)
 {

@@ -11,6 +11,8 @@ int cmd_bench(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 /* mrigan bench train: seconds per whole training iteration. */
 int cmd_bench_train(int argc, char **argv);
+/* mrigan bench quality: translations of the paired sets scored against the truth, beside the baselines. */
+int cmd_bench_quality(int argc, char **argv);
 /* mrigan phantom: writes a synthetic paired T1/T2 brain slice set. */
 int cmd_phantom(int argc, char **argv);
 /* mrigan train: CycleGAN training. */

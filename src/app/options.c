@@ -205,3 +205,27 @@ const char *app_closest(const char *word, const char *const *names, int n)
     }
     return best_d <= allowed ? best : NULL;
 }
+
+void app_settings_options(mg_train_settings *s, app_option *table, char (*defaults)[32])
+{
+    static const app_opt_kind kinds[] = {
+        [MG_SETTING_INT] = OPT_INT,       [MG_SETTING_FLOAT] = OPT_FLOAT, [MG_SETTING_STRING] = OPT_STRING,
+        [MG_SETTING_CHOICE] = OPT_CHOICE, [MG_SETTING_FLAG] = OPT_FLAG,   [MG_SETTING_NOFLAG] = OPT_FLAG};
+    mg_train_settings_default(s);
+    for (int i = 0; i < MG_SET_COUNT; i++) {
+        const mg_setting *d = &mg_settings[i];
+        bool shown = (d->kind == MG_SETTING_INT || d->kind == MG_SETTING_FLOAT || d->kind == MG_SETTING_CHOICE) &&
+                     (d->kind == MG_SETTING_CHOICE || (d->def >= d->lo && d->def <= d->hi));
+        if (shown)
+            mg_setting_format(s, (mg_setting_id)i, defaults[i], sizeof defaults[i]);
+        table[i] = (app_option){.name = d->option,
+                                .kind = kinds[d->kind],
+                                .target = mg_setting_field(s, (mg_setting_id)i),
+                                .lo = d->lo,
+                                .hi = d->hi,
+                                .choices = d->choices,
+                                .help = d->help,
+                                .flag_value = d->kind == MG_SETTING_FLAG,
+                                .def = shown ? defaults[i] : NULL};
+    }
+}

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mrigan/trainer.h"
+
 typedef enum app_opt_kind { OPT_INT, OPT_FLOAT, OPT_STRING, OPT_FLAG, OPT_CHOICE } app_opt_kind;
 
 typedef struct app_option {
@@ -65,5 +67,10 @@ const char *app_closest(const char *word, const char *const *names, int n);
 /* A decimal integer in [lo, hi], the whole string; false (and *out untouched) otherwise. */
 bool app_parse_int(const char *s, long lo, long hi, int *out);
 app_option *app_find_option(app_option *opts, int n_opts, const char *name);
+
+/* The option table of the training settings (mrigan/settings.def): table[i] is setting i, pointing into s (set
+ * to the defaults); defaults[i] the default as --help shows it (MG_SET_COUNT of each). mrigan train's options,
+ * and those bench quality trains with. */
+void app_settings_options(mg_train_settings *s, app_option *table, char (*defaults)[32]);
 
 #endif

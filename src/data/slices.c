@@ -87,6 +87,9 @@ mg_status mg_slices_load(const char *path, mg_slice_axis axis, bool keep_empty, 
 
 mg_status mg_slices_load_pair(const char *a, const char *b, mg_slice_axis axis, mg_slices *sa, mg_slices *sb)
 {
+    if (!sa || !sb)
+        return mg_error(MG_ERR_ARG, "slices: NULL output");
+    *sb = (mg_slices){.axis = -1}; /* freed below when a fails to load */
     mg_status s = mg_slices_load(a, axis, true, sa);
     if (s == MG_OK)
         s = mg_slices_load(b, axis, true, sb);

@@ -1,0 +1,349 @@
+/* mrigan bench quality: how well translations match the truth on the paired sets, beside the baselines any method
+ * has to beat (include/mrigan/quality.h). For each set: its slices in pairs; the identity, unpaired histogram
+ * matching and the oracle lookup table scored in both directions; with --train, a CycleGAN trained on copies of
+ * the two domains' files under new, shuffled names (training sees two folders and nothing of the pairing), then
+ * scored the same way, with its training time, iterations and peak memory. A table on stdout, JSON with --json. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "app-util.h"
+#include "base/base.h"
+#include "base/file.h"
+#include "commands.h"
+#include "mrigan/quality.h"
+#include "mrigan/volume.h"
+#include "options.h"
+
+/* The sets, their files relative to --data (lists separated by commas; a folder pairs its files by name or tag). */
+typedef struct quality_set_def {
+    const char *name, *a, *b, *what;
+} quality_set_def;
+
+static const quality_set_def quality_sets[] = {
+    {"phantom", NULL, NULL, "the embedded phantom, data/phantom: 24 pairs of 128x128 slices"},
+    {"mni152", "paired/mni152/png_axial_1mm_brain/T1", "paired/mni152/png_axial_1mm_brain/T2",
+     "MNI152 templates, 31 axial 1 mm brain slices (PNG)"},
+    {"open-ms", "paired/open-ms/nifti/patient07_T1.nii.gz,paired/open-ms/nifti/patient19_T1.nii.gz",
+     "paired/open-ms/nifti/patient07_T2.nii.gz,paired/open-ms/nifti/patient19_T2.nii.gz",
+     "two MS patients, the axial slices of their volumes"},
+    {"brats2020", "paired/brats2020/png/T1", "paired/brats2020/png/T2", "10 BraTS 2020 slices with tumours"},
+    {"mni152-2mm", "paired/mni152/nifti/MNI152_T1_2mm.nii.gz", "paired/mni152/nifti/MNI152_T2_2mm.nii.gz",
+     "MNI152 2 mm whole-head volumes, axial slices"},
+};
+#define N_SETS (int)(sizeof quality_sets / sizeof *quality_sets)
+
+typedef struct quality_files {
+    char **a, **b;
+    int n;
+} quality_files;
+
+static void files_free(quality_files *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        free(f->a[i]);
+        free(f->b[i]);
+    }
+    free(f->a);
+    free(f->b);
+    *f = (quality_files){0};
+}
+
+static int files_add(quality_files *f, char *a, char *b)
+{
+    char **ga = realloc(f->a, sizeof *ga * (size_t)(f->n + 1));
+    if (ga)
+        f->a = ga;
+    char **gb = ga ? realloc(f->b, sizeof *gb * (size_t)(f->n + 1)) : NULL;
+    if (gb)
+        f->b = gb;
+    if (!a || !b || !ga || !gb) {
+        free(a);
+        free(b);
+        return fprintf(stderr, "mrigan bench quality: out of memory\n"), 1;
+    }
+    f->a[f->n] = a;
+    f->b[f->n++] = b;
+    return 0;
+}
+
+/* The file pairs of a set: two folders paired by name or tag, or two comma-separated lists of files. */
+static int files_of_set(const char *data, const char *phantom, const quality_set_def *d, quality_files *f)
+{
+    char a[4096], b[4096];
+    if (!d->a) {
+        snprintf(a, sizeof a, "%s/T1", phantom);
+        snprintf(b, sizeof b, "%s/T2", phantom);
+    } else {
+        snprintf(a, sizeof a, "%s", d->a);
+        snprintf(b, sizeof b, "%s", d->b);
+    }
+    char *sa = a, *sb = b;
+    for (;;) {
+        char *ca = strchr(sa, ','), *cb = strchr(sb, ',');
+        if (ca)
+            *ca = '\0';
+        if (cb)
+            *cb = '\0';
+        char *pa = d->a ? mg_path_join(data, sa) : strdup(sa), *pb = d->a ? mg_path_join(data, sb) : strdup(sb);
+        struct stat st;
+        if (pa && stat(pa, &st) == 0 && S_ISDIR(st.st_mode)) {
+            mg_pair_list l = {0};
+            int rc = mg_folder_pair_inputs(pa, pb, &l) != MG_OK;
+            if (rc)
+                fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error());
+            for (int i = 0; !rc && i < l.n; i++)
+                rc = files_add(f, strdup(l.items[i].a), strdup(l.items[i].b));
+            mg_pairs_free(&l);
+            free(pa);
+            free(pb);
+            if (rc)
+                return rc;
+        } else if (files_add(f, pa, pb)) {
+            return 1;
+        }
+        if (!ca || !cb)
+            return 0;
+        sa = ca + 1;
+        sb = cb + 1;
+    }
+}
+
+/* Copies of a domain's files under shuffled names (n_000.png, ...) into dir: what training sees. */
+static int copy_shuffled(char **files, int n, const char *dir, uint64_t seed)
+{
+    int *perm = malloc(sizeof *perm * (size_t)n), rc = perm ? 0 : 1;
+    mg_rng r;
+    mg_rng_seed(&r, seed, 17);
+    for (int i = 0; perm && i < n; i++)
+        perm[i] = i;
+    for (int i = n - 1; perm && i > 0; i--) {
+        int j = (int)mg_rng_below(&r, (uint32_t)i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        rc = (fprintf(stderr, "mrigan bench quality: cannot create %s: %s\n", dir, strerror(errno)), 1);
+    for (int i = 0; !rc && i < n; i++) {
+        const char *src = files[perm[i]],
+                   *ext = mg_volume_is_name(src) ? (strstr(src, ".gz") ? ".nii.gz" : ".nii") : ".png";
+        char dst[4200];
+        snprintf(dst, sizeof dst, "%s/n_%03d%s", dir, i, ext);
+        FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+        char buf[1 << 16];
+        size_t got;
+        while (in && out && (got = fread(buf, 1, sizeof buf, in)) > 0)
+            if (fwrite(buf, 1, got, out) != got)
+                break;
+        if (!in || !out || ferror(in) || ferror(out))
+            rc = (fprintf(stderr, "mrigan bench quality: cannot copy %s to %s\n", src, dst), 1);
+        if (in)
+            fclose(in);
+        if (out && fclose(out) != 0)
+            rc = 1;
+    }
+    free(perm);
+    return rc;
+}
+
+typedef struct quality_row {
+    const char *set, *method;
+    int direction, n;
+    mg_quality_scores sc;
+    double seconds;
+    long iterations, peak_mb;
+} quality_row;
+
+static void print_row(const quality_row *r)
+{
+    printf("%-11s %-4s %-9s %4d  %6.2f  %6.4f  %6.2f   %6.2f  %6.4f  %6.2f", r->set, r->direction ? "b2a" : "a2b",
+           r->method, r->n, r->sc.whole.psnr_mean, r->sc.whole.ssim_mean, r->sc.whole.mae_mean,
+           r->sc.foreground.psnr_mean, r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean);
+    if (r->iterations > 0)
+        printf("  %7.0f s %7ld it %6ld MB", r->seconds, r->iterations, r->peak_mb);
+    printf("\n");
+    fflush(stdout);
+}
+
+static void json_row(FILE *f, const quality_row *r, bool first)
+{
+    fprintf(f,
+            "%s\n  {\"set\": \"%s\", \"direction\": \"%s\", \"method\": \"%s\", \"slices\": %d, "
+            "\"whole\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f, \"ssim_sd\": %.5f}, "
+            "\"foreground\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f}",
+            first ? "" : ",", r->set, r->direction ? "b2a" : "a2b", r->method, r->n, r->sc.whole.psnr_mean,
+            r->sc.whole.ssim_mean, r->sc.whole.mae_mean, r->sc.whole.ssim_sd, r->sc.foreground.psnr_mean,
+            r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean);
+    if (r->iterations > 0)
+        fprintf(f, ", \"train_seconds\": %.1f, \"iterations\": %ld, \"peak_mb\": %ld", r->seconds, r->iterations,
+                r->peak_mb);
+    fputs("}", f);
+}
+
+typedef struct bench_quality {
+    mg_train_settings s;
+    app_option table[MG_SET_COUNT + 5];
+    char defaults[MG_SET_COUNT][32];
+    const char *sets, *data, *json, *out;
+    bool train;
+    quality_row rows[N_SETS * 2 * MG_QUALITY_METHODS];
+    int n_rows;
+} bench_quality;
+
+/* Trains on shuffled copies of the set's files; the model is the trainer's, freed with it. */
+static int train_set(bench_quality *q, const quality_set_def *d, quality_files *f, mg_backend *be, mg_trainer **t,
+                     double *seconds)
+{
+    char dir[4200], a[4300], b[4300], run[4300];
+    snprintf(dir, sizeof dir, "%s/%s", q->out, d->name);
+    snprintf(a, sizeof a, "%s/A", dir);
+    snprintf(b, sizeof b, "%s/B", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    if ((mkdir(q->out, 0777) != 0 && errno != EEXIST) || (mkdir(dir, 0777) != 0 && errno != EEXIST))
+        return fprintf(stderr, "mrigan bench quality: cannot create %s: %s\n", dir, strerror(errno)), 1;
+    if (copy_shuffled(f->a, f->n, a, (uint64_t)q->s.seed) || copy_shuffled(f->b, f->n, b, (uint64_t)q->s.seed + 1))
+        return 1;
+    mg_train_settings s = q->s;
+    s.a = a;
+    s.b = b;
+    s.out = run;
+    s.overwrite = true;
+    double t0 = mg_now_s();
+    mg_status st = mg_train_settings_check(&s);
+    if (st == MG_OK)
+        st = mg_trainer_new(&s, be, NULL, t);
+    if (st == MG_OK)
+        st = mg_trainer_run(*t, NULL);
+    *seconds = mg_now_s() - t0;
+    if (st != MG_OK)
+        return fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1;
+    return 0;
+}
+
+static int bench_set(bench_quality *q, const quality_set_def *d, const char *phantom, mg_backend *be)
+{
+    quality_files f = {0};
+    mg_quality_set set = {0};
+    int rc = files_of_set(q->data, phantom, d, &f);
+    if (!rc && mg_quality_add_files(&set, (const char *const *)f.a, (const char *const *)f.b, f.n) != MG_OK)
+        rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
+    mg_trainer *t = NULL;
+    double seconds = 0;
+    if (!rc && q->train)
+        rc = train_set(q, d, &f, be, &t, &seconds);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    mg_train_info in = {0};
+    if (t)
+        mg_trainer_info(t, &in);
+    for (int dir = 0; !rc && dir < 2; dir++)
+        for (int m = 0; !rc && m < MG_QUALITY_METHODS; m++) {
+            if (m == MG_QUALITY_MODEL && !t)
+                continue;
+            quality_row *r = &q->rows[q->n_rows];
+            *r = (quality_row){.set = d->name, .method = mg_quality_method_names[m], .direction = dir, .n = set.n};
+            if (m == MG_QUALITY_MODEL) {
+                r->seconds = seconds;
+                r->iterations = in.iteration;
+                r->peak_mb = ru.ru_maxrss / 1024;
+            }
+            if (mg_quality_score(&set, dir, (mg_quality_method)m, t ? mg_trainer_model(t) : NULL, &r->sc) != MG_OK)
+                rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
+            else
+                print_row(&q->rows[q->n_rows++]);
+        }
+    mg_trainer_free(t);
+    mg_quality_free(&set);
+    files_free(&f);
+    return rc;
+}
+
+int cmd_bench_quality(int argc, char **argv)
+{
+    static bench_quality q;
+    app_settings_options(&q.s, q.table, q.defaults);
+    static char data[PATH_MAX];
+    snprintf(data, sizeof data, "%s/../shared/data", MRIGAN_SOURCE_DIR); /* beside the source tree */
+    q.data = data;
+    q.out = "runs/quality";
+    q.table[MG_SET_COUNT] = (app_option){.name = "sets",
+                                         .kind = OPT_STRING,
+                                         .target = &q.sets,
+                                         .meta = "LIST",
+                                         .help = "comma-separated: phantom,mni152,open-ms,brats2020,mni152-2mm (all)"};
+    q.table[MG_SET_COUNT + 1] = (app_option){.name = "data",
+                                             .kind = OPT_STRING,
+                                             .target = &q.data,
+                                             .help = "the shared data folder",
+                                             .def = "../shared/data"};
+    q.table[MG_SET_COUNT + 2] =
+        (app_option)APP_FLAG("train", &q.train, true, "also train a CycleGAN per set and score it");
+    q.table[MG_SET_COUNT + 3] = (app_option)APP_FILE("json", &q.json, "write every row as JSON to this file");
+    q.table[MG_SET_COUNT + 4] = (app_option){.name = "bench-out",
+                                             .kind = OPT_STRING,
+                                             .target = &q.out,
+                                             .help = "where the shuffled copies and runs go",
+                                             .def = "runs/quality"};
+    const int n_opts = MG_SET_COUNT + 5;
+    int n_pos = 0;
+    app_parse_result pr = app_parse("bench quality", argc, argv, q.table, n_opts, NULL, 0, &n_pos);
+    if (pr == APP_PARSE_HELP) {
+        printf("usage: mrigan bench quality [--sets LIST] [--data DIR] [--train [training options]] [--json FILE]\n\n"
+               "Scores translations of the paired sets against the truth, both directions, on whole slices and\n"
+               "on the target's foreground (PSNR dB, SSIM, MAE on the 8-bit scale): the identity, unpaired\n"
+               "histogram matching, the oracle per-intensity lookup table fitted on the true pairs (the ceiling\n"
+               "of pointwise maps), and with --train a CycleGAN trained on shuffled, renamed copies of the two\n"
+               "domains (the options of mrigan train set its recipe; --a, --b and --out are the benchmark's).\n\n"
+               "sets:\n");
+        for (int i = 0; i < N_SETS; i++)
+            printf("  %-11s %s\n", quality_sets[i].name, quality_sets[i].what);
+        printf("\noptions:\n");
+        app_print_options(q.table, n_opts);
+        return 0;
+    }
+    if (pr == APP_PARSE_ERROR)
+        return 2;
+    if (q.table[MG_SET_A].seen || q.table[MG_SET_B].seen || q.table[MG_SET_OUT].seen || q.table[MG_SET_RESUME].seen) {
+        fprintf(stderr, "mrigan bench quality: --a, --b, --out and --resume are the benchmark's own (see --help)\n");
+        return 2;
+    }
+    bool chosen[N_SETS] = {false};
+    char list[1024];
+    snprintf(list, sizeof list, "%s", q.sets ? q.sets : "phantom,mni152,open-ms,brats2020,mni152-2mm");
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        int k = 0;
+        while (k < N_SETS && strcmp(tok, quality_sets[k].name))
+            k++;
+        if (k == N_SETS)
+            return fprintf(stderr, "mrigan bench quality: --sets: no set called '%s' (see --help)\n", tok), 2;
+        chosen[k] = true;
+    }
+    char phantom[PATH_MAX / 2];
+    snprintf(phantom, sizeof phantom, "%s/data/phantom", MRIGAN_SOURCE_DIR);
+    mg_backend *be = NULL;
+    if (q.train && app_open_backend("bench quality", q.s.backend, q.s.device, q.s.threads, &be) != MG_OK)
+        return fprintf(stderr, "mrigan bench quality: %s\n", mg_last_error()), 1;
+    printf("%-11s %-4s %-9s %4s  %6s  %6s  %6s   %6s  %6s  %6s\n", "set", "dir", "method", "n", "PSNR", "SSIM", "MAE",
+           "fgPSNR", "fgSSIM", "fgMAE");
+    int rc = 0;
+    for (int k = 0; !rc && k < N_SETS; k++)
+        if (chosen[k])
+            rc = bench_set(&q, &quality_sets[k], phantom, be);
+    mg_backend_free(be);
+    if (!rc && q.json) {
+        FILE *f = fopen(q.json, "w");
+        if (!f)
+            return fprintf(stderr, "mrigan bench quality: cannot write %s: %s\n", q.json, strerror(errno)), 1;
+        fputs("[", f);
+        for (int i = 0; i < q.n_rows; i++)
+            json_row(f, &q.rows[i], i == 0);
+        fputs("\n]\n", f);
+        if (fclose(f) != 0)
+            rc = (fprintf(stderr, "mrigan bench quality: error writing %s\n", q.json), 1);
+    }
+    return rc;
+}

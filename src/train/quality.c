@@ -1,0 +1,108 @@
+/* The quality benchmark's scoring (include/mrigan/quality.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "mrigan/baselines.h"
+#include "mrigan/quality.h"
+#include "mrigan/volume.h"
+
+const char *const mg_quality_method_names[MG_QUALITY_METHODS] = {"identity", "histogram", "oracle", "model"};
+
+void mg_quality_free(mg_quality_set *set)
+{
+    for (int i = 0; set && i < set->n; i++) {
+        mg_image_free(&set->a[i]);
+        mg_image_free(&set->b[i]);
+    }
+    if (set) {
+        free(set->a);
+        free(set->b);
+        *set = (mg_quality_set){0};
+    }
+}
+
+mg_status mg_quality_add_files(mg_quality_set *set, const char *const *files_a, const char *const *files_b, int n)
+{
+    mg_status s = MG_OK;
+    for (int f = 0; f < n && s == MG_OK; f++) {
+        mg_slices sa, sb;
+        if ((s = mg_slices_load_pair(files_a[f], files_b[f], MG_SLICE_AXIAL, &sa, &sb)) != MG_OK)
+            break;
+        mg_image *ga = realloc(set->a, sizeof *ga * (size_t)(set->n + sa.n));
+        if (ga)
+            set->a = ga;
+        mg_image *gb = ga ? realloc(set->b, sizeof *gb * (size_t)(set->n + sa.n)) : NULL;
+        if (gb)
+            set->b = gb;
+        if (!ga || !gb)
+            s = mg_error(MG_ERR_OOM, "quality set: out of memory");
+        for (int k = 0; s == MG_OK && k < sa.n; k++) { /* the images move into the set */
+            set->a[set->n] = sa.image[k];
+            set->b[set->n] = sb.image[k];
+            sa.image[k] = sb.image[k] = (mg_image){0};
+            set->n++;
+        }
+        mg_slices_free(&sa);
+        mg_slices_free(&sb);
+    }
+    return s;
+}
+
+/* The prediction of method for input i (the map fitted beforehand for the two baselines that need one). */
+static mg_status quality_predict(mg_quality_method method, const mg_intensity_map *map, mg_cyclegan *model,
+                                 int direction, const mg_image *in, mg_image *out)
+{
+    switch (method) {
+    case MG_QUALITY_IDENTITY:
+        if (mg_image_new(in->width, in->height, out) != MG_OK)
+            return mg_error(MG_ERR_OOM, "quality: out of memory");
+        memcpy(out->data, in->data, sizeof(float) * (size_t)in->width * in->height);
+        return MG_OK;
+    case MG_QUALITY_HISTOGRAM:
+    case MG_QUALITY_ORACLE: return mg_map_apply(map, in, out);
+    case MG_QUALITY_MODEL:
+        return model ? mg_cyclegan_translate_image(model, direction, in, out)
+                     : mg_error(MG_ERR_ARG, "quality: the model method needs a model");
+    case MG_QUALITY_METHODS: break;
+    }
+    return mg_error(MG_ERR_ARG, "quality: method %d", (int)method);
+}
+
+mg_status mg_quality_score(const mg_quality_set *set, int direction, mg_quality_method method, mg_cyclegan *model,
+                           mg_quality_scores *out)
+{
+    if (!set || set->n < 1 || !out || (direction != 0 && direction != 1))
+        return mg_error(MG_ERR_ARG, "quality: an empty set or a bad direction");
+    const mg_image *in = direction ? set->b : set->a, *target = direction ? set->a : set->b;
+    mg_intensity_map map;
+    mg_status s = MG_OK;
+    if (method == MG_QUALITY_HISTOGRAM) /* unpaired: the two domains' pooled histograms */
+        s = mg_map_fit_histograms(in, set->n, target, set->n, &map);
+    else if (method == MG_QUALITY_ORACLE) /* the true pairs */
+        s = mg_map_fit_oracle(in, target, set->n, &map);
+    mg_metrics *whole = calloc((size_t)set->n, sizeof *whole), *fg = calloc((size_t)set->n, sizeof *fg);
+    if (s == MG_OK && (!whole || !fg))
+        s = mg_error(MG_ERR_OOM, "quality: out of memory");
+    for (int i = 0; s == MG_OK && i < set->n; i++) {
+        mg_image y = {0};
+        uint8_t *mask = malloc((size_t)target[i].width * target[i].height);
+        s = mask ? quality_predict(method, &map, model, direction, &in[i], &y) : mg_error(MG_ERR_OOM, "quality");
+        const mg_metrics_options all = {0}, masked = {.mask = mask};
+        if (s == MG_OK)
+            s = mg_metrics_make_mask(&target[i], false, MG_METRICS_MASK_THRESHOLD, mask);
+        if (s == MG_OK)
+            s = mg_metrics_compare(&y, &target[i], &all, &whole[i]);
+        if (s == MG_OK)
+            s = mg_metrics_compare(&y, &target[i], &masked, &fg[i]);
+        mg_image_free(&y);
+        free(mask);
+    }
+    if (s == MG_OK) {
+        mg_metrics_compute_summary(whole, set->n, &out->whole);
+        mg_metrics_compute_summary(fg, set->n, &out->foreground);
+    }
+    free(whole);
+    free(fg);
+    return s;
+}
