@@ -126,6 +126,12 @@ void test_conventions(void)
     rc = mrigan("translate", "--checkpoint", "X1/latest.ckpt", "--direction", "a2b", "--out", "XV2", tp("P/T1"),
                 ARGS_SPLICE, cpu_opts, NULL);
     CHECK(rc == 0 && !err_has("[") && !err_has("ETA"), "translate piped: exit %d, a progress bar", rc);
+    /* without --a and --b: the embedded phantom, validated on its own pairs */
+    rc = mrigan("train", "--out", "X2", "--size", "32", "--ngf", "4", "--ndf", "4", "--epochs", "1", "--epochs-decay",
+                "0", "--threads", THREADS, "--backend", "cpu", NULL);
+    CHECK(rc == 0 && exists("X2/val.csv") && exists("X2/best.ckpt") && exists("X2/samples/val_epoch_001.png") &&
+              err_has("validation (paired)"),
+          "the phantom run validates on its pairs: exit %d", rc);
     rc = mrigan("train", "--resume", "X1", "--size", "64", NULL);
     CHECK(rc == 2 && err_has("--size cannot be combined with --resume"), "--resume --size: exit %d", rc);
 }

@@ -38,8 +38,9 @@ static void usage(const app_option *t)
            "Trains a CycleGAN between two folders of unpaired PNG slices and/or NIfTI volumes (.nii, .nii.gz; cut\n"
            "into slices along --slice-axis, the empty ones skipped, each volume normalised by its percentiles).\n"
            "Without --a and --b it trains on the embedded phantom (data/phantom) with a quick configuration:\n"
-           "--ngf 32 --ndf 32 --epochs 10 --epochs-decay 10 unless given. --resume continues a run with its own\n"
-           "settings; --epochs and --epochs-decay given with it change the run's schedule (to train longer).\n\n"
+           "--ngf 32 --ndf 32 --epochs 10 --epochs-decay 10 unless given, validated on the phantom's own pairs.\n"
+           "--resume continues a run with its own settings; --epochs and --epochs-decay given with it change the\n"
+           "run's schedule (to train longer).\n\n"
            "options:\n");
     app_print_options(t, MG_SET_COUNT);
 }
@@ -67,8 +68,9 @@ static bool is_dir(const char *path)
 }
 
 /* The embedded phantom, with its quick configuration for options not given (half-width networks and 20
- * epochs, a few minutes on two cores): data/phantom from the working folder or the source tree; else a fresh
- * render into the run folder, which *render asks for (made once the settings are known to be good). */
+ * epochs, a few minutes on two cores) and paired validation on its own slices: data/phantom from the working
+ * folder or the source tree; else a fresh render into the run folder, which *render asks for (made once the
+ * settings are known to be good). */
 static void phantom_data(train_cli *c, bool *render)
 {
     static const char *roots[] = {"data/phantom", MRIGAN_SOURCE_DIR "/data/phantom"};
@@ -81,6 +83,12 @@ static void phantom_data(train_cli *c, bool *render)
             *(int *)mg_setting_field(&c->s, quick[i].id) = quick[i].value;
     c->s.a = c->a;
     c->s.b = c->b;
+    /* the phantom's slices are paired by name: they validate the run too, so its report shows how close the
+     * translations come to the truth (unless other validation folders were given) */
+    if (!c->table[MG_SET_VAL_A].seen && !c->table[MG_SET_VAL_B].seen && !c->s.val_unpaired) {
+        c->s.val_a = c->a;
+        c->s.val_b = c->b;
+    }
     *render = false;
     for (size_t i = 0; i < sizeof roots / sizeof *roots; i++) {
         mg_path_fmt(c->a, sizeof c->a, "%s/T1", roots[i]);
