@@ -79,6 +79,12 @@ void test_volumes(void)
     CHECK(exists(tp("VO/nifti/patient07_T2.nii.gz")) && exists(tp("VO/nifti-2/MNI152_T2_1mm_brain.nii.gz")),
           "outputs of two input folders of one name are kept apart and named T2");
     CHECK(same_grid(t1, tp("VO/nifti/patient07_T2.nii.gz"), DT_FLOAT32, why, sizeof why), "open-ms: %s", why);
+    /* a model of the 2 mm whole-head templates given brain-only volumes: warned about, translated all the same */
+    CHECK(err_has("warning: ") && err_has("MNI152_T1_1mm_brain.nii.gz: its intensities are unlike the A training"),
+          "no warning for inputs unlike the training data");
+    rc = mrigan("translate", "--checkpoint", tp("VR/latest.ckpt"), "--direction", "a2b", "--out", tp("VO2"),
+                tp("VA"), ARGS_SPLICE, cpu_opts, NULL);
+    CHECK(rc == 0 && !err_has("warning"), "the training volume itself: exit %d, warned", rc);
     CHECK(same_grid(brain, tp("VO/nifti-2/MNI152_T2_1mm_brain.nii.gz"), DT_INT16, why, sizeof why), "MNI: %s", why);
     rc = mrigan("translate", "--checkpoint", tp("VR/latest.ckpt"), "--direction=a2b", "--out", tp("VF"), "--float",
                 "--suffix", "_synth", t1, ARGS_SPLICE, cpu_opts, NULL);

@@ -88,10 +88,45 @@ static void test_histograms(void)
     report(before, "histogram matching: quantile to quantile, monotone, the identity onto itself");
 }
 
+/* Levels 7..106 once each (and background below them): the deciles are levels 16, 26, ... 96; a copy 10 levels
+ * brighter is 10 levels away; background alone has no profile. */
+static void test_profile(void)
+{
+    int before = failures;
+    mg_image img, brighter;
+    MUST(mg_image_new(120, 1, &img));
+    MUST(mg_image_new(120, 1, &brighter));
+    for (int p = 0; p < 120; p++) { /* 100 levels above the background, then 20 background pixels */
+        img.data[p] = level_value(p < 100 ? 7 + p : p % 7);
+        brighter.data[p] = level_value(p < 100 ? 17 + p : 0);
+    }
+    mg_profile_counts c = {0}, cb = {0};
+    mg_profile_add(&c, &img);
+    mg_profile_add(&cb, &brighter);
+    mg_intensity_profile pa, pb;
+    MUST(mg_profile_finish(&c, &pa));
+    MUST(mg_profile_finish(&cb, &pb));
+    int bad = 0;
+    for (int q = 0; q < MG_PROFILE_QUANTILES; q++)
+        bad += fabsf(pa.q[q] - level_value(16 + 10 * q)) > 1e-6f;
+    CHECK(bad == 0 && c.total == 100, "deciles: %d off, %g pixels above the background", bad, c.total);
+    CHECK(mg_profile_distance(&pa, &pa) == 0.0 && fabs(mg_profile_distance(&pa, &pb) - 10 / 127.5) < 1e-6,
+          "distances %g and %g", mg_profile_distance(&pa, &pa), mg_profile_distance(&pa, &pb));
+    mg_profile_counts none = {0};
+    for (int p = 0; p < 120; p++)
+        img.data[p] = -1.0f;
+    mg_profile_add(&none, &img);
+    CHECK(mg_profile_finish(&none, &pa) == MG_ERR_ARG, "a black image has a profile");
+    mg_image_free(&img);
+    mg_image_free(&brighter);
+    report(before, "intensity profiles: deciles above the background, distances");
+}
+
 int main(void)
 {
     test_oracle();
     test_histograms();
+    test_profile();
     printf("%s\n", failures ? "FAILED" : "all passed");
     return failures != 0;
 }

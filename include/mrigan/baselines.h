@@ -31,6 +31,37 @@ mg_status mg_map_fit_oracle(const mg_image *src, const mg_image *dst, int n, mg_
 /* out (a new image, in's size) = the map applied to every pixel of in. */
 mg_status mg_map_apply(const mg_intensity_map *m, const mg_image *in, mg_image *out);
 
+/* ------------------------------------------------------------------ intensity profiles */
+
+/* What a set of images looks like in intensity: the 10th, 20th, ... 90th percentiles of its pixels above the
+ * background (gray level above 6, 2.5% of the range), in [-1, 1]. A model keeps the profiles of its training
+ * domains, and translate compares each input's (a volume's as a whole) against the domain it translates from: a
+ * scan unlike the training data (a phantom model given a real scan) gets a warning instead of silently wrong
+ * contrast. */
+#define MG_PROFILE_QUANTILES 9
+
+typedef struct mg_intensity_profile {
+    float q[MG_PROFILE_QUANTILES]; /* non-decreasing */
+} mg_intensity_profile;
+
+/* Gray-level counts of the pixels above the background, to be filled image by image. */
+typedef struct mg_profile_counts {
+    double count[MG_MAP_LEVELS];
+    double total;
+} mg_profile_counts;
+
+void mg_profile_add(mg_profile_counts *c, const mg_image *img);
+/* MG_ERR_ARG when no pixel was above the background. */
+mg_status mg_profile_finish(const mg_profile_counts *c, mg_intensity_profile *out);
+/* The mean absolute difference of the two profiles' percentiles, in [-1, 1] units (0: alike; 2: opposite). */
+double mg_profile_distance(const mg_intensity_profile *a, const mg_intensity_profile *b);
+/* Above this distance translate warns. A heuristic, from distances measured on the shared sets: a single slice
+ * against its own set's profile 0.06 to 0.13 (but up to 0.44 for the outermost slices of the MNI152 brain), one
+ * half of a set against the other 0.02 to 0.10; the phantom against the real sets' T1 and T2 0.16 to 0.93 (0.29
+ * against mri-t1t2's T1), and between the real sets 0.10 to 0.99. A T1 and a T2 set can be close (0.06 for the
+ * phantom's): the profile tells inputs unlike the training data, not which contrast an input has. */
+#define MG_PROFILE_WARN 0.25
+
 #ifdef __cplusplus
 }
 #endif

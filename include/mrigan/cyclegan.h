@@ -3,6 +3,7 @@
 #ifndef MRIGAN_CYCLEGAN_H
 #define MRIGAN_CYCLEGAN_H
 
+#include "mrigan/baselines.h"
 #include "mrigan/checkpoint.h"
 #include "mrigan/image.h"
 #include "mrigan/nets.h"
@@ -22,6 +23,10 @@ typedef struct mg_cyclegan_config {
     float lambda_identity; /* 0.5: identity loss weight is lambda_identity * lambda_cycle */
     int pool_size;         /* 50 */
     float lr, beta1, beta2;
+    /* The intensity profiles of the training domains A and B (mrigan/baselines.h), when known: kept in every
+     * checkpoint and export, so that translation can tell inputs unlike the training data. */
+    bool has_profile;
+    mg_intensity_profile profile[2];
 } mg_cyclegan_config;
 
 /* One step's losses, as plain numbers (the only device-to-host traffic of a step): one field per line of

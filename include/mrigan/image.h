@@ -35,7 +35,7 @@ mg_status mg_image_new(int width, int height, mg_image *out); /* zero-filled; wi
  * the glyphs' pixels to value and clipping at the image's edges; characters that would pass max_width pixels are
  * left out. Returns the characters drawn. For labels on figures, never on data. */
 int mg_image_draw_text(mg_image *img, int x, int y, int max_width, const char *text, float value);
-void mg_image_free(mg_image *img);                            /* frees the pixels and empties *img */
+void mg_image_free(mg_image *img); /* frees the pixels and empties *img */
 
 /* The functions below write a new image into *out (free it with mg_image_free(); out must not be in, and is
  * left empty on failure).

@@ -23,6 +23,7 @@
 #ifndef MRIGAN_VOLUME_H
 #define MRIGAN_VOLUME_H
 
+#include "mrigan/baselines.h"
 #include "mrigan/image.h"
 
 #ifdef __cplusplus
@@ -100,6 +101,9 @@ mg_status mg_volume_slice_offsets(const mg_volume *v, const mg_volume_plane *p, 
 
 /* Every voxel of v normalised by sc into out (v->dim voxels, in [-1, 1]). */
 void mg_volume_normalise(const mg_volume *v, const mg_volume_scale *sc, float *out);
+
+/* The intensity profile (mrigan/baselines.h) of the whole volume, normalised by its own scale. Errors name path. */
+mg_status mg_volume_profile(const mg_volume *v, const char *path, mg_intensity_profile *out);
 
 /* Slice s of plane p, normalised by sc, into *out (a new image). */
 mg_status mg_volume_get_slice(const mg_volume *v, const mg_volume_plane *p, int s, const mg_volume_scale *sc,

@@ -193,12 +193,31 @@ static void translate_show_slice(int done, int total, void *arg)
     app_progress_show(&v->bar, v->file + (double)done / total, v->files, label);
 }
 
+/* A warning when an input's intensities are unlike those of the domain the model translates from. */
+static void translate_check_profile(const mg_cyclegan *m, const translate_opts *o, const char *path,
+                                    const mg_intensity_profile *p, translate_view *view)
+{
+    if (!m->cfg.has_profile)
+        return;
+    const double d = mg_profile_distance(p, &m->cfg.profile[o->direction]);
+    if (d <= MG_PROFILE_WARN)
+        return;
+    app_progress_clear(&view->bar);
+    fprintf(stderr,
+            "mrigan translate: warning: %s: its intensities are unlike the %s training data's (profile distance "
+            "%.2f, above %.2f): the translation may be wrong\n",
+            path, o->direction ? "B" : "A", d, MG_PROFILE_WARN);
+}
+
 static mg_status translate_volume(mg_cyclegan *m, const translate_opts *o, const translate_job *job,
                                   translate_view *view)
 {
     mg_volume v = {0};
     float *values = NULL;
+    mg_intensity_profile prof;
     mg_status s = mg_volume_load(job->in, &v);
+    if (s == MG_OK && (s = mg_volume_profile(&v, job->in, &prof)) == MG_OK)
+        translate_check_profile(m, o, job->in, &prof, view);
     if (s == MG_OK && !(values = malloc(sizeof *values * (size_t)v.dim[0] * v.dim[1] * v.dim[2])))
         s = mg_error(MG_ERR_OOM, "%s: out of memory", job->in);
     if (s == MG_OK)
@@ -214,10 +233,17 @@ static mg_status translate_volume(mg_cyclegan *m, const translate_opts *o, const
     return s;
 }
 
-static mg_status translate_slice(mg_cyclegan *m, const translate_opts *o, const translate_job *job)
+static mg_status translate_slice(mg_cyclegan *m, const translate_opts *o, const translate_job *job,
+                                 translate_view *view)
 {
     mg_image img = {0}, y = {0};
     mg_status s = mg_image_load_png(job->in, &img);
+    mg_profile_counts c = {0};
+    mg_intensity_profile prof;
+    if (s == MG_OK)
+        mg_profile_add(&c, &img);
+    if (s == MG_OK && mg_profile_finish(&c, &prof) == MG_OK) /* an all-black slice has no profile to compare */
+        translate_check_profile(m, o, job->in, &prof, view);
     if (s == MG_OK)
         s = mg_cyclegan_translate_image(m, o->direction, &img, &y);
     if (s == MG_OK)
@@ -318,7 +344,7 @@ int cmd_translate(int argc, char **argv)
         app_progress_show(&view.bar, i, l.n, view.name);
         const bool volume = mg_volume_is_name(l.jobs[i].in);
         n_volumes += volume;
-        mg_status s = volume ? translate_volume(&m, &o, &l.jobs[i], &view) : translate_slice(&m, &o, &l.jobs[i]);
+        mg_status s = volume ? translate_volume(&m, &o, &l.jobs[i], &view) : translate_slice(&m, &o, &l.jobs[i], &view);
         if (s != MG_OK) {
             app_progress_clear(&view.bar);
             rc = (fprintf(stderr, "mrigan translate: %s\n", mg_last_error()), 1);

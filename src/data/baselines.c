@@ -92,3 +92,41 @@ mg_status mg_map_apply(const mg_intensity_map *m, const mg_image *in, mg_image *
         out->data[p] = m->out[mg_map_level(in->data[p])];
     return s;
 }
+
+/* ------------------------------------------------------------------ intensity profiles */
+
+#define PROFILE_BACKGROUND 6 /* gray levels at or below this are background */
+
+void mg_profile_add(mg_profile_counts *c, const mg_image *img)
+{
+    for (size_t p = 0; img && img->data && p < (size_t)img->width * img->height; p++) {
+        const int k = mg_map_level(img->data[p]);
+        if (k > PROFILE_BACKGROUND) {
+            c->count[k] += 1.0;
+            c->total += 1.0;
+        }
+    }
+}
+
+mg_status mg_profile_finish(const mg_profile_counts *c, mg_intensity_profile *out)
+{
+    if (!c || !out || c->total <= 0)
+        return mg_error(MG_ERR_ARG, "intensity profile: no pixel above the background");
+    double run = 0;
+    int k = 0;
+    for (int q = 0; q < MG_PROFILE_QUANTILES; q++) {
+        const double want = (q + 1) * c->total / 10.0; /* exact for totals that tenths divide */
+        while (k < MG_MAP_LEVELS - 1 && run + c->count[k] < want)
+            run += c->count[k++];
+        out->q[q] = map_value(k);
+    }
+    return MG_OK;
+}
+
+double mg_profile_distance(const mg_intensity_profile *a, const mg_intensity_profile *b)
+{
+    double d = 0;
+    for (int q = 0; q < MG_PROFILE_QUANTILES; q++)
+        d += fabs((double)a->q[q] - (double)b->q[q]);
+    return d / MG_PROFILE_QUANTILES;
+}

@@ -118,6 +118,32 @@ void mg_volume_normalise(const mg_volume *v, const mg_volume_scale *sc, float *o
     }
 }
 
+mg_status mg_volume_profile(const mg_volume *v, const char *path, mg_intensity_profile *out)
+{
+    mg_volume_scale sc;
+    mg_status s = mg_volume_scale_of(v, path, &sc);
+    if (s != MG_OK)
+        return s;
+    /* the normalised voxels, a slab at a time, through an image view */
+    const size_t n = (size_t)v->dim[0] * v->dim[1] * v->dim[2], chunk = (size_t)1 << 16;
+    float *buf = malloc(sizeof *buf * chunk);
+    if (!buf)
+        return mg_error(MG_ERR_OOM, "%s: out of memory", path ? path : "volume profile");
+    mg_profile_counts c = {0};
+    const double k = 2.0 / (sc.hi - sc.lo);
+    for (size_t at = 0; at < n; at += chunk) {
+        const size_t m = n - at < chunk ? n - at : chunk;
+        for (size_t i = 0; i < m; i++) {
+            double t = (v->data[at + i] - sc.lo) * k - 1.0;
+            buf[i] = (float)(t < -1.0 ? -1.0 : t > 1.0 ? 1.0 : t);
+        }
+        mg_profile_add(&c, &(mg_image){.width = (int)m, .height = 1, .data = buf});
+    }
+    free(buf);
+    s = mg_profile_finish(&c, out);
+    return s == MG_OK ? s : mg_error(s, "%s: %s", path ? path : "volume", mg_last_error());
+}
+
 mg_status mg_volume_get_slice(const mg_volume *v, const mg_volume_plane *p, int s, const mg_volume_scale *sc,
                               mg_image *out)
 {

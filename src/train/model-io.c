@@ -45,6 +45,32 @@ static mg_status get_float(const mg_ckpt *c, const char *key, float lo, float hi
     return MG_OK;
 }
 
+/* "q1,q2,...,q9": non-decreasing values in [-1, 1]. */
+static mg_status get_profile(const mg_ckpt *c, const char *key, mg_intensity_profile *p)
+{
+    char buf[512], *at = buf, *end;
+    mg_status s = mg_ckpt_get(c, key, buf, sizeof buf);
+    for (int q = 0; s == MG_OK && q < MG_PROFILE_QUANTILES; q++) {
+        double v = strtod(at, &end);
+        if (end == at || !(v >= -1.0 && v <= 1.0) || (q > 0 && v < p->q[q - 1]) ||
+            (*end != (q + 1 < MG_PROFILE_QUANTILES ? ',' : '\0')))
+            return mg_error(MG_ERR_FORMAT, "checkpoint: %s is not %d non-decreasing values in [-1, 1]", key,
+                            MG_PROFILE_QUANTILES);
+        p->q[q] = (float)v;
+        at = end + 1;
+    }
+    return s;
+}
+
+static mg_status set_profile(mg_ckpt *c, const char *key, const mg_intensity_profile *p)
+{
+    char buf[512];
+    int len = 0;
+    for (int q = 0; q < MG_PROFILE_QUANTILES; q++)
+        len += snprintf(buf + len, sizeof buf - (size_t)len, "%s%.9g", q ? "," : "", (double)p->q[q]);
+    return mg_ckpt_set(c, key, buf);
+}
+
 static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
 {
     const mg_gen_config *g = &cfg->gen;
@@ -73,6 +99,8 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = set_float(c, "beta1", cfg->beta1);
     if (s == MG_OK)
         s = set_float(c, "beta2", cfg->beta2);
+    for (int d = 0; s == MG_OK && cfg->has_profile && d < 2; d++)
+        s = set_profile(c, d ? "profile_b" : "profile_a", &cfg->profile[d]);
     return s;
 }
 
@@ -112,6 +140,10 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = get_float(c, "beta1", 0, ADAM_BETA_MAX, &cfg->beta1);
     if (s == MG_OK)
         s = get_float(c, "beta2", 0, ADAM_BETA_MAX, &cfg->beta2);
+    for (int d = 0; s == MG_OK && d < 2; d++) /* optional: checkpoints from before profiles have none */
+        if (mg_ckpt_has(c, d ? "profile_b" : "profile_a"))
+            s = get_profile(c, d ? "profile_b" : "profile_a", &cfg->profile[d]);
+    cfg->has_profile = s == MG_OK && mg_ckpt_has(c, "profile_a") && mg_ckpt_has(c, "profile_b");
     return s;
 }
 

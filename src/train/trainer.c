@@ -178,6 +178,25 @@ static mg_status trainer_prepare(mg_trainer *t, bool clear_old)
     return s;
 }
 
+/* The intensity profiles of the two training sets, kept in the model's configuration (and so in every
+ * checkpoint), unless a resumed checkpoint brought them. */
+static mg_status trainer_profiles(mg_trainer *t)
+{
+    if (t->m.cfg.has_profile)
+        return MG_OK;
+    mg_dataset *sets[2] = {t->da, t->db};
+    for (int d = 0; d < 2; d++) {
+        mg_profile_counts c = {0};
+        for (int i = 0; i < mg_dataset_count(sets[d]); i++)
+            mg_profile_add(&c, mg_dataset_image(sets[d], i));
+        mg_status s = mg_profile_finish(&c, &t->m.cfg.profile[d]);
+        if (s != MG_OK)
+            return mg_error(s, "%s: every image is background", d ? t->o.b : t->o.a);
+    }
+    t->m.cfg.has_profile = true;
+    return MG_OK;
+}
+
 mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_trainer_hooks *hooks, mg_trainer **out)
 {
     *out = NULL;
@@ -202,6 +221,8 @@ mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_tr
     if (st == MG_OK && (st = mg_cyclegan_new(be, &cfg, (uint64_t)t->o.seed, &t->m)) != MG_OK)
         st = mg_error(st, "cannot build the model: %s", mg_last_error());
     t->have_model = st == MG_OK;
+    if (st == MG_OK)
+        st = trainer_profiles(t);
     /* Only now: a run refused for its settings, data or model leaves nothing behind. Checked again under the
      * lock: another run may have started there since. */
     if (st == MG_OK && (st = run_folder_lock(t->o.out, true, &t->lock_fd)) == MG_OK)
@@ -300,6 +321,8 @@ mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_b
     t->saved_iteration = t->st.iteration;
     if (s == MG_OK)
         s = trainer_data(t);
+    if (s == MG_OK)
+        s = trainer_profiles(t);
     if (s == MG_OK)
         s = trainer_prepare(t, false);
     if (s != MG_OK) {
