@@ -180,6 +180,12 @@ void test_export(void)
     rc = mrigan("translate", "--checkpoint", "X1/model16.ckpt", "--direction", "b2a", "--out", tp("XT3"), tp("P/T2"),
                 ARGS_SPLICE, cpu_opts, NULL);
     CHECK(rc == 1 && err_has("holds no B->A generator") && !exists(tp("XT3")), "b2a from an a2b export: exit %d", rc);
+    rc = mrigan("eval", "--checkpoint", "X1/model16.ckpt", "--a", tp("P/T1"), "--b", tp("P/T2"), ARGS_SPLICE, cpu_opts,
+                NULL);
+    CHECK(rc == 0 && err_has("scoring a2b only"), "eval of an a2b export, both directions asked: exit %d", rc);
+    rc = mrigan("eval", "--checkpoint", "X1/model16.ckpt", "--direction", "b2a", "--a", tp("P/T1"), "--b", tp("P/T2"),
+                ARGS_SPLICE, cpu_opts, NULL);
+    CHECK(rc == 2 && err_has("holds no B->A generator"), "eval b2a of an a2b export: exit %d", rc);
     rc = mrigan("train", "--resume", "X1", "--epochs", "3", NULL);
     CHECK(rc == 0, "the run still resumes after the exports: exit %d", rc);
 }

@@ -82,14 +82,36 @@ void test_volumes(void)
     /* a model of the 2 mm whole-head templates given brain-only volumes: warned about, translated all the same */
     CHECK(err_has("warning: ") && err_has("MNI152_T1_1mm_brain.nii.gz: its intensities are unlike the A training"),
           "no warning for inputs unlike the training data");
-    rc = mrigan("translate", "--checkpoint", tp("VR/latest.ckpt"), "--direction", "a2b", "--out", tp("VO2"),
-                tp("VA"), ARGS_SPLICE, cpu_opts, NULL);
+    rc = mrigan("translate", "--checkpoint", tp("VR/latest.ckpt"), "--direction", "a2b", "--out", tp("VO2"), tp("VA"),
+                ARGS_SPLICE, cpu_opts, NULL);
     CHECK(rc == 0 && !err_has("warning"), "the training volume itself: exit %d, warned", rc);
     CHECK(same_grid(brain, tp("VO/nifti-2/MNI152_T2_1mm_brain.nii.gz"), DT_INT16, why, sizeof why), "MNI: %s", why);
     rc = mrigan("translate", "--checkpoint", tp("VR/latest.ckpt"), "--direction=a2b", "--out", tp("VF"), "--float",
                 "--suffix", "_synth", t1, ARGS_SPLICE, cpu_opts, NULL);
     CHECK(rc == 0 && same_grid(t1, tp("VF/patient07_T2_synth.nii.gz"), DT_FLOAT32, why, sizeof why),
           "--float --suffix: exit %d, %s", rc, why);
+
+    /* translating into the folder that holds the real T2: refused, the T2 untouched; --overwrite replaces an
+     * earlier output */
+    mkdir(tp("VS"), 0777);
+    size_t n_t1 = 0, n_t2 = 0;
+    unsigned char *b1 = read_file(t1, &n_t1), *b2 = read_file(t2, &n_t2);
+    REQUIRE(b1 && b2 && write_file(tp("VS/p_T1.nii.gz"), b1, n_t1) && write_file(tp("VS/p_T2.nii.gz"), b2, n_t2),
+            "copies of the open-ms volumes");
+    free(b1);
+    rc = mrigan("translate", "--checkpoint", tp("VR/latest.ckpt"), "--direction", "a2b", "--out", tp("VS"),
+                tp("VS/p_T1.nii.gz"), ARGS_SPLICE, cpu_opts, NULL);
+    size_t n_after = 0;
+    unsigned char *after = read_file(tp("VS/p_T2.nii.gz"), &n_after);
+    CHECK(rc == 2 && err_has("exists") && after && n_after == n_t2 && !memcmp(after, b2, n_t2),
+          "translate onto the real T2: exit %d", rc);
+    free(after);
+    free(b2);
+    rc = mrigan("translate", "--checkpoint", tp("VR/latest.ckpt"), "--direction", "a2b", "--out", tp("VS"),
+                "--overwrite", tp("VS/p_T1.nii.gz"), ARGS_SPLICE, cpu_opts, NULL);
+    CHECK(rc == 0 && same_grid(t1, tp("VS/p_T2.nii.gz"), DT_FLOAT32, why, sizeof why), "--overwrite: exit %d", rc);
+    rc = mrigan("eval", "--pred", tp("P/T1"), "--target", tp("P/T2"), "--mask-volume", t1, NULL);
+    CHECK(rc == 2 && err_has("--mask-volume scores volume pairs"), "--mask-volume with PNG pairs: exit %d", rc);
 
     /* eval: the translation against the real T2, per slice and whole; JSON; the summary file */
     REQUIRE(link_into(t2, tp("VT")), "link %s", t2);

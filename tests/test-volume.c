@@ -35,6 +35,8 @@ typedef struct spec {
     int version;       /* 1 or 2 */
     double srow[3][4]; /* sform (code 1); all zero: none, and no qform (the ANALYZE default) */
     long long cut;     /* > 0: keep only this many bytes of the (uncompressed) file */
+    bool no_magic;     /* the NIfTI magic left out (an ANALYZE-like or damaged header) */
+    int ndim;          /* > 0: dim[0], with the sizes beyond it 0 (as the standard allows) */
 } spec;
 
 static void put_value(unsigned char *p, int dt, double v)
@@ -87,10 +89,10 @@ static void write_nifti(const char *path, const spec *sp, const double *raw)
         memcpy(buf, &h, sizeof h);
     } else {
         nifti_1_header h = {.sizeof_hdr = 348, .datatype = (short)sp->datatype, .bitpix = (short)(8 * nbyper)};
-        memcpy(h.magic, "n+1", 4);
-        h.dim[0] = (short)(nt > 1 ? 4 : 3);
+        memcpy(h.magic, sp->no_magic ? "\0\0\0" : "n+1", 4);
+        h.dim[0] = (short)(sp->ndim ? sp->ndim : nt > 1 ? 4 : 3);
         for (int k = 0; k < 7; k++)
-            h.dim[k + 1] = (short)(k < 3 ? sp->dim[k] : k == 3 ? nt : 1);
+            h.dim[k + 1] = (short)(sp->ndim && k >= sp->ndim ? 0 : k < 3 ? sp->dim[k] : k == 3 ? nt : 1);
         h.pixdim[1] = 1.5f, h.pixdim[2] = 2.0f, h.pixdim[3] = 3.0f;
         h.vox_offset = (float)off;
         h.scl_slope = (float)sp->slope, h.scl_inter = (float)sp->inter;
@@ -168,7 +170,18 @@ static void test_types(void)
               v.data[5] == (float)raw[5],
           "NaN and inf voxels");
     mg_volume_free(&v);
-    report(before, "volumes: every integer type, float32/64, plain and gzip, both byte orders, NIfTI-2, scl_slope");
+    /* sizes beyond dim[0] are 0 in many files: a 3-D volume so written, and a 2-D image (dim[0] = 2) */
+    spec trailing = {.dim = {nx, ny, nz}, .datatype = DT_INT16, .version = 1, .ndim = 3};
+    write_nifti(tmp_path(path, "trailing.nii"), &trailing, raw);
+    CHECK(mg_volume_load(path, &v) == MG_OK && v.dim[2] == nz && v.data[n - 1] == (float)raw[n - 1],
+          "sizes beyond dim[0] left 0");
+    mg_volume_free(&v);
+    spec flat = {.dim = {nx, ny, 1}, .datatype = DT_UINT8, .version = 1, .ndim = 2};
+    write_nifti(tmp_path(path, "flat.nii"), &flat, raw);
+    CHECK(mg_volume_load(path, &v) == MG_OK && v.dim[2] == 1 && v.dim[0] == nx, "a 2-D image (dim[0] = 2)");
+    mg_volume_free(&v);
+    report(before, "volumes: every integer type, float32/64, plain and gzip, both byte orders, NIfTI-2, scl_slope, "
+                   "2-D, sizes beyond dim[0] left 0");
 }
 
 /* path fails to load with a message naming it and holding `why`. */
@@ -231,6 +244,10 @@ static void test_refused(void)
     complex.datatype = DT_COMPLEX64;
     write_nifti(tmp_path(path, "complex.nii"), &complex, NULL);
     expect_refused(path, "not read", "complex voxels");
+    spec no_magic = sp;
+    no_magic.no_magic = true;
+    write_nifti(tmp_path(path, "analyze.nii"), &no_magic, raw);
+    expect_refused(path, "magic", "a header without the NIfTI magic");
     spec zero = sp;
     zero.dim[1] = 0;
     write_nifti(tmp_path(path, "zero.nii"), &zero, NULL);
@@ -322,6 +339,10 @@ static void test_orientation(void)
     /* voxel axes are taken as they are */
     MUST(mg_volume_plane_of(&v[2], MG_SLICE_I, &p));
     CHECK(p.axis == 0 && p.count == NY, "--slice-axis i on the swapped volume");
+    mg_slices pa, pb; /* ras and las share a grid's size, not its orientation: no pairing by voxel */
+    CHECK(mg_slices_load_pair(path[0], path[1], MG_SLICE_AXIAL, &pa, &pb) == MG_ERR_ARG &&
+              strstr(mg_last_error(), "different orientations"),
+          "volumes of one size in two orientations paired");
     for (int k = 0; k < 3; k++)
         mg_volume_free(&v[k]);
     report(before, "volumes: slices oriented by the header (axial, coronal, sagittal) whatever the storage order");

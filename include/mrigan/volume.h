@@ -85,6 +85,11 @@ typedef struct mg_volume_plane {
 } mg_volume_plane;
 
 mg_status mg_volume_plane_of(const mg_volume *v, mg_slice_axis which, mg_volume_plane *out);
+/* The direction each voxel axis points to, as nifti_clib names it (1 L2R ... 6 S2I), into codes[3]. */
+void mg_volume_orientation(const mg_volume *v, int codes[3]);
+/* Whether two volumes store their voxels in the same orientation (so voxel (i, j, k) is one place in both when
+ * they share a grid). */
+bool mg_volume_same_orientation(const mg_volume *a, const mg_volume *b);
 
 /* A volume's intensity normalisation, as described at the top. */
 typedef struct mg_volume_scale {
@@ -125,16 +130,17 @@ bool mg_input_is_name(const char *name);
 typedef struct mg_slices {
     int n;
     mg_image *image;
-    int *index;  /* slice index along the plane's axis; 0 for a PNG */
-    bool *empty; /* the slice is empty (only when keep_empty; else all false) */
-    int axis;    /* the voxel axis of a volume's plane, -1 for a PNG */
+    int *index;         /* slice index along the plane's axis; 0 for a PNG */
+    bool *empty;        /* the slice is empty (only when keep_empty; else all false) */
+    int axis;           /* the voxel axis of a volume's plane, -1 for a PNG */
+    int orientation[3]; /* a volume's mg_volume_orientation, zeros for a PNG */
 } mg_slices;
 
 mg_status mg_slices_load(const char *path, mg_slice_axis axis, bool keep_empty, mg_slices *out);
 void mg_slices_free(mg_slices *s);
 /* The slices of a pair of files scored against each other: two PNGs (one image each, of one size) or two volumes on
- * one grid (the same dimensions), cut along axis, without the slices that are empty in either. MG_ERR_ARG naming
- * both files when they differ in kind or size. */
+ * one grid (the same dimensions and orientation), cut along axis, without the slices that are empty in either.
+ * MG_ERR_ARG naming both files when they differ in kind, size or orientation. */
 mg_status mg_slices_load_pair(const char *a, const char *b, mg_slice_axis axis, mg_slices *sa, mg_slices *sb);
 /* "name" for a PNG, "name[k=87]" for slice 87 along k of a volume, into buf; false when it does not fit. */
 bool mg_slices_name(const mg_slices *s, int i, const char *file_name, char *buf, size_t len);

@@ -2,7 +2,8 @@
  * has to beat (include/mrigan/quality.h). For each set: its slices in pairs; the identity, unpaired histogram
  * matching and the oracle lookup table scored in both directions; with --train, a CycleGAN trained on copies of
  * the two domains' files under new, shuffled names (training sees two folders and nothing of the pairing), then
- * scored the same way, with its training time, iterations and peak memory. A table on stdout, JSON with --json. */
+ * scored the same way, with its training time, iterations and the process's peak memory so far (the largest of
+ * the sets trained until then: run one set a command for each set's own). A table on stdout, JSON with --json. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -164,7 +165,7 @@ static void print_row(const quality_row *r)
            r->method, r->n, r->sc.whole.psnr_mean, r->sc.whole.ssim_mean, r->sc.whole.mae_mean,
            r->sc.foreground.psnr_mean, r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean);
     if (r->iterations > 0)
-        printf("  %7.0f s %7ld it %6ld MB", r->seconds, r->iterations, r->peak_mb);
+        printf("  %7.0f s %7ld it %6ld MB peak so far", r->seconds, r->iterations, r->peak_mb);
     printf("\n");
     fflush(stdout);
 }
@@ -179,8 +180,8 @@ static void json_row(FILE *f, const quality_row *r, bool first)
             r->sc.whole.ssim_mean, r->sc.whole.mae_mean, r->sc.whole.ssim_sd, r->sc.foreground.psnr_mean,
             r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean);
     if (r->iterations > 0)
-        fprintf(f, ", \"train_seconds\": %.1f, \"iterations\": %ld, \"peak_mb\": %ld", r->seconds, r->iterations,
-                r->peak_mb);
+        fprintf(f, ", \"train_seconds\": %.1f, \"iterations\": %ld, \"process_peak_mb\": %ld", r->seconds,
+                r->iterations, r->peak_mb);
     fputs("}", f);
 }
 

@@ -148,6 +148,10 @@ static int eval_png_pair(const eval_ctx *c, const char *src, const char *tgt, ev
     uint8_t *mask = NULL;
     const bool round_t = png_is_8bit_gray(tgt), round_x = png_is_8bit_gray(src);
     int rc = 0;
+    if (c->mask_voxels) /* a mask volume has no slice to give a PNG pair */
+        return fprintf(stderr, "mrigan eval: --mask-volume scores volume pairs; %s and %s are slices (use --mask)\n",
+                       src, tgt),
+               2;
     eval_row row = {.input = src, .target = tgt, .slice = -1, .axis = -1};
     if (mg_image_load_png(src, &x) != MG_OK || mg_image_load_png(tgt, &t) != MG_OK)
         rc = (fprintf(stderr, "mrigan eval: %s\n", mg_last_error()), 1);
@@ -208,6 +212,9 @@ static int eval_volume_pair(const eval_ctx *c, const char *src, const char *tgt,
     if (s == MG_OK && memcmp(x.dim, t.dim, sizeof x.dim))
         s = mg_error(MG_ERR_ARG, "%s is %dx%dx%d, %s is %dx%dx%d: volumes are compared on one grid", src, x.dim[0],
                      x.dim[1], x.dim[2], tgt, t.dim[0], t.dim[1], t.dim[2]);
+    if (s == MG_OK && !mg_volume_same_orientation(&x, &t)) /* voxel (i, j, k) must be one place in both */
+        s = mg_error(MG_ERR_ARG, "%s and %s store their voxels in different orientations: resample one onto the other",
+                     src, tgt);
     if (s == MG_OK && c->mask_volume && memcmp(c->mask_volume->dim, t.dim, sizeof t.dim))
         s = mg_error(MG_ERR_ARG, "--mask-volume %s is not on the grid of %s", c->o->mask_volume, tgt);
     if (s == MG_OK && !(pred = malloc(sizeof *pred * (size_t)t.dim[0] * t.dim[1] * t.dim[2])))
@@ -387,6 +394,12 @@ int cmd_eval(int argc, char **argv)
             rc = (fprintf(stderr, "mrigan eval: %s: %s\n", o.checkpoint, mg_last_error()), 1);
         have_model = !rc;
     }
+    for (int d = 0; have_model && !rc && d < 2; d++) /* an export may hold one direction only */
+        if (!m.has_generator[d] && o.direction == d)
+            rc = (fprintf(stderr, "mrigan eval: %s holds no %s generator\n", o.checkpoint, d ? "B->A" : "A->B"), 2);
+        else if (!m.has_generator[d] && o.direction == 2)
+            fprintf(stderr, "mrigan eval: note: %s holds no %s generator; scoring %s only\n", o.checkpoint,
+                    d ? "B->A" : "A->B", d ? "a2b" : "b2a");
     const eval_show how = {.by_dir = !pred_mode, .identity = o.identity, .mask = o.mask || o.mask_volume};
     app_progress bar;
     app_progress_begin(&bar, "eval");
@@ -394,6 +407,8 @@ int cmd_eval(int argc, char **argv)
     int n_runs = 0;
     for (int d = 0; !rc && d < 2; d++) {
         if (pred_mode ? d > 0 : (o.direction != 2 && o.direction != d))
+            continue;
+        if (have_model && !m.has_generator[d])
             continue;
         runs[n_runs].label = pred_mode ? "pred" : d ? "b2a" : "a2b";
         eval_ctx c = {.o = &o,

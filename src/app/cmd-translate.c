@@ -23,7 +23,7 @@
 typedef struct translate_opts {
     const char *checkpoint, *out, *suffix;
     int direction; /* 0 a2b, 1 b2a */
-    bool sixteen, float32;
+    bool sixteen, float32, overwrite;
     int slice_axis, threads, backend, device;
 } translate_opts;
 
@@ -165,8 +165,15 @@ static int plan_outputs(const translate_opts *o, translate_list *l)
     if (rc)
         fprintf(stderr, "mrigan translate: out of memory\n");
     for (int i = 0; !rc && i < l->n; i++) {
+        struct stat st;
         if (app_inputs_has(&in, l->jobs[i].out))
             rc = (fprintf(stderr, "mrigan translate: the output %s would replace an input; choose another --out\n",
+                          l->jobs[i].out),
+                  2);
+        else if (!o->overwrite && lstat(l->jobs[i].out, &st) == 0) /* the real T2 beside a T1, an earlier output */
+            rc = (fprintf(stderr,
+                          "mrigan translate: %s exists; choose another --out or --suffix, or give --overwrite to "
+                          "replace it\n",
                           l->jobs[i].out),
                   2);
         for (int k = 0; !rc && k < i; k++)
@@ -279,6 +286,7 @@ int cmd_translate(int argc, char **argv)
          .target = &o.suffix,
          .meta = "TEXT",
          .help = "added to each output name before its extension, e.g. _synth"},
+        APP_FLAG("overwrite", &o.overwrite, true, "replace outputs that exist (never an input)"),
         APP_FLAG("16bit", &o.sixteen, true, "write 16-bit PNGs (default 8-bit)"),
         APP_FLAG("float", &o.float32, true, "write volumes as float32 in [0, 1] (default: the input's type family)"),
         {.name = "slice-axis",
@@ -301,7 +309,8 @@ int cmd_translate(int argc, char **argv)
                "height; a volume keeps its grid (dimensions, voxel sizes, qform/sform) and its datatype family,\n"
                "with intensities 0..255 (uint8), 0..4095 (other integers) or 0..1 (float). Outputs take the input's\n"
                "name with a T1 tag turned into T2 (a2b) or T2 into T1 (b2a), plus --suffix; inputs from several\n"
-               "folders go to one subfolder of --out each.\n\n");
+               "folders go to one subfolder of --out each. A file that exists is never replaced without\n"
+               "--overwrite, and an input never.\n\n");
         app_print_options(table, n_opts);
         return 0;
     }

@@ -121,6 +121,11 @@ static mg_status nifti_open_header(const char *path, nifti_image **out)
                                   : "no NIfTI header size at its start");
     int version = 0;
     void *hdr = nifti_read_header(path, &version, 0); /* checked here, with messages that name the file */
+    if (hdr && version != 1 && version != 2) {
+        free(hdr);
+        return mg_error(MG_ERR_FORMAT, "%s: not a NIfTI-1 or NIfTI-2 header (no n+1 or n+2 magic: ANALYZE or damaged)",
+                        path);
+    }
     if (hdr && !nifti_dims_look_good(hdr, version)) {
         free(hdr);
         return mg_error(MG_ERR_FORMAT,
@@ -136,6 +141,12 @@ static mg_status nifti_open_header(const char *path, nifti_image **out)
         return mg_error(MG_ERR_FORMAT, "%s: not a valid NIfTI-1 or NIfTI-2 header (truncated, or fields out of range)",
                         path);
     mg_status s = MG_OK;
+    /* The standard defines dim[1..dim[0]] only: the sizes beyond are 1, whatever the file holds (often 0). */
+    int64_t *sizes[7] = {&nim->nx, &nim->ny, &nim->nz, &nim->nt, &nim->nu, &nim->nv, &nim->nw};
+    for (int k = (int)nim->ndim; k < 7; k++) {
+        *sizes[k] = 1;
+        nim->dim[k + 1] = 1;
+    }
     /* nifti_clib calls every single file NIfTI-1: the version comes from the header's size */
     if (nim->nifti_type == NIFTI_FTYPE_NIFTI1_1 && version == 2)
         nim->nifti_type = NIFTI_FTYPE_NIFTI2_1;
@@ -323,7 +334,8 @@ typedef struct nifti_sink {
 static mg_status nifti_sink_write(nifti_sink *k, const void *data, size_t len, int flush)
 {
     if (!k->z)
-        return len && fwrite(data, 1, len, k->f) != len ? MG_ERR_IO : MG_OK;
+        return len && fwrite(data, 1, len, k->f) != len ? mg_error(MG_ERR_IO, "writing failed: %s", strerror(errno))
+                                                        : MG_OK;
     k->z->next_in = (unsigned char *)data;
     k->z->avail_in = (uInt)len;
     int rc;
@@ -335,7 +347,7 @@ static mg_status nifti_sink_write(nifti_sink *k, const void *data, size_t len, i
             return mg_error(MG_ERR_IO, "gzip compression failed");
         size_t produced = sizeof k->out - k->z->avail_out;
         if (produced && fwrite(k->out, 1, produced, k->f) != produced)
-            return MG_ERR_IO;
+            return mg_error(MG_ERR_IO, "writing failed: %s", strerror(errno));
     } while (k->z->avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
     return MG_OK;
 }

@@ -51,6 +51,8 @@ static mg_status slices_from_volume(const char *path, mg_slice_axis axis, bool k
         n += keep_empty || !empty[k];
     out->axis = s == MG_OK ? p.axis : -1;
     if (s == MG_OK)
+        mg_volume_orientation(&v, out->orientation);
+    if (s == MG_OK)
         s = slices_alloc(out, n, path);
     for (int k = 0; s == MG_OK && k < p.count; k++) {
         if (!keep_empty && empty[k])
@@ -95,6 +97,9 @@ mg_status mg_slices_load_pair(const char *a, const char *b, mg_slice_axis axis, 
         s = mg_slices_load(b, axis, true, sb);
     if (s == MG_OK && (mg_volume_is_name(a) != mg_volume_is_name(b)))
         s = mg_error(MG_ERR_ARG, "%s and %s: a slice and a volume cannot be compared", a, b);
+    else if (s == MG_OK && memcmp(sa->orientation, sb->orientation, sizeof sa->orientation))
+        s = mg_error(MG_ERR_ARG, "%s and %s store their voxels in different orientations: resample one onto the other",
+                     a, b);
     else if (s == MG_OK && (sa->n != sb->n || sa->axis != sb->axis))
         s = mg_error(MG_ERR_ARG, "%s and %s: the volumes have %d and %d slices along the chosen axis", a, b, sa->n,
                      sb->n);

@@ -20,10 +20,8 @@ struct mg_volume_header {
  * posterior). */
 static void volume_directions(const mg_volume *v, int anat[3], bool toward_display[3])
 {
-    const nifti_image *nim = v->header->nim;
     int code[3];
-    /* nifti_clib fills qto_xyz from pixdim alone when qform_code is 0 (the ANALYZE default) */
-    nifti_dmat44_to_orientation(nim->sform_code > 0 ? nim->sto_xyz : nim->qto_xyz, &code[0], &code[1], &code[2]);
+    mg_volume_orientation(v, code); /* from qto_xyz, which pixdim alone fills when qform_code is 0 (ANALYZE) */
     for (int a = 0; a < 3; a++) {
         switch (code[a]) {
         case NIFTI_L2R: anat[a] = 0, toward_display[a] = false; break; /* toward the right */
@@ -35,6 +33,20 @@ static void volume_directions(const mg_volume *v, int anat[3], bool toward_displ
         default: anat[a] = a, toward_display[a] = a != 2; break; /* no orientation: the ANALYZE layout */
         }
     }
+}
+
+void mg_volume_orientation(const mg_volume *v, int codes[3])
+{
+    const nifti_image *nim = v->header->nim;
+    nifti_dmat44_to_orientation(nim->sform_code > 0 ? nim->sto_xyz : nim->qto_xyz, &codes[0], &codes[1], &codes[2]);
+}
+
+bool mg_volume_same_orientation(const mg_volume *a, const mg_volume *b)
+{
+    int ca[3], cb[3];
+    mg_volume_orientation(a, ca);
+    mg_volume_orientation(b, cb);
+    return !memcmp(ca, cb, sizeof ca);
 }
 
 mg_status mg_volume_plane_of(const mg_volume *v, mg_slice_axis which, mg_volume_plane *out)
