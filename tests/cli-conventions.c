@@ -195,7 +195,7 @@ void test_export(void)
 void test_bench_quality(void)
 {
     char sh[4 * PATH_MAX];
-    snprintf(sh, sizeof sh, "'%s' bench quality --sets phantom --json '%s' > '%s'", mrigan_bin, tp("q.json"),
+    snprintf(sh, sizeof sh, "'%s' bench quality --sets phantom128 --json '%s' > '%s'", mrigan_bin, tp("q.json"),
              tp("q.txt"));
     int rc = system(sh);
     char *json = (char *)read_file(tp("q.json"), NULL);
@@ -222,14 +222,14 @@ void test_bench_quality(void)
         eval_id = atof(p + strlen("\"ssim\": {\"mean\": "));
     CHECK(rc == 0 && fabs(eval_id - id) < 1e-4, "eval --identity SSIM %g, bench quality's %g", eval_id, id);
     free(json);
-    int r2 = mrigan("bench", "quality", "--sets", "phantom", "--train", "--bench-out", tp("QB"), "--size", "32",
+    int r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--bench-out", tp("QB"), "--size", "32",
                     "--ngf", "4", "--ndf", "4", "--epochs", "1", "--epochs-decay", "0", "--threads", THREADS,
                     "--backend", "cpu", NULL);
-    CHECK(r2 == 0 && exists(tp("QB/phantom/A/n_000.png")) && !exists(tp("QB/phantom/A/phantom_000.png")) &&
-              exists(tp("QB/phantom/run/latest.ckpt")),
+    CHECK(r2 == 0 && exists(tp("QB/phantom128/A/n_000.png")) && !exists(tp("QB/phantom128/A/phantom_000.png")) &&
+              exists(tp("QB/phantom128/run/latest.ckpt")),
           "bench quality --train: exit %d", r2);
-    r2 = mrigan("bench", "quality", "--sets", "phantom", "--a", "x", NULL);
+    r2 = mrigan("bench", "quality", "--sets", "phantom128", "--a", "x", NULL);
     CHECK(r2 == 2 && err_has("the benchmark's own"), "bench quality --a: exit %d", r2);
-    r2 = mrigan("bench", "quality", "--sets", "phantom,nowhere", NULL);
+    r2 = mrigan("bench", "quality", "--sets", "phantom128,nowhere", NULL);
     CHECK(r2 == 2 && err_has("'nowhere'"), "bench quality --sets nowhere: exit %d", r2);
 }

@@ -58,20 +58,23 @@ const mg_tissue_params *mg_phantom_tissue(int t);
 float mg_phantom_signal(int t, int w);
 
 typedef struct mg_phantom_config {
-    int size;      /* side of the square images, a multiple of 4 in [MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE] */
-    uint64_t seed; /* subject k of a seed is drawn from PCG32 stream k */
-    float noise;   /* Rician sigma relative to the image's largest noise-free signal, 0 for none */
-    float bias;    /* bias field: its log spans [-bias, bias] over the image, 0 for a flat field */
+    int size;          /* side of the square images, a multiple of 4 in [MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE] */
+    int width, height; /* when both are set (> 0): images of width x height instead, each side in
+                        * [MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE], the pixels square: the head keeps its shape
+                        * and fills the shorter side as it fills a square image of that side */
+    uint64_t seed;     /* subject k of a seed is drawn from PCG32 stream k */
+    float noise;       /* Rician sigma relative to the image's largest noise-free signal, 0 for none */
+    float bias;        /* bias field: its log spans [-bias, bias] over the image, 0 for a flat field */
 } mg_phantom_config;
 
-/* size 128, seed 1, noise 0.02, bias 0.1. */
+/* size 128 (no width, height), seed 1, noise 0.02, bias 0.1. */
 void mg_phantom_config_default(mg_phantom_config *cfg);
 /* MG_ERR_ARG naming the first field out of range and the allowed range. */
 mg_status mg_phantom_check_config(const mg_phantom_config *cfg);
 
-/* Renders subject `index` (>= 0). t1, t2: NULL or an image that receives a new size x size image (free it
- * with mg_image_free()); labels: NULL or size*size bytes for the label map (mg_tissue values). Either image
- * may be left out without changing the other. On failure the images are left empty. */
+/* Renders subject `index` (>= 0). t1, t2: NULL or an image that receives a new size x size (or width x height)
+ * image (free it with mg_image_free()); labels: NULL or one byte a pixel for the label map (mg_tissue values). Either
+ * image may be left out without changing the other. On failure the images are left empty. */
 mg_status mg_phantom_render(const mg_phantom_config *cfg, int index, mg_image *t1, mg_image *t2, uint8_t *labels);
 
 /* Writes subjects 0..count-1 as dir/T1/phantom_NNN.png and dir/T2/phantom_NNN.png (at least three digits,

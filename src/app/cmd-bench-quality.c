@@ -16,6 +16,7 @@
 #include "base/base.h"
 #include "base/file.h"
 #include "commands.h"
+#include "mrigan/phantom.h"
 #include "mrigan/quality.h"
 #include "mrigan/volume.h"
 #include "options.h"
@@ -26,7 +27,10 @@ typedef struct quality_set_def {
 } quality_set_def;
 
 static const quality_set_def quality_sets[] = {
-    {"phantom", NULL, NULL, "the embedded phantom, data/phantom: 24 pairs of 128x128 slices"},
+    {"phantom", NULL, NULL,
+     "48 pairs of 181x217 whole-head slices (scalp, skull, noise), rendered by mrigan phantom (seed 1) into "
+     "--bench-out"},
+    {"phantom128", NULL, NULL, "the embedded phantom, data/phantom: 24 pairs of 128x128 slices"},
     {"mni152", "paired/mni152/png_axial_1mm_brain/T1", "paired/mni152/png_axial_1mm_brain/T2",
      "MNI152 templates, 31 axial 1 mm brain slices (PNG)"},
     {"open-ms", "paired/open-ms/nifti/patient07_T1.nii.gz,paired/open-ms/nifti/patient19_T1.nii.gz",
@@ -72,13 +76,37 @@ static int files_add(quality_files *f, char *a, char *b)
     return 0;
 }
 
+/* The phantom set at 181x217 (rendered once into out/phantom-data) or the embedded one; its folder into dir. */
+static int phantom_folder(const quality_set_def *d, const char *embedded, const char *out, char *dir, size_t len)
+{
+    struct stat st;
+    char t1[4200];
+    if (strcmp(d->name, "phantom")) {
+        snprintf(dir, len, "%s", embedded);
+        return 0;
+    }
+    snprintf(dir, len, "%s/phantom-data", out);
+    snprintf(t1, sizeof t1, "%.4100s/T1", dir);
+    if (stat(t1, &st) == 0)
+        return 0;
+    mg_phantom_config pc;
+    mg_phantom_config_default(&pc);
+    pc.width = 181;
+    pc.height = 217;
+    if ((mkdir(out, 0777) != 0 && errno != EEXIST) ||
+        mg_phantom_write(dir, &pc, 48, 8, "mrigan bench quality (48 pairs of 181x217, seed 1)") != MG_OK)
+        return fprintf(stderr, "mrigan bench quality: cannot render the phantom into %s: %s\n", dir, mg_last_error()),
+               1;
+    return 0;
+}
+
 /* The file pairs of a set: two folders paired by name or tag, or two comma-separated lists of files. */
 static int files_of_set(const char *data, const char *phantom, const quality_set_def *d, quality_files *f)
 {
     char a[4096], b[4096];
     if (!d->a) {
-        snprintf(a, sizeof a, "%s/T1", phantom);
-        snprintf(b, sizeof b, "%s/T2", phantom);
+        snprintf(a, sizeof a, "%.4000s/T1", phantom);
+        snprintf(b, sizeof b, "%.4000s/T2", phantom);
     } else {
         snprintf(a, sizeof a, "%s", d->a);
         snprintf(b, sizeof b, "%s", d->b);
@@ -225,11 +253,14 @@ static int train_set(bench_quality *q, const quality_set_def *d, quality_files *
     return 0;
 }
 
-static int bench_set(bench_quality *q, const quality_set_def *d, const char *phantom, mg_backend *be)
+static int bench_set(bench_quality *q, const quality_set_def *d, const char *embedded, mg_backend *be)
 {
     quality_files f = {0};
     mg_quality_set set = {0};
-    int rc = files_of_set(q->data, phantom, d, &f);
+    char phantom[4200];
+    int rc = phantom_folder(d, embedded, q->out, phantom, sizeof phantom);
+    if (!rc)
+        rc = files_of_set(q->data, phantom, d, &f);
     if (!rc && mg_quality_add_files(&set, (const char *const *)f.a, (const char *const *)f.b, f.n) != MG_OK)
         rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
     mg_trainer *t = NULL;
@@ -275,7 +306,7 @@ int cmd_bench_quality(int argc, char **argv)
                                          .kind = OPT_STRING,
                                          .target = &q.sets,
                                          .meta = "LIST",
-                                         .help = "comma-separated: phantom,mni152,open-ms,brats2020,mni152-2mm (all)"};
+                                         .help = "comma-separated names (below; default: all)"};
     q.table[MG_SET_COUNT + 1] = (app_option){.name = "data",
                                              .kind = OPT_STRING,
                                              .target = &q.data,
@@ -314,7 +345,13 @@ int cmd_bench_quality(int argc, char **argv)
     }
     bool chosen[N_SETS] = {false};
     char list[1024];
-    snprintf(list, sizeof list, "%s", q.sets ? q.sets : "phantom,mni152,open-ms,brats2020,mni152-2mm");
+    if (q.sets) {
+        snprintf(list, sizeof list, "%s", q.sets);
+    } else {
+        int len = 0;
+        for (int k = 0; k < N_SETS; k++)
+            len += snprintf(list + len, sizeof list - (size_t)len, "%s%s", k ? "," : "", quality_sets[k].name);
+    }
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         int k = 0;
         while (k < N_SETS && strcmp(tok, quality_sets[k].name))

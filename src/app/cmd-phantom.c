@@ -26,12 +26,15 @@ typedef struct phantom_opts {
 static void phantom_usage(FILE *f)
 {
     fprintf(f,
-            "usage: mrigan phantom --out DIR [--count N] [--size S] [--seed K] [--noise SIGMA] [--bias B] [--16bit]\n"
+            "usage: mrigan phantom --out DIR [--count N] [--size S | --width W --height H] [--seed K] [--noise SIGMA]\n"
+            "                      [--bias B] [--16bit]\n"
             "Writes a synthetic paired T1-/T2-weighted axial brain slice set: DIR/T1/phantom_NNN.png and\n"
             "DIR/T2/phantom_NNN.png (the same name is the same subject), and DIR/phantom.txt saying how.\n"
             "  --out DIR      output folder, created if missing (required)\n"
             "  --count N      number of subjects, 1 to %d (default 24)\n"
             "  --size S       image side in pixels, a multiple of 4 from %d to %d (default 128)\n"
+            "  --width W      images of width W instead of --size (with --height; same range, any side)\n"
+            "  --height H     images of height H instead of --size (with --width; square pixels)\n"
             "  --seed K       seed, 0 to 2^64-1 (default 1); subject k is the same whatever --count is\n"
             "  --noise SIGMA  Rician noise relative to the largest signal, 0 to %g (default 0.02)\n"
             "  --bias B       bias field strength (log amplitude), 0 to %g (default 0.1)\n"
@@ -88,6 +91,10 @@ static int phantom_parse(int argc, char **argv, phantom_opts *o)
         } else if (!strcmp(a, "--size")) {
             ok = v && app_parse_int(v, MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE, &o->cfg.size) && o->cfg.size % 4 == 0;
             snprintf(range, sizeof range, "a multiple of 4 from %d to %d", MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE);
+        } else if (!strcmp(a, "--width") || !strcmp(a, "--height")) {
+            ok = v && app_parse_int(v, MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE,
+                                    a[2] == 'w' ? &o->cfg.width : &o->cfg.height);
+            snprintf(range, sizeof range, "an integer from %d to %d", MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE);
         } else if (!strcmp(a, "--seed")) {
             ok = v && parse_u64(v, &o->cfg.seed);
             snprintf(range, sizeof range, "an integer from 0 to 18446744073709551615");
@@ -158,6 +165,11 @@ int cmd_phantom(int argc, char **argv)
         fprintf(stderr, "mrigan phantom: out of memory\n");
         return 1;
     }
+    if ((o.cfg.width > 0) != (o.cfg.height > 0)) {
+        free(cmd);
+        fprintf(stderr, "mrigan phantom: give both --width and --height, or neither\n");
+        return 2;
+    }
     mg_status st = mg_phantom_write(o.out, &o.cfg, o.count, o.bit_depth, cmd);
     free(cmd);
     if (st != MG_OK) {
@@ -167,7 +179,8 @@ int cmd_phantom(int argc, char **argv)
     }
     printf("mrigan phantom: wrote %d T1/T2 pair%s of %dx%d (%d-bit, seed %llu) to %s/T1 and %s/T2; how they were "
            "made: %s/phantom.txt\n",
-           o.count, o.count == 1 ? "" : "s", o.cfg.size, o.cfg.size, o.bit_depth, (unsigned long long)o.cfg.seed, o.out,
-           o.out, o.out);
+           o.count, o.count == 1 ? "" : "s", o.cfg.width > 0 ? o.cfg.width : o.cfg.size,
+           o.cfg.height > 0 ? o.cfg.height : o.cfg.size, o.bit_depth, (unsigned long long)o.cfg.seed, o.out, o.out,
+           o.out);
     return 0;
 }

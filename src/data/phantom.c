@@ -73,6 +73,7 @@ float mg_phantom_signal(int t, int w)
 void mg_phantom_config_default(mg_phantom_config *cfg)
 {
     cfg->size = 128;
+    cfg->width = cfg->height = 0;
     cfg->seed = 1;
     cfg->noise = 0.02f;
     cfg->bias = 0.1f;
@@ -82,7 +83,13 @@ mg_status mg_phantom_check_config(const mg_phantom_config *cfg)
 {
     if (!cfg)
         return mg_error(MG_ERR_ARG, "phantom: no configuration");
-    if (cfg->size < MG_PHANTOM_MIN_SIZE || cfg->size > MG_PHANTOM_MAX_SIZE || cfg->size % 4)
+    if ((cfg->width > 0) != (cfg->height > 0) || cfg->width < 0 || cfg->height < 0)
+        return mg_error(MG_ERR_ARG, "phantom: give both width and height, or neither");
+    if (cfg->width > 0 && (cfg->width < MG_PHANTOM_MIN_SIZE || cfg->width > MG_PHANTOM_MAX_SIZE ||
+                           cfg->height < MG_PHANTOM_MIN_SIZE || cfg->height > MG_PHANTOM_MAX_SIZE))
+        return mg_error(MG_ERR_ARG, "phantom: %dx%d: each side must be from %d to %d", cfg->width, cfg->height,
+                        MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE);
+    if (cfg->width == 0 && (cfg->size < MG_PHANTOM_MIN_SIZE || cfg->size > MG_PHANTOM_MAX_SIZE || cfg->size % 4))
         return mg_error(MG_ERR_ARG, "phantom: size %d must be a multiple of 4 from %d to %d", cfg->size,
                         MG_PHANTOM_MIN_SIZE, MG_PHANTOM_MAX_SIZE);
     if (!(cfg->noise >= 0.0f && cfg->noise <= MG_PHANTOM_MAX_NOISE))
@@ -457,27 +464,33 @@ mg_status mg_phantom_render(const mg_phantom_config *cfg, int index, mg_image *t
         return st;
     if (index < 0)
         return mg_error(MG_ERR_ARG, "phantom: subject index %d must be >= 0", index);
-    int size = cfg->size, n = size * size;
+    const int width = cfg->width > 0 ? cfg->width : cfg->size, height = cfg->height > 0 ? cfg->height : cfg->size,
+              n = width * height;
     subject *s = malloc(sizeof *s);
     float *sig = malloc(2 * (size_t)n * sizeof *sig), *field = malloc((size_t)n * sizeof *field);
     if (!s || !sig || !field) {
         free(s), free(sig), free(field);
-        return mg_error(MG_ERR_OOM, "phantom: out of memory for a %dx%d subject", size, size);
+        return mg_error(MG_ERR_OOM, "phantom: out of memory for a %dx%d subject", width, height);
     }
     subject_make(s, cfg->seed, index);
 
     float tsig[2][MG_TISSUE_COUNT];
     for (int t = 0; t < MG_TISSUE_COUNT; t++)
         tsig[0][t] = mg_phantom_signal(t, MG_T1W), tsig[1][t] = mg_phantom_signal(t, MG_T2W);
-    float step = 2.0f / (float)size, fmax = 0.0f;
-    for (int py = 0; py < size; py++) {
-        for (int px = 0; px < size; px++) {
+    /* square pixels: the shorter side spans [-1, 1], the longer one a wider range around 0 (a square image is
+     * computed exactly as it always was) */
+    const int side = width < height ? width : height;
+    const float step = 2.0f / (float)side, x0 = width == side ? -1.0f : -(float)width / (float)side,
+                y0 = height == side ? -1.0f : -(float)height / (float)side;
+    float fmax = 0.0f;
+    for (int py = 0; py < height; py++) {
+        for (int px = 0; px < width; px++) {
             int count[MG_TISSUE_COUNT] = {0};
             for (int sy = 0; sy < SS; sy++)
                 for (int sx = 0; sx < SS; sx++)
-                    count[classify(s, -1.0f + step * ((float)px + ((float)sx + 0.5f) / SS),
-                                   -1.0f + step * ((float)py + ((float)sy + 0.5f) / SS))]++;
-            int best = 0, i = py * size + px;
+                    count[classify(s, x0 + step * ((float)px + ((float)sx + 0.5f) / SS),
+                                   y0 + step * ((float)py + ((float)sy + 0.5f) / SS))]++;
+            int best = 0, i = py * width + px;
             float a = 0.0f, b = 0.0f;
             for (int t = 0; t < MG_TISSUE_COUNT; t++) {
                 a += (float)count[t] * tsig[0][t];
@@ -489,7 +502,7 @@ mg_status mg_phantom_render(const mg_phantom_config *cfg, int index, mg_image *t
             sig[n + i] = b / (SS * SS);
             if (labels)
                 labels[i] = (uint8_t)best;
-            float x = -1.0f + step * ((float)px + 0.5f), y = -1.0f + step * ((float)py + 0.5f);
+            float x = x0 + step * ((float)px + 0.5f), y = y0 + step * ((float)py + 0.5f);
             const float *c = s->bias_c;
             field[i] = c[0] * x + c[1] * y + c[2] * x * y + c[3] * (x * x - 0.5f) + c[4] * (y * y - 0.5f);
             fmax = fmaxf(fmax, fabsf(field[i]));
@@ -507,7 +520,7 @@ mg_status mg_phantom_render(const mg_phantom_config *cfg, int index, mg_image *t
     for (int w = 0; w < 2 && st == MG_OK; w++) {
         if (!outs[w])
             continue;
-        st = mg_image_new(size, size, outs[w]);
+        st = mg_image_new(width, height, outs[w]);
         if (st == MG_OK)
             st = finish_image(sig + (size_t)w * n, n, cfg->noise, cfg->seed, index, w, outs[w]);
     }
@@ -561,8 +574,9 @@ static void describe(FILE *f, const mg_phantom_config *cfg, int count, int bit_d
             " index):\nslice level, head size, ellipticity and rotation, layer thicknesses, gyral pattern, ventricle"
             " size.\n\nSignal: spin echo S = PD * (1 - exp(-TR/T1)) * exp(-TE/T2)\n  T1-weighted: TR %.0f ms, TE"
             " %.0f ms\n  T2-weighted: TR %.0f ms, TE %.0f ms\n",
-            (unsigned long long)cfg->seed, count, cfg->size, cfg->size, bit_depth, (double)cfg->noise,
-            (double)cfg->bias, digits, 0, (double)seq_tr[0], (double)seq_te[0], (double)seq_tr[1], (double)seq_te[1]);
+            (unsigned long long)cfg->seed, count, cfg->width > 0 ? cfg->width : cfg->size,
+            cfg->height > 0 ? cfg->height : cfg->size, bit_depth, (double)cfg->noise, (double)cfg->bias, digits, 0,
+            (double)seq_tr[0], (double)seq_te[0], (double)seq_tr[1], (double)seq_te[1]);
     fprintf(f, "  %-13s %7s %7s %5s %8s %8s\n", "tissue (1.5T)", "T1 ms", "T2 ms", "PD", "S(T1w)", "S(T2w)");
     for (int t = 1; t < MG_TISSUE_COUNT; t++)
         fprintf(f, "  %-13s %7.0f %7.0f %5.2f %8.4f %8.4f\n", tissues[t].name, (double)tissues[t].t1_ms,
