@@ -223,6 +223,8 @@ float mg_rng_uniform(mg_rng *r);
 float mg_rng_normal(mg_rng *r);
 /* Uniform integer in [0, n), unbiased. */
 uint32_t mg_rng_below(mg_rng *r, uint32_t n);
+/* perm = a uniform random permutation of 0..n-1 (Fisher-Yates, drawing mg_rng_below(i + 1) for i = n-1 .. 1). */
+void mg_rng_permutation(mg_rng *r, int *perm, int n);
 /* Fills t with normal(mean, std) draws, in element order. */
 mg_status mg_init_normal(mg_tensor *t, mg_rng *r, float mean, float std);
 

@@ -148,13 +148,8 @@ static int copy_shuffled(char **files, int n, const char *dir, uint64_t seed)
     int *perm = malloc(sizeof *perm * (size_t)n), rc = perm ? 0 : 1;
     mg_rng r;
     mg_rng_seed(&r, seed, 17);
-    for (int i = 0; perm && i < n; i++)
-        perm[i] = i;
-    for (int i = n - 1; perm && i > 0; i--) {
-        int j = (int)mg_rng_below(&r, (uint32_t)i + 1), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
+    if (perm)
+        mg_rng_permutation(&r, perm, n);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         rc = (fprintf(stderr, "mrigan bench quality: cannot create %s: %s\n", dir, strerror(errno)), 1);
     for (int i = 0; !rc && i < n; i++) {

@@ -33,6 +33,17 @@ float mg_rng_normal(mg_rng *r)
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
+void mg_rng_permutation(mg_rng *r, int *perm, int n)
+{
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)mg_rng_below(r, (uint32_t)i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
 uint32_t mg_rng_below(mg_rng *r, uint32_t n)
 {
     if (n <= 1)

@@ -25,13 +25,7 @@ static void trainer_epoch_order(int seed, int epoch, int *perm, int n)
 {
     mg_rng r;
     mg_rng_seed(&r, (uint64_t)seed ^ 0x5851F42D4C957F2Dull, (uint64_t)epoch);
-    for (int i = 0; i < n; i++)
-        perm[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)mg_rng_below(&r, (uint32_t)i + 1), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
+    mg_rng_permutation(&r, perm, n);
 }
 
 /* What a failed run leaves to resume from, for its last message. */
