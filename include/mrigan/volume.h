@@ -142,6 +142,9 @@ void mg_slices_free(mg_slices *s);
  * one grid (the same dimensions and orientation), cut along axis, without the slices that are empty in either.
  * MG_ERR_ARG naming both files when they differ in kind, size or orientation. */
 mg_status mg_slices_load_pair(const char *a, const char *b, mg_slice_axis axis, mg_slices *sa, mg_slices *sb);
+/* The same pair's slices appended to the paired arrays *ia and *ib of *n images each (grown as needed; the caller
+ * frees the images and the arrays). Nothing is appended on failure. */
+mg_status mg_slices_append_pair(const char *a, const char *b, mg_slice_axis axis, mg_image **ia, mg_image **ib, int *n);
 /* "name" for a PNG, "name[k=87]" for slice 87 along k of a volume, into buf; false when it does not fit. */
 bool mg_slices_name(const mg_slices *s, int i, const char *file_name, char *buf, size_t len);
 

@@ -136,6 +136,31 @@ mg_status mg_slices_load_pair(const char *a, const char *b, mg_slice_axis axis, 
     return s;
 }
 
+mg_status mg_slices_append_pair(const char *a, const char *b, mg_slice_axis axis, mg_image **ia, mg_image **ib, int *n)
+{
+    mg_slices sa, sb;
+    mg_status s = mg_slices_load_pair(a, b, axis, &sa, &sb);
+    if (s != MG_OK)
+        return s;
+    mg_image *ga = realloc(*ia, sizeof *ga * (size_t)(*n + sa.n));
+    if (ga)
+        *ia = ga;
+    mg_image *gb = ga ? realloc(*ib, sizeof *gb * (size_t)(*n + sa.n)) : NULL;
+    if (gb)
+        *ib = gb;
+    if (!ga || !gb)
+        s = mg_error(MG_ERR_OOM, "%s and %s: out of memory", a, b);
+    for (int k = 0; s == MG_OK && k < sa.n; k++) { /* the images move into the arrays */
+        (*ia)[*n] = sa.image[k];
+        (*ib)[*n] = sb.image[k];
+        sa.image[k] = sb.image[k] = (mg_image){0};
+        (*n)++;
+    }
+    mg_slices_free(&sa);
+    mg_slices_free(&sb);
+    return s;
+}
+
 bool mg_slices_name(const mg_slices *s, int i, const char *file_name, char *buf, size_t len)
 {
     int n = s->axis < 0 ? snprintf(buf, len, "%s", file_name)

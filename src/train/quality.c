@@ -25,27 +25,8 @@ void mg_quality_free(mg_quality_set *set)
 mg_status mg_quality_add_files(mg_quality_set *set, const char *const *files_a, const char *const *files_b, int n)
 {
     mg_status s = MG_OK;
-    for (int f = 0; f < n && s == MG_OK; f++) {
-        mg_slices sa, sb;
-        if ((s = mg_slices_load_pair(files_a[f], files_b[f], MG_SLICE_AXIAL, &sa, &sb)) != MG_OK)
-            break;
-        mg_image *ga = realloc(set->a, sizeof *ga * (size_t)(set->n + sa.n));
-        if (ga)
-            set->a = ga;
-        mg_image *gb = ga ? realloc(set->b, sizeof *gb * (size_t)(set->n + sa.n)) : NULL;
-        if (gb)
-            set->b = gb;
-        if (!ga || !gb)
-            s = mg_error(MG_ERR_OOM, "quality set: out of memory");
-        for (int k = 0; s == MG_OK && k < sa.n; k++) { /* the images move into the set */
-            set->a[set->n] = sa.image[k];
-            set->b[set->n] = sb.image[k];
-            sa.image[k] = sb.image[k] = (mg_image){0};
-            set->n++;
-        }
-        mg_slices_free(&sa);
-        mg_slices_free(&sb);
-    }
+    for (int f = 0; f < n && s == MG_OK; f++)
+        s = mg_slices_append_pair(files_a[f], files_b[f], MG_SLICE_AXIAL, &set->a, &set->b, &set->n);
     return s;
 }
 

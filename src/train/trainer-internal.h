@@ -30,7 +30,8 @@ mg_status val_load(const char *dir_a, const char *dir_b, bool paired, mg_slice_a
 void val_free(val_set *v);
 /* best_metric: 0 SSIM, 1 PSNR, 2 MAE. */
 mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_val_result *out);
-/* The identity baseline of a paired set: each input scored as it is against its target (score NaN). */
+/* The identity baseline of a paired set: each input scored as it is against its target (val_run without a model;
+ * score NaN). */
 mg_status val_identity(const val_set *v, mg_val_result *out);
 
 /* ------------------------------------------------------------------ run state (run-state.c) */

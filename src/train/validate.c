@@ -66,37 +66,9 @@ mg_status val_load(const char *dir_a, const char *dir_b, bool paired, mg_slice_a
     *unmatched = l.unmatched;
     if (l.first_unmatched)
         snprintf(first, first_len, "%s", l.first_unmatched);
-    int cap = 0;
-    for (int i = 0; s == MG_OK && i < l.n; i++) {
-        mg_slices sa = {0}, sb = {0};
-        if ((s = mg_slices_load_pair(l.items[i].a, l.items[i].b, axis, &sa, &sb)) != MG_OK) {
+    for (int i = 0; s == MG_OK && i < l.n; i++)
+        if ((s = mg_slices_append_pair(l.items[i].a, l.items[i].b, axis, &v->a, &v->b, &v->n)) != MG_OK)
             s = mg_error(s, "validation data: %s", mg_last_error());
-            break;
-        }
-        if (v->n + sa.n > cap) {
-            int grown = cap ? cap : 16;
-            while (grown < v->n + sa.n)
-                grown *= 2;
-            mg_image *ga = realloc(v->a, sizeof *ga * (size_t)grown);
-            if (ga)
-                v->a = ga;
-            mg_image *gb = ga ? realloc(v->b, sizeof *gb * (size_t)grown) : NULL;
-            if (gb)
-                v->b = gb;
-            if (!ga || !gb)
-                s = mg_error(MG_ERR_OOM, "validation data: out of host memory");
-            else
-                cap = grown;
-        }
-        for (int k = 0; s == MG_OK && k < sa.n; k++) { /* the images move into the set */
-            v->a[v->n] = sa.image[k];
-            v->b[v->n] = sb.image[k];
-            sa.image[k] = sb.image[k] = (mg_image){0};
-            v->n++;
-        }
-        mg_slices_free(&sa);
-        mg_slices_free(&sb);
-    }
     v->n_a = v->n_b = v->n;
     mg_pairs_free(&l);
     if (s != MG_OK)
@@ -104,10 +76,13 @@ mg_status val_load(const char *dir_a, const char *dir_b, bool paired, mg_slice_a
     return s;
 }
 
-/* Scores img's translation (paired: against target; unpaired: the round trip against img itself). */
+/* Scores img's translation (paired: against target; unpaired: the round trip against img itself); without a
+ * model, img itself against target. */
 static mg_status val_score(mg_cyclegan *m, bool paired, int d, const mg_image *img, const mg_image *target,
                            mg_metrics *out)
 {
+    if (!m) /* the identity baseline: the input as it is */
+        return mg_metrics_compare(img, target, &(mg_metrics_options){0}, out);
     mg_image y = {0}, back = {0};
     mg_status s = mg_cyclegan_translate_image(m, d, img, &y);
     if (s == MG_OK && !paired)
@@ -149,23 +124,7 @@ mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_val_resu
 
 mg_status val_identity(const val_set *v, mg_val_result *out)
 {
-    mg_metrics *items = calloc((size_t)(v->n ? v->n : 1), sizeof *items);
-    if (!items)
-        return mg_error(MG_ERR_OOM, "validation: out of host memory");
-    mg_status s = MG_OK;
-    const mg_metrics_options opt = {0};
-    for (int d = 0; d < 2 && s == MG_OK; d++) {
-        int n = 0;
-        for (int i = 0; i < v->n && s == MG_OK; i++)
-            if (v->a[i].data && v->b[i].data)
-                s = mg_metrics_compare(d ? &v->b[i] : &v->a[i], d ? &v->a[i] : &v->b[i], &opt, &items[n++]);
-        mg_metrics_summary sum;
-        mg_metrics_compute_summary(items, n, &sum);
-        out->psnr[d] = sum.psnr_mean;
-        out->ssim[d] = sum.ssim_mean;
-        out->mae[d] = sum.mae_mean;
-    }
-    free(items);
+    mg_status s = val_run(NULL, v, 0, out);
     out->score = NAN;
     return s;
 }
