@@ -229,21 +229,25 @@ static void json_scores(FILE *f, const mg_metrics *m)
     fprintf(f, ", \"pixels\": %ld", m->n_pixels);
 }
 
+/* "key": {"mean": m, "sd": s} */
+static void json_mean_sd(FILE *f, const char *key, double mean, double sd)
+{
+    fprintf(f, "\"%s\": {\"mean\": ", key);
+    json_number(f, mean);
+    fputs(", \"sd\": ", f);
+    json_number(f, sd);
+    fputs("}", f);
+}
+
 static void json_summary(FILE *f, const mg_metrics_summary *s)
 {
-    fprintf(f, "{\"n\": %d, \"n_psnr_inf\": %d, \"psnr_db\": {\"mean\": ", s->n, s->n_psnr_inf);
-    json_number(f, s->psnr_mean);
-    fputs(", \"sd\": ", f);
-    json_number(f, s->psnr_sd);
-    fputs("}, \"ssim\": {\"mean\": ", f);
-    json_number(f, s->ssim_mean);
-    fputs(", \"sd\": ", f);
-    json_number(f, s->ssim_sd);
-    fputs("}, \"mae\": {\"mean\": ", f);
-    json_number(f, s->mae_mean);
-    fputs(", \"sd\": ", f);
-    json_number(f, s->mae_sd);
-    fputs("}}", f);
+    fprintf(f, "{\"n\": %d, \"n_psnr_inf\": %d, ", s->n, s->n_psnr_inf);
+    json_mean_sd(f, "psnr_db", s->psnr_mean, s->psnr_sd);
+    fputs(", ", f);
+    json_mean_sd(f, "ssim", s->ssim_mean, s->ssim_sd);
+    fputs(", ", f);
+    json_mean_sd(f, "mae", s->mae_mean, s->mae_sd);
+    fputs("}", f);
 }
 
 void eval_print_json(FILE *f, const eval_show *how, const eval_run *runs, int n_runs)
