@@ -1,6 +1,6 @@
-/* Ops that move data: reflection padding and channel concatenation, forward and backward, one work-item
- * per element. The padding gradient is gathered per input pixel (no two work-items write the same
- * element) and added in the order the CPU backend's scatter adds it, so both give the same sums. */
+/* Ops that move data: reflection padding, channel concatenation and nearest-neighbour upsampling, forward and
+ * backward, one work-item per element. The padding and upsampling gradients are gathered per input pixel (no two
+ * work-items write the same element) and added in the CPU backend's order, so both give the same sums. */
 
 /* PyTorch's ReflectionPad: index -k maps to k and (n-1)+k maps to (n-1)-k. */
 int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; }
@@ -71,4 +71,34 @@ __kernel void concat_grad(__global const float *dy, uint dy_off, __global float 
         return;
     size_t per = (size_t)c_src * plane, s = i / per, r = i % per;
     dx[dx_off + i] += dy[dy_off + s * c_total * plane + (size_t)c_start * plane + r];
+}
+
+/* Nearest-neighbour upsampling by f: y[q, oy, ox] = x[q, oy / f, ox / f] over n output elements. */
+__kernel void upsample_fwd(__global const float *x, uint x_off, __global float *y, uint y_off, int h, int w, int f,
+                           uint n)
+{
+    size_t i = get_global_id(0);
+    if (i >= n)
+        return;
+    int wo = w * f, ho = h * f;
+    int ox = (int)(i % (size_t)wo), oy = (int)(i / (size_t)wo % (size_t)ho);
+    size_t q = i / ((size_t)wo * ho);
+    y[y_off + i] = x[x_off + (q * h + oy / f) * w + ox / f];
+}
+
+/* dx[q, iy, ix] += the f x f block of dy above it, row by row (the CPU backend's order), over n input elements. */
+__kernel void upsample_bwd(__global const float *dy, uint dy_off, __global float *dx, uint dx_off, int h, int w, int f,
+                           uint n)
+{
+    size_t i = get_global_id(0);
+    if (i >= n)
+        return;
+    int ix = (int)(i % (size_t)w), iy = (int)(i / (size_t)w % (size_t)h);
+    size_t q = i / ((size_t)w * h), wo = (size_t)w * f;
+    __global const float *dyp = dy + dy_off + q * h * f * wo;
+    float acc = dx[dx_off + i];
+    for (int r = 0; r < f; r++)
+        for (int k = 0; k < f; k++)
+            acc += dyp[((size_t)iy * f + r) * wo + (size_t)ix * f + k];
+    dx[dx_off + i] = acc;
 }

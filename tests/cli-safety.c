@@ -100,6 +100,9 @@ static void test_crafted(void)
         {"lambda_cycle", "-1", "lambda_cycle"},
         {"pool_size", "-1", "pool_size"},
         {"ngf", "0", "ngf"},
+        {"upsample", "bilinear", "upsample"},
+        {"lambda_structure", "-1", "lambda_structure"},
+        {"structure_eps", "0", "structure_eps"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char what[128];
@@ -107,6 +110,15 @@ static void test_crafted(void)
         CHECK(craft("K1", SET, bad[i][0], bad[i][1]), "crafting %s", what);
         expect_refused_resume("K1", what, bad[i][2]);
     }
+    /* A losses.csv with the columns of a version without the structure losses: refused, not misread. */
+    CHECK(craft("K1", SET, "ngf", "4"), "crafting an unchanged checkpoint");
+    char *csv = (char *)read_file(tp("K1/losses.csv"), NULL), *cols = csv ? strstr(csv, ",ngf_AB,ngf_BA") : NULL;
+    if (cols)
+        memmove(cols, cols + 14, strlen(cols + 14) + 1);
+    CHECK(cols && write_file(tp("K1/losses.csv"), csv, strlen(csv)), "writing an older losses.csv");
+    free(csv);
+    expect_refused_resume("K1", "an older losses.csv", "columns are not this version's");
+
     /* 20 G parameters from a 600-byte change: refused before anything is allocated. */
     mg_ckpt c;
     bool made = mg_ckpt_load(tp("K0/latest.ckpt"), &c) == MG_OK && mg_ckpt_set(&c, "ngf", "1024") == MG_OK &&
@@ -146,9 +158,9 @@ static void test_crafted(void)
           "a checkpoint without run.save_every_iterations: exit %d", rc1);
     mg_ckpt e;
     made = mg_ckpt_load(tp("K0/latest.ckpt"), &e) == MG_OK && mg_ckpt_set(&e, "run.epoch", "2") == MG_OK &&
-                mg_ckpt_set(&e, "run.iter_in_epoch", "0") == MG_OK && mg_ckpt_set(&e, "run.iteration", "12") == MG_OK &&
-                mg_ckpt_set(&e, "run.best_epoch", "1") == MG_OK && mg_ckpt_set(&e, "run.best_score", "0.5") == MG_OK &&
-                mg_ckpt_save(&e, tp("K1/latest.ckpt")) == MG_OK;
+           mg_ckpt_set(&e, "run.iter_in_epoch", "0") == MG_OK && mg_ckpt_set(&e, "run.iteration", "12") == MG_OK &&
+           mg_ckpt_set(&e, "run.best_epoch", "1") == MG_OK && mg_ckpt_set(&e, "run.best_score", "0.5") == MG_OK &&
+           mg_ckpt_save(&e, tp("K1/latest.ckpt")) == MG_OK;
     mg_ckpt_free(&e);
     rc1 = made ? mrigan("train", "--resume", tp("K1"), "--max-iterations", "1", ARGS_SPLICE, cpu_opts, NULL) : -1;
     CHECK(rc1 == 0, "resuming at epoch 2 with the best epoch 1: exit %d", rc1);
@@ -202,15 +214,15 @@ static void test_outputs(void)
     /* translate into its own input folder, or two inputs of one name into one folder */
     size_t n_in;
     unsigned char *in = read_file(tp("P/T1/phantom_000.png"), &n_in);
-    rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", tp("K0/latest.ckpt"), "--direction", "a2b",
-                "--out", tp("P/T1"), tp("P/T1"), NULL);
+    rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", tp("K0/latest.ckpt"), "--direction", "a2b", "--out",
+                tp("P/T1"), tp("P/T1"), NULL);
     CHECK(rc == 2 && err_has("would replace an input"), "translate --out DIR DIR: exit %d", rc);
-    rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", tp("K0/latest.ckpt"), "--direction", "a2b",
-                "--out", tp("K7"), tp("P/T1/phantom_000.png"), tp("P/T1/phantom_000.png"), NULL);
+    rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", tp("K0/latest.ckpt"), "--direction", "a2b", "--out",
+                tp("K7"), tp("P/T1/phantom_000.png"), tp("P/T1/phantom_000.png"), NULL);
     CHECK(rc == 2 && err_has("both be written") && !exists(tp("K7")), "translate of one input twice: exit %d", rc);
     /* two inputs of one name from two folders are kept apart, one subfolder each */
-    rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", tp("K0/latest.ckpt"), "--direction", "a2b",
-                "--out", tp("K7"), tp("P/T1/phantom_000.png"), tp("P/T2/phantom_000.png"), NULL);
+    rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", tp("K0/latest.ckpt"), "--direction", "a2b", "--out",
+                tp("K7"), tp("P/T1/phantom_000.png"), tp("P/T2/phantom_000.png"), NULL);
     CHECK(rc == 0 && exists(tp("K7/T1/phantom_000.png")) && exists(tp("K7/T2/phantom_000.png")) &&
               count_files(tp("K7")) == 2,
           "translate of two inputs of one name from two folders: exit %d", rc);
@@ -242,7 +254,8 @@ static void test_folder(void)
     mkdir(tp("K9"), 0777);
     CHECK(write_file(tp("K9/config.txt.tmp-v2copy"), "mine", 4), "writing K9");
     rc = mrigan("train", "--resume", tp("K9"), ARGS_SPLICE, cpu_opts, NULL);
-    CHECK(rc == 1 && err_has("not a run folder") && count_files(tp("K9")) == 1 && exists(tp("K9/config.txt.tmp-v2copy")),
+    CHECK(rc == 1 && err_has("not a run folder") && count_files(tp("K9")) == 1 &&
+              exists(tp("K9/config.txt.tmp-v2copy")),
           "--resume in a folder without a run: exit %d", rc);
     /* a new run into a folder that another trainer holds */
     mkdir(tp("K9/new"), 0777);
@@ -284,12 +297,27 @@ void test_safety(void)
 }
 
 /* ------------------------------------------------------------------ 8. crash safety */
-#define SAVE_EVERY     2
-#define CRASH_ITERS    24 /* two epochs of 12 */
-#define KILL_POINTS    14
+#define SAVE_EVERY  2
+#define CRASH_ITERS 24 /* two epochs of 12 */
+#define KILL_POINTS 14
 
-static char *crash_opts[] = {"--a", NULL, "--b", NULL, "--size", "32", "--ngf", "4", "--ndf", "4", "--epochs", "2",
-                             "--epochs-decay", "0", "--save-every-iterations", "2", NULL};
+static char *crash_opts[] = {"--a",
+                             NULL,
+                             "--b",
+                             NULL,
+                             "--size",
+                             "32",
+                             "--ngf",
+                             "4",
+                             "--ndf",
+                             "4",
+                             "--epochs",
+                             "2",
+                             "--epochs-decay",
+                             "0",
+                             "--save-every-iterations",
+                             "2",
+                             NULL};
 
 /* Runs train into dir with the fwrite shim: killing at the Nth call (kill_at > 0) or counting the calls. */
 static int train_with_shim(const char *shim, const char *dir, long kill_at, const char *count_to)
@@ -358,10 +386,9 @@ void test_crash(const char *shim)
         long saved = exists(tp("%s/latest.ckpt", dir)) ? ckpt_long(tp("%s/latest.ckpt", dir), "run.iteration") : 0;
         CHECK(saved >= 0 && done - saved <= SAVE_EVERY,
               "killed at fwrite %ld: %d iterations done, latest.ckpt (which must load) has %ld", at, done, saved);
-        rc = exists(tp("%s/latest.ckpt", dir))
-                 ? mrigan("train", "--resume", tp("%s", dir), ARGS_SPLICE, cpu_opts, NULL)
-                 : mrigan("train", "--out", tp("%s", dir), "--overwrite", ARGS_SPLICE, crash_opts, ARGS_SPLICE,
-                          cpu_opts, NULL);
+        rc = exists(tp("%s/latest.ckpt", dir)) ? mrigan("train", "--resume", tp("%s", dir), ARGS_SPLICE, cpu_opts, NULL)
+                                               : mrigan("train", "--out", tp("%s", dir), "--overwrite", ARGS_SPLICE,
+                                                        crash_opts, ARGS_SPLICE, cpu_opts, NULL);
         CHECK(rc == 0 && count_tmp(dir) == 0, "after the kill at fwrite %ld, the run did not finish (exit %d)", at, rc);
         CHECK(ckpt_files_equal(tp("C0/latest.ckpt"), tp("%s/latest.ckpt", dir), why, sizeof why) &&
                   csv_rows(tp("%s/losses.csv", dir)) == CRASH_ITERS,

@@ -15,7 +15,7 @@
 #define MAX_ARGS      64
 #define CHILD_TIMEOUT 300.0 /* seconds one command may run before it is killed */
 
-#define CSV_COLS 13 /* iteration, epoch, lr, the nine losses, seconds */
+#define CSV_COLS 15 /* iteration, epoch, lr, the eleven losses, seconds */
 
 extern int group_failures;
 extern char tmp_dir[64];

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mrigan/opencl.h"
 #include "mrigan/blas.h"
 #include "mrigan/cyclegan.h"
+#include "mrigan/opencl.h"
 
 #include "check.h"
 
@@ -261,6 +261,10 @@ int main(int argc, char **argv)
     mg_cyclegan_config resnet = unet;
     resnet.gen = (mg_gen_config){.kind = MG_GEN_RESNET, .ngf = 8, .blocks = 2};
     resnet.gan_mode = MG_GAN_VANILLA;
+    mg_cyclegan_config resize = resnet;
+    resize.gen.upsample = MG_UPSAMPLE_RESIZE;
+    resize.lambda_structure = 1.0f;
+    resize.structure_eps = 0.1f;
     mg_backend *cpu;
     MUST(mg_backend_cpu_new(0, &cpu));
     for (int d = 0; d < n && d < 16; d++) {
@@ -269,6 +273,7 @@ int main(int argc, char **argv)
         compare_adam(cpu, cl, devs[d].name);
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, LSGAN", &unet);
         compare_training(cpu, cl, devs[d].name, "ResNet, vanilla GAN", &resnet);
+        compare_training(cpu, cl, devs[d].name, "ResNet, resize upsampling, structure loss", &resize);
         mg_backend_free(cl);
     }
     mg_backend_free(cpu);

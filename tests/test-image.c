@@ -524,11 +524,13 @@ static void test_dataset(void)
     CHECK(error_names(mg_dataset_load(tmp_path(path, "nope"), MG_SLICE_AXIAL, &e), path) && !e, "missing folder");
     CHECK(error_names(mg_dataset_load(tmp_path(path, "ds/a.png"), MG_SLICE_AXIAL, &e), path), "a file as the folder");
     CHECK(mkdir(tmp_path(path, "empty"), 0755) == 0, "mkdir");
-    CHECK(error_names(mg_dataset_load(path, MG_SLICE_AXIAL, &e), path) && strstr(mg_last_error(), "no inputs"), "empty folder");
+    CHECK(error_names(mg_dataset_load(path, MG_SLICE_AXIAL, &e), path) && strstr(mg_last_error(), "no inputs"),
+          "empty folder");
     CHECK(mkdir(tmp_path(path, "bad"), 0755) == 0, "mkdir");
     save_ramp(tmp_path(path, "bad/good.png"), 8, 8, 4);
     write_bytes(tmp_path(path, "bad/zz.png"), "\x89PNG\r\n\x1a\nnonsense", 16);
-    CHECK(error_names(mg_dataset_load(tmp_path(path, "bad"), MG_SLICE_AXIAL, &e), "bad/zz.png") && !e, "corrupt PNG in a folder");
+    CHECK(error_names(mg_dataset_load(tmp_path(path, "bad"), MG_SLICE_AXIAL, &e), "bad/zz.png") && !e,
+          "corrupt PNG in a folder");
 
     mg_crop_config cfg = {.size = 41};
     CHECK(error_names(mg_dataset_check_crop(d, &cfg), "C.PNG") && strstr(mg_last_error(), "40x50"),

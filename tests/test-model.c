@@ -37,11 +37,17 @@ static void fill(float *v, size_t n, uint64_t seed)
 }
 
 /* Trains a few steps (filling the pools past their size), saves, loads into a new model; both then
- * translate identically and take an identical next step. */
-static void test_round_trip(mg_backend *be, mg_gen_kind kind, const char *dir)
+ * translate identically and take an identical next step. With `resize`, the generators upsample by resizing and
+ * the step has a structure loss, which the checkpoint must keep too. */
+static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const char *dir)
 {
     int before = failures;
     mg_cyclegan_config cfg = small_config(kind);
+    if (resize) {
+        cfg.gen.upsample = MG_UPSAMPLE_RESIZE;
+        cfg.lambda_structure = 2.0f;
+        cfg.structure_eps = 0.2f;
+    }
     mg_cyclegan a, b;
     float xa[S * S], xb[S * S], ya[S * S], yb[S * S];
     MUST(mg_cyclegan_new(be, &cfg, 7, &a));
@@ -64,8 +70,13 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, const char *dir)
     mg_cyclegan_config cfg2;
     MUST(mg_ckpt_load(path, &c));
     MUST(mg_cyclegan_config_load(&c, &cfg2));
-    CHECK(!memcmp(&cfg2.gen, &cfg.gen, sizeof cfg.gen) && cfg2.ndf == cfg.ndf && cfg2.pool_size == cfg.pool_size,
+    CHECK(!memcmp(&cfg2.gen, &cfg.gen, sizeof cfg.gen) && cfg2.ndf == cfg.ndf && cfg2.pool_size == cfg.pool_size &&
+              cfg2.lambda_structure == cfg.lambda_structure && (!resize || cfg2.structure_eps == cfg.structure_eps),
           "configuration did not survive the checkpoint");
+    /* The structure loss is a weighted mean of 1 - cos^2: in [0, lambda_structure], and 0 when off. */
+    CHECK(resize ? la.ngf_ab > 0.0f && la.ngf_ab <= 2.0f && la.ngf_ba > 0.0f && la.ngf_ba <= 2.0f
+                 : la.ngf_ab == 0.0f && la.ngf_ba == 0.0f,
+          "structure losses %g, %g with lambda_structure %g", la.ngf_ab, la.ngf_ba, cfg.lambda_structure);
     MUST(mg_cyclegan_new(be, &cfg2, 99, &b)); /* another seed: every weight must come from the file */
     MUST(mg_cyclegan_load(&b, &c, true));
     mg_ckpt_free(&c);
@@ -87,8 +98,9 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, const char *dir)
     mg_cyclegan_free(&a);
     mg_cyclegan_free(&b);
     unlink(path);
-    printf("%-4s %s: save, load, identical translations and next step (pools full, optimiser state)\n",
-           failures == before ? "ok" : "FAIL", kind == MG_GEN_UNET ? "unet" : "resnet");
+    printf("%-4s %s%s: save, load, identical translations and next step (pools full, optimiser state)\n",
+           failures == before ? "ok" : "FAIL", kind == MG_GEN_UNET ? "unet" : "resnet",
+           resize ? " with resize upsampling and the structure loss" : "");
 }
 
 static void test_weights_only_and_mismatch(mg_backend *be)
@@ -349,8 +361,10 @@ int main(int argc, char **argv)
         return perror("mkdtemp"), 1;
     mg_backend *be;
     MUST(mg_backend_cpu_new(0, &be));
-    test_round_trip(be, MG_GEN_UNET, dir);
-    test_round_trip(be, MG_GEN_RESNET, dir);
+    test_round_trip(be, MG_GEN_UNET, false, dir);
+    test_round_trip(be, MG_GEN_RESNET, false, dir);
+    test_round_trip(be, MG_GEN_UNET, true, dir);
+    test_round_trip(be, MG_GEN_RESNET, true, dir);
     test_weights_only_and_mismatch(be);
     test_seam(be);
     test_batch(be);

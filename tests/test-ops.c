@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mrigan/opencl.h"
 #include "mrigan/blas.h"
 #include "mrigan/mrigan.h"
+#include "mrigan/opencl.h"
 
 enum in_kind { IN_NONE, IN_DATA, IN_PARAM, IN_TARGET01 };
 enum kink { KINK_NONE, KINK_ZERO, KINK_DIFF }; /* keep input 0 away from 0 / from input 1 */
@@ -55,6 +55,8 @@ static mg_tensor *b_pad(mg_graph *g, mg_tensor **in, const float *a)
 {
     return mg_reflect_pad2d(g, in[0], (int)a[0], (int)a[1], (int)a[2], (int)a[3]);
 }
+static mg_tensor *b_up(mg_graph *g, mg_tensor **in, const float *a) { return mg_upsample2d(g, in[0], (int)a[0]); }
+static mg_tensor *b_ngf(mg_graph *g, mg_tensor **in, const float *a) { return mg_ngf_map(g, in[0], in[1], a[0]); }
 static mg_tensor *b_norm(mg_graph *g, mg_tensor **in, const float *a)
 {
     (void)a;
@@ -168,6 +170,16 @@ static const op_case cases[] = {
     {"reflect_pad2d 3", b_pad, {3, 3, 3, 3}, {D4(1, 2, 4, 4), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
     {"reflect_pad2d 1 on 2x3", b_pad, {1, 1, 1, 1}, {D4(1, 1, 2, 3), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
     {"reflect_pad2d large", b_pad, {1, 1, 1, 1}, {D4(2, 8, 64, 64), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
+    /* upsample2d: a = factor */
+    {"upsample2d x2", b_up, {2}, {D4(2, 3, 5, 7), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
+    {"upsample2d x3 1x1", b_up, {3}, {D4(1, 2, 1, 1), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
+    {"upsample2d x1", b_up, {1}, {D4(1, 2, 3, 4), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
+    {"upsample2d large", b_up, {2}, {D4(2, 8, 33, 31), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
+    /* ngf_map: a = eps; both inputs take gradients. The map curves sharply (a ratio of quartics of the
+     * differences), so the central difference's O(step^2) error needs a smaller step than the other rows'. */
+    {"ngf_map", b_ngf, {0.3f}, {D4(2, 3, 6, 7), D4(2, 3, 6, 7), NONE}, 0, 2e-3f, 2e-3f, 1e-5f},
+    {"ngf_map eps 0.1 1-wide", b_ngf, {0.1f}, {D4(1, 2, 9, 1), D4(1, 2, 9, 1), NONE}, 0, 2e-3f, 2e-3f, 1e-5f},
+    {"ngf_map large", b_ngf, {0.1f}, {D4(1, 4, 40, 37), D4(1, 4, 40, 37), NONE}, 0, 2e-3f, 2e-3f, 1e-5f},
     /* instance_norm, eps 1e-5 */
     {"instance_norm", b_norm, {0}, {D4(2, 3, 5, 7), NONE, NONE}, 0, 1e-2f, 2e-3f, 1e-4f},
     {"instance_norm affine", b_norm, {0}, {D4(2, 4, 3, 3), P1(4), P1(4)}, 0, 1e-2f, 2e-3f, 1e-4f},

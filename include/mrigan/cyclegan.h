@@ -17,11 +17,13 @@ typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
 
 typedef struct mg_cyclegan_config {
     mg_gen_config gen;
-    int ndf;               /* discriminator width (64) */
-    mg_gan_mode gan_mode;  /* lsgan: MSE to 1/0; vanilla: BCE with logits */
-    float lambda_cycle;    /* 10 */
-    float lambda_identity; /* 0.5: identity loss weight is lambda_identity * lambda_cycle */
-    int pool_size;         /* 50 */
+    int ndf;                /* discriminator width (64) */
+    mg_gan_mode gan_mode;   /* lsgan: MSE to 1/0; vanilla: BCE with logits */
+    float lambda_cycle;     /* 10 */
+    float lambda_identity;  /* 0.5: identity loss weight is lambda_identity * lambda_cycle */
+    float lambda_structure; /* weight of the NGF structure loss between each input and its translation (0: off) */
+    float structure_eps;    /* the NGF's edge scale, in the [-1, 1] intensity units of the networks */
+    int pool_size;          /* 50 */
     float lr, beta1, beta2;
     /* The intensity profiles of the training domains A and B (mrigan/baselines.h), when known: kept in every
      * checkpoint and export, so that translation can tell inputs unlike the training data. */

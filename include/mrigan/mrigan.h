@@ -188,6 +188,8 @@ mg_tensor *mg_conv_transpose2d(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tenso
 mg_tensor *mg_conv_transpose2d_ex(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b, const mg_conv_params *p);
 /* ReflectionPad2d((left, right, top, bottom)); each pad smaller than the dimension it pads. */
 mg_tensor *mg_reflect_pad2d(mg_graph *g, mg_tensor *x, int left, int right, int top, int bottom);
+/* Upsample(scale_factor=factor, mode='nearest'): [N,C,H,W] -> [N,C,H*factor,W*factor]. */
+mg_tensor *mg_upsample2d(mg_graph *g, mg_tensor *x, int factor);
 /* InstanceNorm2d: per (n, c) plane, biased variance; gamma and beta [C] or both NULL. */
 mg_tensor *mg_instance_norm(mg_graph *g, mg_tensor *x, mg_tensor *gamma, mg_tensor *beta, float eps);
 mg_tensor *mg_relu(mg_graph *g, mg_tensor *x);
@@ -207,6 +209,12 @@ mg_tensor *mg_sum(mg_graph *g, mg_tensor *x);                  /* -> [1] */
 mg_tensor *mg_mse_loss(mg_graph *g, mg_tensor *x, mg_tensor *target);
 mg_tensor *mg_l1_loss(mg_graph *g, mg_tensor *x, mg_tensor *target);
 mg_tensor *mg_bce_logits_loss(mg_graph *g, mg_tensor *x, mg_tensor *target);
+/* Normalised gradient fields (Haber and Modersitzki 2006), per pixel: 1 - cos^2 of the angle between the
+ * forward-difference gradients of x and y (zero across the last row and column), each gradient's squared norm
+ * taken plus eps^2, so that edges weaker than eps (noise) hardly count. 0 where the two images have edges of the
+ * same direction, whatever their signs, so it asks for the same anatomy without asking for the same contrast.
+ * x and y [N,C,H,W] of equal shapes -> the same shape; eps > 0. */
+mg_tensor *mg_ngf_map(mg_graph *g, mg_tensor *x, mg_tensor *y, float eps);
 
 /* ------------------------------------------------------------------ random numbers */
 /* PCG32 (O'Neill 2014, XSH-RR output of a 64-bit LCG); the whole generator state is these two words. */

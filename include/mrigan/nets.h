@@ -41,12 +41,19 @@ extern const char mg_generator_choice_list[];
 /* The kind named name; MG_ERR_FORMAT naming the known ones otherwise. */
 mg_status mg_generator_kind_of(const char *name, mg_gen_kind *out);
 
+/* How the decoders grow a feature map: a transposed convolution (the standard generators), or nearest-neighbour
+ * resizing followed by a 3x3 convolution, which cannot leave the checkerboard of overlapping strides (Odena et
+ * al. 2016). The order of MG_UPSAMPLE_CHOICES. */
+typedef enum mg_upsample { MG_UPSAMPLE_TRANSPOSE, MG_UPSAMPLE_RESIZE } mg_upsample;
+#define MG_UPSAMPLE_CHOICES "transpose|resize"
+
 typedef struct mg_gen_config {
     mg_gen_kind kind;
     int ngf;      /* width of the first layer (64) */
     int depth;    /* unet: number of down-sampling levels (7 for 128x128, 8 for 256x256) */
     int blocks;   /* resnet: residual blocks (6 or 9) */
     bool dropout; /* unet: dropout 0.5 in the inner 8*ngf decoder levels; resnet: inside residual blocks */
+    mg_upsample upsample;
 } mg_gen_config;
 
 #define MG_UNET_MAX_DEPTH    10

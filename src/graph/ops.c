@@ -176,6 +176,22 @@ mg_tensor *mg_reflect_pad2d(mg_graph *g, mg_tensor *x, int left, int right, int 
     return op_emit(g, op, mg_graph_new_tensor(g, 4, shape), &x, 1, &prm, NULL);
 }
 
+mg_tensor *mg_upsample2d(mg_graph *g, mg_tensor *x, int factor)
+{
+    const mg_op op = MG_OP_UPSAMPLE2D;
+    if (!op_check(g, op, &x, 1, 1))
+        return NULL;
+    if (x->ndim != 4)
+        return op_fail_shape(g, op, "input must be [N,C,H,W]", x, NULL);
+    if (factor < 1 || factor > 64)
+        return mg_graph_fail(g, mg_error(MG_ERR_ARG, "upsample2d: factor %d outside 1..64", factor));
+    if ((int64_t)x->shape[2] * factor > INT32_MAX / 2 || (int64_t)x->shape[3] * factor > INT32_MAX / 2)
+        return op_fail_shape(g, op, "output too large", x, NULL);
+    int shape[4] = {x->shape[0], x->shape[1], x->shape[2] * factor, x->shape[3] * factor};
+    mg_op_params prm = {.factor = factor};
+    return op_emit(g, op, mg_graph_new_tensor(g, 4, shape), &x, 1, &prm, NULL);
+}
+
 mg_tensor *mg_instance_norm(mg_graph *g, mg_tensor *x, mg_tensor *gamma, mg_tensor *beta, float eps)
 {
     const mg_op op = MG_OP_INSTANCE_NORM;
@@ -266,4 +282,18 @@ mg_tensor *mg_l1_loss(mg_graph *g, mg_tensor *x, mg_tensor *t) { return op_reduc
 mg_tensor *mg_bce_logits_loss(mg_graph *g, mg_tensor *x, mg_tensor *t)
 {
     return op_reduce(g, MG_OP_BCE_LOGITS_LOSS, x, t);
+}
+
+mg_tensor *mg_ngf_map(mg_graph *g, mg_tensor *x, mg_tensor *y, float eps)
+{
+    const mg_op op = MG_OP_NGF_MAP;
+    mg_tensor *src[2] = {x, y};
+    if (!op_check(g, op, src, 2, 2))
+        return NULL;
+    if (x->ndim != 4 || !mg_tensor_same_shape(x, y))
+        return op_fail_shape(g, op, "inputs must be [N,C,H,W] of equal shapes", x, y);
+    if (!(eps > 0.0f && eps < 1e18f))
+        return mg_graph_fail(g, mg_error(MG_ERR_ARG, "ngf_map: eps %g must be positive and finite", eps));
+    mg_op_params prm = {.f = eps};
+    return op_emit(g, op, op_like(g, x), src, 2, &prm, NULL);
 }

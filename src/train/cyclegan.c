@@ -2,6 +2,7 @@
  *   generators, discriminators frozen: L_G = adv(D_B(G_AB(a)), 1) + adv(D_A(G_BA(b)), 1)
  *       + lambda_cycle * (|G_BA(G_AB(a)) - a| + |G_AB(G_BA(b)) - b|)
  *       + lambda_identity * lambda_cycle * (|G_AB(b) - b| + |G_BA(a) - a|)
+ *       + lambda_structure * (mean NGF(a, G_AB(a)) + mean NGF(b, G_BA(b)))   (when lambda_structure > 0)
  *   discriminators, fed from the history pools: L_D = 0.5 * (adv(D(real), 1) + adv(D(pool(fake)), 0)).
  * The generator pass and the discriminator pass use one graph each, reset every step. */
 #include <math.h>
@@ -154,7 +155,8 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
                                  mg_tensor **fake_a, mg_tensor **fake_b, mg_losses *out)
 {
     mg_graph *g = m->graph_g;
-    const float lc = m->cfg.lambda_cycle, li = m->cfg.lambda_identity * m->cfg.lambda_cycle;
+    const float lc = m->cfg.lambda_cycle, li = m->cfg.lambda_identity * m->cfg.lambda_cycle,
+                ls = m->cfg.lambda_structure;
     mg_net_set_frozen(&m->d_a.net, true);
     mg_net_set_frozen(&m->d_b.net, true);
     *fake_b = mg_generator_forward(g, &m->g_ab, real_a);
@@ -172,6 +174,13 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
         idt_ba = mg_scale(g, mg_l1_loss(g, mg_generator_forward(g, &m->g_ba, real_a), real_a), li);
         total = mg_add(g, total, mg_add(g, idt_ab, idt_ba));
     }
+    mg_tensor *ngf_ab = NULL, *ngf_ba = NULL;
+    if (ls > 0.0f) {
+        const float eps = m->cfg.structure_eps;
+        ngf_ab = mg_scale(g, mg_mean(g, mg_ngf_map(g, real_a, *fake_b, eps)), ls);
+        ngf_ba = mg_scale(g, mg_mean(g, mg_ngf_map(g, real_b, *fake_a, eps)), ls);
+        total = mg_add(g, total, mg_add(g, ngf_ab, ngf_ba));
+    }
     mg_tensor *scaled = weight != 1.0f ? mg_scale(g, total, weight) : total; /* n = 1 adds no op */
     mg_status s = graph_check(g, "generator step");
     if (s == MG_OK && zero)
@@ -186,6 +195,8 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
     out->cyc_bab = scalar(cyc_bab);
     out->idt_ab = scalar(idt_ab);
     out->idt_ba = scalar(idt_ba);
+    out->ngf_ab = scalar(ngf_ab);
+    out->ngf_ba = scalar(ngf_ba);
     out->g_total = scalar(total);
     return s;
 }

@@ -83,6 +83,9 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = mg_ckpt_set_long(c, "blocks", g->blocks);
     if (s == MG_OK)
         s = mg_ckpt_set_long(c, "dropout", g->dropout);
+    /* Written only when they differ from what checkpoints before them meant, so those stay byte for byte. */
+    if (s == MG_OK && g->upsample != MG_UPSAMPLE_TRANSPOSE)
+        s = mg_ckpt_set(c, "upsample", "resize");
     if (s == MG_OK)
         s = mg_ckpt_set_long(c, "ndf", cfg->ndf);
     if (s == MG_OK)
@@ -91,6 +94,10 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = set_float(c, "lambda_cycle", cfg->lambda_cycle);
     if (s == MG_OK)
         s = set_float(c, "lambda_identity", cfg->lambda_identity);
+    if (s == MG_OK && cfg->lambda_structure > 0.0f)
+        s = set_float(c, "lambda_structure", cfg->lambda_structure);
+    if (s == MG_OK && cfg->lambda_structure > 0.0f)
+        s = set_float(c, "structure_eps", cfg->structure_eps);
     if (s == MG_OK)
         s = mg_ckpt_set_long(c, "pool_size", cfg->pool_size);
     if (s == MG_OK)
@@ -121,6 +128,13 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
     if (s == MG_OK)
         s = get_int(c, "dropout", 0, 1, &dropout);
     cfg->gen.dropout = dropout;
+    if (s == MG_OK && mg_ckpt_has(c, "upsample")) { /* optional: absent means a transposed convolution */
+        char up[16];
+        s = mg_ckpt_get(c, "upsample", up, sizeof up);
+        if (s == MG_OK && strcmp(up, "resize"))
+            s = mg_error(MG_ERR_FORMAT, "checkpoint: unknown upsample '%s'", up);
+        cfg->gen.upsample = MG_UPSAMPLE_RESIZE;
+    }
     if (s == MG_OK)
         s = get_int(c, "ndf", 1, 1024, &cfg->ndf);
     if (s == MG_OK)
@@ -132,6 +146,11 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = get_float(c, "lambda_cycle", 0, FLT_MAX, &cfg->lambda_cycle);
     if (s == MG_OK)
         s = get_float(c, "lambda_identity", 0, FLT_MAX, &cfg->lambda_identity);
+    cfg->structure_eps = 0.1f; /* optional, with lambda_structure: absent means no structure loss */
+    if (s == MG_OK && mg_ckpt_has(c, "lambda_structure"))
+        s = get_float(c, "lambda_structure", 0, FLT_MAX, &cfg->lambda_structure);
+    if (s == MG_OK && mg_ckpt_has(c, "structure_eps"))
+        s = get_float(c, "structure_eps", FLT_MIN, FLT_MAX, &cfg->structure_eps);
     if (s == MG_OK)
         s = get_int(c, "pool_size", 0, 100000, &cfg->pool_size);
     if (s == MG_OK)

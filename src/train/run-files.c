@@ -17,17 +17,39 @@ typedef struct csv_keep {
     loss_history *hist;
     int n_iter;
     epoch_sums *sums;
+    const char *path;
 } csv_keep;
 
-/* Copies the header and the first keep_rows rows of losses.csv, rebuilding the per-epoch means as it goes. */
+/* The header of losses.csv: the columns of mrigan/losses.def between the step's and the clock's. */
+static const char csv_header[] = "iteration,epoch,lr"
+#define LOSS(e, field, name, colour, what) "," name
+#include "mrigan/losses.def"
+#undef LOSS
+                                 ",seconds\n";
+
+static mg_status csv_write_header(FILE *f, void *arg)
+{
+    (void)arg;
+    fputs(csv_header, f);
+    return MG_OK;
+}
+
+/* Copies the header and the first keep_rows rows of losses.csv, rebuilding the per-epoch means as it goes. A
+ * header with other loss columns (a run of a version with other losses) is refused rather than misread. */
 static mg_status csv_keep_rows(FILE *out, void *arg)
 {
     csv_keep *k = arg;
     char line[1024];
     epoch_sums *e = k->sums;
     *e = (epoch_sums){0};
-    if (fgets(line, sizeof line, k->in))
+    if (fgets(line, sizeof line, k->in)) {
+        if (strcmp(line, csv_header))
+            return mg_error(MG_ERR_FORMAT,
+                            "%s: its columns are not this version's (%.*s); resume the run with the mrigan that "
+                            "started it",
+                            k->path, (int)strlen(csv_header) - 1, csv_header);
         fputs(line, out);
+    }
     while (k->rows < k->keep_rows && fgets(line, sizeof line, k->in)) {
         fputs(line, out);
         char *p = line;
@@ -78,16 +100,6 @@ static mg_status csv_history_from_epochs(const char *dir, int epoch, loss_histor
     return s;
 }
 
-static mg_status csv_write_header(FILE *f, void *arg)
-{
-    (void)arg;
-    fprintf(f, "iteration,epoch,lr");
-    for (int k = 0; k < MG_LOSS_COUNT; k++)
-        fprintf(f, ",%s", mg_loss_names[k]);
-    fprintf(f, ",seconds\n");
-    return MG_OK;
-}
-
 mg_status run_csv_open(const char *dir, long keep_rows, int epoch, int n_iter, loss_history *hist, epoch_sums *sums,
                        FILE **out, long *short_rows)
 {
@@ -97,7 +109,7 @@ mg_status run_csv_open(const char *dir, long keep_rows, int epoch, int n_iter, l
     *out = NULL;
     if (!mg_path_fmt(path, sizeof path, "%s/losses.csv", dir))
         return mg_error(MG_ERR_ARG, "%s/losses.csv: path too long", dir);
-    csv_keep k = {keep_rows ? fopen(path, "r") : NULL, keep_rows, 0, hist, n_iter, sums};
+    csv_keep k = {keep_rows ? fopen(path, "r") : NULL, keep_rows, 0, hist, n_iter, sums, path};
     if (keep_rows && !k.in && errno != ENOENT)
         return mg_error(MG_ERR_IO, "cannot read %s: %s", path, strerror(errno));
     mg_status s = k.in ? mg_file_write_atomic("", path, csv_keep_rows, &k)

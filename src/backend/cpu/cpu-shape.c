@@ -1,4 +1,5 @@
-/* Ops that move data without arithmetic on the CPU: reflection padding and channel concatenation. */
+/* Ops that move data without arithmetic on the CPU: reflection padding, channel concatenation and
+ * nearest-neighbour upsampling. */
 #include <string.h>
 
 #include "cpu.h"
@@ -111,3 +112,63 @@ static mg_status concat_run(void *ctx, mg_node *n, bool backward)
 
 mg_status cpu_concat_fwd(void *ctx, mg_node *n) { return concat_run(ctx, n, false); }
 mg_status cpu_concat_bwd(void *ctx, mg_node *n) { return concat_run(ctx, n, true); }
+
+/* ------------------------------------------------------------------ nearest-neighbour upsampling */
+typedef struct up_args {
+    const float *src;
+    float *dst;
+    int h, w, f;
+} up_args;
+
+/* y[q, oy, ox] = x[q, oy / f, ox / f], one plane per item. */
+static void up_fwd_planes(void *p, size_t q0, size_t q1)
+{
+    const up_args *a = p;
+    const int wo = a->w * a->f;
+    for (size_t q = q0; q < q1; q++) {
+        const float *x = a->src + q * a->h * a->w;
+        float *y = a->dst + q * a->h * a->f * wo;
+        for (int iy = 0; iy < a->h; iy++, y += (size_t)a->f * wo) {
+            for (int ix = 0; ix < a->w; ix++)
+                for (int k = 0; k < a->f; k++)
+                    y[ix * a->f + k] = x[(size_t)iy * a->w + ix];
+            for (int r = 1; r < a->f; r++)
+                memcpy(y + (size_t)r * wo, y, (size_t)wo * sizeof *y);
+        }
+    }
+}
+
+/* dx[q, iy, ix] += the f x f block of dy above it, summed row by row (the OpenCL kernel's order). */
+static void up_bwd_planes(void *p, size_t q0, size_t q1)
+{
+    const up_args *a = p;
+    const int wo = a->w * a->f;
+    for (size_t q = q0; q < q1; q++) {
+        float *dx = a->dst + q * a->h * a->w;
+        const float *dy = a->src + q * a->h * a->f * wo;
+        for (int iy = 0; iy < a->h; iy++)
+            for (int ix = 0; ix < a->w; ix++) {
+                float acc = dx[(size_t)iy * a->w + ix];
+                for (int r = 0; r < a->f; r++)
+                    for (int k = 0; k < a->f; k++)
+                        acc += dy[((size_t)iy * a->f + r) * wo + (size_t)ix * a->f + k];
+                dx[(size_t)iy * a->w + ix] = acc;
+            }
+    }
+}
+
+static mg_status up_run(void *ctx, mg_node *n, bool backward)
+{
+    const mg_tensor *x = n->src[0];
+    if (backward && !n->want_grad[0])
+        return MG_OK;
+    up_args a = {.h = x->shape[2], .w = x->shape[3], .f = n->p.factor};
+    a.src = cpu_data(backward ? n->dst->grad : x);
+    a.dst = cpu_data(backward ? x->grad : n->dst);
+    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)x->shape[0] * x->shape[1],
+                cpu_grain((size_t)n->dst->shape[2] * n->dst->shape[3]), backward ? up_bwd_planes : up_fwd_planes, &a);
+    return MG_OK;
+}
+
+mg_status cpu_upsample2d_fwd(void *ctx, mg_node *n) { return up_run(ctx, n, false); }
+mg_status cpu_upsample2d_bwd(void *ctx, mg_node *n) { return up_run(ctx, n, true); }

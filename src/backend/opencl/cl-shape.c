@@ -1,6 +1,6 @@
-/* Ops that move data on OpenCL (cl/shape.cl): reflection padding and channel concatenation. The padding
- * gradient is a gather per input pixel, adding in the CPU backend's scatter order, and concatenation
- * runs one pass per input, so no two work-items write the same element. */
+/* Ops that move data on OpenCL (cl/shape.cl): reflection padding, channel concatenation and nearest-neighbour
+ * upsampling. The padding and upsampling gradients are gathers per input pixel, adding in the CPU backend's
+ * order, and concatenation runs one pass per input, so no two work-items write the same element. */
 #include "cl-internal.h"
 
 #define FAMILY "shape"
@@ -58,3 +58,16 @@ mg_status cl_concat_bwd(void *ctx, mg_node *n)
         s = concat_part(ctx, false, n->src[1]->grad, dy, n->src[0]->shape[1]);
     return s;
 }
+
+static mg_status upsample_run(cl_ctx *c, const mg_node *n, bool forward)
+{
+    const mg_tensor *in = forward ? n->src[0] : n->dst->grad, *out = forward ? n->dst : n->src[0]->grad;
+    cl_mem ib = cl_buf(in), ob = cl_buf(out);
+    cl_uint io = cl_off(in), oo = cl_off(out), len = (cl_uint)out->numel;
+    cl_int h = n->src[0]->shape[2], w = n->src[0]->shape[3], f = n->p.factor;
+    return cl_call(c, FAMILY, forward ? "upsample_fwd" : "upsample_bwd", len, 0, 8, CL_ARG(ib), CL_ARG(io), CL_ARG(ob),
+                   CL_ARG(oo), CL_ARG(h), CL_ARG(w), CL_ARG(f), CL_ARG(len));
+}
+
+mg_status cl_upsample2d_fwd(void *ctx, mg_node *n) { return upsample_run(ctx, n, true); }
+mg_status cl_upsample2d_bwd(void *ctx, mg_node *n) { return n->want_grad[0] ? upsample_run(ctx, n, false) : MG_OK; }
