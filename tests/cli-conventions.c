@@ -224,10 +224,12 @@ void test_bench_quality(void)
     free(json);
     int r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--bench-out", tp("QB"), "--size", "32",
                     "--ngf", "4", "--ndf", "4", "--epochs", "1", "--epochs-decay", "0", "--threads", THREADS,
-                    "--backend", "cpu", NULL);
+                    "--backend", "cpu", "--upsample", "resize", "--lambda-structure", "1", NULL);
     CHECK(r2 == 0 && exists(tp("QB/phantom128/A/n_000.png")) && !exists(tp("QB/phantom128/A/phantom_000.png")) &&
               exists(tp("QB/phantom128/run/latest.ckpt")),
           "bench quality --train: exit %d", r2);
+    /* the grid: three slices of 128x128, two rows each under 11-pixel labels, four columns */
+    CHECK(png_size_is(tp("QB/phantom128/grid.png"), 4 * 128, 6 * (128 + 11)), "bench quality --train: grid.png");
     r2 = mrigan("bench", "quality", "--sets", "phantom128", "--a", "x", NULL);
     CHECK(r2 == 2 && err_has("the benchmark's own"), "bench quality --a: exit %d", r2);
     r2 = mrigan("bench", "quality", "--sets", "phantom128,nowhere", NULL);

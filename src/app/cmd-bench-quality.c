@@ -283,6 +283,15 @@ static int bench_set(bench_quality *q, const quality_set_def *d, const char *emb
             else
                 print_row(&q->rows[q->n_rows++]);
         }
+    if (!rc && t) {
+        char grid[4300];
+        snprintf(grid, sizeof grid, "%s/%s/grid.png", q->out, d->name);
+        if (mg_quality_write_grid(&set, mg_trainer_model(t), 3, grid) != MG_OK)
+            rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", grid, mg_last_error()), 1);
+        else
+            fprintf(stderr, "mrigan bench quality: %s: input | translation | truth | |difference| in %s\n", d->name,
+                    grid);
+    }
     mg_trainer_free(t);
     mg_quality_free(&set);
     files_free(&f);
@@ -313,7 +322,7 @@ int cmd_bench_quality(int argc, char **argv)
     q.table[MG_SET_COUNT + 4] = (app_option){.name = "bench-out",
                                              .kind = OPT_STRING,
                                              .target = &q.out,
-                                             .help = "where the shuffled copies and runs go",
+                                             .help = "where the shuffled copies, runs and grids go",
                                              .def = "runs/quality"};
     const int n_opts = MG_SET_COUNT + 5;
     int n_pos = 0;
@@ -324,7 +333,9 @@ int cmd_bench_quality(int argc, char **argv)
                "on the target's foreground (PSNR dB, SSIM, MAE on the 8-bit scale): the identity, unpaired\n"
                "histogram matching, the oracle per-intensity lookup table fitted on the true pairs (the ceiling\n"
                "of pointwise maps), and with --train a CycleGAN trained on shuffled, renamed copies of the two\n"
-               "domains (the options of mrigan train set its recipe; --a, --b and --out are the benchmark's).\n\n"
+               "domains (the options of mrigan train set its recipe; --a, --b and --out are the benchmark's),\n"
+               "with a grid of three of its slices (input | translation | truth | |difference|) in\n"
+               "BENCH-OUT/SET/grid.png.\n\n"
                "sets:\n");
         for (int i = 0; i < N_SETS; i++)
             printf("  %-11s %s\n", quality_sets[i].name, quality_sets[i].what);

@@ -6,6 +6,7 @@
 #include "mrigan/baselines.h"
 #include "mrigan/quality.h"
 #include "mrigan/volume.h"
+#include "trainer-internal.h"
 
 const char *const mg_quality_method_names[MG_QUALITY_METHODS] = {"identity", "histogram", "oracle", "model"};
 
@@ -86,4 +87,19 @@ mg_status mg_quality_score(const mg_quality_set *set, int direction, mg_quality_
     free(whole);
     free(fg);
     return s;
+}
+
+mg_status mg_quality_write_grid(const mg_quality_set *set, mg_cyclegan *model, int n_show, const char *path)
+{
+    enum { MAX_SHOW = 8 };
+    if (!set || set->n < 1 || !model || n_show < 1)
+        return mg_error(MG_ERR_ARG, "quality: a grid needs slices and a model");
+    n_show = n_show > MAX_SHOW ? MAX_SHOW : n_show > set->n ? set->n : n_show;
+    mg_image a[MAX_SHOW], b[MAX_SHOW]; /* views of the set's images, not copies */
+    for (int k = 0; k < n_show; k++) {
+        int i = (int)(((long)2 * k + 1) * set->n / (2 * n_show)); /* the middles of n_show equal parts */
+        a[k] = set->a[i];
+        b[k] = set->b[i];
+    }
+    return run_write_val_samples(path, model, a, b, n_show);
 }
