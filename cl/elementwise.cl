@@ -1,4 +1,4 @@
-/* Elementwise kernels: gradient accumulation, activations, scale, add and dropout, one work-item per
+/* Elementwise kernels: gradient accumulation, moving averages, activations, scale, add and dropout, one work-item per
  * element. Each evaluates the CPU backend's float expression; contraction is off so no fused
  * multiply-add changes a rounding. Backward kernels add into dx. Tensors are a buffer plus an offset in
  * floats. */
@@ -10,6 +10,14 @@ __kernel void accumulate(__global float *y, uint y_off, __global const float *x,
     size_t i = get_global_id(0);
     if (i < n)
         y[y_off + i] += x[x_off + i];
+}
+
+/* y += t * (x - y): a moving average's update */
+__kernel void lerp(__global float *y, uint y_off, __global const float *x, uint x_off, float t, uint n)
+{
+    size_t i = get_global_id(0);
+    if (i < n)
+        y[y_off + i] += t * (x[x_off + i] - y[y_off + i]);
 }
 
 /* y = expr(v) with v = x[i]; f is the op's parameter (leaky slope, scale factor). */

@@ -23,7 +23,8 @@ typedef struct mg_cyclegan_config {
     float lambda_identity;  /* 0.5: identity loss weight is lambda_identity * lambda_cycle */
     float lambda_structure; /* weight of the NGF structure loss between each input and its translation (0: off) */
     float structure_eps;    /* the NGF's edge scale, in the [-1, 1] intensity units of the networks */
-    int pool_size;          /* 50 */
+    float ema;     /* decay per step of the generators' moving averages, which translate (0: none, the generators do) */
+    int pool_size; /* 50 */
     float lr, beta1, beta2;
     /* The intensity profiles of the training domains A and B (mrigan/baselines.h), when known: kept in every
      * checkpoint and export, so that translation can tell inputs unlike the training data. */
@@ -61,6 +62,9 @@ typedef struct mg_cyclegan {
     mg_backend *be;
     mg_cyclegan_config cfg;
     mg_generator g_ab, g_ba;
+    /* With cfg.ema > 0: exponential moving averages of g_ab's and g_ba's weights, updated after each step; they
+     * translate, and weights-only checkpoints and exports hold them under the generators' names. */
+    mg_generator avg_ab, avg_ba;
     mg_discriminator d_a, d_b;
     mg_adam *opt_g, *opt_d;
     mg_image_pool pool_a, pool_b;
@@ -104,10 +108,13 @@ mg_status mg_cyclegan_backward_batch(mg_cyclegan *m, const float *a, const float
                                      uint64_t dropout_seed, mg_losses *out);
 mg_status mg_cyclegan_step_batch(mg_cyclegan *m, const float *a, const float *b, int n, int h, int w, mg_rng *rng,
                                  uint64_t dropout_seed, mg_losses *out);
+/* Both Adam steps, then (cfg.ema > 0) the generators' moving averages: avg += (1 - ema) * (g - avg). */
 mg_status mg_cyclegan_update(mg_cyclegan *m);
+/* Sets the moving averages (when the model keeps them) to the generators' current weights. */
+mg_status mg_cyclegan_reset_averages(mg_cyclegan *m);
 
 /* Inference of one generator (dropout off, no gradients): x and y are h x w, multiples of the generator's
- * multiple. direction 0: A->B (G_AB), 1: B->A (G_BA). */
+ * multiple. direction 0: A->B (G_AB), 1: B->A (G_BA), or their moving averages when the model keeps them. */
 mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y);
 
 /* A whole image at its own size: padded to the generator's multiple (mg_image_pad_to_multiple), translated,
@@ -122,10 +129,11 @@ mg_status mg_cyclegan_translate_volume(mg_cyclegan *m, int direction, const mg_v
                                        mg_slice_axis axis, float *values, mg_translate_progress progress, void *arg);
 
 /* Configuration keys and the networks' weights; with_state adds what resuming needs: the optimisers'
- * moments and steps and the history pools. */
+ * moments and steps, the history pools and the generators' moving averages (EMA_AB.*, EMA_BA.*). Without it, a
+ * model with moving averages saves them under the generators' names: the weights that translate. */
 mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c, bool with_state);
 /* Configuration and the weights of the generators translation needs: directions 1 (A->B), 2 (B->A) or 3 (both).
- * What epoch snapshots, best.ckpt and mrigan export hold. */
+ * What epoch snapshots, best.ckpt and mrigan export hold (the moving averages, when the model keeps them). */
 mg_status mg_cyclegan_save_generators(const mg_cyclegan *m, mg_ckpt *c, unsigned directions);
 /* A translation-only model file at path: the configuration and the generators of directions (as above), stored as
  * float16 when asked (half the size; translations then differ from the float32 model's by float16's rounding of

@@ -116,6 +116,8 @@ mg_status mg_tensor_read(const mg_tensor *t, float *dst, size_t n);
 mg_status mg_tensor_fill(mg_tensor *t, float value);
 /* dst = src, same shapes, same backend. */
 mg_status mg_tensor_copy(mg_tensor *dst, const mg_tensor *src);
+/* dst += t * (src - dst), elementwise (a moving average's step); equal shapes on one backend. */
+mg_status mg_tensor_lerp(mg_tensor *dst, const mg_tensor *src, float t);
 /* Dimension i counted from the right for i < 0 (mg_tensor_dim(t, -1) is the width). */
 int mg_tensor_dim(const mg_tensor *t, int i);
 bool mg_tensor_same_shape(const mg_tensor *a, const mg_tensor *b);

@@ -25,6 +25,7 @@ typedef struct mg_backend_iface {
     mg_status (*tensor_fill)(void *ctx, mg_tensor *t, float value);
     mg_status (*tensor_accumulate)(void *ctx, mg_tensor *dst, const mg_tensor *src); /* dst += src */
     mg_status (*tensor_copy)(void *ctx, mg_tensor *dst, const mg_tensor *src);       /* dst = src */
+    mg_status (*tensor_lerp)(void *ctx, mg_tensor *dst, const mg_tensor *src, float t); /* dst += t * (src - dst) */
     mg_status (*adam_update)(void *ctx, mg_tensor *param, const mg_tensor *grad, mg_tensor *m, mg_tensor *v,
                              const mg_adam_update *u);
     const char *(*device_name)(void *ctx);

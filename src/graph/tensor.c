@@ -94,6 +94,16 @@ mg_status mg_tensor_copy(mg_tensor *dst, const mg_tensor *src)
     return dst->be->iface->tensor_copy(dst->be->ctx, dst, src);
 }
 
+mg_status mg_tensor_lerp(mg_tensor *dst, const mg_tensor *src, float t)
+{
+    if (dst->be != src->be || !mg_tensor_same_shape(dst, src)) {
+        char a[64], b[64];
+        return mg_error(MG_ERR_SHAPE, "lerp: %s towards %s needs equal shapes on one backend",
+                        mg_shape_str(dst, a, sizeof a), mg_shape_str(src, b, sizeof b));
+    }
+    return dst->be->iface->tensor_lerp(dst->be->ctx, dst, src, t);
+}
+
 int mg_tensor_dim(const mg_tensor *t, int i)
 {
     if (i < 0)

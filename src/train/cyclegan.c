@@ -41,6 +41,8 @@ void mg_cyclegan_free(mg_cyclegan *m)
     mg_history_release(&m->pool_b);
     mg_net_free(&m->g_ab.net);
     mg_net_free(&m->g_ba.net);
+    mg_net_free(&m->avg_ab.net);
+    mg_net_free(&m->avg_ba.net);
     mg_net_free(&m->d_a.net);
     mg_net_free(&m->d_b.net);
     memset(m, 0, sizeof *m);
@@ -102,6 +104,13 @@ mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_
     const mg_net *nets[4] = {&out->g_ab.net, &out->g_ba.net, &out->d_a.net, &out->d_b.net};
     for (int i = 0; i < 4 && s == MG_OK; i++)
         s = mg_net_init((mg_net *)nets[i], &rng, 0.02f);
+    if (s == MG_OK && cfg->ema > 0.0f) { /* the averages start from the generators' initial weights */
+        s = mg_generator_new(be, "EMA_AB", &cfg->gen, &out->avg_ab);
+        if (s == MG_OK)
+            s = mg_generator_new(be, "EMA_BA", &cfg->gen, &out->avg_ba);
+        if (s == MG_OK)
+            s = mg_cyclegan_reset_averages(out);
+    }
     if (s == MG_OK)
         s = optimiser_new(be, &out->g_ab.net, &out->g_ba.net, cfg, &out->opt_g);
     if (s == MG_OK)
@@ -288,10 +297,34 @@ mg_status mg_cyclegan_backward_batch(mg_cyclegan *m, const float *a, const float
     return s;
 }
 
+/* avg += (1 - decay) * (g - avg) for each generator with an average (decay 0 copies). */
+static mg_status averages_step(mg_cyclegan *m, float decay)
+{
+    const mg_net *g[2] = {&m->g_ab.net, &m->g_ba.net}, *avg[2] = {&m->avg_ab.net, &m->avg_ba.net};
+    mg_status s = MG_OK;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < avg[k]->n_params && s == MG_OK; i++)
+            s = decay == 0.0f ? mg_tensor_copy(avg[k]->params[i], g[k]->params[i])
+                              : mg_tensor_lerp(avg[k]->params[i], g[k]->params[i], 1.0f - decay);
+    return s;
+}
+
+mg_status mg_cyclegan_reset_averages(mg_cyclegan *m) { return averages_step(m, 0.0f); }
+
 mg_status mg_cyclegan_update(mg_cyclegan *m)
 {
     mg_status s = mg_adam_step(m->opt_g);
-    return s == MG_OK ? mg_adam_step(m->opt_d) : s;
+    if (s == MG_OK)
+        s = mg_adam_step(m->opt_d);
+    return s == MG_OK && m->cfg.ema > 0.0f ? averages_step(m, m->cfg.ema) : s;
+}
+
+/* The network that translates direction d: the moving average when the model keeps one. */
+static const mg_generator *translator(const mg_cyclegan *m, int d)
+{
+    if (m->cfg.ema > 0.0f)
+        return d == 0 ? &m->avg_ab : &m->avg_ba;
+    return d == 0 ? &m->g_ab : &m->g_ba;
 }
 
 mg_status mg_cyclegan_step(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
@@ -321,7 +354,7 @@ mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, i
     if (m && (direction == 0 || direction == 1) && !m->has_generator[direction])
         return mg_error(MG_ERR_ARG, "the model holds only the %s generator (an export of one direction)",
                         direction ? "A->B" : "B->A");
-    const mg_generator *gen = direction == 0 ? &m->g_ab : &m->g_ba;
+    const mg_generator *gen = translator(m, direction);
     int mult = mg_generator_multiple(&gen->cfg);
     if (h % mult || w % mult)
         return mg_error(MG_ERR_ARG, "translate: %dx%d is not a multiple of the generator's %d", w, h, mult);
@@ -341,7 +374,7 @@ mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, i
 
 mg_status mg_cyclegan_translate_image(mg_cyclegan *m, int direction, const mg_image *img, mg_image *out)
 {
-    const mg_generator *gen = direction == 0 ? &m->g_ab : &m->g_ba;
+    const mg_generator *gen = translator(m, direction);
     mg_image padded = {0}, y = {0};
     int ox, oy;
     mg_status s = mg_image_pad_to_multiple(img, mg_generator_multiple(&gen->cfg), &padded, &ox, &oy);

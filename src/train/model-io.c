@@ -94,6 +94,8 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = set_float(c, "lambda_cycle", cfg->lambda_cycle);
     if (s == MG_OK)
         s = set_float(c, "lambda_identity", cfg->lambda_identity);
+    if (s == MG_OK && cfg->ema > 0.0f)
+        s = set_float(c, "ema", cfg->ema);
     if (s == MG_OK && cfg->lambda_structure > 0.0f)
         s = set_float(c, "lambda_structure", cfg->lambda_structure);
     if (s == MG_OK && cfg->lambda_structure > 0.0f)
@@ -146,7 +148,9 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = get_float(c, "lambda_cycle", 0, FLT_MAX, &cfg->lambda_cycle);
     if (s == MG_OK)
         s = get_float(c, "lambda_identity", 0, FLT_MAX, &cfg->lambda_identity);
-    cfg->structure_eps = 0.1f; /* optional, with lambda_structure: absent means no structure loss */
+    cfg->structure_eps = 0.1f;               /* optional, with lambda_structure: absent means no structure loss */
+    if (s == MG_OK && mg_ckpt_has(c, "ema")) /* optional: absent means no moving averages */
+        s = get_float(c, "ema", 0, 0.99999f, &cfg->ema);
     if (s == MG_OK && mg_ckpt_has(c, "lambda_structure"))
         s = get_float(c, "lambda_structure", 0, FLT_MAX, &cfg->lambda_structure);
     if (s == MG_OK && mg_ckpt_has(c, "structure_eps"))
@@ -166,14 +170,17 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
     return s;
 }
 
-/* The networks whose bit is set in which: 1 G_AB, 2 G_BA, 4 D_A, 8 D_B. */
-static mg_status save_nets(const mg_cyclegan *m, mg_ckpt *c, unsigned which)
+/* The networks whose bit is set in which: 1 G_AB, 2 G_BA, 4 D_A, 8 D_B, 16 both moving averages under their own
+ * names. With `averaged`, the generators' entries hold their moving averages (when the model keeps them). */
+static mg_status save_nets(const mg_cyclegan *m, mg_ckpt *c, unsigned which, bool averaged)
 {
-    const mg_net *nets[4] = {&m->g_ab.net, &m->g_ba.net, &m->d_a.net, &m->d_b.net};
+    const bool avg = averaged && m->cfg.ema > 0.0f;
+    const mg_net *nets[6] = {&m->g_ab.net, &m->g_ba.net, &m->d_a.net, &m->d_b.net, &m->avg_ab.net, &m->avg_ba.net};
+    const mg_net *values[6] = {avg ? nets[4] : nets[0], avg ? nets[5] : nets[1], nets[2], nets[3], nets[4], nets[5]};
     mg_status s = MG_OK;
-    for (int k = 0; k < 4; k++)
-        for (int i = 0; (which >> k & 1u) && i < nets[k]->n_params && s == MG_OK; i++)
-            s = mg_ckpt_add_tensor(c, nets[k]->params[i]->name, nets[k]->params[i]);
+    for (int k = 0; k < 6; k++)
+        for (int i = 0; (which >> (k < 4 ? k : 4) & 1u) && i < nets[k]->n_params && s == MG_OK; i++)
+            s = mg_ckpt_add_tensor(c, nets[k]->params[i]->name, values[k]->params[i]);
     return s;
 }
 
@@ -221,7 +228,7 @@ mg_status mg_cyclegan_save(const mg_cyclegan *m, mg_ckpt *c, bool with_state)
 {
     mg_status s = save_config(&m->cfg, c);
     if (s == MG_OK)
-        s = save_nets(m, c, 15);
+        s = save_nets(m, c, with_state ? 31 : 15, !with_state);
     if (!with_state || s != MG_OK)
         return s;
     if (s == MG_OK)
@@ -244,7 +251,7 @@ mg_status mg_cyclegan_save_generators(const mg_cyclegan *m, mg_ckpt *c, unsigned
             return mg_error(MG_ERR_ARG, "the model has no %s generator to save", d ? "B->A" : "A->B");
     mg_status s = save_config(&m->cfg, c);
     if (s == MG_OK)
-        s = save_nets(m, c, directions);
+        s = save_nets(m, c, directions, true);
     return s;
 }
 
@@ -337,7 +344,16 @@ mg_status mg_cyclegan_load(mg_cyclegan *m, const mg_ckpt *c, bool with_state)
         return s;
     m->has_generator[0] = has[0];
     m->has_generator[1] = has[1];
-    if (!with_state)
+    /* The moving averages: a full checkpoint holds them under their own names; a weights-only one holds them
+     * as the generators, just loaded. */
+    const mg_net *avg[2] = {&m->avg_ab.net, &m->avg_ba.net};
+    bool own = with_state || (avg[0]->n_params > 0 && load_count_present(avg[0], c) > 0);
+    for (int k = 0; k < 2 && own; k++)
+        for (int i = 0; i < avg[k]->n_params && s == MG_OK; i++)
+            s = mg_ckpt_load_tensor(c, avg[k]->params[i]->name, avg[k]->params[i]);
+    if (s == MG_OK && !own)
+        s = mg_cyclegan_reset_averages(m);
+    if (!with_state || s != MG_OK)
         return s;
     s = load_optimiser(m->opt_g, "opt_G", c);
     if (s == MG_OK)

@@ -65,6 +65,21 @@ static void copy_chunk(void *p, size_t b, size_t e)
     memcpy(a->y + b, a->x + b, (e - b) * sizeof *a->y);
 }
 
+static void lerp_chunk(void *p, size_t b, size_t e)
+{
+    fill_args *a = p;
+    for (size_t i = b; i < e; i++)
+        a->y[i] += a->v * (a->x[i] - a->y[i]);
+}
+
+static mg_status cpu_tensor_lerp(void *ctx, mg_tensor *dst, const mg_tensor *src, float t)
+{
+    cpu_ctx *c = ctx;
+    fill_args a = {.y = cpu_data(dst), .x = cpu_data(src), .v = t};
+    mg_pool_for(c->pool, dst->numel, 1 << 15, lerp_chunk, &a);
+    return MG_OK;
+}
+
 static mg_status cpu_tensor_copy(void *ctx, mg_tensor *dst, const mg_tensor *src)
 {
     cpu_ctx *c = ctx;
@@ -260,6 +275,7 @@ static const mg_backend_iface cpu_iface = {
     .tensor_fill = cpu_tensor_fill,
     .tensor_accumulate = cpu_tensor_accumulate,
     .tensor_copy = cpu_tensor_copy,
+    .tensor_lerp = cpu_tensor_lerp,
     .adam_update = cpu_adam_update,
     .device_name = cpu_device_name,
     .sync = cpu_sync,

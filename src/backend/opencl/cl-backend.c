@@ -69,6 +69,14 @@ static mg_status cl_tensor_accumulate(void *ctx, mg_tensor *dst, const mg_tensor
     return cl_call(ctx, "elementwise", "accumulate", n, 0, 5, CL_ARG(d), CL_ARG(od), CL_ARG(s), CL_ARG(os), CL_ARG(n));
 }
 
+static mg_status cl_tensor_lerp(void *ctx, mg_tensor *dst, const mg_tensor *src, float t)
+{
+    cl_uint n = (cl_uint)dst->numel, od = cl_off(dst), os = cl_off(src);
+    cl_mem d = cl_buf(dst), s = cl_buf(src);
+    return cl_call(ctx, "elementwise", "lerp", n, 0, 6, CL_ARG(d), CL_ARG(od), CL_ARG(s), CL_ARG(os), CL_ARG(t),
+                   CL_ARG(n));
+}
+
 static mg_status cl_adam_update(void *ctx, mg_tensor *param, const mg_tensor *grad, mg_tensor *m, mg_tensor *v,
                                 const mg_adam_update *u)
 {
@@ -183,6 +191,7 @@ static const mg_backend_iface cl_iface = {
     .tensor_fill = cl_tensor_fill,
     .tensor_accumulate = cl_tensor_accumulate,
     .tensor_copy = cl_tensor_copy,
+    .tensor_lerp = cl_tensor_lerp,
     .adam_update = cl_adam_update,
     .device_name = cl_device_name,
     .sync = cl_sync,
