@@ -129,7 +129,7 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const
     mg_cyclegan_free(&b);
     unlink(path);
     printf("%-4s %s%s: save, load, identical translations and next step (pools full, optimiser state)\n",
-           failures == before ? "ok" : "FAIL", kind == MG_GEN_UNET ? "unet" : "resnet",
+           failures == before ? "ok" : "FAIL", mg_generator_names[kind],
            resize ? " with resize upsampling, the structure loss and moving averages" : "");
 }
 
@@ -395,6 +395,7 @@ int main(int argc, char **argv)
     test_round_trip(be, MG_GEN_RESNET, false, dir);
     test_round_trip(be, MG_GEN_UNET, true, dir);
     test_round_trip(be, MG_GEN_RESNET, true, dir);
+    test_round_trip(be, MG_GEN_LOCAL, false, dir);
     test_weights_only_and_mismatch(be);
     test_seam(be);
     test_batch(be);

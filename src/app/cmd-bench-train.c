@@ -127,11 +127,11 @@ int cmd_bench_train(int argc, char **argv)
     bench_train_opts o = {
         .device = -1, .size = 128, .ngf = 64, .ndf = 64, .blocks = 9, .warmup = 2, .iters = 10, .dropout = true};
     app_option table[] = {
-        APP_CHOICE("generator", &o.generator, "unet|resnet", "generator (unet)"),
+        APP_CHOICE("generator", &o.generator, MG_GENERATOR_CHOICES, "generator (unet)"),
         APP_INT("size", &o.size, 24, 4096, "input side (128; at least 24, the PatchGAN's)"),
         APP_INT("ngf", &o.ngf, 1, 1024, "generator width (64)"),
         APP_INT("ndf", &o.ndf, 1, 1024, "discriminator width (64)"),
-        APP_INT("blocks", &o.blocks, 1, 12, "resnet blocks (9)"),
+        APP_INT("blocks", &o.blocks, 1, 12, "resnet blocks, local layers (9)"),
         APP_FLAG("no-dropout", &o.dropout, false, "no dropout in the unet"),
         APP_INT("warmup", &o.warmup, 0, 1000, "untimed iterations first (2)"),
         APP_INT("iters", &o.iters, 1, 100000, "timed iterations (10)"),

@@ -167,6 +167,51 @@ static mg_tensor *resnet_forward(mg_graph *g, const mg_generator *gen, mg_tensor
     return mg_tanh(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 3, 3, 3, 3), gen->w[l], gen->b[l], 1, 0));
 }
 
+/* The local generator: blocks 3x3 convolutions of width ngf at the input's resolution (reflection-padded, each
+ * followed by LeakyReLU 0.2), then a 1x1 convolution to one channel and tanh. No normalisation: each pixel's output
+ * depends on the absolute intensities within its (2 * blocks + 1)-pixel neighbourhood only, so a crop and a whole
+ * slice are translated alike. Layer l < blocks is a 3x3 convolution, layer blocks the head. */
+static int local_multiple(const mg_gen_config *c)
+{
+    (void)c;
+    return 1;
+}
+
+static void local_fit(mg_gen_config *c, int size)
+{
+    (void)size;
+    c->depth = 0;
+    c->dropout = false;
+}
+
+static mg_status local_check(const mg_gen_config *c)
+{
+    if (c->blocks < 1 || c->blocks > MG_RESNET_MAX_BLOCKS)
+        return mg_error(MG_ERR_ARG, "local: %d layers outside 1..%d", c->blocks, MG_RESNET_MAX_BLOCKS);
+    return MG_OK;
+}
+
+static mg_status local_build(mg_backend *be, mg_generator *gen)
+{
+    const mg_gen_config *c = &gen->cfg;
+    char name[24];
+    mg_status s = MG_OK;
+    for (int l = 0; l < c->blocks && s == MG_OK; l++) {
+        snprintf(name, sizeof name, "conv%d", l + 1);
+        s = mg_net_conv(&gen->net, be, name, c->ngf, l ? c->ngf : 1, 3, false, &gen->w[l], &gen->b[l]);
+    }
+    return s == MG_OK ? mg_net_conv(&gen->net, be, "head", 1, c->ngf, 1, false, &gen->w[c->blocks], &gen->b[c->blocks])
+                      : s;
+}
+
+static mg_tensor *local_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
+{
+    const int n = gen->cfg.blocks;
+    for (int l = 0; l < n; l++)
+        x = mg_leaky_relu(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 1, 1, 1, 1), gen->w[l], gen->b[l], 1, 0), 0.2f);
+    return mg_tanh(g, mg_conv2d(g, x, gen->w[n], gen->b[n], 1, 0));
+}
+
 /* ------------------------------------------------------------------ the generators of generators.def */
 typedef struct gen_kind {
     mg_status (*check)(const mg_gen_config *c);
