@@ -76,6 +76,8 @@ void mg_generator_fit(mg_gen_config *cfg, int size);
 /* Side multiple the generator needs its input to be (2^depth for unet, 4 for resnet). */
 int mg_generator_multiple(const mg_gen_config *cfg);
 mg_status mg_generator_new(mg_backend *be, const char *prefix, const mg_gen_config *cfg, mg_generator *out);
+/* Draws the generator's initial weights from rng: normal(0, 0.02) as CycleGAN, or what its kind needs. */
+mg_status mg_generator_init(mg_generator *gen, mg_rng *rng);
 /* Parameter values of such a generator, computed without allocating (MG_ERR_ARG for a configuration
  * mg_generator_new refuses). */
 mg_status mg_generator_param_count(const mg_gen_config *cfg, size_t *out);

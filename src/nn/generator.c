@@ -7,6 +7,7 @@
  * padding and instance norm. With MG_UPSAMPLE_RESIZE every transposed convolution of either becomes a nearest-neighbour
  * 2x resize then a 3x3 convolution (reflection-padded in the ResNet, zero-padded in the U-Net as its other
  * convolutions are), with the same channels. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -204,6 +205,25 @@ static mg_status local_build(mg_backend *be, mg_generator *gen)
                       : s;
 }
 
+/* Without normalisation, normal(0, 0.02) would shrink the signal about fivefold per layer: He initialisation for
+ * LeakyReLU 0.2 instead (std sqrt(2 / (1.04 fan_in))), and the tanh head's variance-preserving sqrt(1 / fan_in).
+ * Biases start at 0; the draws come in the order of the parameters, as mg_net_init's. */
+static mg_status local_init(mg_generator *gen, mg_rng *rng)
+{
+    mg_status s = MG_OK;
+    for (int i = 0; i < gen->net.n_params && s == MG_OK; i++) {
+        mg_tensor *p = gen->net.params[i];
+        if (p->ndim == 1) {
+            s = mg_tensor_fill(p, 0.0f);
+            continue;
+        }
+        double fan_in = (double)p->shape[1] * p->shape[2] * p->shape[3];
+        bool head = i == gen->net.n_params - 2;
+        s = mg_init_normal(p, rng, 0.0f, (float)sqrt((head ? 1.0 : 2.0 / 1.04) / fan_in));
+    }
+    return s;
+}
+
 static mg_tensor *local_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
 {
     const int n = gen->cfg.blocks;
@@ -213,8 +233,14 @@ static mg_tensor *local_forward(mg_graph *g, const mg_generator *gen, mg_tensor 
 }
 
 /* ------------------------------------------------------------------ the generators of generators.def */
+/* The standard initialisation (CycleGAN's): normal(0, 0.02) weights, zero biases. */
+static mg_status standard_init(mg_generator *gen, mg_rng *rng) { return mg_net_init(&gen->net, rng, 0.02f); }
+#define unet_init   standard_init
+#define resnet_init standard_init
+
 typedef struct gen_kind {
     mg_status (*check)(const mg_gen_config *c);
+    mg_status (*init)(mg_generator *gen, mg_rng *rng);
     void (*fit)(mg_gen_config *c, int size);
     int (*multiple)(const mg_gen_config *c);
     mg_status (*build)(mg_backend *be, mg_generator *gen);
@@ -223,7 +249,7 @@ typedef struct gen_kind {
 
 static const gen_kind gen_kinds[MG_GEN_COUNT] = {
 #define GENERATOR(e, name, what)                                                                                       \
-    [MG_GEN_##e] = {name##_check, name##_fit, name##_multiple, name##_build, name##_forward},
+    [MG_GEN_##e] = {name##_check, name##_init, name##_fit, name##_multiple, name##_build, name##_forward},
 #include "mrigan/generators.def"
 #undef GENERATOR
 };
@@ -277,6 +303,8 @@ mg_status mg_generator_new(mg_backend *be, const char *prefix, const mg_gen_conf
         mg_net_free(&out->net);
     return s;
 }
+
+mg_status mg_generator_init(mg_generator *gen, mg_rng *rng) { return gen_kinds[gen->cfg.kind].init(gen, rng); }
 
 mg_status mg_generator_param_count(const mg_gen_config *cfg, size_t *out)
 {

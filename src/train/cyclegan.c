@@ -101,9 +101,14 @@ mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_
         s = mg_discriminator_new(be, "D_A", cfg->ndf, &out->d_a);
     if (s == MG_OK)
         s = mg_discriminator_new(be, "D_B", cfg->ndf, &out->d_b);
-    const mg_net *nets[4] = {&out->g_ab.net, &out->g_ba.net, &out->d_a.net, &out->d_b.net};
-    for (int i = 0; i < 4 && s == MG_OK; i++)
-        s = mg_net_init((mg_net *)nets[i], &rng, 0.02f);
+    if (s == MG_OK)
+        s = mg_generator_init(&out->g_ab, &rng);
+    if (s == MG_OK)
+        s = mg_generator_init(&out->g_ba, &rng);
+    if (s == MG_OK)
+        s = mg_net_init(&out->d_a.net, &rng, 0.02f);
+    if (s == MG_OK)
+        s = mg_net_init(&out->d_b.net, &rng, 0.02f);
     if (s == MG_OK && cfg->ema > 0.0f) { /* the averages start from the generators' initial weights */
         s = mg_generator_new(be, "EMA_AB", &cfg->gen, &out->avg_ab);
         if (s == MG_OK)
