@@ -49,6 +49,7 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const
         cfg.lambda_structure = 2.0f;
         cfg.structure_eps = 0.2f;
         cfg.ema = 0.9f;
+        cfg.d_lr_scale = 0.5f;
     }
     mg_cyclegan a, b;
     float xa[S * S], xb[S * S], ya[S * S], yb[S * S];
@@ -74,6 +75,7 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const
     MUST(mg_cyclegan_config_load(&c, &cfg2));
     CHECK(!memcmp(&cfg2.gen, &cfg.gen, sizeof cfg.gen) && cfg2.ndf == cfg.ndf && cfg2.pool_size == cfg.pool_size &&
               cfg2.lambda_structure == cfg.lambda_structure && cfg2.ema == cfg.ema &&
+              (cfg2.d_lr_scale == cfg.d_lr_scale || (cfg.d_lr_scale == 0.0f && cfg2.d_lr_scale == 1.0f)) &&
               (!resize || cfg2.structure_eps == cfg.structure_eps),
           "configuration did not survive the checkpoint");
     /* The structure loss is a weighted mean of 1 - cos^2: in [0, lambda_structure], and 0 when off. */
@@ -91,6 +93,12 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const
         CHECK(!memcmp(ya, yb, sizeof ya), "direction %d: translations differ after the round trip", d);
     }
     if (resize) {
+        /* The discriminators learn at half the generators' rate, through the schedule too. */
+        mg_cyclegan_set_lr(&b, 1e-4f);
+        CHECK(mg_adam_lr(a.opt_d) == 1e-4f && mg_adam_lr(b.opt_d) == 5e-5f && mg_adam_lr(b.opt_g) == 1e-4f,
+              "discriminator learning rates %g, %g (generators' %g)", mg_adam_lr(a.opt_d), mg_adam_lr(b.opt_d),
+              mg_adam_lr(b.opt_g));
+        mg_cyclegan_set_lr(&b, 2e-4f);
         /* The averages lag the generators after 5 steps of decay 0.9, and translate; a weights-only save holds
          * them as the generators. */
         mg_tensor *g0 = a.g_ab.net.params[0], *avg0 = a.avg_ab.net.params[0];

@@ -26,6 +26,7 @@ typedef struct mg_cyclegan_config {
     float ema;     /* decay per step of the generators' moving averages, which translate (0: none, the generators do) */
     int pool_size; /* 50 */
     float lr, beta1, beta2;
+    float d_lr_scale; /* the discriminators' learning rate is lr times this (1; 0 from older checkpoints means 1) */
     /* The intensity profiles of the training domains A and B (mrigan/baselines.h), when known: kept in every
      * checkpoint and export, so that translation can tell inputs unlike the training data. */
     bool has_profile;
@@ -83,7 +84,7 @@ mg_status mg_cyclegan_check_size(const mg_cyclegan_config *cfg, const mg_backend
  * seeded with seed. */
 mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_t seed, mg_cyclegan *out);
 void mg_cyclegan_free(mg_cyclegan *m);
-void mg_cyclegan_set_lr(mg_cyclegan *m, float lr);
+void mg_cyclegan_set_lr(mg_cyclegan *m, float lr); /* the discriminators: lr * cfg.d_lr_scale */
 
 /* One training step on a pair of unpaired crops (h x w floats in [-1, 1] each). rng decides the pools'
  * choices; dropout_seed seeds the step's dropout masks. The same as mg_cyclegan_backward() then

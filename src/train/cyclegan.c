@@ -49,7 +49,7 @@ void mg_cyclegan_free(mg_cyclegan *m)
 }
 
 static mg_status optimiser_new(mg_backend *be, const mg_net *n1, const mg_net *n2, const mg_cyclegan_config *cfg,
-                               mg_adam **out)
+                               float lr, mg_adam **out)
 {
     mg_tensor *params[2 * MG_NET_MAX_PARAMS];
     int n = 0;
@@ -57,9 +57,12 @@ static mg_status optimiser_new(mg_backend *be, const mg_net *n1, const mg_net *n
         params[n++] = n1->params[i];
     for (int i = 0; i < n2->n_params; i++)
         params[n++] = n2->params[i];
-    mg_adam_config ac = {.lr = cfg->lr, .beta1 = cfg->beta1, .beta2 = cfg->beta2, .eps = 1e-8f};
+    mg_adam_config ac = {.lr = lr, .beta1 = cfg->beta1, .beta2 = cfg->beta2, .eps = 1e-8f};
     return mg_adam_new(be, params, n, &ac, out);
 }
+
+/* The discriminators' learning rate relative to the generators' (configurations from before it have 0: 1). */
+static float d_lr_scale(const mg_cyclegan_config *cfg) { return cfg->d_lr_scale > 0.0f ? cfg->d_lr_scale : 1.0f; }
 
 mg_status mg_cyclegan_check_size(const mg_cyclegan_config *cfg, const mg_backend *be, size_t *params)
 {
@@ -117,9 +120,9 @@ mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_
             s = mg_cyclegan_reset_averages(out);
     }
     if (s == MG_OK)
-        s = optimiser_new(be, &out->g_ab.net, &out->g_ba.net, cfg, &out->opt_g);
+        s = optimiser_new(be, &out->g_ab.net, &out->g_ba.net, cfg, cfg->lr, &out->opt_g);
     if (s == MG_OK)
-        s = optimiser_new(be, &out->d_a.net, &out->d_b.net, cfg, &out->opt_d);
+        s = optimiser_new(be, &out->d_a.net, &out->d_b.net, cfg, cfg->lr * d_lr_scale(cfg), &out->opt_d);
     if (s == MG_OK)
         s = mg_history_init(&out->pool_a, cfg->pool_size);
     if (s == MG_OK)
@@ -136,7 +139,7 @@ mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_
 void mg_cyclegan_set_lr(mg_cyclegan *m, float lr)
 {
     mg_adam_set_lr(m->opt_g, lr);
-    mg_adam_set_lr(m->opt_d, lr);
+    mg_adam_set_lr(m->opt_d, lr * d_lr_scale(&m->cfg));
 }
 
 /* The adversarial loss of pred against an all-`real` target. */

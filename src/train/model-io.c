@@ -96,6 +96,8 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = set_float(c, "lambda_identity", cfg->lambda_identity);
     if (s == MG_OK && cfg->ema > 0.0f)
         s = set_float(c, "ema", cfg->ema);
+    if (s == MG_OK && cfg->d_lr_scale > 0.0f && cfg->d_lr_scale != 1.0f)
+        s = set_float(c, "d_lr_scale", cfg->d_lr_scale);
     if (s == MG_OK && cfg->lambda_structure > 0.0f)
         s = set_float(c, "lambda_structure", cfg->lambda_structure);
     if (s == MG_OK && cfg->lambda_structure > 0.0f)
@@ -148,7 +150,10 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = get_float(c, "lambda_cycle", 0, FLT_MAX, &cfg->lambda_cycle);
     if (s == MG_OK)
         s = get_float(c, "lambda_identity", 0, FLT_MAX, &cfg->lambda_identity);
-    cfg->structure_eps = 0.1f;               /* optional, with lambda_structure: absent means no structure loss */
+    cfg->structure_eps = 0.1f; /* optional, with lambda_structure: absent means no structure loss */
+    cfg->d_lr_scale = 1.0f;    /* optional: absent means the generators' learning rate */
+    if (s == MG_OK && mg_ckpt_has(c, "d_lr_scale"))
+        s = get_float(c, "d_lr_scale", 1e-3f, 1e3f, &cfg->d_lr_scale);
     if (s == MG_OK && mg_ckpt_has(c, "ema")) /* optional: absent means no moving averages */
         s = get_float(c, "ema", 0, 0.99999f, &cfg->ema);
     if (s == MG_OK && mg_ckpt_has(c, "lambda_structure"))
