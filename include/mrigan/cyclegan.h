@@ -15,6 +15,9 @@ extern "C" {
 
 typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
 
+/* The structure loss's edge scale when none is given (settings.def) or kept (checkpoints without it). */
+#define MG_STRUCTURE_EPS_DEFAULT 0.1f
+
 typedef struct mg_cyclegan_config {
     mg_gen_config gen;
     int ndf;                /* discriminator width (64) */

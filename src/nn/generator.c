@@ -96,20 +96,26 @@ static int resnet_multiple(const mg_gen_config *c)
     return 4;
 }
 
-/* The standard ResNet generator trains without dropout. */
-static void resnet_fit(mg_gen_config *c, int size)
+/* Generators whose shape does not follow the crop size and that train without dropout (the standard ResNet
+ * generator, the local one). */
+static void fit_fixed(mg_gen_config *c, int size)
 {
     (void)size;
     c->depth = 0;
     c->dropout = false;
 }
+#define resnet_fit fit_fixed
+#define local_fit  fit_fixed
 
-static mg_status resnet_check(const mg_gen_config *c)
+/* c->blocks in 1..MG_RESNET_MAX_BLOCKS; kind and unit name them in the message. */
+static mg_status blocks_check(const mg_gen_config *c, const char *kind, const char *unit)
 {
     if (c->blocks < 1 || c->blocks > MG_RESNET_MAX_BLOCKS)
-        return mg_error(MG_ERR_ARG, "resnet: %d blocks outside 1..%d", c->blocks, MG_RESNET_MAX_BLOCKS);
+        return mg_error(MG_ERR_ARG, "%s: %d %s outside 1..%d", kind, c->blocks, unit, MG_RESNET_MAX_BLOCKS);
     return MG_OK;
 }
+
+static mg_status resnet_check(const mg_gen_config *c) { return blocks_check(c, "resnet", "blocks"); }
 
 static mg_status resnet_build(mg_backend *be, mg_generator *gen)
 {
@@ -178,19 +184,7 @@ static int local_multiple(const mg_gen_config *c)
     return 1;
 }
 
-static void local_fit(mg_gen_config *c, int size)
-{
-    (void)size;
-    c->depth = 0;
-    c->dropout = false;
-}
-
-static mg_status local_check(const mg_gen_config *c)
-{
-    if (c->blocks < 1 || c->blocks > MG_RESNET_MAX_BLOCKS)
-        return mg_error(MG_ERR_ARG, "local: %d layers outside 1..%d", c->blocks, MG_RESNET_MAX_BLOCKS);
-    return MG_OK;
-}
+static mg_status local_check(const mg_gen_config *c) { return blocks_check(c, "local", "layers"); }
 
 static mg_status local_build(mg_backend *be, mg_generator *gen)
 {

@@ -98,10 +98,11 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = set_float(c, "ema", cfg->ema);
     if (s == MG_OK && cfg->d_lr_scale > 0.0f && cfg->d_lr_scale != 1.0f)
         s = set_float(c, "d_lr_scale", cfg->d_lr_scale);
-    if (s == MG_OK && cfg->lambda_structure > 0.0f)
+    if (s == MG_OK && cfg->lambda_structure > 0.0f) {
         s = set_float(c, "lambda_structure", cfg->lambda_structure);
-    if (s == MG_OK && cfg->lambda_structure > 0.0f)
-        s = set_float(c, "structure_eps", cfg->structure_eps);
+        if (s == MG_OK)
+            s = set_float(c, "structure_eps", cfg->structure_eps);
+    }
     if (s == MG_OK)
         s = mg_ckpt_set_long(c, "pool_size", cfg->pool_size);
     if (s == MG_OK)
@@ -150,8 +151,8 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = get_float(c, "lambda_cycle", 0, FLT_MAX, &cfg->lambda_cycle);
     if (s == MG_OK)
         s = get_float(c, "lambda_identity", 0, FLT_MAX, &cfg->lambda_identity);
-    cfg->structure_eps = 0.1f; /* optional, with lambda_structure: absent means no structure loss */
-    cfg->d_lr_scale = 1.0f;    /* optional: absent means the generators' learning rate */
+    cfg->structure_eps = MG_STRUCTURE_EPS_DEFAULT; /* optional, with lambda_structure: absent means no such loss */
+    cfg->d_lr_scale = 1.0f;                        /* optional: absent means the generators' learning rate */
     if (s == MG_OK && mg_ckpt_has(c, "d_lr_scale"))
         s = get_float(c, "d_lr_scale", 1e-3f, 1e3f, &cfg->d_lr_scale);
     if (s == MG_OK && mg_ckpt_has(c, "ema")) /* optional: absent means no moving averages */
