@@ -532,22 +532,22 @@ static void test_dataset(void)
     CHECK(error_names(mg_dataset_load(tmp_path(path, "bad"), MG_SLICE_AXIAL, &e), "bad/zz.png") && !e,
           "corrupt PNG in a folder");
 
-    mg_crop_config cfg = {.size = 41};
+    mg_crop_config cfg = {.width = 41, .height = 41};
     CHECK(error_names(mg_dataset_check_crop(d, &cfg), "C.PNG") && strstr(mg_last_error(), "40x50"),
           "41 crop of a 40x50 image");
     float out[41 * 41], ref[41 * 41];
     mg_rng rng, copy;
     mg_rng_seed(&rng, 1, 1);
     CHECK(mg_dataset_sample(d, 1, &cfg, &rng, out) == MG_ERR_ARG, "sample larger than the image");
-    cfg = (mg_crop_config){.size = 40};
+    cfg = (mg_crop_config){.width = 40, .height = 40};
     CHECK(mg_dataset_check_crop(d, &cfg) == MG_OK, "40 crop");
-    cfg = (mg_crop_config){.size = 41, .load_size = 64};
+    cfg = (mg_crop_config){.width = 41, .height = 41, .load_size = 64};
     CHECK(mg_dataset_check_crop(d, &cfg) == MG_OK, "41 crop after resizing to 64");
     cfg.load_size = 30;
     CHECK(mg_dataset_check_crop(d, &cfg) == MG_ERR_ARG, "41 crop after resizing to 30");
 
     /* Same seed, same crops; another seed, other crops. */
-    cfg = (mg_crop_config){.size = 16, .flip = true};
+    cfg = (mg_crop_config){.width = 16, .height = 16, .flip = true};
     float run[2][6][16 * 16];
     for (int k = 0; k < 2; k++) {
         mg_rng_seed(&rng, 7, 3);
@@ -563,7 +563,7 @@ static void test_dataset(void)
     /* Pixels are the source's at the drawn offset (x, y, then the flip only when flips are on). */
     int flips = 0, bad = 0;
     for (int pass = 0; pass < 2; pass++) {
-        cfg = (mg_crop_config){.size = 16, .flip = pass == 1};
+        cfg = (mg_crop_config){.width = 16, .height = 16, .flip = pass == 1};
         for (int j = 0; j < 60; j++) {
             int i = j % 3;
             const mg_image *img = mg_dataset_image(d, i);
@@ -582,7 +582,7 @@ static void test_dataset(void)
     CHECK(flips > 10 && flips < 50, "%d flips in 60 samples", flips);
 
     /* With a load size: the crop of the resized image, the same on a second call (from the cache). */
-    cfg = (mg_crop_config){.size = 16, .load_size = 24};
+    cfg = (mg_crop_config){.width = 16, .height = 16, .load_size = 24};
     mg_image resized;
     CHECK(mg_image_resize(mg_dataset_image(d, 2), 24, 24, &resized) == MG_OK, "resize");
     for (int k = 0; k < 2; k++) {
@@ -596,8 +596,52 @@ static void test_dataset(void)
     CHECK(mg_dataset_sample(d, 2, &cfg, &rng, ref) == MG_OK, "sample at another load size");
     CHECK(mg_dataset_image(d, 2)->width == 41, "the dataset's own image was changed");
     mg_image_free(&resized);
+
+    /* Whole slices: the extent holds every image; with pad, smaller sides are placed at the drawn offset. */
+    int ew = 0, eh = 0;
+    mg_dataset_extent(d, 0, &ew, &eh);
+    CHECK(ew == 41 && eh == 52, "extent %dx%d, expected 41x52", ew, eh);
+    mg_dataset_extent(d, 64, &ew, &eh);
+    CHECK(ew == 64 && eh == 64, "extent %dx%d with load size 64, expected 64x64", ew, eh);
+    cfg = (mg_crop_config){.width = 44, .height = 56};
+    CHECK(error_names(mg_dataset_check_crop(d, &cfg), "C.PNG"), "44x56 crop without padding");
+    cfg.pad = true;
+    CHECK(mg_dataset_check_crop(d, &cfg) == MG_OK, "44x56 crop with padding");
+    bad = flips = 0;
+    static float big[2 * 56 * 44];
+    for (int j = 0; j < 30; j++) {
+        /* 44x56 around every image, then 36 wide (cropped across, padded down) */
+        cfg = (mg_crop_config){.width = j < 15 ? 44 : 36, .height = 56, .flip = true, .pad = true};
+        const mg_image *img = mg_dataset_image(d, j % 3);
+        copy = rng;
+        int x = (int)mg_rng_below(&copy, (uint32_t)abs(img->width - cfg.width) + 1);
+        int y = (int)mg_rng_below(&copy, (uint32_t)(56 - img->height + 1));
+        bool flip = mg_rng_uniform(&copy) < 0.5f;
+        flips += flip;
+        CHECK(mg_dataset_sample(d, j % 3, &cfg, &rng, big) == MG_OK, "padded sample");
+        bad += rng.state != copy.state;
+        for (int r = 0; r < 56; r++)
+            for (int c = 0; c < cfg.width; c++) {
+                int cc = flip ? cfg.width - 1 - c : c; /* the column before the flip */
+                int sx = img->width < cfg.width ? cc - x : cc + x, sy = r - y;
+                bool in = sx >= 0 && sx < img->width && sy >= 0 && sy < img->height;
+                bad += big[r * cfg.width + c] != (in ? img->data[sy * img->width + sx] : -1.0f);
+            }
+    }
+    CHECK(bad == 0, "%d pixels of padded samples are not the image at the drawn offset, black elsewhere", bad);
+    CHECK(flips > 3 && flips < 27, "%d flips in 30 padded samples", flips);
+    /* an image of the crop's own size: padding changes nothing, draws included */
+    cfg = (mg_crop_config){.width = 40, .height = 50, .flip = true};
+    mg_rng_seed(&rng, 9, 9);
+    copy = rng;
+    CHECK(mg_dataset_sample(d, 1, &cfg, &rng, big) == MG_OK, "sample");
+    cfg.pad = true;
+    CHECK(mg_dataset_sample(d, 1, &cfg, &copy, big + 2000) == MG_OK, "padded sample");
+    CHECK(!memcmp(big, big + 2000, sizeof(float) * 40 * 50) && rng.state == copy.state,
+          "a padded crop of an image of the crop's size differs from the plain one");
     mg_dataset_free(d);
-    group_end("datasets: listing, sorting, errors naming folder/file, check_crop, seeded crops and flips, load size");
+    group_end("datasets: listing, sorting, errors naming folder/file, check_crop, seeded crops and flips, load size, "
+              "whole slices padded");
 }
 
 static void test_shared_data(void)

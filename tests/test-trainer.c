@@ -9,7 +9,10 @@
  *      checkpoint of the uninterrupted mg_trainer_run, bit for bit;
  *   5. an epoch's end that fails is taken up again by the next save, written once;
  *   6. resume refuses a crop size the checkpoint's generator cannot take;
- *   7. a folder holding someone's files is refused and left as it was.
+ *   7. a folder holding someone's files is refused and left as it was;
+ *   8. whole slices (--size 0) of several sizes: the crop is their extent rounded up to the generator's multiple
+ *      (the U-Net fitted to it), a stopped and resumed run ends as the uninterrupted one, and a resume whose
+ *      folders now give another extent is refused by the history pools' check.
  * usage: test-trainer DATA/phantom */
 #include <math.h>
 #include <stdio.h>
@@ -413,6 +416,76 @@ static void test_folder_refused(void)
     report(before, "a folder of someone's files is refused, with or without overwrite, and left as it was");
 }
 
+/* A w x h PNG of a smooth pattern (seeded by k), anatomy everywhere. */
+static void save_slice(const char *path, int w, int h, int k)
+{
+    mg_image img;
+    MUST(mg_image_new(w, h, &img));
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            img.data[y * w + x] = 0.8f * sinf(0.3f * (float)(x + k) + 0.2f * (float)y * (float)(k + 1) / 3.0f);
+    MUST(mg_image_save_png(path, &img, 8));
+    mg_image_free(&img);
+}
+
+static void test_whole_slices(void)
+{
+    int before = failures;
+    const int sizes[3][2] = {{30, 41}, {37, 33}, {34, 40}}; /* A: the first two, B: the last; extent 37x41 */
+    mkdir(tmp_path("wa"), 0777);
+    mkdir(tmp_path("wb"), 0777);
+    save_slice(tmp_path("wa/0.png"), sizes[0][0], sizes[0][1], 0);
+    save_slice(tmp_path("wa/1.png"), sizes[1][0], sizes[1][1], 1);
+    save_slice(tmp_path("wb/0.png"), sizes[2][0], sizes[2][1], 2);
+    save_slice(tmp_path("wb/1.png"), sizes[2][0], sizes[2][1], 3);
+    mg_train_settings s;
+    settings_small(&s, tmp_path("whole-unet"));
+    s.a = tmp_path("wa");
+    s.b = tmp_path("wb");
+    s.size = 0;
+    s.epochs = 3;
+    CHECK(mg_train_settings_check(&s) == MG_OK, "--size 0: %s", mg_last_error());
+    mg_trainer *t;
+    mg_train_info in;
+    MUST(mg_trainer_new(&s, be, NULL, &t)); /* the U-Net of a 37 side: depth 5, a multiple of 32 */
+    mg_trainer_info(t, &in);
+    CHECK(in.crop_width == 64 && in.crop_height == 64, "U-Net on whole 37x41 slices: %dx%d crops, want 64x64",
+          in.crop_width, in.crop_height);
+    mg_trainer_free(t);
+
+    s.generator = MG_GEN_RESNET;
+    s.blocks = 1;
+    s.out = tmp_path("whole");
+    MUST(mg_trainer_new(&s, be, NULL, &t));
+    mg_trainer_info(t, &in);
+    CHECK(in.crop_width == 40 && in.crop_height == 44, "ResNet on whole 37x41 slices: %dx%d crops, want 40x44",
+          in.crop_width, in.crop_height);
+    mg_train_end why;
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_free(t);
+    CHECK(why == MG_TRAIN_FINISHED, "the whole-slice run ended with %d", (int)why);
+
+    s.out = tmp_path("whole-go");
+    tally y = {.stop_at = 1};
+    MUST(mg_trainer_new(&s, be, &(mg_trainer_hooks){.on_event = on_event, .user = &y}, &t));
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_free(t);
+    CHECK(why == MG_TRAIN_STOPPED, "the run was not stopped: %d", (int)why);
+    MUST(mg_trainer_resume(tmp_path("whole-go"), NULL, be, NULL, &t));
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_free(t);
+    CHECK(same_checkpoints(tmp_path("whole-go/latest.ckpt"), tmp_path("whole/latest.ckpt")),
+          "whole slices, stopped and resumed, end elsewhere than the uninterrupted run");
+
+    /* a wider slice now in A: the extent is 52x44, the pools hold 40x44 images */
+    save_slice(tmp_path("wa/2.png"), 50, 20, 4);
+    mg_status st = mg_trainer_resume(tmp_path("whole"), NULL, be, NULL, &t);
+    CHECK(st == MG_ERR_FORMAT && !t && strstr(mg_last_error(), "pool") && strstr(mg_last_error(), "52x44"),
+          "resume with another extent: status %d, %s", (int)st, mg_last_error());
+    report(before, "whole slices: the extent rounded to the generator's multiple, resumed bit for bit, another "
+                   "extent refused");
+}
+
 int main(int argc, char **argv)
 {
     mg_blas_select_kernels(argv); /* the GEMM kernels mrigan itself would run (tests/test-blas.c) */
@@ -433,6 +506,7 @@ int main(int argc, char **argv)
     test_resume_bad_size();
     test_steps();
     test_folder_refused();
+    test_whole_slices();
     mg_backend_free(be);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);

@@ -117,19 +117,25 @@ const mg_image *mg_dataset_image(const mg_dataset *d, int i);
 const char *mg_dataset_name(const mg_dataset *d, int i);
 
 typedef struct mg_crop_config {
-    int size;      /* side of the square crop */
-    int load_size; /* > 0: resize every image to load_size x load_size first (the classic recipe) */
-    bool flip;     /* random horizontal flips */
+    int width, height; /* of the crop */
+    int load_size;     /* > 0: resize every image to load_size x load_size first (the classic recipe) */
+    bool flip;         /* random horizontal flips */
+    bool pad;          /* an image narrower or lower than the crop is placed in it, the rest black (-1) */
 } mg_crop_config;
 
-/* MG_ERR_ARG naming the first image smaller than the crop, with a hint; with load_size > 0 every image is
- * resized to load_size x load_size, so the check is load_size >= size. */
+/* The largest width and height of the dataset's images (load_size both when it is > 0), raised into *width and
+ * *height: called on two datasets, it gives the extent that holds every image of both. */
+void mg_dataset_extent(const mg_dataset *d, int load_size, int *width, int *height);
+/* MG_ERR_ARG naming the first image smaller than the crop, with a hint (never with pad); with load_size > 0
+ * every image is resized to load_size x load_size, so the check is load_size >= the crop's sides. */
 mg_status mg_dataset_check_crop(const mg_dataset *d, const mg_crop_config *cfg);
-/* A training sample of image i: a random size x size crop at native resolution (or of the resized image),
- * flipped horizontally with probability 1/2 when cfg->flip; size*size floats into out. Draws from rng in a
- * fixed order: x = mg_rng_below(W - size + 1), y = mg_rng_below(H - size + 1), then, only when cfg->flip, one
- * mg_rng_uniform() (flip when < 0.5); so samples follow the seed. Nothing is drawn when it fails. With a load
- * size, each image is resized on its first use and kept in the dataset (one load size at a time), so the
+/* A training sample of image i (W x H, or the resized image): a random height x width crop, flipped
+ * horizontally with probability 1/2 when cfg->flip; height*width floats into out. Along a side where the image
+ * is smaller than the crop (only with pad), the image is placed at a random offset and the rest is black.
+ * Draws from rng in a fixed order: x = mg_rng_below(|W - width| + 1), y = mg_rng_below(|H - height| + 1),
+ * then, only when cfg->flip, one mg_rng_uniform() (flip when < 0.5); so samples follow the seed, and a padded
+ * crop of an image of the crop's own size is that of an unpadded one. Nothing is drawn when it fails. With a
+ * load size, each image is resized on its first use and kept in the dataset (one load size at a time), so the
  * steady state allocates nothing; threads may share a dataset if they use the same load size. */
 mg_status mg_dataset_sample(const mg_dataset *d, int i, const mg_crop_config *cfg, mg_rng *rng, float *out);
 

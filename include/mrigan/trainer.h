@@ -197,6 +197,7 @@ typedef struct mg_train_info {
     const mg_train_settings *settings; /* the run's (a resumed run's from its checkpoint); a, b absolute */
     const char *out;                   /* the run folder */
     int n_a, n_b, n_iter;              /* training images, iterations an epoch */
+    int crop_width, crop_height;       /* of a training sample (--size 0: the whole slices' extent) */
     int epochs;                        /* epochs + epochs_decay */
     int epoch, iter_in_epoch;          /* the next iteration to run (epoch = epochs + 1: finished) */
     long iteration;                    /* global */

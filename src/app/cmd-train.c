@@ -253,10 +253,11 @@ static int train_run(train_cli *c, mg_backend *be)
                 in.settings->epochs_decay);
     }
     fprintf(stderr,
-            "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d crops, %d iterations per "
+            "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d %s, %d iterations per "
             "epoch, %s backend; outputs in %s/\n",
-            in.settings->a, in.n_a, in.settings->b, in.n_b, mg_generator_names[in.settings->generator],
-            in.settings->size, in.settings->size, in.n_iter, mg_backend_name(be), in.out);
+            in.settings->a, in.n_a, in.settings->b, in.n_b, mg_generator_names[in.settings->generator], in.crop_width,
+            in.crop_height, in.settings->size ? "crops" : "whole slices (padded)", in.n_iter, mg_backend_name(be),
+            in.out);
     atomic_store(&running, t);
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);

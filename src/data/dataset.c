@@ -297,28 +297,44 @@ mg_status mg_dataset_load(const char *dir, mg_slice_axis axis, mg_dataset **out)
     return MG_OK;
 }
 
+void mg_dataset_extent(const mg_dataset *d, int load_size, int *width, int *height)
+{
+    for (int i = 0; d && i < d->count; i++) {
+        int w = load_size > 0 ? load_size : d->image[i].width, h = load_size > 0 ? load_size : d->image[i].height;
+        *width = w > *width ? w : *width;
+        *height = h > *height ? h : *height;
+    }
+}
+
 static mg_status dataset_check_config(const mg_dataset *d, const mg_crop_config *cfg, const char *what)
 {
     if (!d || !cfg)
         return mg_error(MG_ERR_ARG, "%s: NULL dataset or crop configuration", what);
-    if (cfg->size < 1)
-        return mg_error(MG_ERR_ARG, "%s: crop size %d must be at least 1", what, cfg->size);
+    if (cfg->width < 1 || cfg->height < 1)
+        return mg_error(MG_ERR_ARG, "%s: crop %dx%d is empty", what, cfg->width, cfg->height);
     if (cfg->load_size < 0)
         return mg_error(MG_ERR_ARG, "%s: load size %d is negative", what, cfg->load_size);
-    if (cfg->load_size > 0 && cfg->load_size < cfg->size)
+    if (cfg->load_size > 0 && !cfg->pad && (cfg->load_size < cfg->width || cfg->load_size < cfg->height))
         return mg_error(MG_ERR_ARG,
                         "%s: images resized to %dx%d are smaller than the %dx%d crop (use a --load-size of "
                         "at least %d)",
-                        d->dir, cfg->load_size, cfg->load_size, cfg->size, cfg->size, cfg->size);
+                        d->dir, cfg->load_size, cfg->load_size, cfg->width, cfg->height,
+                        cfg->width > cfg->height ? cfg->width : cfg->height);
     return MG_OK;
 }
 
-static mg_status dataset_too_small(const mg_dataset *d, int i, int size)
+static mg_status dataset_too_small(const mg_dataset *d, int i, const mg_crop_config *cfg)
 {
     const mg_image *img = &d->image[i];
     return mg_error(MG_ERR_ARG,
-                    "%s: image %dx%d is smaller than the %dx%d crop (use a smaller --size, or --load-size to resize)",
-                    d->paths[i], img->width, img->height, size, size);
+                    "%s: image %dx%d is smaller than the %dx%d crop (use a smaller --size, --size 0 for whole "
+                    "slices, or --load-size to resize)",
+                    d->paths[i], img->width, img->height, cfg->width, cfg->height);
+}
+
+static bool dataset_fits(const mg_image *img, const mg_crop_config *cfg)
+{
+    return cfg->pad || (img->width >= cfg->width && img->height >= cfg->height);
 }
 
 mg_status mg_dataset_check_crop(const mg_dataset *d, const mg_crop_config *cfg)
@@ -327,8 +343,8 @@ mg_status mg_dataset_check_crop(const mg_dataset *d, const mg_crop_config *cfg)
     if (s != MG_OK || cfg->load_size > 0)
         return s;
     for (int i = 0; i < d->count; i++)
-        if (d->image[i].width < cfg->size || d->image[i].height < cfg->size)
-            return dataset_too_small(d, i, cfg->size);
+        if (!dataset_fits(&d->image[i], cfg))
+            return dataset_too_small(d, i, cfg);
     return MG_OK;
 }
 
@@ -351,6 +367,15 @@ static mg_status dataset_resized(mg_dataset *d, int i, int load_size, const mg_i
     return s;
 }
 
+/* One side of a sample: where the crop starts in the image (at > 0) or the image in the crop (at < 0), and how
+ * much of it both share. */
+static void dataset_place(int image, int crop, mg_rng *rng, int *at, int *len)
+{
+    int off = (int)mg_rng_below(rng, (uint32_t)abs(image - crop) + 1);
+    *at = image >= crop ? off : -off;
+    *len = image >= crop ? crop : image;
+}
+
 mg_status mg_dataset_sample(const mg_dataset *d, int i, const mg_crop_config *cfg, mg_rng *rng, float *out)
 {
     mg_status s = dataset_check_config(d, cfg, "sample");
@@ -361,26 +386,32 @@ mg_status mg_dataset_sample(const mg_dataset *d, int i, const mg_crop_config *cf
     if (!rng || !out)
         return mg_error(MG_ERR_ARG, "sample: NULL random generator or output");
     const mg_image *img = &d->image[i];
-    const int size = cfg->size;
+    const int cw = cfg->width, ch = cfg->height;
     if (cfg->load_size > 0) {
         /* The dataset is not const to its owner; the cache is private state behind the const interface. */
         if ((s = dataset_resized((mg_dataset *)d, i, cfg->load_size, &img)) != MG_OK)
             return s;
-    } else if (img->width < size || img->height < size) {
-        return dataset_too_small(d, i, size);
+    } else if (!dataset_fits(img, cfg)) {
+        return dataset_too_small(d, i, cfg);
     }
 
-    int x = (int)mg_rng_below(rng, (uint32_t)(img->width - size + 1));
-    int y = (int)mg_rng_below(rng, (uint32_t)(img->height - size + 1));
+    int x, y, w, h;
+    dataset_place(img->width, cw, rng, &x, &w);
+    dataset_place(img->height, ch, rng, &y, &h);
     bool flip = cfg->flip && mg_rng_uniform(rng) < 0.5f; /* drawn only when flips are on */
-    for (int r = 0; r < size; r++) {
-        const float *src = img->data + (size_t)(y + r) * (size_t)img->width + (size_t)x;
-        float *dst = out + (size_t)r * (size_t)size;
+    /* the image's pixels (sx, sy) land at (dx, dy) of the crop, before the flip */
+    const int sx = x > 0 ? x : 0, sy = y > 0 ? y : 0, dx = x < 0 ? -x : 0, dy = y < 0 ? -y : 0;
+    if (w < cw || h < ch)
+        for (size_t k = 0; k < (size_t)cw * (size_t)ch; k++)
+            out[k] = -1.0f;
+    for (int r = 0; r < h; r++) {
+        const float *src = img->data + (size_t)(sy + r) * (size_t)img->width + (size_t)sx;
+        float *dst = out + (size_t)(dy + r) * (size_t)cw;
         if (flip) {
-            for (int c = 0; c < size; c++)
-                dst[c] = src[size - 1 - c];
+            for (int c = 0; c < w; c++)
+                dst[cw - 1 - dx - c] = src[c];
         } else {
-            memcpy(dst, src, sizeof(float) * (size_t)size);
+            memcpy(dst + dx, src, sizeof(float) * (size_t)w);
         }
     }
     return MG_OK;

@@ -167,15 +167,15 @@ mg_status run_load_state(const mg_ckpt *c, mg_train_settings *o, run_state *st, 
     return s;
 }
 
-mg_status run_check_pools(const mg_cyclegan *m, int size)
+mg_status run_check_pools(const mg_cyclegan *m, int height, int width)
 {
     const mg_image_pool *pools[2] = {&m->pool_a, &m->pool_b};
     for (int p = 0; p < 2; p++)
         for (int k = 0; k < pools[p]->n; k++) {
             const mg_tensor *t = pools[p]->items[k];
-            if (t->ndim != 4 || t->shape[2] != size || t->shape[3] != size)
+            if (t->ndim != 4 || t->shape[2] != height || t->shape[3] != width)
                 return mg_error(MG_ERR_FORMAT, "checkpoint: image %d of pool_%c is not a %dx%d crop like the run's", k,
-                                "AB"[p], size, size);
+                                "AB"[p], width, height);
         }
     return MG_OK;
 }

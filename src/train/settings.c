@@ -110,7 +110,7 @@ mg_status mg_train_settings_check(const mg_train_settings *s)
         return mg_error(MG_ERR_ARG, "--epochs 0 --epochs-decay 0 leaves nothing to train");
     mg_cyclegan_config cfg = mg_train_settings_model(s);
     int mult = mg_generator_multiple(&cfg.gen);
-    if (s->size % mult) {
+    if (s->size > 0 && s->size % mult) {
         char name[16];
         return mg_error(MG_ERR_ARG, "--size %d is not a multiple of %d, which the %s generator needs", s->size, mult,
                         mg_setting_choice_name(mg_settings[MG_SET_GENERATOR].choices, s->generator, name, sizeof name));
@@ -129,6 +129,7 @@ mg_cyclegan_config mg_train_settings_model(const mg_train_settings *s)
 #define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) MODEL_TO_CFG_##scope(f, member)
 #include "mrigan/settings.def"
 #undef SETTING
-    mg_generator_fit(&c.gen, s->size);
+    /* whole slices (size 0): fitted to the least crop here, and to the data's extent by the trainer */
+    mg_generator_fit(&c.gen, s->size > 0 ? s->size : MG_PATCHGAN_MIN_SIDE);
     return c;
 }

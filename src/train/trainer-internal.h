@@ -73,7 +73,7 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
  * naming the option otherwise. */
 mg_status run_check_model(const mg_train_settings *o);
 /* Whether the history pools a resumed model holds fit the run's crops (a crafted checkpoint could hold any). */
-mg_status run_check_pools(const mg_cyclegan *m, int size);
+mg_status run_check_pools(const mg_cyclegan *m, int height, int width);
 /* Reads the run settings (scope RUN; strings into str) and state of a checkpoint written by run_save. */
 mg_status run_load_state(const mg_ckpt *c, mg_train_settings *o, run_state *st, run_strings *str);
 

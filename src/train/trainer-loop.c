@@ -251,7 +251,7 @@ mg_status mg_trainer_step(mg_trainer *t)
     mg_losses l;
     double ts = mg_now_s();
     mg_status s = MG_OK;
-    const size_t px = (size_t)o->size * (size_t)o->size;
+    const size_t px = (size_t)t->crop.width * (size_t)t->crop.height;
     for (int j = 0; j < o->batch_size && s == MG_OK; j++) { /* a batch of one draws as the plain step always did */
         int ia = t->perm[((long)k * o->batch_size + j) % t->n_data] % na, ib = (int)mg_rng_below(&r, (uint32_t)nb);
         s = mg_dataset_sample(t->da, ia, &t->crop, &r, t->buf_a + (size_t)j * px);
@@ -259,7 +259,7 @@ mg_status mg_trainer_step(mg_trainer *t)
             s = mg_dataset_sample(t->db, ib, &t->crop, &r, t->buf_b + (size_t)j * px);
     }
     if (s == MG_OK)
-        s = mg_cyclegan_step_batch(&t->m, t->buf_a, t->buf_b, o->batch_size, o->size, o->size, &r,
+        s = mg_cyclegan_step_batch(&t->m, t->buf_a, t->buf_b, o->batch_size, t->crop.height, t->crop.width, &r,
                                    (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->st.iteration, &l);
     char kept[4400];
     if (s == MG_ERR_NONFINITE)

@@ -100,21 +100,46 @@ static void trainer_keep_path(mg_trainer *t, mg_setting_id id)
     *field = keep;
 }
 
-/* Training and validation data, checked against the run's settings. */
-static mg_status trainer_data(mg_trainer *t)
+/* The crop a step trains on: --size N, N x N crops; --size 0, whole slices: the largest width and height of the
+ * two folders (after --load-size), each raised to the PatchGAN's least side and rounded up to the generator's
+ * multiple, smaller slices placed in it at random offsets. A new run's generator is fitted to that extent first
+ * (gen is the model's configuration to build); a resumed one has its own (fit false). */
+static void trainer_geometry(mg_trainer *t, mg_gen_config *gen, bool fit)
+{
+    const mg_train_settings *o = &t->o;
+    t->crop = (mg_crop_config){.width = o->size, .height = o->size, .load_size = o->load_size, .flip = o->flip};
+    if (o->size > 0)
+        return;
+    int w = 0, h = 0;
+    mg_dataset_extent(t->da, o->load_size, &w, &h);
+    mg_dataset_extent(t->db, o->load_size, &w, &h);
+    w = w > MG_PATCHGAN_MIN_SIDE ? w : MG_PATCHGAN_MIN_SIDE;
+    h = h > MG_PATCHGAN_MIN_SIDE ? h : MG_PATCHGAN_MIN_SIDE;
+    if (fit)
+        mg_generator_fit(gen, w < h ? w : h);
+    const int m = mg_generator_multiple(gen);
+    t->crop.width = (w + m - 1) / m * m;
+    t->crop.height = (h + m - 1) / m * m;
+    t->crop.pad = true;
+}
+
+/* Training and validation data, checked against the run's settings; the crop fitted to them (gen as in
+ * trainer_geometry). */
+static mg_status trainer_data(mg_trainer *t, mg_gen_config *gen, bool fit)
 {
     const mg_train_settings *o = &t->o;
     mg_status s = mg_dataset_load(o->a, (mg_slice_axis)o->slice_axis, &t->da);
     if (s == MG_OK)
         s = mg_dataset_load(o->b, (mg_slice_axis)o->slice_axis, &t->db);
-    t->crop = (mg_crop_config){.size = o->size, .load_size = o->load_size, .flip = o->flip};
+    if (s == MG_OK)
+        trainer_geometry(t, gen, fit);
     if (s == MG_OK)
         s = mg_dataset_check_crop(t->da, &t->crop);
     if (s == MG_OK)
         s = mg_dataset_check_crop(t->db, &t->crop);
     if (s != MG_OK)
         return mg_error(s, "cannot load the training data: %s", mg_last_error());
-    if (t->have_model && (s = run_check_pools(&t->m, o->size)) != MG_OK)
+    if (t->have_model && (s = run_check_pools(&t->m, t->crop.height, t->crop.width)) != MG_OK)
         return mg_error(s, "cannot resume: %s", mg_last_error());
     if (o->val_a && o->val_b) {
         int unmatched;
@@ -137,7 +162,7 @@ static mg_status trainer_data(mg_trainer *t)
                         "the checkpoint stands at iteration %d of epoch %d, but the training folders now give %d "
                         "iterations an epoch (were images removed?)",
                         t->st.iter_in_epoch + 1, t->st.epoch, t->n_iter);
-    size_t px = (size_t)o->size * o->size * (size_t)o->batch_size;
+    size_t px = (size_t)t->crop.width * (size_t)t->crop.height * (size_t)o->batch_size;
     t->buf_a = malloc(px * sizeof(float));
     t->buf_b = malloc(px * sizeof(float));
     t->perm = malloc((size_t)t->n_data * sizeof(int));
@@ -216,8 +241,8 @@ mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_tr
         if (mg_settings[i].kind == MG_SETTING_STRING)
             trainer_keep_path(t, (mg_setting_id)i);
     t->st = (run_state){.epoch = 1};
-    st = trainer_data(t);
     mg_cyclegan_config cfg = mg_train_settings_model(&t->o);
+    st = trainer_data(t, &cfg.gen, true);
     if (st == MG_OK && (st = mg_cyclegan_new(be, &cfg, (uint64_t)t->o.seed, &t->m)) != MG_OK)
         st = mg_error(st, "cannot build the model: %s", mg_last_error());
     t->have_model = st == MG_OK;
@@ -270,7 +295,7 @@ static mg_status trainer_load(mg_trainer *t, const mg_ckpt *c)
 #undef SETTING
     if (s == MG_OK)
         s = run_check_model(&t->o);
-    if (s == MG_OK && t->o.size % mg_generator_multiple(&cfg.gen))
+    if (s == MG_OK && t->o.size > 0 && t->o.size % mg_generator_multiple(&cfg.gen))
         s = mg_error(MG_ERR_FORMAT, "its --size %d is not a multiple of %d, which its %s generator needs", t->o.size,
                      mg_generator_multiple(&cfg.gen), mg_generator_names[cfg.gen.kind]);
     if (s == MG_OK && (!t->o.a || !t->o.b))
@@ -320,7 +345,7 @@ mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_b
     }
     t->saved_iteration = t->st.iteration;
     if (s == MG_OK)
-        s = trainer_data(t);
+        s = trainer_data(t, &t->m.cfg.gen, false);
     if (s == MG_OK)
         s = trainer_profiles(t);
     if (s == MG_OK)
@@ -362,6 +387,8 @@ void mg_trainer_info(const mg_trainer *t, mg_train_info *out)
         .n_a = mg_dataset_count(t->da),
         .n_b = mg_dataset_count(t->db),
         .n_iter = t->n_iter,
+        .crop_width = t->crop.width,
+        .crop_height = t->crop.height,
         .epochs = t->o.epochs + t->o.epochs_decay,
         .epoch = t->st.epoch,
         .iter_in_epoch = t->st.iter_in_epoch,
