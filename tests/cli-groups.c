@@ -254,7 +254,8 @@ void test_errors(void)
     rc = mrigan("train", "--a", pa, "--b", pb, "--out", tp("e4"), "--size", "256", ARGS_SPLICE, small_opts, NULL);
     CHECK(rc == 1 && err_has("smaller than") && err_has("phantom_000.png"),
           "--size 256 on 64x64 slices: exit %d (want 1, 'smaller than the crop')", rc);
-    rc = mrigan("train", "--a", pa, "--b", pb, "--out", tp("e5"), "--size", "48", ARGS_SPLICE, small_opts, NULL);
+    rc = mrigan("train", "--a", pa, "--b", pb, "--out", tp("e5"), "--size", "48", "--generator", "unet", ARGS_SPLICE,
+                small_opts, NULL);
     CHECK(rc == 2 && err_has("multiple"), "--size 48 (not a multiple of 32 for the unet): exit %d (want 2)", rc);
 
     /* checkpoints for translate */

@@ -92,7 +92,7 @@ void test_train(void)
 /* ------------------------------------------------------------------ 2. resume */
 
 /* clang-format off */
-static char *resume_opts[] = {"--a", NULL, "--b", NULL, "--size", "64", "--ngf", "4", "--ndf", "4", "--epochs", "2",
+static char *resume_opts[] = {"--a", NULL, "--b", NULL, "--size", "64", "--generator", "unet", "--ngf", "4", "--ndf", "4", "--epochs", "2",
                               "--epochs-decay", "1", "--seed", "3", "--pool-size", "3", "--backend", "cpu",
                               "--threads", THREADS, NULL};
 /* clang-format on */

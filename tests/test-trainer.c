@@ -60,9 +60,14 @@ static void test_settings(void)
     s.device = -1;
     CHECK(mg_train_settings_check(&s) == MG_OK, "load_size 0 and device -1 (off): %s", mg_last_error());
     s.size = 48;
+    s.generator = MG_GEN_UNET;
     CHECK(mg_train_settings_check(&s) == MG_ERR_ARG && strstr(mg_last_error(), "--size") &&
               strstr(mg_last_error(), "multiple of 32"),
           "size 48 for the unet: %s", mg_last_error());
+    s.generator = MG_GEN_RESNET;
+    s.size = 46;
+    CHECK(mg_train_settings_check(&s) == MG_ERR_ARG && strstr(mg_last_error(), "multiple of 4"),
+          "size 46 for the resnet: %s", mg_last_error());
     s.size = 32;
     s.lr = 2;
     CHECK(mg_train_settings_check(&s) == MG_ERR_ARG && strstr(mg_last_error(), "--lr"), "lr 2: %s", mg_last_error());
@@ -361,15 +366,14 @@ static void test_resume_bad_size(void)
     mg_ckpt c;
     MUST(mg_ckpt_load(tmp_path("stop/latest.ckpt"), &c));
     mkdir(tmp_path("crafted"), 0777);
-    MUST(mg_ckpt_set(&c, "run.size", "40"));
+    MUST(mg_ckpt_set(&c, "run.size", "42"));
     MUST(mg_ckpt_save(&c, tmp_path("crafted/latest.ckpt")));
     mg_ckpt_free(&c);
     mg_trainer *t = NULL;
     mg_status st = mg_trainer_resume(tmp_path("crafted"), NULL, be, NULL, &t);
     struct stat sb;
-    CHECK(st == MG_ERR_FORMAT && !t && strstr(mg_last_error(), "--size 40") &&
-              strstr(mg_last_error(), "multiple of 32"),
-          "run.size 40: status %d, %s", (int)st, mg_last_error());
+    CHECK(st == MG_ERR_FORMAT && !t && strstr(mg_last_error(), "--size 42") && strstr(mg_last_error(), "multiple of 4"),
+          "run.size 42: status %d, %s", (int)st, mg_last_error());
     CHECK(stat(tmp_path("crafted/config.txt"), &sb) != 0 && stat(tmp_path("crafted/samples"), &sb) != 0,
           "the refused resume wrote into the folder");
     report(before, "resume refuses a crop size the generator cannot take, writing nothing");
@@ -444,6 +448,7 @@ static void test_whole_slices(void)
     s.b = tmp_path("wb");
     s.size = 0;
     s.epochs = 3;
+    s.generator = MG_GEN_UNET;
     CHECK(mg_train_settings_check(&s) == MG_OK, "--size 0: %s", mg_last_error());
     mg_trainer *t;
     mg_train_info in;
