@@ -12,7 +12,8 @@
  *   7. a folder holding someone's files is refused and left as it was;
  *   8. whole slices (--size 0) of several sizes: the crop is their extent rounded up to the generator's multiple
  *      (the U-Net fitted to it), a stopped and resumed run ends as the uninterrupted one, and a resume whose
- *      folders now give another extent is refused by the history pools' check.
+ *      folders now give another extent is refused by the history pools' check; the default schedule (epochs -1)
+ *      is sized by iterations.
  * usage: test-trainer DATA/phantom */
 #include <math.h>
 #include <stdio.h>
@@ -481,6 +482,23 @@ static void test_whole_slices(void)
     mg_trainer_free(t);
     CHECK(same_checkpoints(tmp_path("whole-go/latest.ckpt"), tmp_path("whole/latest.ckpt")),
           "whole slices, stopped and resumed, end elsewhere than the uninterrupted run");
+
+    /* the default schedule: epochs of about 660 and 540 iterations, here 2 an epoch */
+    settings_small(&s, tmp_path("auto"));
+    s.a = tmp_path("wa");
+    s.b = tmp_path("wb");
+    s.size = 0;
+    s.epochs = s.epochs_decay = -1;
+    MUST(mg_trainer_new(&s, be, NULL, &t));
+    mg_trainer_info(t, &in);
+    CHECK(in.n_iter == 2 && in.settings->epochs == 330 && in.settings->epochs_decay == 270 && in.epochs == 600,
+          "the default schedule of 2 iterations an epoch: %d + %d epochs", in.settings->epochs,
+          in.settings->epochs_decay);
+    MUST(mg_trainer_extend(t, 400, -1));
+    mg_trainer_info(t, &in);
+    CHECK(in.settings->epochs == 400 && in.settings->epochs_decay == 270, "extended to %d + %d epochs",
+          in.settings->epochs, in.settings->epochs_decay);
+    mg_trainer_free(t);
 
     /* a wider slice now in A: the extent is 52x44, the pools hold 40x44 images */
     save_slice(tmp_path("wa/2.png"), 50, 20, 4);

@@ -24,6 +24,13 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------------------ settings (mrigan/settings.def) */
+/* The default schedule (--epochs -1, --epochs-decay -1): as many epochs as make about this many iterations at
+ * the initial learning rate and in the decay, whatever the folders' size (epochs of small sets are short).
+ * MG_STRINGIFY spells them in the help. */
+#define MG_AUTO_EPOCHS_ITERATIONS 660
+#define MG_AUTO_DECAY_ITERATIONS  540
+#define MG_STRINGIFY_(x)          #x
+#define MG_STRINGIFY(x)           MG_STRINGIFY_(x)
 #define MG_SETTING_TYPE_INT    int
 #define MG_SETTING_TYPE_FLOAT  float
 #define MG_SETTING_TYPE_STRING const char *

@@ -37,8 +37,7 @@ static void usage(const app_option *t)
            "       mrigan train --resume DIR [--epochs N] [--epochs-decay N] [--threads N] [--max-iterations N]\n\n"
            "Trains a CycleGAN between two folders of unpaired PNG slices and/or NIfTI volumes (.nii, .nii.gz; cut\n"
            "into slices along --slice-axis, the empty ones skipped, each volume normalised by its percentiles).\n"
-           "Without --a and --b it trains on the embedded phantom (data/phantom) with a longer schedule:\n"
-           "--epochs 40 --epochs-decay 35 unless given, validated on the phantom's own pairs.\n"
+           "Without --a and --b it trains on the embedded phantom (data/phantom), validated on its own pairs.\n"
            "--resume continues a run with its own settings; --epochs and --epochs-decay given with it change the\n"
            "run's schedule (to train longer).\n\n"
            "options:\n");
@@ -67,20 +66,12 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The embedded phantom, with its schedule for options not given (its 24 slices make short epochs: 75 of them,
- * 1800 iterations, are what the recipe needs there, docs/quality.md) and paired validation on its own slices:
- * data/phantom from the working folder or the source tree; else a fresh render into the run folder, which
- * *render asks for (made once the settings are known to be good). */
+/* The embedded phantom, with paired validation on its own slices: data/phantom from the working folder or the
+ * source tree; else a fresh render into the run folder, which *render asks for (made once the settings are known
+ * to be good). */
 static void phantom_data(train_cli *c, bool *render)
 {
     static const char *roots[] = {"data/phantom", MRIGAN_SOURCE_DIR "/data/phantom"};
-    static const struct {
-        mg_setting_id id;
-        int value;
-    } quick[] = {{MG_SET_EPOCHS, 40}, {MG_SET_EPOCHS_DECAY, 35}};
-    for (size_t i = 0; i < sizeof quick / sizeof *quick; i++)
-        if (!c->table[quick[i].id].seen)
-            *(int *)mg_setting_field(&c->s, quick[i].id) = quick[i].value;
     c->s.a = c->a;
     c->s.b = c->b;
     /* the phantom's slices are paired by name: they validate the run too, so its report shows how close the

@@ -106,7 +106,7 @@ mg_status mg_train_settings_check(const mg_train_settings *s)
         return mg_error(MG_ERR_ARG, "give both --a and --b: the folders of the two domains");
     if (!s->val_a != !s->val_b)
         return mg_error(MG_ERR_ARG, "give both --val-a and --val-b, or neither");
-    if (s->epochs + s->epochs_decay == 0)
+    if (s->epochs == 0 && s->epochs_decay == 0)
         return mg_error(MG_ERR_ARG, "--epochs 0 --epochs-decay 0 leaves nothing to train");
     mg_cyclegan_config cfg = mg_train_settings_model(s);
     int mult = mg_generator_multiple(&cfg.gen);

@@ -123,6 +123,15 @@ static void trainer_geometry(mg_trainer *t, mg_gen_config *gen, bool fit)
     t->crop.pad = true;
 }
 
+/* The default schedule's epochs (-1) for n_iter iterations an epoch: about MG_AUTO_*_ITERATIONS each. */
+static void trainer_schedule(mg_train_settings *o, int n_iter)
+{
+    if (o->epochs < 0)
+        o->epochs = (MG_AUTO_EPOCHS_ITERATIONS + n_iter - 1) / n_iter;
+    if (o->epochs_decay < 0)
+        o->epochs_decay = (MG_AUTO_DECAY_ITERATIONS + n_iter - 1) / n_iter;
+}
+
 /* Training and validation data, checked against the run's settings; the crop fitted to them (gen as in
  * trainer_geometry). */
 static mg_status trainer_data(mg_trainer *t, mg_gen_config *gen, bool fit)
@@ -157,6 +166,7 @@ static mg_status trainer_data(mg_trainer *t, mg_gen_config *gen, bool fit)
      * completed from the epoch's first slices) */
     t->n_data = na > nb ? na : nb;
     t->n_iter = (t->n_data + o->batch_size - 1) / o->batch_size;
+    trainer_schedule(&t->o, t->n_iter);
     if (t->st.iter_in_epoch >= t->n_iter)
         return mg_error(MG_ERR_FORMAT,
                         "the checkpoint stands at iteration %d of epoch %d, but the training folders now give %d "
@@ -367,6 +377,9 @@ mg_status mg_trainer_extend(mg_trainer *t, int epochs, int epochs_decay)
     mg_train_settings o = t->o;
     o.epochs = epochs;
     o.epochs_decay = epochs_decay;
+    trainer_schedule(&o, t->n_iter);
+    epochs = o.epochs;
+    epochs_decay = o.epochs_decay;
     mg_status s = mg_train_settings_check(&o);
     if (s != MG_OK)
         return s;
