@@ -8,6 +8,7 @@
 
 #include "base/base.h"
 #include "base/file.h"
+#include "data/font.h"
 #include "mrigan/metrics.h"
 #include "trainer-internal.h"
 
@@ -294,6 +295,8 @@ mg_status run_write_val_samples(const char *path, mg_cyclegan *m, const mg_image
             if (s == MG_OK) {
                 char scores[64];
                 snprintf(scores, sizeof scores, "%s %.1f dB %.3f", d ? "B->A" : "A->B", sc.psnr, sc.ssim);
+                if ((int)strlen(scores) * MG_FONT_ADVANCE > cw - 4) /* a narrow tile keeps the numbers */
+                    snprintf(scores, sizeof scores, "%.1f %.3f", sc.psnr, sc.ssim);
                 grid_tile(&grid, 0, 2 * i + d, cw, ch, in, d ? "input B" : "input A");
                 grid_tile(&grid, 1, 2 * i + d, cw, ch, &y, scores);
                 grid_tile(&grid, 2, 2 * i + d, cw, ch, target, d ? "target A" : "target B");
