@@ -34,7 +34,7 @@ static void fuzz_load_model(const mg_ckpt *c, const mg_cyclegan_config *cfg, int
     if (mg_cyclegan_new(fuzz_backend, cfg, 1, &m) != MG_OK)
         return;
     if (mg_cyclegan_load(&m, c, true) == MG_OK && size > 0)
-        (void)run_check_pools(&m, size);
+        (void)run_check_pools(&m, size, size);
     mg_cyclegan_free(&m);
 }
 
