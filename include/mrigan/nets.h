@@ -84,9 +84,10 @@ mg_status mg_generator_param_count(const mg_gen_config *cfg, size_t *out);
 /* x [N,1,H,W] in [-1,1], H and W multiples of mg_generator_multiple(); returns tanh output of x's size. */
 mg_tensor *mg_generator_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x);
 
-/* 70x70 PatchGAN, n_layers 3: C64 (no norm) C128 C256 (k4 s2 p1) C512 (k4 s1 p1) -> 1 (k4 s1 p1). */
 /* The least input side the PatchGAN takes: three stride-2 convolutions take n to n/8, the two others 1 each. */
 #define MG_PATCHGAN_MIN_SIDE 24
+
+/* 70x70 PatchGAN, n_layers 3: C64 (no norm) C128 C256 (k4 s2 p1) C512 (k4 s1 p1) -> 1 (k4 s1 p1). */
 typedef struct mg_discriminator {
     mg_net net;
     int ndf;

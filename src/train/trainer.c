@@ -378,17 +378,15 @@ mg_status mg_trainer_extend(mg_trainer *t, int epochs, int epochs_decay)
     o.epochs = epochs;
     o.epochs_decay = epochs_decay;
     trainer_schedule(&o, t->n_iter);
-    epochs = o.epochs;
-    epochs_decay = o.epochs_decay;
     mg_status s = mg_train_settings_check(&o);
     if (s != MG_OK)
         return s;
     const int done = t->st.epoch - 1;
-    if (epochs + epochs_decay < done)
+    if (o.epochs + o.epochs_decay < done)
         return mg_error(MG_ERR_ARG, "the run in %s has done %d epoch%s: a schedule of %d + %d is shorter", t->o.out,
-                        done, done == 1 ? "" : "s", epochs, epochs_decay);
-    t->o.epochs = epochs;
-    t->o.epochs_decay = epochs_decay;
+                        done, done == 1 ? "" : "s", o.epochs, o.epochs_decay);
+    t->o.epochs = o.epochs;
+    t->o.epochs_decay = o.epochs_decay;
     return MG_OK;
 }
 
