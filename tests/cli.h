@@ -10,12 +10,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "mrigan/cyclegan.h"
 #include "mrigan/mrigan.h"
 
 #define MAX_ARGS      64
 #define CHILD_TIMEOUT 300.0 /* seconds one command may run before it is killed */
 
-#define CSV_COLS 15 /* iteration, epoch, lr, the eleven losses, seconds */
+#define CSV_COLS (MG_LOSS_COUNT + 4) /* iteration, epoch, lr, the losses, seconds */
 
 extern int group_failures;
 extern char tmp_dir[64];

@@ -121,6 +121,13 @@ static void compare_training(mg_backend *cpu, mg_backend *cl, const char *device
     mg_cyclegan a, b;
     MUST(mg_cyclegan_new(cpu, cfg, 11, &a));
     MUST(mg_cyclegan_new(cl, cfg, 11, &b));
+    float q[17]; /* the intensity loss's targets: a steady ramp; ranks that rounding swaps move little */
+    for (int j = 0; j < 17; j++)
+        q[j] = -1.0f + 2.0f * (float)j / 16.0f;
+    for (int d = 0; cfg->lambda_intensity > 0.0f && d < 2; d++) {
+        MUST(mg_cyclegan_set_quantiles(&a, d, q, 17));
+        MUST(mg_cyclegan_set_quantiles(&b, d, q, 17));
+    }
     const mg_net *na[4] = {&a.g_ab.net, &a.g_ba.net, &a.d_a.net, &a.d_b.net};
     const mg_net *nb[4] = {&b.g_ab.net, &b.g_ba.net, &b.d_a.net, &b.d_b.net};
     float xa[S * S], xb[S * S];
@@ -265,6 +272,7 @@ int main(int argc, char **argv)
     resize.gen.upsample = MG_UPSAMPLE_RESIZE;
     resize.lambda_structure = 1.0f;
     resize.structure_eps = 0.1f;
+    resize.lambda_intensity = 1.0f;
     resize.ema = 0.5f; /* translations below come from the averages */
     mg_backend *cpu;
     MUST(mg_backend_cpu_new(0, &cpu));
@@ -274,7 +282,8 @@ int main(int argc, char **argv)
         compare_adam(cpu, cl, devs[d].name);
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, LSGAN", &unet);
         compare_training(cpu, cl, devs[d].name, "ResNet, vanilla GAN", &resnet);
-        compare_training(cpu, cl, devs[d].name, "ResNet, resize upsampling, structure loss, EMA", &resize);
+        compare_training(cpu, cl, devs[d].name, "ResNet, resize upsampling, structure and intensity losses, EMA",
+                         &resize);
         mg_backend_free(cl);
     }
     mg_backend_free(cpu);

@@ -117,9 +117,27 @@ static void test_profile(void)
         img.data[p] = -1.0f;
     mg_profile_add(&none, &img);
     CHECK(mg_profile_finish(&none, &pa) == MG_ERR_ARG, "a black image has a profile");
+    /* the quantile function: level 7 + j covers [6.5 + j, 7.5 + j], so rank j of 100 is at level 6.5 + j */
+    float q[101];
+    MUST(mg_profile_quantiles(&c, 101, q));
+    bad = 0;
+    for (int j = 0; j <= 100; j++)
+        bad += fabsf(q[j] - (float)((6.5 + j) / 127.5 - 1.0)) > 1e-6f;
+    CHECK(bad == 0, "quantiles of levels 7..106: %d off", bad);
+    /* two pixels, levels 10 and 20: the empty levels between are no part of the function */
+    mg_profile_counts two = {0};
+    two.count[10] = two.count[20] = 1;
+    two.total = 2;
+    MUST(mg_profile_quantiles(&two, 3, q));
+    CHECK(fabsf(q[0] - (float)(9.5 / 127.5 - 1)) < 1e-6f && fabsf(q[1] - (float)(10.5 / 127.5 - 1)) < 1e-6f &&
+              fabsf(q[2] - (float)(20.5 / 127.5 - 1)) < 1e-6f,
+          "quantiles of levels 10 and 20: %g %g %g", q[0], q[1], q[2]);
+    CHECK(mg_profile_quantiles(&none, 3, q) == MG_ERR_ARG && mg_profile_quantiles(&c, 1, q) == MG_ERR_ARG,
+          "quantiles of nothing, or one quantile, accepted");
+    CHECK(fabsf(mg_profile_threshold() - (float)(6.5 / 127.5 - 1)) < 1e-7f, "threshold %g", mg_profile_threshold());
     mg_image_free(&img);
     mg_image_free(&brighter);
-    report(before, "intensity profiles: deciles above the background, distances");
+    report(before, "intensity profiles: deciles above the background, distances, quantile functions");
 }
 
 int main(void)

@@ -7,6 +7,7 @@
 
 #include "mrigan/blas.h"
 #include "mrigan/mrigan.h"
+#include "mrigan/opencl.h"
 
 #include "check.h"
 
@@ -386,6 +387,62 @@ static void test_adam(mg_backend *be)
     report(before, what);
 }
 
+/* The quantile loss by hand: five of six pixels above the threshold, two of them tied (ranked by position), matched
+ * to the quantile function -1 + 2u: targets -0.8 -0.4 0 0.4 0.8 by rank, the masked pixel its own target. */
+static void quantile_loss_case(mg_backend *be, const char *name)
+{
+    int before = failures;
+    const float xv[6] = {0.5f, -0.2f, 0.5f, 0.9f, 0.1f, -0.8f}, mv[6] = {1, 1, 1, 1, -1, 1}, qv[2] = {-1, 1};
+    const float want_grad[6] = {2 * 0.5f / 6, 2 * 0.2f / 6, 2 * 0.1f / 6, 2 * 0.1f / 6, 0, 0};
+    mg_graph *g;
+    MUST(mg_graph_new(be, &g));
+    mg_tensor *x = mg_graph_tensor(g, 4, (const int[]){1, 1, 2, 3}, xv);
+    mg_tensor *m = mg_graph_tensor(g, 4, (const int[]){1, 1, 2, 3}, mv);
+    mg_tensor *q = mg_graph_tensor(g, 1, (const int[]){2}, qv);
+    mg_tensor_set_requires_grad(x, true);
+    mg_tensor *loss = mg_quantile_loss(g, x, m, q, 0.0f);
+    CHECK(loss != NULL, "%s: %s", name, mg_graph_error(g));
+    if (loss) {
+        float v = 0.0f, gx[6] = {0};
+        MUST(mg_tensor_read(loss, &v, 1));
+        CHECK(fabsf(v - 0.31f / 6) < 1e-6f, "%s: loss %.7g, want %.7g", name, v, 0.31f / 6);
+        MUST(mg_graph_backward(g, loss));
+        MUST(mg_tensor_read(x->grad, gx, 6));
+        for (int i = 0; i < 6; i++)
+            CHECK(fabsf(gx[i] - want_grad[i]) < 1e-6f, "%s: gradient %d is %.7g, want %.7g", name, i, gx[i],
+                  want_grad[i]);
+    }
+    mg_graph_free(g);
+    MUST(mg_graph_new(be, &g));
+    m = mg_graph_tensor(g, 4, (const int[]){1, 1, 2, 3}, mv);
+    mg_tensor_set_requires_grad(m, true);
+    CHECK(!mg_quantile_loss(g, mg_graph_tensor(g, 4, (const int[]){1, 1, 2, 3}, xv), m,
+                            mg_graph_tensor(g, 1, (const int[]){2}, qv), 0.0f) &&
+              strstr(mg_graph_error(g), "take no gradient"),
+          "%s: a mask that wants a gradient: %s", name, mg_graph_error(g));
+    mg_graph_free(g);
+    MUST(mg_graph_new(be, &g));
+    CHECK(!mg_quantile_loss(g, mg_graph_tensor(g, 4, (const int[]){1, 1, 2, 3}, xv),
+                            mg_graph_tensor(g, 4, (const int[]){1, 1, 2, 3}, mv),
+                            mg_graph_tensor(g, 1, (const int[]){1}, qv), 0.0f) &&
+              strstr(mg_graph_error(g), "k >= 2"),
+          "%s: one quantile: %s", name, mg_graph_error(g));
+    mg_graph_free(g);
+    char what[96];
+    snprintf(what, sizeof what, "quantile loss by hand, ties ranked by position (%s)", name);
+    report(before, what);
+}
+
+static void test_quantile_loss(mg_backend *cpu)
+{
+    quantile_loss_case(cpu, "cpu");
+    mg_backend *cl = NULL;
+    if (mg_backend_opencl_new(0, &cl) == MG_OK) { /* where there is a device; test-ops compares every op there */
+        quantile_loss_case(cl, "opencl");
+        mg_backend_free(cl);
+    }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -401,6 +458,7 @@ int main(int argc, char **argv)
     test_rng();
     test_init(be);
     test_adam(be);
+    test_quantile_loss(be);
     mg_backend_free(be);
     if (failures)
         fprintf(stderr, "%d check(s) failed\n", failures);

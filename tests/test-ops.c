@@ -17,8 +17,10 @@
 #include "mrigan/mrigan.h"
 #include "mrigan/opencl.h"
 
-enum in_kind { IN_NONE, IN_DATA, IN_PARAM, IN_TARGET01 };
-enum kink { KINK_NONE, KINK_ZERO, KINK_DIFF }; /* keep input 0 away from 0 / from input 1 */
+enum in_kind { IN_NONE, IN_DATA, IN_PARAM, IN_TARGET01, IN_CONST }; /* IN_CONST: takes no gradient */
+/* keep input 0 away from 0 / from input 1 / its elements apart from each other (an order that finite differences
+ * must not change) */
+enum kink { KINK_NONE, KINK_ZERO, KINK_DIFF, KINK_RANKS };
 
 typedef struct in_spec {
     enum in_kind kind;
@@ -57,6 +59,10 @@ static mg_tensor *b_pad(mg_graph *g, mg_tensor **in, const float *a)
 }
 static mg_tensor *b_up(mg_graph *g, mg_tensor **in, const float *a) { return mg_upsample2d(g, in[0], (int)a[0]); }
 static mg_tensor *b_ngf(mg_graph *g, mg_tensor **in, const float *a) { return mg_ngf_map(g, in[0], in[1], a[0]); }
+static mg_tensor *b_quantile(mg_graph *g, mg_tensor **in, const float *a)
+{
+    return mg_quantile_loss(g, in[0], in[1], in[2], a[0]);
+}
 static mg_tensor *b_norm(mg_graph *g, mg_tensor **in, const float *a)
 {
     (void)a;
@@ -133,6 +139,14 @@ static mg_tensor *b_bce(mg_graph *g, mg_tensor **in, const float *a)
     {                                                                                                                  \
         IN_TARGET01, 4, { n, c, h, w }                                                                                 \
     }
+#define C4(n, c, h, w)                                                                                                 \
+    {                                                                                                                  \
+        IN_CONST, 4, { n, c, h, w }                                                                                    \
+    }
+#define C1(n)                                                                                                          \
+    {                                                                                                                  \
+        IN_CONST, 1, { n }                                                                                             \
+    }
 #define NONE                                                                                                           \
     {                                                                                                                  \
         IN_NONE, 0, { 0 }                                                                                              \
@@ -180,6 +194,13 @@ static const op_case cases[] = {
     {"ngf_map", b_ngf, {0.3f}, {D4(2, 3, 6, 7), D4(2, 3, 6, 7), NONE}, 0, 2e-3f, 2e-3f, 1e-5f},
     {"ngf_map eps 0.1 1-wide", b_ngf, {0.1f}, {D4(1, 2, 9, 1), D4(1, 2, 9, 1), NONE}, 0, 2e-3f, 2e-3f, 1e-5f},
     {"ngf_map large", b_ngf, {0.1f}, {D4(1, 4, 40, 37), D4(1, 4, 40, 37), NONE}, 0, 2e-3f, 2e-3f, 1e-5f},
+    /* quantile_loss: a = the mask's threshold; the mask and the quantiles take no gradient. Finite differences
+     * keep the pixels' order, so input 0's elements are kept apart. Planes of 42 and 9 pixels pad to 64 and 16
+     * in the OpenCL sort. */
+    {"quantile_loss", b_quantile, {0.0f}, {D4(2, 1, 6, 7), C4(2, 1, 6, 7), C1(5)}, KINK_RANKS, 5e-3f, 2e-3f, 1e-5f},
+    {"quantile_loss all 1-wide", b_quantile, {-2.0f}, {D4(1, 2, 9, 1), C4(1, 2, 9, 1), C1(2)}, KINK_RANKS, 5e-3f,
+     2e-3f, 1e-5f},
+    {"quantile_loss large", b_quantile, {0.3f}, {D4(2, 1, 40, 37), C4(2, 1, 40, 37), C1(64)}, 0, 0.0f, 2e-3f, 1e-5f},
     /* instance_norm, eps 1e-5 */
     {"instance_norm", b_norm, {0}, {D4(2, 3, 5, 7), NONE, NONE}, 0, 1e-2f, 2e-3f, 1e-4f},
     {"instance_norm affine", b_norm, {0}, {D4(2, 4, 3, 3), P1(4), P1(4)}, 0, 1e-2f, 2e-3f, 1e-4f},
@@ -260,7 +281,19 @@ static void case_make_inputs(const op_case *c, uint64_t seed, case_data *d)
             d->in[i][k] = s->kind == IN_TARGET01 ? mg_rng_uniform(&r) : 2.0f * mg_rng_uniform(&r) - 1.0f;
     }
     /* Keep every element a safe distance from the op's kink, so finite differences do not cross it. */
-    for (size_t k = 0; c->kink != KINK_NONE && k < d->in_n[0]; k++) {
+    if (c->kink == KINK_RANKS) { /* the draws' ranks, evenly spaced: apart by 1.9 / n */
+        const size_t n = d->in_n[0];
+        float *v = d->in[0], *spaced = malloc(n * sizeof *spaced);
+        for (size_t k = 0; k < n; k++) {
+            size_t rank = 0;
+            for (size_t j = 0; j < n; j++)
+                rank += v[j] < v[k] || (v[j] == v[k] && j < k);
+            spaced[k] = -0.95f + 1.9f * ((float)rank + 0.5f) / (float)n;
+        }
+        memcpy(v, spaced, n * sizeof *spaced);
+        free(spaced);
+    }
+    for (size_t k = 0; (c->kink == KINK_ZERO || c->kink == KINK_DIFF) && k < d->in_n[0]; k++) {
         float ref = c->kink == KINK_DIFF ? d->in[1][k] : 0.0f, diff = d->in[0][k] - ref;
         if (fabsf(diff) < 0.1f)
             d->in[0][k] = ref + (diff < 0.0f ? -0.1f : 0.1f);
@@ -288,7 +321,7 @@ static int case_run(mg_backend *be, const op_case *c, case_data *d, bool backwar
             in[i] = params[i];
         } else {
             in[i] = mg_graph_tensor(g, s->ndim, s->shape, d->in[i]);
-            if (in[i])
+            if (in[i] && s->kind != IN_CONST)
                 mg_tensor_set_requires_grad(in[i], true);
         }
     }
@@ -318,7 +351,7 @@ static int case_run(mg_backend *be, const op_case *c, case_data *d, bool backwar
             goto done;
         }
         for (int i = 0; i < 3; i++) {
-            if (!in[i])
+            if (!in[i] || c->in[i].kind == IN_CONST)
                 continue;
             free(d->grad[i]);
             d->grad[i] = malloc(d->in_n[i] * sizeof(float));
@@ -379,7 +412,7 @@ static int check_grad(mg_backend *be, const op_case *c)
     }
     double worst = 0.0;
     for (int i = 0; i < 3; i++) {
-        if (!d.in[i])
+        if (!d.in[i] || !d.grad[i])
             continue;
         if (c->fd_eps == 0.0f)
             break;
@@ -453,7 +486,7 @@ static int check_pair(mg_backend *be_ref, mg_backend *be_test, const op_case *c,
             fails++;
         worst = rel_err(a.y, b.y, a.y_n, 1e-6);
         for (int i = 0; i < 3; i++) {
-            if (!a.in[i])
+            if (!a.grad[i])
                 continue;
             if (!all_finite(b.grad[i], b.in_n[i]))
                 fails++;

@@ -130,6 +130,7 @@ typedef struct tally {
     int n[MG_TRAIN_NOTICE + 1];
     int epochs_finite, latest_saves, stop_at; /* stop_at: ask for a stop at this iteration of the epoch (0: never) */
     int misdated;                             /* SAVED events of epoch_NNN files whose epoch is not NNN */
+    int dist_positive;                        /* iterations whose intensity losses are both positive and finite */
     long last_iteration;
 } tally;
 
@@ -139,6 +140,8 @@ static void on_event(mg_trainer *t, const mg_train_event *e, void *user)
     y->n[e->kind]++;
     if (e->kind == MG_TRAIN_ITERATION) {
         y->last_iteration = e->iteration;
+        y->dist_positive += e->losses[MG_LOSS_DIST_AB] > 0 && e->losses[MG_LOSS_DIST_BA] > 0 &&
+                            isfinite(e->losses[MG_LOSS_DIST_AB]) && isfinite(e->losses[MG_LOSS_DIST_BA]);
         if (y->stop_at && e->iter_in_epoch == y->stop_at) {
             mg_trainer_stop(t);
             y->stop_at = 0; /* once */
@@ -433,6 +436,42 @@ static void save_slice(const char *path, int w, int h, int k)
     mg_image_free(&img);
 }
 
+/* The intensity loss: on (both losses positive every iteration, the weight kept in the checkpoint) and, as its
+ * quantiles are computed again from the folders, a stopped and resumed run ends as the uninterrupted one. */
+static void test_intensity_loss(void)
+{
+    int before = failures;
+    mg_train_settings s;
+    settings_small(&s, tmp_path("dist"));
+    s.lambda_intensity = 2.0f;
+    s.epochs = 2;
+    mg_trainer *t;
+    mg_train_end why;
+    tally y = {0};
+    MUST(mg_trainer_new(&s, be, &(mg_trainer_hooks){.on_event = on_event, .user = &y}, &t));
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_free(t);
+    CHECK(y.dist_positive == y.n[MG_TRAIN_ITERATION] && y.dist_positive > 0, "%d of %d iterations with both losses",
+          y.dist_positive, y.n[MG_TRAIN_ITERATION]);
+    mg_ckpt c;
+    MUST(mg_ckpt_load(tmp_path("dist/latest.ckpt"), &c));
+    char w[32];
+    CHECK(mg_ckpt_get(&c, "lambda_intensity", w, sizeof w) == MG_OK && !strcmp(w, "2"), "kept weight: %s", w);
+    mg_ckpt_free(&c);
+    s.out = tmp_path("dist-go");
+    tally z = {.stop_at = 2};
+    MUST(mg_trainer_new(&s, be, &(mg_trainer_hooks){.on_event = on_event, .user = &z}, &t));
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_free(t);
+    CHECK(why == MG_TRAIN_STOPPED, "the run was not stopped: %d", (int)why);
+    MUST(mg_trainer_resume(tmp_path("dist-go"), NULL, be, NULL, &t));
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_free(t);
+    CHECK(same_checkpoints(tmp_path("dist-go/latest.ckpt"), tmp_path("dist/latest.ckpt")),
+          "with the intensity loss, stopped and resumed, the run ends elsewhere than the uninterrupted one");
+    report(before, "--lambda-intensity: both losses every iteration, the weight kept, resumed bit for bit");
+}
+
 static void test_whole_slices(void)
 {
     int before = failures;
@@ -527,6 +566,7 @@ int main(int argc, char **argv)
     test_batch();
     test_failed_epoch_end();
     test_resume_bad_size();
+    test_intensity_loss();
     test_steps();
     test_folder_refused();
     test_whole_slices();

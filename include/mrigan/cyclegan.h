@@ -26,6 +26,7 @@ typedef struct mg_cyclegan_config {
     float lambda_identity;  /* 0.5: identity loss weight is lambda_identity * lambda_cycle */
     float lambda_structure; /* weight of the NGF structure loss between each input and its translation (0: off) */
     float structure_eps;    /* the NGF's edge scale, in the [-1, 1] intensity units of the networks */
+    float lambda_intensity; /* weight of the intensity-distribution loss of each translation (0: off) */
     float ema;     /* decay per step of the generators' moving averages, which translate (0: none, the generators do) */
     int pool_size; /* 50 */
     float lr, beta1, beta2;
@@ -74,6 +75,9 @@ typedef struct mg_cyclegan {
     mg_image_pool pool_a, pool_b;
     mg_graph *graph_g, *graph_d;
     bool has_generator[2]; /* G_AB, G_BA have weights: false only for a direction a loaded export left out */
+    /* With cfg.lambda_intensity > 0: the quantile functions of domain A's and B's pixels above the background
+     * (mg_cyclegan_set_quantiles), which the translations into each domain are matched to. */
+    mg_tensor *quantiles[2];
 } mg_cyclegan;
 
 /* The most parameter values a model may have, all four networks together: 2^30 (4 GiB of weights). */
@@ -88,6 +92,10 @@ mg_status mg_cyclegan_check_size(const mg_cyclegan_config *cfg, const mg_backend
 mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_t seed, mg_cyclegan *out);
 void mg_cyclegan_free(mg_cyclegan *m);
 void mg_cyclegan_set_lr(mg_cyclegan *m, float lr); /* the discriminators: lr * cfg.d_lr_scale */
+/* The quantile function of domain (0: A, 1: B)'s pixels above the background, n >= 2 non-decreasing values at
+ * j / (n - 1), for the intensity loss (cfg.lambda_intensity > 0 needs both). Not kept in checkpoints: the trainer
+ * computes them from the training folders (mg_profile_quantiles). */
+mg_status mg_cyclegan_set_quantiles(mg_cyclegan *m, int domain, const float *q, int n);
 
 /* One training step on a pair of unpaired crops (h x w floats in [-1, 1] each). rng decides the pools'
  * choices; dropout_seed seeds the step's dropout masks. The same as mg_cyclegan_backward() then

@@ -217,6 +217,14 @@ mg_tensor *mg_bce_logits_loss(mg_graph *g, mg_tensor *x, mg_tensor *target);
  * same direction, whatever their signs, so it asks for the same anatomy without asking for the same contrast.
  * x and y [N,C,H,W] of equal shapes -> the same shape; eps > 0. */
 mg_tensor *mg_ngf_map(mg_graph *g, mg_tensor *x, mg_tensor *y, float eps);
+/* A distribution loss without pairs (the squared 1-D Wasserstein distance, per plane): the pixels of x where
+ * mask > threshold, sorted, are matched rank for rank to the quantile function q (k >= 2 values, q[j] at
+ * j / (k - 1), linear between), and the squared differences summed over those pixels and divided by x's element
+ * count; pixels at or below the threshold count zero. Ties are ranked by position, so every backend matches the
+ * same pixel to the same quantile. The gradient is 2 (x - its matched quantile) / count: the ranks do not move
+ * under a small change of x. mask and q take no gradient (the mask is a choice of pixels, q a constant target).
+ * x and mask [N,C,H,W] of equal shapes, q [k] -> [1]. */
+mg_tensor *mg_quantile_loss(mg_graph *g, mg_tensor *x, mg_tensor *mask, mg_tensor *q, float threshold);
 
 /* ------------------------------------------------------------------ random numbers */
 /* PCG32 (O'Neill 2014, XSH-RR output of a 64-bit LCG); the whole generator state is these two words. */

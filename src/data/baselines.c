@@ -108,6 +108,26 @@ void mg_profile_add(mg_profile_counts *c, const mg_image *img)
     }
 }
 
+float mg_profile_threshold(void) { return map_value(PROFILE_BACKGROUND + 0.5); }
+
+mg_status mg_profile_quantiles(const mg_profile_counts *c, int n, float *out)
+{
+    if (!c || !out || n < 2 || c->total <= 0)
+        return mg_error(MG_ERR_ARG, "intensity quantiles: no pixel above the background");
+    double run = 0; /* the pixels below level k */
+    int k = 0;
+    for (int j = 0; j < n; j++) {
+        const double want = c->total * j / (n - 1);
+        while (k < MG_MAP_LEVELS - 1 && (c->count[k] <= 0 || run + c->count[k] < want))
+            run += c->count[k++];
+        double f = c->count[k] > 0 ? (want - run) / c->count[k] : 1.0;
+        f = f < 0 ? 0 : f > 1 ? 1 : f;
+        float v = map_value(k - 0.5 + f);
+        out[j] = v < -1.0f ? -1.0f : v > 1.0f ? 1.0f : v;
+    }
+    return MG_OK;
+}
+
 mg_status mg_profile_finish(const mg_profile_counts *c, mg_intensity_profile *out)
 {
     if (!c || !out || c->total <= 0)

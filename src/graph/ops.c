@@ -1,9 +1,11 @@
 /* Op builders: argument and shape checks, output allocation, then the backend's forward kernel
  * through mg_graph_run(). Shape rules and results follow PyTorch. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "graph.h"
+#include "tensor.h"
 
 const char *const mg_op_names[MG_OP_COUNT] = {
 #define OP(e, name, n_src) [MG_OP_##e] = #name,
@@ -296,4 +298,23 @@ mg_tensor *mg_ngf_map(mg_graph *g, mg_tensor *x, mg_tensor *y, float eps)
         return mg_graph_fail(g, mg_error(MG_ERR_ARG, "ngf_map: eps %g must be positive and finite", eps));
     mg_op_params prm = {.f = eps};
     return op_emit(g, op, op_like(g, x), src, 2, &prm, NULL);
+}
+
+mg_tensor *mg_quantile_loss(mg_graph *g, mg_tensor *x, mg_tensor *mask, mg_tensor *q, float threshold)
+{
+    const mg_op op = MG_OP_QUANTILE_LOSS;
+    mg_tensor *src[3] = {x, mask, q};
+    if (!op_check(g, op, src, 3, 3))
+        return NULL;
+    if (x->ndim != 4 || !mg_tensor_same_shape(x, mask))
+        return op_fail_shape(g, op, "x and mask must be [N,C,H,W] of equal shapes", x, mask);
+    if (q->ndim != 1 || q->shape[0] < 2)
+        return op_fail_shape(g, op, "the quantiles must be [k] with k >= 2", q, NULL);
+    /* the backward kernels write x's gradient only */
+    if (mg_tensor_needs_grad(mask) || mg_tensor_needs_grad(q))
+        return mg_graph_fail(g, mg_error(MG_ERR_ARG, "quantile_loss: the mask and the quantiles take no gradient"));
+    if (!isfinite(threshold))
+        return mg_graph_fail(g, mg_error(MG_ERR_ARG, "quantile_loss: threshold %g is not finite", threshold));
+    mg_op_params prm = {.f = threshold};
+    return op_emit(g, op, mg_graph_new_tensor(g, 1, (const int[]){1}), src, 3, &prm, op_like(g, x));
 }

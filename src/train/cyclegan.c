@@ -3,6 +3,8 @@
  *       + lambda_cycle * (|G_BA(G_AB(a)) - a| + |G_AB(G_BA(b)) - b|)
  *       + lambda_identity * lambda_cycle * (|G_AB(b) - b| + |G_BA(a) - a|)
  *       + lambda_structure * (mean NGF(a, G_AB(a)) + mean NGF(b, G_BA(b)))   (when lambda_structure > 0)
+ *       + lambda_intensity * (quantile loss of G_AB(a) against B's quantiles, and of G_BA(b) against A's)
+ *                                                                         (when lambda_intensity > 0)
  *   discriminators, fed from the history pools: L_D = 0.5 * (adv(D(real), 1) + adv(D(pool(fake)), 0)).
  * The generator pass and the discriminator pass use one graph each, reset every step. */
 #include <math.h>
@@ -45,6 +47,8 @@ void mg_cyclegan_free(mg_cyclegan *m)
     mg_net_free(&m->avg_ba.net);
     mg_net_free(&m->d_a.net);
     mg_net_free(&m->d_b.net);
+    mg_tensor_free(m->quantiles[0]);
+    mg_tensor_free(m->quantiles[1]);
     memset(m, 0, sizeof *m);
 }
 
@@ -136,6 +140,27 @@ mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_
     return s;
 }
 
+mg_status mg_cyclegan_set_quantiles(mg_cyclegan *m, int domain, const float *q, int n)
+{
+    if (!m || !q || (domain != 0 && domain != 1) || n < 2)
+        return mg_error(MG_ERR_ARG, "set quantiles: domain %d, %d values (want 0 or 1, and at least 2)", domain, n);
+    for (int i = 0; i < n; i++)
+        if (!isfinite(q[i]) || (i > 0 && q[i] < q[i - 1]))
+            return mg_error(MG_ERR_ARG, "set quantiles: value %d (%g) is not finite or is below the one before", i,
+                            q[i]);
+    mg_tensor *t = NULL;
+    mg_status s = mg_tensor_new(m->be, 1, (const int[]){n}, &t);
+    if (s == MG_OK)
+        s = mg_tensor_write(t, q, (size_t)n);
+    if (s != MG_OK) {
+        mg_tensor_free(t);
+        return s;
+    }
+    mg_tensor_free(m->quantiles[domain]);
+    m->quantiles[domain] = t;
+    return MG_OK;
+}
+
 void mg_cyclegan_set_lr(mg_cyclegan *m, float lr)
 {
     mg_adam_set_lr(m->opt_g, lr);
@@ -173,7 +198,9 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
 {
     mg_graph *g = m->graph_g;
     const float lc = m->cfg.lambda_cycle, li = m->cfg.lambda_identity * m->cfg.lambda_cycle,
-                ls = m->cfg.lambda_structure;
+                ls = m->cfg.lambda_structure, lq = m->cfg.lambda_intensity;
+    if (lq > 0.0f && (!m->quantiles[0] || !m->quantiles[1]))
+        return mg_error(MG_ERR_ARG, "the intensity loss needs both domains' quantiles (mg_cyclegan_set_quantiles)");
     mg_net_set_frozen(&m->d_a.net, true);
     mg_net_set_frozen(&m->d_b.net, true);
     *fake_b = mg_generator_forward(g, &m->g_ab, real_a);
@@ -198,6 +225,13 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
         ngf_ba = mg_scale(g, mg_mean(g, mg_ngf_map(g, real_b, *fake_a, eps)), ls);
         total = mg_add(g, total, mg_add(g, ngf_ab, ngf_ba));
     }
+    mg_tensor *dist_ab = NULL, *dist_ba = NULL;
+    if (lq > 0.0f) { /* each translation's pixels where its input is above the background */
+        const float bg = mg_profile_threshold();
+        dist_ab = mg_scale(g, mg_quantile_loss(g, *fake_b, real_a, m->quantiles[1], bg), lq);
+        dist_ba = mg_scale(g, mg_quantile_loss(g, *fake_a, real_b, m->quantiles[0], bg), lq);
+        total = mg_add(g, total, mg_add(g, dist_ab, dist_ba));
+    }
     mg_tensor *scaled = weight != 1.0f ? mg_scale(g, total, weight) : total; /* n = 1 adds no op */
     mg_status s = graph_check(g, "generator step");
     if (s == MG_OK && zero)
@@ -214,6 +248,8 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
     out->idt_ba = scalar(idt_ba);
     out->ngf_ab = scalar(ngf_ab);
     out->ngf_ba = scalar(ngf_ba);
+    out->dist_ab = scalar(dist_ab);
+    out->dist_ba = scalar(dist_ba);
     out->g_total = scalar(total);
     return s;
 }

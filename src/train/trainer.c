@@ -213,20 +213,28 @@ static mg_status trainer_prepare(mg_trainer *t, bool clear_old)
     return s;
 }
 
+/* Points of the quantile functions of the intensity loss: finer than the 256 gray levels they come from. */
+#define TRAINER_QUANTILES 257
+
 /* The intensity profiles of the two training sets, kept in the model's configuration (and so in every
- * checkpoint), unless a resumed checkpoint brought them. */
+ * checkpoint) unless a resumed checkpoint brought them, and with the intensity loss their quantile functions
+ * (computed again on resume: the same folders give the same values). */
 static mg_status trainer_profiles(mg_trainer *t)
 {
-    if (t->m.cfg.has_profile)
-        return MG_OK;
+    const bool profile = !t->m.cfg.has_profile, quantiles = t->m.cfg.lambda_intensity > 0.0f;
     mg_dataset *sets[2] = {t->da, t->db};
-    for (int d = 0; d < 2; d++) {
+    for (int d = 0; (profile || quantiles) && d < 2; d++) {
         mg_profile_counts c = {0};
+        float q[TRAINER_QUANTILES];
         for (int i = 0; i < mg_dataset_count(sets[d]); i++)
             mg_profile_add(&c, mg_dataset_image(sets[d], i));
-        mg_status s = mg_profile_finish(&c, &t->m.cfg.profile[d]);
+        mg_status s = profile ? mg_profile_finish(&c, &t->m.cfg.profile[d]) : MG_OK;
+        if (s == MG_OK && quantiles)
+            s = mg_profile_quantiles(&c, TRAINER_QUANTILES, q);
         if (s != MG_OK)
             return mg_error(s, "%s: every image is background", d ? t->o.b : t->o.a);
+        if (quantiles && (s = mg_cyclegan_set_quantiles(&t->m, d, q, TRAINER_QUANTILES)) != MG_OK)
+            return s;
     }
     t->m.cfg.has_profile = true;
     return MG_OK;

@@ -102,3 +102,21 @@ RED_KERNELS(mean)
 RED_KERNELS(mse_loss)
 RED_KERNELS(l1_loss)
 RED_KERNELS(bce_logits_loss)
+
+/* The mean squared error of x against t over n elements, and its gradient g * 2 (x - t) / n added into dx, for
+ * ops that build their own target (quantile_loss). */
+mg_status cpu_mse_value(void *ctx, const float *x, const float *t, size_t n, float *out)
+{
+    red_args a = {MG_OP_MSE_LOSS, x, t, NULL, NULL, 0.0f};
+    double s;
+    mg_status st = cpu_reduce(ctx, n, red_block, &a, &s);
+    if (st == MG_OK)
+        *out = (float)(s / (double)n);
+    return st;
+}
+
+void cpu_mse_grad(void *ctx, const float *x, const float *t, size_t n, float g, float *dx)
+{
+    red_args a = {.op = MG_OP_MSE_LOSS, .x = x, .t = t, .dx = dx, .g = (float)(g / (double)n)};
+    mg_pool_for(((cpu_ctx *)ctx)->pool, n, 16384, red_bwd_chunk, &a);
+}

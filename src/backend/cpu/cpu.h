@@ -38,6 +38,10 @@ mg_status cpu_workspace(cpu_ctx *c, size_t n, float **out);
 typedef double (*cpu_block_fn)(void *arg, size_t begin, size_t end);
 mg_status cpu_reduce(cpu_ctx *c, size_t n, cpu_block_fn fn, void *arg, double *out);
 
+/* The mean squared error of x against t (n elements) into *out, and g * its gradient added into dx. */
+mg_status cpu_mse_value(void *ctx, const float *x, const float *t, size_t n, float *out);
+void cpu_mse_grad(void *ctx, const float *x, const float *t, size_t n, float g, float *dx);
+
 /* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major, split over the pool's threads
  * with single-threaded OpenBLAS calls (so OpenBLAS's own threads never compete with the pool). */
 void cpu_gemm(cpu_ctx *c, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,

@@ -82,6 +82,11 @@ mg_status cl_call(cl_ctx *c, const char *family, const char *name, size_t global
 #include "base/ops.def"
 #undef OP
 
+/* y[0] = the mean squared error of x against t, and dx += dy[0] * its gradient by x, for ops that build their own
+ * target (quantile_loss). */
+mg_status cl_mse_value(cl_ctx *c, const mg_tensor *x, const mg_tensor *t, const mg_tensor *y);
+mg_status cl_mse_grad(cl_ctx *c, const mg_tensor *x, const mg_tensor *t, const mg_tensor *dy, const mg_tensor *dx);
+
 /* C[M,N] = alpha op(A) op(B) + beta C through CLBlast, row-major, buffers with offsets in floats. */
 mg_status cl_gemm(cl_ctx *c, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t a_off,
                   size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem cm, size_t c_off, size_t ldc);

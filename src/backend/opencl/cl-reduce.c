@@ -28,9 +28,9 @@ static const mg_tensor *target_of(const mg_node *n) { return n->n_src > 1 && n->
 /* What the sum is divided by: n for the mean-reduced ops, else 1. */
 static float red_divisor(bool mean, size_t n) { return mean ? (float)n : 1.0f; }
 
-static mg_status red_fwd(cl_ctx *c, const mg_node *n, cl_int op, bool mean)
+/* y[0] = the sum (mean: / n) of op's terms of x (and t, unread for RED_SUM). */
+static mg_status red_run(cl_ctx *c, cl_int op, const mg_tensor *x, const mg_tensor *t, const mg_tensor *y, bool mean)
 {
-    const mg_tensor *x = n->src[0], *t = target_of(n), *y = n->dst;
     size_t ls = cl_local_size(c, FAMILY, "reduce_blocks"), ls_final = cl_local_size(c, FAMILY, "reduce_final");
     if (ls_final < ls)
         ls = ls_final;
@@ -51,14 +51,21 @@ static mg_status red_fwd(cl_ctx *c, const mg_node *n, cl_int op, bool mean)
                    CL_ARG(divisor), 2 * ls * sizeof(float), (const void *)NULL);
 }
 
-/* Gradient buffers of the inputs not wanted are replaced by x's buffer, which the kernel then never writes. */
-static mg_status red_bwd(cl_ctx *c, const mg_node *n, cl_int op, bool mean)
+static mg_status red_fwd(cl_ctx *c, const mg_node *n, cl_int op, bool mean)
 {
-    const mg_tensor *x = n->src[0], *t = target_of(n), *dy = n->dst->grad;
-    cl_int want_x = n->want_grad[0], want_t = n->n_src > 1 && n->want_grad[1];
+    return red_run(c, op, n->src[0], target_of(n), n->dst, mean);
+}
+
+/* dx (NULL: not wanted) and dt (likewise) get the gradients of op's sum (mean) given its gradient dy. The
+ * buffer of a gradient not wanted is replaced by x's, which the kernel then never writes. */
+static mg_status red_grad(cl_ctx *c, cl_int op, const mg_tensor *x, const mg_tensor *t, const mg_tensor *dy,
+                          const mg_tensor *dx, const mg_tensor *dt, bool mean)
+{
+    cl_int want_x = dx != NULL, want_t = dt != NULL;
     if (!want_x && !want_t)
         return MG_OK;
-    const mg_tensor *dx = want_x ? x->grad : x, *dt = want_t ? t->grad : x;
+    dx = want_x ? dx : x;
+    dt = want_t ? dt : x;
     cl_mem xb = cl_buf(x), tb = cl_buf(t), dyb = cl_buf(dy), dxb = cl_buf(dx), dtb = cl_buf(dt);
     cl_uint xo = cl_off(x), to = cl_off(t), dyo = cl_off(dy), dxo = cl_off(dx), dto = cl_off(dt),
             len = (cl_uint)x->numel;
@@ -66,6 +73,23 @@ static mg_status red_bwd(cl_ctx *c, const mg_node *n, cl_int op, bool mean)
     return cl_call(c, FAMILY, "reduce_bwd", len, 0, 15, CL_ARG(op), CL_ARG(xb), CL_ARG(xo), CL_ARG(tb), CL_ARG(to),
                    CL_ARG(dyb), CL_ARG(dyo), CL_ARG(divisor), CL_ARG(dxb), CL_ARG(dxo), CL_ARG(want_x), CL_ARG(dtb),
                    CL_ARG(dto), CL_ARG(want_t), CL_ARG(len));
+}
+
+static mg_status red_bwd(cl_ctx *c, const mg_node *n, cl_int op, bool mean)
+{
+    const mg_tensor *x = n->src[0], *t = target_of(n);
+    return red_grad(c, op, x, t, n->dst->grad, n->want_grad[0] ? x->grad : NULL,
+                    n->n_src > 1 && n->want_grad[1] ? t->grad : NULL, mean);
+}
+
+mg_status cl_mse_value(cl_ctx *c, const mg_tensor *x, const mg_tensor *t, const mg_tensor *y)
+{
+    return red_run(c, RED_MSE, x, t, y, true);
+}
+
+mg_status cl_mse_grad(cl_ctx *c, const mg_tensor *x, const mg_tensor *t, const mg_tensor *dy, const mg_tensor *dx)
+{
+    return red_grad(c, RED_MSE, x, t, dy, dx, NULL, true);
 }
 
 #define RED_KERNELS(name, code, is_mean)                                                                               \
