@@ -1,9 +1,12 @@
-/* The quantile loss's targets (mg_quantile_loss), as src/backend/cpu/cpu-quantile.c computes them: per plane, the
- * pixels above the mask's threshold sorted by (value, position) and each given the quantile of its rank. The
- * sort is a bitonic network over each plane's np entries (np a power of two): keys in work[0, total), positions
- * in the uint view of work[total, 2 total); pixels at or below the threshold and the padding past the plane are
- * +inf, so the ranked pixels come first. */
+/* The quantile loss's targets (mg_quantile_loss), as src/backend/cpu/cpu-quantile.c computes them (to within the
+ * rounding of a division): per plane, the pixels above the mask's threshold sorted by (value, position), NaN as
+ * +inf, and each given the quantile of its rank. The sort is a bitonic network over each plane's np entries (np a
+ * power of two): keys in work[0, total), positions in the uint view of work[total, 2 total). Pixels at or below
+ * the threshold and the padding past the plane have key +inf and UNRANKED set in their position, so they sort
+ * after every ranked pixel, a ranked +inf included. */
 #pragma OPENCL FP_CONTRACT OFF
+
+#define UNRANKED 0x80000000u
 
 __kernel void quantile_keys(__global const float *x, uint x_off, __global const float *m, uint m_off,
                             float threshold, uint plane, uint np, __global float *work, uint total)
@@ -14,8 +17,10 @@ __kernel void quantile_keys(__global const float *x, uint x_off, __global const 
     __global uint *pos = (__global uint *)(work + total);
     uint r = (uint)(i % np);
     size_t at = i / np * plane + r;
-    work[i] = r < plane && m[m_off + at] > threshold ? x[x_off + at] : INFINITY;
-    pos[i] = r;
+    bool ranked = r < plane && m[m_off + at] > threshold;
+    float v = ranked ? x[x_off + at] : INFINITY;
+    work[i] = isnan(v) ? INFINITY : v;
+    pos[i] = ranked ? r : r | UNRANKED;
 }
 
 /* One compare-exchange stage of the bitonic sort: block size k, partner distance j. */
@@ -50,7 +55,7 @@ float quantile_at(__global const float *q, int k, uint r, uint n)
 }
 
 /* target = the quantile of each ranked pixel's rank among its plane's n ranked pixels (n found by bisection for
- * the first +inf key), and x at the others. */
+ * the first unranked entry), and x at the others. */
 __kernel void quantile_assign(__global const float *work, uint total, uint np, uint plane, __global const float *x,
                               uint x_off, __global const float *q, uint q_off, int k, __global float *target,
                               uint t_off)
@@ -59,14 +64,14 @@ __kernel void quantile_assign(__global const float *work, uint total, uint np, u
     if (i >= total)
         return;
     __global const uint *pos = (__global const uint *)(work + total);
-    uint r = (uint)(i % np), p = pos[i];
+    uint r = (uint)(i % np), p = pos[i] & ~UNRANKED;
     if (p >= plane)
         return;
     size_t base = i - r, at = base / np * plane + p;
     uint lo = 0, hi = np;
     while (lo < hi) {
         uint mid = lo + (hi - lo) / 2;
-        if (work[base + mid] == INFINITY)
+        if (pos[base + mid] & UNRANKED)
             hi = mid;
         else
             lo = mid + 1;

@@ -455,7 +455,7 @@ static void test_intensity_loss(void)
           y.dist_positive, y.n[MG_TRAIN_ITERATION]);
     mg_ckpt c;
     MUST(mg_ckpt_load(tmp_path("dist/latest.ckpt"), &c));
-    char w[32];
+    char w[32] = "";
     CHECK(mg_ckpt_get(&c, "lambda_intensity", w, sizeof w) == MG_OK && !strcmp(w, "2"), "kept weight: %s", w);
     mg_ckpt_free(&c);
     s.out = tmp_path("dist-go");

@@ -54,8 +54,8 @@ void mg_profile_add(mg_profile_counts *c, const mg_image *img);
 /* The value in [-1, 1] above which a pixel is not background, as mg_profile_add counts it. */
 float mg_profile_threshold(void);
 /* out[j], j < n (n >= 2) = the counted pixels' quantile at j / (n - 1), each gray level's pixels spread evenly
- * over its width (so the function rises steadily, with no steps), in [-1, 1]. MG_ERR_ARG when nothing was
- * counted. */
+ * over its width (so the function is linear within a level and skips the empty ones), in [-1, 1]. MG_ERR_ARG
+ * when nothing was counted. */
 mg_status mg_profile_quantiles(const mg_profile_counts *c, int n, float *out);
 /* MG_ERR_ARG when no pixel was above the background. */
 mg_status mg_profile_finish(const mg_profile_counts *c, mg_intensity_profile *out);

@@ -2,6 +2,7 @@
  * (value, position), each given the quantile of its rank; aux keeps those targets (x itself elsewhere), so the
  * loss and its gradient are the mean squared error of x against aux. cl/quantile.cl ranks and interpolates
  * the same way. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "cpu.h"
@@ -48,8 +49,8 @@ static void quantile_planes(void *p, size_t q0, size_t q1)
         int n = 0;
         for (size_t i = 0; i < a->plane; i++) {
             t[i] = x[i];
-            if (m[i] > a->threshold)
-                r[n++] = (ranked){x[i], (int)i};
+            if (m[i] > a->threshold) /* NaN ranks as +inf, as on OpenCL (and makes the loss NaN) */
+                r[n++] = (ranked){isnan(x[i]) ? INFINITY : x[i], (int)i};
         }
         qsort(r, (size_t)n, sizeof *r, ranked_cmp);
         for (int i = 0; i < n; i++)

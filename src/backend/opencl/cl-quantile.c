@@ -8,13 +8,16 @@ mg_status cl_quantile_loss_fwd(void *ctx, mg_node *n)
 {
     cl_ctx *c = ctx;
     const mg_tensor *x = n->src[0], *m = n->src[1], *q = n->src[2], *t = n->aux;
-    cl_uint plane = (cl_uint)x->shape[2] * (cl_uint)x->shape[3], np = 1;
-    while (np < plane)
-        np <<= 1;
-    const size_t total_sz = (size_t)x->shape[0] * x->shape[1] * np;
-    if (2 * total_sz > 0xffffffffu)
-        return mg_error(MG_ERR_ARG, "quantile_loss: %zu planes of %u pixels are too many to sort at once",
-                        (size_t)x->shape[0] * x->shape[1], plane);
+    const size_t planes = (size_t)x->shape[0] * x->shape[1], plane_sz = (size_t)x->shape[2] * x->shape[3];
+    size_t np_sz = 1;
+    while (np_sz < plane_sz && np_sz <= 0x7fffffffu)
+        np_sz <<= 1;
+    /* positions keep their top bit for UNRANKED, and the sort's indices must fit a cl_uint */
+    if (np_sz > 0x7fffffffu || 2 * planes * np_sz > 0xffffffffu)
+        return mg_error(MG_ERR_ARG, "quantile_loss: %zu planes of %zu pixels are too many to sort at once", planes,
+                        plane_sz);
+    const size_t total_sz = planes * np_sz;
+    cl_uint plane = (cl_uint)plane_sz, np = (cl_uint)np_sz;
     cl_mem work;
     mg_status s = cl_workspace(c, 2 * total_sz, &work);
     if (s != MG_OK)
