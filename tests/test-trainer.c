@@ -436,6 +436,29 @@ static void save_slice(const char *path, int w, int h, int k)
     mg_image_free(&img);
 }
 
+/* Trains s into out, stopped at iteration stop_at of the first epoch, resumes from latest.ckpt to the end and checks
+ * that the run ends as the uninterrupted one in `reference`, bit for bit; `what` names the run in messages. */
+static void check_stopped_and_resumed(const mg_train_settings *s, const char *out, int stop_at, const char *reference,
+                                      const char *what)
+{
+    mg_train_settings here = *s;
+    here.out = out;
+    tally y = {.stop_at = stop_at};
+    mg_trainer *t;
+    mg_train_end why;
+    MUST(mg_trainer_new(&here, be, &(mg_trainer_hooks){.on_event = on_event, .user = &y}, &t));
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_free(t);
+    CHECK(why == MG_TRAIN_STOPPED, "%s: the run was not stopped: %d", what, (int)why);
+    MUST(mg_trainer_resume(out, NULL, be, NULL, &t));
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_free(t);
+    char a[4200], b[4200];
+    snprintf(a, sizeof a, "%s/latest.ckpt", out);
+    snprintf(b, sizeof b, "%s/latest.ckpt", reference);
+    CHECK(same_checkpoints(a, b), "%s, stopped and resumed, ends elsewhere than the uninterrupted run", what);
+}
+
 /* The intensity loss: on (both losses positive every iteration, the weight kept in the checkpoint) and, as its
  * quantiles are computed again from the folders, a stopped and resumed run ends as the uninterrupted one. */
 static void test_intensity_loss(void)
@@ -458,17 +481,7 @@ static void test_intensity_loss(void)
     char w[32] = "";
     CHECK(mg_ckpt_get(&c, "lambda_intensity", w, sizeof w) == MG_OK && !strcmp(w, "2"), "kept weight: %s", w);
     mg_ckpt_free(&c);
-    s.out = tmp_path("dist-go");
-    tally z = {.stop_at = 2};
-    MUST(mg_trainer_new(&s, be, &(mg_trainer_hooks){.on_event = on_event, .user = &z}, &t));
-    MUST(mg_trainer_run(t, &why));
-    mg_trainer_free(t);
-    CHECK(why == MG_TRAIN_STOPPED, "the run was not stopped: %d", (int)why);
-    MUST(mg_trainer_resume(tmp_path("dist-go"), NULL, be, NULL, &t));
-    MUST(mg_trainer_run(t, &why));
-    mg_trainer_free(t);
-    CHECK(same_checkpoints(tmp_path("dist-go/latest.ckpt"), tmp_path("dist/latest.ckpt")),
-          "with the intensity loss, stopped and resumed, the run ends elsewhere than the uninterrupted one");
+    check_stopped_and_resumed(&s, tmp_path("dist-go"), 2, tmp_path("dist"), "with the intensity loss, the run");
     report(before, "--lambda-intensity: both losses every iteration, the weight kept, resumed bit for bit");
 }
 
@@ -510,17 +523,7 @@ static void test_whole_slices(void)
     mg_trainer_free(t);
     CHECK(why == MG_TRAIN_FINISHED, "the whole-slice run ended with %d", (int)why);
 
-    s.out = tmp_path("whole-go");
-    tally y = {.stop_at = 1};
-    MUST(mg_trainer_new(&s, be, &(mg_trainer_hooks){.on_event = on_event, .user = &y}, &t));
-    MUST(mg_trainer_run(t, &why));
-    mg_trainer_free(t);
-    CHECK(why == MG_TRAIN_STOPPED, "the run was not stopped: %d", (int)why);
-    MUST(mg_trainer_resume(tmp_path("whole-go"), NULL, be, NULL, &t));
-    MUST(mg_trainer_run(t, &why));
-    mg_trainer_free(t);
-    CHECK(same_checkpoints(tmp_path("whole-go/latest.ckpt"), tmp_path("whole/latest.ckpt")),
-          "whole slices, stopped and resumed, end elsewhere than the uninterrupted run");
+    check_stopped_and_resumed(&s, tmp_path("whole-go"), 1, tmp_path("whole"), "the whole-slice run");
 
     /* the default schedule: epochs of about 660 and 540 iterations, here 2 an epoch */
     settings_small(&s, tmp_path("auto"));

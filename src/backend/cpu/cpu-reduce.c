@@ -64,33 +64,36 @@ static void red_bwd_chunk(void *arg, size_t b, size_t e)
     }
 }
 
+/* *out = op's sum of n elements of x (and t), divided by n for the mean-reduced ops. */
+static mg_status red_value(void *ctx, mg_op op, const float *x, const float *t, size_t n, float *out)
+{
+    red_args a = {op, x, t, NULL, NULL, 0.0f};
+    double s;
+    mg_status st = cpu_reduce(ctx, n, red_block, &a, &s);
+    if (st == MG_OK)
+        *out = (float)(op == MG_OP_SUM ? s : s / (double)n);
+    return st;
+}
+
+/* dx and dt (each NULL when not wanted) get the gradient of that value, given its gradient g. */
+static void red_grad(void *ctx, mg_op op, const float *x, const float *t, size_t n, float g, float *dx, float *dt)
+{
+    red_args a = {.op = op, .x = x, .t = t, .dx = dx, .dt = dt, .g = op == MG_OP_SUM ? g : (float)(g / (double)n)};
+    mg_pool_for(((cpu_ctx *)ctx)->pool, n, 16384, red_bwd_chunk, &a);
+}
+
 static mg_status red_fwd(void *ctx, mg_node *n)
 {
     const mg_tensor *x = n->src[0];
-    red_args a = {n->op, cpu_data(x), n->n_src > 1 ? cpu_data(n->src[1]) : NULL, NULL, NULL, 0.0f};
-    double s;
-    mg_status st = cpu_reduce(ctx, x->numel, red_block, &a, &s);
-    if (st != MG_OK)
-        return st;
-    cpu_data(n->dst)[0] = (float)(n->op == MG_OP_SUM ? s : s / (double)x->numel);
-    return MG_OK;
+    return red_value(ctx, n->op, cpu_data(x), n->n_src > 1 ? cpu_data(n->src[1]) : NULL, x->numel, cpu_data(n->dst));
 }
 
 static mg_status red_bwd(void *ctx, mg_node *n)
 {
     const mg_tensor *x = n->src[0];
-    float g = cpu_data(n->dst->grad)[0];
-    if (n->op != MG_OP_SUM)
-        g = (float)(g / (double)x->numel);
-    red_args a = {
-        .op = n->op,
-        .x = cpu_data(x),
-        .t = n->n_src > 1 ? cpu_data(n->src[1]) : NULL,
-        .dx = n->want_grad[0] ? cpu_data(x->grad) : NULL,
-        .dt = n->n_src > 1 && n->want_grad[1] ? cpu_data(n->src[1]->grad) : NULL,
-        .g = g,
-    };
-    mg_pool_for(((cpu_ctx *)ctx)->pool, x->numel, 16384, red_bwd_chunk, &a);
+    red_grad(ctx, n->op, cpu_data(x), n->n_src > 1 ? cpu_data(n->src[1]) : NULL, x->numel, cpu_data(n->dst->grad)[0],
+             n->want_grad[0] ? cpu_data(x->grad) : NULL,
+             n->n_src > 1 && n->want_grad[1] ? cpu_data(n->src[1]->grad) : NULL);
     return MG_OK;
 }
 
@@ -107,16 +110,10 @@ RED_KERNELS(bce_logits_loss)
  * ops that build their own target (quantile_loss). */
 mg_status cpu_mse_value(void *ctx, const float *x, const float *t, size_t n, float *out)
 {
-    red_args a = {MG_OP_MSE_LOSS, x, t, NULL, NULL, 0.0f};
-    double s;
-    mg_status st = cpu_reduce(ctx, n, red_block, &a, &s);
-    if (st == MG_OK)
-        *out = (float)(s / (double)n);
-    return st;
+    return red_value(ctx, MG_OP_MSE_LOSS, x, t, n, out);
 }
 
 void cpu_mse_grad(void *ctx, const float *x, const float *t, size_t n, float g, float *dx)
 {
-    red_args a = {.op = MG_OP_MSE_LOSS, .x = x, .t = t, .dx = dx, .g = (float)(g / (double)n)};
-    mg_pool_for(((cpu_ctx *)ctx)->pool, n, 16384, red_bwd_chunk, &a);
+    red_grad(ctx, MG_OP_MSE_LOSS, x, t, n, g, dx, NULL);
 }
