@@ -485,6 +485,37 @@ static void test_intensity_loss(void)
     report(before, "--lambda-intensity: both losses every iteration, the weight kept, resumed bit for bit");
 }
 
+/* Cycle noise: its draws follow the iteration alone, so a stopped and resumed run ends as the uninterrupted one;
+ * the level is kept in the checkpoint, and the run differs from one without noise. */
+static void test_cycle_noise(void)
+{
+    int before = failures;
+    mg_train_settings s;
+    settings_small(&s, tmp_path("noise"));
+    s.cycle_noise = 0.2f;
+    s.epochs = 2;
+    mg_trainer *t;
+    mg_train_end why;
+    MUST(mg_trainer_new(&s, be, NULL, &t));
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_free(t);
+    mg_ckpt c;
+    MUST(mg_ckpt_load(tmp_path("noise/latest.ckpt"), &c));
+    char w[32] = "";
+    CHECK(mg_ckpt_get(&c, "cycle_noise", w, sizeof w) == MG_OK && strtof(w, NULL) == 0.2f, "kept level: %s", w);
+    mg_ckpt_free(&c);
+    mg_train_settings quiet = s;
+    quiet.cycle_noise = 0.0f;
+    quiet.out = tmp_path("noise-off");
+    MUST(mg_trainer_new(&quiet, be, NULL, &t));
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_free(t);
+    CHECK(!same_checkpoints(tmp_path("noise/latest.ckpt"), tmp_path("noise-off/latest.ckpt")),
+          "the run with cycle noise ends where the one without does");
+    check_stopped_and_resumed(&s, tmp_path("noise-go"), 2, tmp_path("noise"), "with cycle noise, the run");
+    report(before, "--cycle-noise: kept, in effect, resumed bit for bit");
+}
+
 static void test_whole_slices(void)
 {
     int before = failures;
@@ -570,6 +601,7 @@ int main(int argc, char **argv)
     test_failed_epoch_end();
     test_resume_bad_size();
     test_intensity_loss();
+    test_cycle_noise();
     test_steps();
     test_folder_refused();
     test_whole_slices();

@@ -15,6 +15,10 @@ extern "C" {
 
 typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
 
+/* The cycle noise of a sample whose step seed is s (the dropout seed): cycle_noise * mg_rng_normal() draws from
+ * PCG32 seeded (s, MG_CYCLE_NOISE_STREAM), first one for each pixel of G_AB(a), then one for each of G_BA(b). */
+#define MG_CYCLE_NOISE_STREAM 0x6379636c65ull
+
 /* The structure loss's edge scale when none is given (settings.def) or kept (checkpoints without it). */
 #define MG_STRUCTURE_EPS_DEFAULT 0.1f
 
@@ -27,6 +31,7 @@ typedef struct mg_cyclegan_config {
     float lambda_structure; /* weight of the NGF structure loss between each input and its translation (0: off) */
     float structure_eps;    /* the NGF's edge scale, in the [-1, 1] intensity units of the networks */
     float lambda_intensity; /* weight of the intensity-distribution loss of each translation (0: off) */
+    float cycle_noise;      /* std of the noise added to each translation before the cycle (0: none) */
     float ema;     /* decay per step of the generators' moving averages, which translate (0: none, the generators do) */
     int pool_size; /* 50 */
     float lr, beta1, beta2;
@@ -78,6 +83,8 @@ typedef struct mg_cyclegan {
     /* With cfg.lambda_intensity > 0: the quantile functions of domain A's and B's pixels above the background
      * (mg_cyclegan_set_quantiles), which the translations into each domain are matched to. */
     mg_tensor *quantiles[2];
+    float *noise; /* with cfg.cycle_noise > 0: the host scratch of a sample's two noise images */
+    size_t noise_cap;
 } mg_cyclegan;
 
 /* The most parameter values a model may have, all four networks together: 2^30 (4 GiB of weights). */

@@ -5,6 +5,9 @@
  *       + lambda_structure * (mean NGF(a, G_AB(a)) + mean NGF(b, G_BA(b)))   (when lambda_structure > 0)
  *       + lambda_intensity * (quantile loss of G_AB(a) against B's quantiles, and of G_BA(b) against A's)
  *                                                                         (when lambda_intensity > 0)
+ *   with cycle_noise > 0 the cycle translates back G_AB(a) + n and G_BA(b) + n', n, n' ~ N(0, cycle_noise^2)
+ *   per pixel (Bashkirova et al. 2019): faint high-frequency patterns a generator might hide in a translation to
+ *   make it invertible drown in the noise, so the cycle has to rest on the visible image.
  *   discriminators, fed from the history pools: L_D = 0.5 * (adv(D(real), 1) + adv(D(pool(fake)), 0)).
  * The generator pass and the discriminator pass use one graph each, reset every step. */
 #include <math.h>
@@ -49,6 +52,7 @@ void mg_cyclegan_free(mg_cyclegan *m)
     mg_net_free(&m->d_b.net);
     mg_tensor_free(m->quantiles[0]);
     mg_tensor_free(m->quantiles[1]);
+    free(m->noise);
     memset(m, 0, sizeof *m);
 }
 
@@ -190,23 +194,51 @@ static mg_status graph_check(mg_graph *g, const char *what)
     return s == MG_OK ? MG_OK : mg_error(s, "%s: %s", what, mg_graph_error(g));
 }
 
+/* x[0], x[1] plus cycle_noise * N(0, 1) per pixel, drawn from PCG32 stream MG_CYCLE_NOISE_STREAM of seed: a
+ * function of the sample's seed alone, so a resumed run draws what the uninterrupted one did and no state needs
+ * keeping. */
+static mg_status cycle_add_noise(mg_cyclegan *m, mg_graph *g, mg_tensor *x[2], uint64_t seed)
+{
+    const size_t n = x[0]->numel;
+    if (2 * n > m->noise_cap) {
+        float *p = realloc(m->noise, 2 * n * sizeof *p);
+        if (!p)
+            return mg_error(MG_ERR_OOM, "cycle noise: %zu values", 2 * n);
+        m->noise = p;
+        m->noise_cap = 2 * n;
+    }
+    mg_rng r;
+    mg_rng_seed(&r, seed, MG_CYCLE_NOISE_STREAM);
+    for (size_t i = 0; i < 2 * n; i++)
+        m->noise[i] = m->cfg.cycle_noise * mg_rng_normal(&r);
+    for (int k = 0; k < 2; k++)
+        x[k] = mg_add(g, x[k], mg_graph_tensor(g, x[k]->ndim, x[k]->shape, m->noise + (size_t)k * n));
+    return MG_OK;
+}
+
 /* The generator half of a step; leaves the fakes in *fake_a, *fake_b (storage in graph_g). */
 /* weight scales the loss whose gradients are taken (1/n of a batch of n, gathered one sample at a time); zero:
- * this is the batch's first sample, whose backward starts from zeroed gradients. */
+ * this is the batch's first sample, whose backward starts from zeroed gradients; seed: the sample's (noise). */
 static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *real_b, float weight, bool zero,
-                                 mg_tensor **fake_a, mg_tensor **fake_b, mg_losses *out)
+                                 uint64_t seed, mg_tensor **fake_a, mg_tensor **fake_b, mg_losses *out)
 {
     mg_graph *g = m->graph_g;
     const float lc = m->cfg.lambda_cycle, li = m->cfg.lambda_identity * m->cfg.lambda_cycle,
                 ls = m->cfg.lambda_structure, lq = m->cfg.lambda_intensity;
     if (lq > 0.0f && (!m->quantiles[0] || !m->quantiles[1]))
         return mg_error(MG_ERR_ARG, "the intensity loss needs both domains' quantiles (mg_cyclegan_set_quantiles)");
-    mg_net_set_frozen(&m->d_a.net, true);
-    mg_net_set_frozen(&m->d_b.net, true);
     *fake_b = mg_generator_forward(g, &m->g_ab, real_a);
     *fake_a = mg_generator_forward(g, &m->g_ba, real_b);
-    mg_tensor *rec_a = mg_generator_forward(g, &m->g_ba, *fake_b);
-    mg_tensor *rec_b = mg_generator_forward(g, &m->g_ab, *fake_a);
+    mg_tensor *back[2] = {*fake_b, *fake_a}; /* what the cycle translates back */
+    if (m->cfg.cycle_noise > 0.0f) {
+        mg_status s = cycle_add_noise(m, g, back, seed);
+        if (s != MG_OK)
+            return s;
+    }
+    mg_net_set_frozen(&m->d_a.net, true);
+    mg_net_set_frozen(&m->d_b.net, true);
+    mg_tensor *rec_a = mg_generator_forward(g, &m->g_ba, back[0]);
+    mg_tensor *rec_b = mg_generator_forward(g, &m->g_ab, back[1]);
     mg_tensor *adv_ab = gan_loss(g, m, mg_discriminator_forward(g, &m->d_b, *fake_b), true);
     mg_tensor *adv_ba = gan_loss(g, m, mg_discriminator_forward(g, &m->d_a, *fake_a), true);
     mg_tensor *cyc_aba = mg_scale(g, mg_l1_loss(g, rec_a, real_a), lc);
@@ -304,7 +336,7 @@ static mg_status backward_sample(mg_cyclegan *m, const float *a, const float *b,
     memset(out, 0, sizeof *out);
     mg_tensor *real_a = mg_graph_tensor(g, 4, shape, a), *real_b = mg_graph_tensor(g, 4, shape, b);
     mg_tensor *fake_a = NULL, *fake_b = NULL;
-    mg_status s = step_generators(m, real_a, real_b, weight, zero, &fake_a, &fake_b, out);
+    mg_status s = step_generators(m, real_a, real_b, weight, zero, dropout_seed, &fake_a, &fake_b, out);
     if (s == MG_OK)
         s = step_discriminators(m, mg_detach(g, fake_a), mg_detach(g, fake_b), a, b, shape, rng, weight, zero, out);
     return s;
