@@ -39,8 +39,7 @@ static void fill(float *v, size_t n, uint64_t seed)
 /* Trains a few steps (filling the pools past their size), saves, loads into a new model; both then
  * translate identically and take an identical next step. With `resize`, the generators upsample by resizing, the
  * step has a structure loss and cycle noise, and the model keeps moving averages of the generators, which translate:
- * the checkpoint
- * must keep all of that, and a weights-only save must translate as the model does. */
+ * the checkpoint must keep all of that, and a weights-only save must translate as the model does. */
 static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const char *dir)
 {
     int before = failures;

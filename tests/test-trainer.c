@@ -213,6 +213,27 @@ static bool same_checkpoints(const char *p, const char *q)
     return same;
 }
 
+/* A new run of s (hooks may be NULL) trained as far as it goes; how it ended. */
+static mg_train_end train_whole(const mg_train_settings *s, const mg_trainer_hooks *hooks)
+{
+    mg_trainer *t;
+    mg_train_end why;
+    MUST(mg_trainer_new(s, be, hooks, &t));
+    MUST(mg_trainer_run(t, &why));
+    mg_trainer_free(t);
+    return why;
+}
+
+/* The text of the configuration key `key` in checkpoint `path` into w (w[0] = 0 when it is absent). */
+static void ckpt_text(const char *path, const char *key, char *w, size_t n)
+{
+    mg_ckpt c;
+    MUST(mg_ckpt_load(path, &c));
+    if (mg_ckpt_get(&c, key, w, n) != MG_OK)
+        w[0] = 0;
+    mg_ckpt_free(&c);
+}
+
 static void test_stop_at_epoch_end(void)
 {
     int before = failures;
@@ -296,9 +317,7 @@ static void test_batch(void)
     settings_small(&s, tmp_path("batch-stopped"));
     s.batch_size = 5;
     s.max_iterations = 3;
-    MUST(mg_trainer_new(&s, be, NULL, &t));
-    MUST(mg_trainer_run(t, NULL));
-    mg_trainer_free(t);
+    train_whole(&s, NULL);
     mg_train_settings each;
     mg_train_settings_default(&each);
     MUST(mg_trainer_resume(tmp_path("batch-stopped"), &each, be, NULL, &t));
@@ -444,12 +463,9 @@ static void check_stopped_and_resumed(const mg_train_settings *s, const char *ou
     mg_train_settings here = *s;
     here.out = out;
     tally y = {.stop_at = stop_at};
-    mg_trainer *t;
-    mg_train_end why;
-    MUST(mg_trainer_new(&here, be, &(mg_trainer_hooks){.on_event = on_event, .user = &y}, &t));
-    MUST(mg_trainer_run(t, &why));
-    mg_trainer_free(t);
+    mg_train_end why = train_whole(&here, &(mg_trainer_hooks){.on_event = on_event, .user = &y});
     CHECK(why == MG_TRAIN_STOPPED, "%s: the run was not stopped: %d", what, (int)why);
+    mg_trainer *t;
     MUST(mg_trainer_resume(out, NULL, be, NULL, &t));
     MUST(mg_trainer_run(t, &why));
     mg_trainer_free(t);
@@ -468,19 +484,13 @@ static void test_intensity_loss(void)
     settings_small(&s, tmp_path("dist"));
     s.lambda_intensity = 2.0f;
     s.epochs = 2;
-    mg_trainer *t;
-    mg_train_end why;
     tally y = {0};
-    MUST(mg_trainer_new(&s, be, &(mg_trainer_hooks){.on_event = on_event, .user = &y}, &t));
-    MUST(mg_trainer_run(t, &why));
-    mg_trainer_free(t);
+    train_whole(&s, &(mg_trainer_hooks){.on_event = on_event, .user = &y});
     CHECK(y.dist_positive == y.n[MG_TRAIN_ITERATION] && y.dist_positive > 0, "%d of %d iterations with both losses",
           y.dist_positive, y.n[MG_TRAIN_ITERATION]);
-    mg_ckpt c;
-    MUST(mg_ckpt_load(tmp_path("dist/latest.ckpt"), &c));
-    char w[32] = "";
-    CHECK(mg_ckpt_get(&c, "lambda_intensity", w, sizeof w) == MG_OK && !strcmp(w, "2"), "kept weight: %s", w);
-    mg_ckpt_free(&c);
+    char w[32];
+    ckpt_text(tmp_path("dist/latest.ckpt"), "lambda_intensity", w, sizeof w);
+    CHECK(!strcmp(w, "2"), "kept weight: %s", w);
     check_stopped_and_resumed(&s, tmp_path("dist-go"), 2, tmp_path("dist"), "with the intensity loss, the run");
     report(before, "--lambda-intensity: both losses every iteration, the weight kept, resumed bit for bit");
 }
@@ -494,22 +504,14 @@ static void test_cycle_noise(void)
     settings_small(&s, tmp_path("noise"));
     s.cycle_noise = 0.2f;
     s.epochs = 2;
-    mg_trainer *t;
-    mg_train_end why;
-    MUST(mg_trainer_new(&s, be, NULL, &t));
-    MUST(mg_trainer_run(t, &why));
-    mg_trainer_free(t);
-    mg_ckpt c;
-    MUST(mg_ckpt_load(tmp_path("noise/latest.ckpt"), &c));
-    char w[32] = "";
-    CHECK(mg_ckpt_get(&c, "cycle_noise", w, sizeof w) == MG_OK && strtof(w, NULL) == 0.2f, "kept level: %s", w);
-    mg_ckpt_free(&c);
+    train_whole(&s, NULL);
+    char w[32];
+    ckpt_text(tmp_path("noise/latest.ckpt"), "cycle_noise", w, sizeof w);
+    CHECK(w[0] && strtof(w, NULL) == 0.2f, "kept level: %s", w);
     mg_train_settings quiet = s;
     quiet.cycle_noise = 0.0f;
     quiet.out = tmp_path("noise-off");
-    MUST(mg_trainer_new(&quiet, be, NULL, &t));
-    MUST(mg_trainer_run(t, &why));
-    mg_trainer_free(t);
+    train_whole(&quiet, NULL);
     CHECK(!same_checkpoints(tmp_path("noise/latest.ckpt"), tmp_path("noise-off/latest.ckpt")),
           "the run with cycle noise ends where the one without does");
     check_stopped_and_resumed(&s, tmp_path("noise-go"), 2, tmp_path("noise"), "with cycle noise, the run");
