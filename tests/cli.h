@@ -92,5 +92,6 @@ void test_volumes(void);
 void test_conventions(void);
 void test_export(void);
 void test_bench_quality(void);
+void test_pick(void);
 
 #endif

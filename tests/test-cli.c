@@ -11,7 +11,8 @@
  *   4. error cases exit non-zero with a message naming the problem, and damage nothing;
  *   5. SIGINT saves a checkpoint and exits with status 130, and the run resumes from it;
  *   6. validation: val.csv, best.ckpt and report.html, eval from the best checkpoint;
- *   7. crafted checkpoints and outputs onto inputs are refused without loss; 8. crashes and a full disk.
+ *   7. crafted checkpoints and outputs onto inputs are refused without loss; 8. crashes and a full disk;
+ *   9 to 12 in cli-volumes.c and cli-conventions.c; 13, mrigan pick, in cli-pick.c.
  * Temporary files live in a mkdtemp folder under /tmp, removed at the end. Prints one "ok ..." line per
  * group; exits non-zero on any failure. */
 #include <limits.h>
@@ -241,6 +242,10 @@ int main(int argc, char **argv)
     test_bench_quality();
     group_end("12 bench quality: the phantom's baselines (identity as eval scores it, oracle above histogram "
               "matching), a model trained on renamed copies");
+    group_begin();
+    test_pick();
+    group_end("13 pick: of runs that differ in seed only, the lowest final adversarial loss in any order; unfinished "
+              "runs, another recipe, NaN losses and slice folders refused; nothing written");
 
     free(last_err);
     if (chdir("/") != 0)

@@ -31,12 +31,12 @@ extern "C" {
 #define MG_AUTO_DECAY_ITERATIONS  540
 #define MG_STRINGIFY_(x)          #x
 #define MG_STRINGIFY(x)           MG_STRINGIFY_(x)
-#define MG_SETTING_TYPE_INT    int
-#define MG_SETTING_TYPE_FLOAT  float
-#define MG_SETTING_TYPE_STRING const char *
-#define MG_SETTING_TYPE_CHOICE int
-#define MG_SETTING_TYPE_FLAG   bool
-#define MG_SETTING_TYPE_NOFLAG bool
+#define MG_SETTING_TYPE_INT       int
+#define MG_SETTING_TYPE_FLOAT     float
+#define MG_SETTING_TYPE_STRING    const char *
+#define MG_SETTING_TYPE_CHOICE    int
+#define MG_SETTING_TYPE_FLAG      bool
+#define MG_SETTING_TYPE_NOFLAG    bool
 
 /* One field per line of settings.def. Strings are the caller's (the trainer copies what it keeps). */
 typedef struct mg_train_settings {
@@ -224,6 +224,19 @@ typedef struct mg_train_info {
 void mg_trainer_info(const mg_trainer *t, mg_train_info *out);
 /* The model being trained (for translating between steps); it goes with mg_trainer_free. */
 mg_cyclegan *mg_trainer_model(mg_trainer *t);
+
+/* ------------------------------------------------------------------ choosing among seeds (no pairs needed) */
+/* How well a run's generators fool their discriminators at its end: adv_AB + adv_BA, averaged over the last tenth
+ * of its n_epochs epochs (at least one); lower is better. NAN when n_epochs < 1 or a value is not finite. Among
+ * runs of the same data and recipe that differ in seed only, a run stuck with a wrong contrast mapping (dark CSF
+ * in a synthetic T2) leaves its discriminators an easier task and ends higher: on the quality benchmark the
+ * lowest picked the best-scoring seed wherever the seeds' SSIM differed by more than 0.05 (docs/quality.md,
+ * "Choosing among seeds"). mrigan pick ranks run folders by it. */
+double mg_train_score_adversarial(const float (*loss_means)[MG_LOSS_COUNT], int n_epochs);
+/* Whether two runs must agree on setting id for their adversarial scores to compare: the model, the schedule and
+ * how slices are read and cropped do; the seed, the run folder, validation, saving and the per-invocation settings
+ * do not, nor the data folders' paths (copies of the same slices may lie anywhere: the caller vouches for them). */
+bool mg_setting_compares_runs(mg_setting_id id);
 
 #ifdef __cplusplus
 }

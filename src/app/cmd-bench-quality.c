@@ -2,10 +2,12 @@
  * has to beat (include/mrigan/quality.h). For each set: its slices in pairs; the identity, unpaired histogram
  * matching and the oracle lookup table scored in both directions; with --train, a CycleGAN trained on copies of
  * the two domains' files under new, shuffled names (training sees two folders and nothing of the pairing), then
- * scored the same way, with its training time, iterations and the process's peak memory so far (the largest of
- * the sets trained until then: run one set a command for each set's own). A table on stdout, JSON with --json. */
+ * scored the same way, with its training time, iterations, the process's peak memory so far (the largest of
+ * the sets trained until then: run one set a command for each set's own) and the generators' final adversarial
+ * loss (what mrigan pick chooses seeds by). A table on stdout, JSON with --json. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +180,7 @@ typedef struct quality_row {
     const char *set, *method;
     int direction, n;
     mg_quality_scores sc;
-    double seconds;
+    double seconds, adversarial; /* the model's: training time, mg_train_score_adversarial */
     long iterations, peak_mb;
 } quality_row;
 
@@ -188,7 +190,8 @@ static void print_row(const quality_row *r)
            r->method, r->n, r->sc.whole.psnr_mean, r->sc.whole.ssim_mean, r->sc.whole.mae_mean,
            r->sc.foreground.psnr_mean, r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean);
     if (r->iterations > 0)
-        printf("  %7.0f s %7ld it %6ld MB peak so far", r->seconds, r->iterations, r->peak_mb);
+        printf("  %7.0f s %7ld it %6ld MB peak so far  adversarial %.4f", r->seconds, r->iterations, r->peak_mb,
+               r->adversarial);
     printf("\n");
     fflush(stdout);
 }
@@ -203,8 +206,8 @@ static void json_row(FILE *f, const quality_row *r, bool first)
             r->sc.whole.ssim_mean, r->sc.whole.mae_mean, r->sc.whole.ssim_sd, r->sc.foreground.psnr_mean,
             r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean);
     if (r->iterations > 0)
-        fprintf(f, ", \"train_seconds\": %.1f, \"iterations\": %ld, \"process_peak_mb\": %ld", r->seconds,
-                r->iterations, r->peak_mb);
+        fprintf(f, ", \"train_seconds\": %.1f, \"iterations\": %ld, \"process_peak_mb\": %ld, \"adversarial\": %.5f",
+                r->seconds, r->iterations, r->peak_mb, isfinite(r->adversarial) ? r->adversarial : -1.0);
     fputs("}", f);
 }
 
@@ -277,6 +280,7 @@ static int bench_set(bench_quality *q, const quality_set_def *d, const char *emb
                 r->seconds = seconds;
                 r->iterations = in.iteration;
                 r->peak_mb = ru.ru_maxrss / 1024;
+                r->adversarial = mg_train_score_adversarial(in.loss_means, in.n_epochs);
             }
             if (mg_quality_score(&set, dir, (mg_quality_method)m, t ? mg_trainer_model(t) : NULL, &r->sc) != MG_OK)
                 rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);

@@ -21,6 +21,8 @@ int cmd_train(int argc, char **argv);
 int cmd_translate(int argc, char **argv);
 /* mrigan report: writes the HTML report of a training run folder. */
 int cmd_report(int argc, char **argv);
+/* mrigan pick: of runs that differ in seed only, the one whose generators end fooling their critics best. */
+int cmd_pick(int argc, char **argv);
 /* mrigan export: a translation-only model file (the generators, optionally float16) from a checkpoint. */
 int cmd_export(int argc, char **argv);
 /* mrigan eval: PSNR, SSIM and MAE of translated slices against paired targets. */

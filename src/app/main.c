@@ -18,6 +18,7 @@ static const command commands[] = {
     {"translate", cmd_translate, "translate PNG slices and NIfTI volumes with a trained checkpoint"},
     {"eval", cmd_eval, "PSNR, SSIM and MAE of translations against paired slices or volumes"},
     {"export", cmd_export, "write a translation-only model file (generators, optionally float16)"},
+    {"pick", cmd_pick, "choose among runs that differ in seed only, without pairs"},
     {"report", cmd_report, "write the HTML report (curves, chosen checkpoint, samples) of a training run"},
     {"phantom", cmd_phantom, "write a synthetic paired T1/T2 brain phantom slice set"},
     {"devices", cmd_devices, "list the OpenCL platforms and devices"},
