@@ -160,7 +160,7 @@ static void full_run(const char *dir)
     write_text(p, "epoch,lr,seconds,s_per_iteration,D_A,D_B,adv_AB,adv_BA,cyc_ABA,cyc_BAB,idt_AB,idt_BA,G_total\n"
                   "1,0.0002,0.5,0.05,0.25,0.24,0.9,0.8,1.5,1.5,0.1,0.1,4.5\n"
                   "2,0.0002,0.5,0.05,0.24,0.23,0.9,0.8,1.0,1.0,0.1,0.1,3.0\n"
-                  "3,0.0001,0.5,0.05,0.23,0.22,0.9,0.8,0.8,0.8,0.1,0.1,2.5\n");
+                  "3,0.0001,0.5,0.05,0.23,0.22,0.7,0.65,0.8,0.8,0.1,0.1,2.5\n");
     snprintf(p, sizeof p, "%s/val.csv", dir);
     write_text(p, "epoch,kind,a2b_psnr,a2b_ssim,a2b_mae,b2a_psnr,b2a_ssim,b2a_mae,score\n"
                   "1,paired,18.5,0.61,0.12,19.0,0.63,0.11,0.62\n"
@@ -188,26 +188,14 @@ static void test_full(void)
         report(before, "1 full run folder");
         return;
     }
-    static const char *const want[] = {"ngf",
-                                       "32",
-                                       "/data/T1",
-                                       "mrigan train --ngf 32 --out run",
-                                       "a &lt;&amp;&gt; &quot;quoted&quot; value",
-                                       "<svg",
-                                       "Training run full",
-                                       "chosen epoch 2",
-                                       "epoch 2 has the best (highest) score of the 3 validated epochs",
-                                       "the last epoch, 3, scored 0.785",
-                                       "mean SSIM of both directions",
-                                       "best.ckpt",
-                                       "epoch 3 (last)",
-                                       "config.txt: 1 malformed line skipped",
-                                       "losses.csv: 2 malformed lines",
-                                       "PSNR per epoch",
-                                       "SSIM per epoch",
-                                       "Mean loss per epoch",
-                                       "G_total per iteration",
-                                       "</html>"};
+    static const char *const want[] = {
+        "ngf", "32", "/data/T1", "mrigan train --ngf 32 --out run", "a &lt;&amp;&gt; &quot;quoted&quot; value", "<svg",
+        "Training run full", "chosen epoch 2", "epoch 2 has the best (highest) score of the 3 validated epochs",
+        "the last epoch, 3, scored 0.785", "mean SSIM of both directions", "best.ckpt", "epoch 3 (last)",
+        "config.txt: 1 malformed line skipped", "losses.csv: 2 malformed lines", "PSNR per epoch", "SSIM per epoch",
+        "Mean loss per epoch", "G_total per iteration",
+        /* the last tenth of 3 epochs is the last: 0.7 + 0.65 */
+        "the last tenth of the 3 epochs so far): <b>1.3500</b>", "</html>"};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         CHECK(strstr(html, want[i]), "the report lacks \"%s\"", want[i]);
     CHECK(!strstr(html, "<&>") && !strstr(html, "\"quoted\""), "config text is not escaped");
@@ -244,7 +232,8 @@ static void test_full(void)
     char err[256] = "";
     CHECK(report_write_to(dir, tp("elsewhere.html"), err, sizeof err) == 0 && access(tp("elsewhere.html"), R_OK) == 0,
           "report_write_to another file: %s", err);
-    report(before, "1 full run folder: config (escaped), 4 charts, 2 embedded grids that decode, chosen epoch");
+    report(before, "1 full run folder: config (escaped), 4 charts, 2 embedded grids that decode, chosen epoch, final "
+                   "adversarial loss");
 }
 
 /* ------------------------------------------------------------------ 3. a real run */

@@ -61,16 +61,11 @@ static int run_load(const char *dir, pick_run *p)
                        "train --resume %s, or leave it out)\n",
                        dir, p->epochs_done, p->epochs_total, dir),
                1;
-    float(*means)[MG_LOSS_COUNT] = malloc(sizeof *means * (size_t)p->epochs_done);
-    if (!means)
-        return fprintf(stderr, "mrigan pick: out of memory\n"), 1;
-    for (int e = 0; e < p->epochs_done; e++)
-        for (int k = 0; k < MG_LOSS_COUNT; k++)
-            means[e][k] = (float)RP_CELL(&r->epochs, e, E_LOSS + k);
-    p->score = mg_train_score_adversarial((const float(*)[MG_LOSS_COUNT])means, p->epochs_done);
-    free(means);
+    p->score = rp_run_adversarial(r);
     if (!isfinite(p->score))
-        return fprintf(stderr, "mrigan pick: %s/epochs.csv: the last epochs' adversarial losses are not numbers\n",
+        return fprintf(stderr,
+                       "mrigan pick: %s/epochs.csv: the last epochs' adversarial losses are not numbers (or out of "
+                       "memory)\n",
                        dir),
                1;
     p->val_score = NAN;

@@ -474,3 +474,17 @@ void rp_run_free(rp_run *r)
     free(r->val_samples);
     memset(r, 0, sizeof *r);
 }
+
+double rp_run_adversarial(const rp_run *r)
+{
+    const rp_csv *e = &r->epochs;
+    float(*means)[MG_LOSS_COUNT] = e->n > 0 ? malloc(sizeof *means * (size_t)e->n) : NULL;
+    if (!means)
+        return NAN;
+    for (long i = 0; i < e->n; i++)
+        for (int k = 0; k < MG_LOSS_COUNT; k++)
+            means[i][k] = (float)RP_CELL(e, i, E_LOSS + k);
+    double v = mg_train_score_adversarial((const float(*)[MG_LOSS_COUNT])means, (int)e->n);
+    free(means);
+    return v;
+}

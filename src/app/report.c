@@ -177,6 +177,13 @@ static int section_losses(FILE *f, const rp_run *r)
         free(x);
         for (int k = 0; k < MG_LOSS_COUNT; k++)
             free(y[k]);
+        double adv = rp_run_adversarial(r);
+        if (isfinite(adv))
+            fprintf(f,
+                    "<p>Final adversarial loss (adv_AB + adv_BA over the last tenth of the %ld epochs so far): "
+                    "<b>%.4f</b>. Of runs that differ in seed only, the lowest fools its discriminators best: "
+                    "<code>mrigan pick</code> chooses by it, without pairs.</p>\n",
+                    e->n, adv);
     } else {
         note(f, "No per-epoch losses: epochs.csv is %s and losses.csv has no complete rows.",
              r->epochs_file_present ? "empty" : "missing");

@@ -80,6 +80,8 @@ enum { I_KEY, I_PSNR, I_SSIM, I_MAE };
 int rp_run_load(const char *dir, rp_run *r, char *err, size_t err_len);
 void rp_run_free(rp_run *r);
 const char *rp_kv_get(const rp_kv *k, const char *key); /* the last value of key, or NULL */
+/* mg_train_score_adversarial of the run's epochs as loaded (NAN when out of memory or none). */
+double rp_run_adversarial(const rp_run *r);
 /* Column j as a new array of n values; NULL when out of memory. */
 double *rp_csv_column(const rp_csv *c, int j);
 /* Columns jx and jy of the rows whose label is label, as two new arrays; their length, or -1 when out of memory. */
