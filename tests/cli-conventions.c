@@ -90,9 +90,15 @@ void test_conventions(void)
     CHECK(rc == 0 && err_has("schedule is now 2 + 0") && ckpt_long("X1/latest.ckpt", "run.epoch") == 3 &&
               ckpt_long("X1/latest.ckpt", "run.epochs") == 2 && exists("X1/epoch_002.ckpt"),
           "--resume --epochs 2: exit %d, run.epoch %ld", rc, ckpt_long("X1/latest.ckpt", "run.epoch"));
+    char *config = (char *)read_file("X1/config.txt", NULL); /* what mrigan pick and the report read */
+    CHECK(config && strstr(config, "\nepochs=2\n"), "config.txt after --resume --epochs 2:\n%s", config);
+    free(config);
     rc = mrigan("train", "--resume", "X1", "--epochs", "1", NULL);
-    CHECK(rc == 2 && err_has("has done 2 epochs") && ckpt_long("X1/latest.ckpt", "run.epochs") == 2,
+    config = (char *)read_file("X1/config.txt", NULL);
+    CHECK(rc == 2 && err_has("has done 2 epochs") && ckpt_long("X1/latest.ckpt", "run.epochs") == 2 && config &&
+              strstr(config, "\nepochs=2\n"),
           "--resume --epochs 1 after 2: exit %d", rc);
+    free(config);
     /* on a terminal (script(1) gives the command one): translate and eval draw a bar with an ETA, train its bar with
      * the ETA of --max-iterations; piped, translate prints no bar */
     const char *root = getenv("MRIGAN_SOURCE_DIR");

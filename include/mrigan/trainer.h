@@ -193,7 +193,8 @@ mg_status mg_trainer_save(mg_trainer *t);
 /* Changes a run's schedule (typically a resumed one, to train longer): epochs at the initial learning rate and
  * epochs of linear decay, from the next iteration on; the learning rate follows the new schedule (a run in its
  * decay jumps to the new curve). MG_ERR_ARG when the new total is below the epochs already done, or out of the
- * settings' ranges. The next checkpoint keeps the new schedule. */
+ * settings' ranges. config.txt says the new schedule at once and the next checkpoint keeps it; when config.txt
+ * cannot be rewritten (MG_ERR_IO), the schedule stays as it was. */
 mg_status mg_trainer_extend(mg_trainer *t, int epochs, int epochs_decay);
 /* Asks mg_trainer_run to stop after the current iteration (it returns MG_TRAIN_STOPPED once; a later
  * mg_trainer_run goes on). Safe in a signal handler. */

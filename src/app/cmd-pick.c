@@ -55,6 +55,10 @@ static int run_load(const char *dir, pick_run *p)
     for (long i = 0; i < r->epochs.n; i++)
         if (RP_CELL(&r->epochs, i, E_EPOCH) != (double)(i + 1))
             return fprintf(stderr, "mrigan pick: %s/epochs.csv: epoch %ld is missing or out of order\n", dir, i + 1), 1;
+    if (p->epochs_done > p->epochs_total)
+        return fprintf(stderr, "mrigan pick: %s/config.txt: a schedule of %d epochs, but epochs.csv holds %d\n", dir,
+                       p->epochs_total, p->epochs_done),
+               1;
     if (p->epochs_done < p->epochs_total)
         return fprintf(stderr,
                        "mrigan pick: %s: %d of %d epochs done; its losses are not final yet (finish it with mrigan "
@@ -64,8 +68,8 @@ static int run_load(const char *dir, pick_run *p)
     p->score = rp_run_adversarial(r);
     if (!isfinite(p->score))
         return fprintf(stderr,
-                       "mrigan pick: %s/epochs.csv: the last epochs' adversarial losses are not numbers (or out of "
-                       "memory)\n",
+                       "mrigan pick: %s/epochs.csv: adv_AB or adv_BA of its last epochs is missing or not a "
+                       "number\n",
                        dir),
                1;
     p->val_score = NAN;
@@ -83,6 +87,10 @@ static int runs_compare(const pick_run *p, const pick_run *q, const char *dp, co
     for (int i = 0; i < MG_SET_COUNT; i++) {
         if (!mg_setting_compares_runs((mg_setting_id)i))
             continue;
+        char gp[64], gq[64];
+        if (i == MG_SET_NO_DROPOUT && (strcmp(setting_value(&p->r, MG_SET_GENERATOR, gp, sizeof gp), "unet") ||
+                                       strcmp(setting_value(&q->r, MG_SET_GENERATOR, gq, sizeof gq), "unet")))
+            continue; /* only the unet has dropout; runs made before config.txt said so wrote it as given */
         char bp[64], bq[64];
         const char *vp = setting_value(&p->r, (mg_setting_id)i, bp, sizeof bp),
                    *vq = setting_value(&q->r, (mg_setting_id)i, bq, sizeof bq);
@@ -109,15 +117,15 @@ static void usage(void)
 
 int cmd_pick(int argc, char **argv)
 {
-    const char *dirs[MAX_RUNS];
+    const char *dirs[MAX_RUNS + 1];
     int n = 0;
-    app_parse_result pr = app_parse("pick", argc, argv, NULL, 0, dirs, MAX_RUNS, &n);
+    app_parse_result pr = app_parse("pick", argc, argv, NULL, 0, dirs, MAX_RUNS + 1, &n);
     if (pr == APP_PARSE_HELP)
         return usage(), 0;
     if (pr == APP_PARSE_ERROR)
         return 2;
-    if (n < 2) {
-        fprintf(stderr, "mrigan pick: give two or more run folders (see mrigan pick --help)\n");
+    if (n < 2 || n > MAX_RUNS) {
+        fprintf(stderr, "mrigan pick: give two to %d run folders (see mrigan pick --help)\n", MAX_RUNS);
         return 2;
     }
     static pick_run runs[MAX_RUNS];

@@ -210,9 +210,12 @@ static int train_finish(mg_trainer *t, mg_status s, mg_train_end why, int sig, t
                 "config.txt, report.html\n",
                 in.out, in.best_epoch ? ", best.ckpt (see best.txt)" : "", in.validates ? ", val.csv" : "",
                 v->plot_fails ? "" : ", loss.png");
-        fprintf(stderr,
-                "mrigan train: final adversarial loss %.4f: among runs of other seeds, mrigan pick keeps the lowest\n",
-                mg_train_score_adversarial(in.loss_means, in.n_epochs));
+        double adv = mg_train_score_adversarial(in.loss_means, in.n_epochs);
+        if (isfinite(adv)) /* a run that finished has finite losses; this only guards the message */
+            fprintf(stderr,
+                    "mrigan train: final adversarial loss %.4f: among runs of other seeds, mrigan pick keeps the "
+                    "lowest\n",
+                    adv);
         return 0;
     }
     fprintf(stderr,

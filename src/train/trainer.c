@@ -261,6 +261,9 @@ mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_tr
     t->st = (run_state){.epoch = 1};
     mg_cyclegan_config cfg = mg_train_settings_model(&t->o);
     st = trainer_data(t, &cfg.gen, true);
+    /* the settings say what the model does, as a resume reads them back from its configuration: the fitted
+     * generator drops --dropout where it has none (config.txt stays the same across a resume) */
+    t->o.dropout = cfg.gen.dropout;
     if (st == MG_OK && (st = mg_cyclegan_new(be, &cfg, (uint64_t)t->o.seed, &t->m)) != MG_OK)
         st = mg_error(st, "cannot build the model: %s", mg_last_error());
     t->have_model = st == MG_OK;
@@ -393,9 +396,15 @@ mg_status mg_trainer_extend(mg_trainer *t, int epochs, int epochs_decay)
     if (o.epochs + o.epochs_decay < done)
         return mg_error(MG_ERR_ARG, "the run in %s has done %d epoch%s: a schedule of %d + %d is shorter", t->o.out,
                         done, done == 1 ? "" : "s", o.epochs, o.epochs_decay);
+    /* config.txt says what the run trains to (mrigan pick and the report read it); when it cannot be rewritten,
+     * the schedule stays as it was, so that the two never disagree */
+    mg_train_settings was = t->o;
     t->o.epochs = o.epochs;
     t->o.epochs_decay = o.epochs_decay;
-    return MG_OK;
+    s = run_write_config(t->o.out, &t->o, t->be, t->command);
+    if (s != MG_OK)
+        t->o = was;
+    return s;
 }
 
 void mg_trainer_info(const mg_trainer *t, mg_train_info *out)
