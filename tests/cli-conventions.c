@@ -196,6 +196,30 @@ void test_export(void)
     CHECK(rc == 0, "the run still resumes after the exports: exit %d", rc);
 }
 
+/* The line of JSON row (direction, method, seed; seed < 0: any) in a bench quality file, as a new string; NULL when
+ * none. */
+static char *json_row_of(const char *json, const char *dir, const char *method, int seed)
+{
+    char want[128], want_seed[32];
+    snprintf(want, sizeof want, "\"direction\": \"%s\", \"method\": \"%s\"", dir, method);
+    snprintf(want_seed, sizeof want_seed, "\"seed\": %d,", seed);
+    for (const char *p = json; p && (p = strstr(p, "{\"set\"")); p++) {
+        size_t len = strcspn(p, "\n");
+        char *line = strndup(p, len);
+        if (line && strstr(line, want) && (seed < 0 || strstr(line, want_seed)))
+            return line;
+        free(line);
+    }
+    return NULL;
+}
+
+/* The number after key in text (the first one); NAN when absent. */
+static double json_num(const char *text, const char *key)
+{
+    const char *p = text ? strstr(text, key) : NULL;
+    return p ? atof(p + strlen(key)) : NAN;
+}
+
 /* mrigan bench quality on the phantom: the baselines' rows (identity as eval --identity scores it, the oracle
  * table above histogram matching above nothing), and with --train a model row, trained on renamed copies. */
 void test_bench_quality(void)
@@ -228,14 +252,66 @@ void test_bench_quality(void)
         eval_id = atof(p + strlen("\"ssim\": {\"mean\": "));
     CHECK(rc == 0 && fabs(eval_id - id) < 1e-4, "eval --identity SSIM %g, bench quality's %g", eval_id, id);
     free(json);
-    int r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--bench-out", tp("QB"), "--size", "32",
-                    "--ngf", "4", "--ndf", "4", "--epochs", "1", "--epochs-decay", "0", "--threads", THREADS,
-                    "--backend", "cpu", "--upsample", "resize", "--lambda-structure", "1", NULL);
+    char *tiny[] = {"--size",
+                    "32",
+                    "--ngf",
+                    "4",
+                    "--ndf",
+                    "4",
+                    "--epochs",
+                    "1",
+                    "--epochs-decay",
+                    "0",
+                    "--threads",
+                    THREADS,
+                    "--backend",
+                    "cpu",
+                    "--upsample",
+                    "resize",
+                    "--lambda-structure",
+                    "1",
+                    NULL};
+    int r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--bench-out", tp("QB"), "--json",
+                    tp("qb.json"), ARGS_SPLICE, tiny, NULL);
     CHECK(r2 == 0 && exists(tp("QB/phantom128/A/n_000.png")) && !exists(tp("QB/phantom128/A/phantom_000.png")) &&
               exists(tp("QB/phantom128/run/latest.ckpt")),
           "bench quality --train: exit %d", r2);
     /* the grid: three slices of 128x128, two rows each under 11-pixel labels, four columns */
     CHECK(png_size_is(tp("QB/phantom128/grid.png"), 4 * 128, 6 * (128 + 11)), "bench quality --train: grid.png");
+    /* --seeds: each seed's rows are what --seed alone gives (seed 1 is the run above), then their mean and the seed
+     * with the lower adversarial loss */
+    r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--seeds", "2,1", "--bench-out", tp("QS"),
+                "--json", tp("qs.json"), ARGS_SPLICE, tiny, NULL);
+    char *one = (char *)read_file(tp("qb.json"), NULL), *many = (char *)read_file(tp("qs.json"), NULL);
+    for (int d = 0; d < 2; d++) {
+        const char *dir = d ? "b2a" : "a2b";
+        char *alone = json_row_of(one, dir, "model", 1), *s1 = json_row_of(many, dir, "model", 1),
+             *s2 = json_row_of(many, dir, "model", 2), *mean = json_row_of(many, dir, "mean", -1),
+             *pick = json_row_of(many, dir, "pick", -1);
+        const char *whole_alone = alone ? strstr(alone, "\"whole\"") : NULL,
+                   *whole_s1 = s1 ? strstr(s1, "\"whole\"") : NULL;
+        CHECK(r2 == 0 && whole_alone && whole_s1 && !strncmp(whole_alone, whole_s1, strcspn(whole_alone, "}")),
+              "bench quality --seeds 2,1: exit %d; %s seed 1 should equal --seed 1's row:\n%s\n%s", r2, dir, alone, s1);
+        double m = json_num(mean, "\"ssim\": "), a1 = json_num(s1, "\"ssim\": "), a2 = json_num(s2, "\"ssim\": ");
+        CHECK(fabs(m - (a1 + a2) / 2) < 2e-5 && json_num(mean, "\"seeds\": ") == 2,
+              "bench quality --seeds: %s mean SSIM %g of %g and %g", dir, m, a1, a2);
+        double adv1 = json_num(s1, "\"adversarial\": "), adv2 = json_num(s2, "\"adversarial\": ");
+        int want = adv1 <= adv2 ? 1 : 2;
+        CHECK(json_num(pick, "\"seed\": ") == want && json_num(pick, "\"ssim\": ") == (want == 1 ? a1 : a2),
+              "bench quality --seeds: %s pick %s, adversarial %g (seed 1) and %g (seed 2)", dir, pick, adv1, adv2);
+        free(alone);
+        free(s1);
+        free(s2);
+        free(mean);
+        free(pick);
+    }
+    free(one);
+    free(many);
+    CHECK(png_size_is(tp("QS/phantom128/seed-2/grid.png"), 4 * 128, 6 * (128 + 11)), "bench quality --seeds: grid.png");
+    r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--seeds", "1,1", NULL);
+    CHECK(r2 == 2 && err_has("seed 1 twice"), "bench quality --seeds 1,1: exit %d", r2);
+    r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--seeds", "1,2", "--seed", "3", NULL);
+    CHECK(r2 == 2 && err_has("instead of --seed"), "bench quality --seeds with --seed: exit %d", r2);
     r2 = mrigan("bench", "quality", "--sets", "phantom128", "--a", "x", NULL);
     CHECK(r2 == 2 && err_has("the benchmark's own"), "bench quality --a: exit %d", r2);
     r2 = mrigan("bench", "quality", "--sets", "phantom128,nowhere", NULL);

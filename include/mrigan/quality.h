@@ -41,6 +41,10 @@ typedef struct mg_quality_scores {
 mg_status mg_quality_score(const mg_quality_set *set, int direction, mg_quality_method method, mg_cyclegan *model,
                            mg_quality_scores *out);
 
+/* The mean over n runs (1..64; seeds of one recipe) of each figure of their scores, with each _sd field holding
+ * the sample standard deviation over the runs of the matching mean (0 for one run); n_psnr_inf the largest. */
+void mg_quality_scores_mean(const mg_quality_scores *runs, int n, mg_quality_scores *out);
+
 /* A PNG grid of n_show slices spread evenly over the set (at most 8), two rows each (a -> b, b -> a): input |
  * model's translation labelled with its PSNR and SSIM | truth | |difference|, as the trainer's validation grids. */
 mg_status mg_quality_write_grid(const mg_quality_set *set, mg_cyclegan *model, int n_show, const char *path);

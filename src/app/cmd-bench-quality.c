@@ -176,68 +176,93 @@ static int copy_shuffled(char **files, int n, const char *dir, uint64_t seed)
     return rc;
 }
 
+#define MAX_SEEDS 16
+
+/* A row: a baseline, a trained model (one seed), the mean of the seeds' models, or the seed mrigan pick keeps. */
+typedef enum row_kind { ROW_BASELINE, ROW_MODEL, ROW_MEAN, ROW_PICK } row_kind;
+
 typedef struct quality_row {
-    const char *set, *method;
+    const char *set, *method; /* method: the JSON's ("identity" .. "model", "mean", "pick") */
+    char label[16];           /* the table's: the method, or "seed N" for one of several seeds */
+    row_kind kind;
     int direction, n;
-    mg_quality_scores sc;
-    double seconds, adversarial; /* the model's: training time, mg_train_score_adversarial */
+    int seed;                    /* MODEL, PICK: the run's; MEAN: how many seeds */
+    mg_quality_scores sc;        /* MEAN: means over the seeds, each _sd over the seeds (mg_quality_scores_mean) */
+    double seconds, adversarial; /* MODEL, PICK: training time, mg_train_score_adversarial */
     long iterations, peak_mb;
 } quality_row;
 
 static void print_row(const quality_row *r)
 {
     printf("%-11s %-4s %-9s %4d  %6.2f  %6.4f  %6.2f   %6.2f  %6.4f  %6.2f", r->set, r->direction ? "b2a" : "a2b",
-           r->method, r->n, r->sc.whole.psnr_mean, r->sc.whole.ssim_mean, r->sc.whole.mae_mean,
+           r->label, r->n, r->sc.whole.psnr_mean, r->sc.whole.ssim_mean, r->sc.whole.mae_mean,
            r->sc.foreground.psnr_mean, r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean);
-    if (r->iterations > 0)
+    if (r->kind == ROW_MODEL)
         printf("  %7.0f s %7ld it %6ld MB peak so far  adversarial %.4f", r->seconds, r->iterations, r->peak_mb,
                r->adversarial);
+    else if (r->kind == ROW_MEAN)
+        printf("  over %d seeds, sd %.2f dB / %.4f", r->seed, r->sc.whole.psnr_sd, r->sc.whole.ssim_sd);
+    else if (r->kind == ROW_PICK)
+        printf("  seed %d, the lowest adversarial loss (%.4f): what mrigan pick keeps", r->seed, r->adversarial);
     printf("\n");
     fflush(stdout);
 }
 
 static void json_row(FILE *f, const quality_row *r, bool first)
 {
-    fprintf(f,
-            "%s\n  {\"set\": \"%s\", \"direction\": \"%s\", \"method\": \"%s\", \"slices\": %d, "
-            "\"whole\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f, \"ssim_sd\": %.5f}, "
-            "\"foreground\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f}",
-            first ? "" : ",", r->set, r->direction ? "b2a" : "a2b", r->method, r->n, r->sc.whole.psnr_mean,
-            r->sc.whole.ssim_mean, r->sc.whole.mae_mean, r->sc.whole.ssim_sd, r->sc.foreground.psnr_mean,
-            r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean);
-    if (r->iterations > 0)
-        fprintf(f, ", \"train_seconds\": %.1f, \"iterations\": %ld, \"process_peak_mb\": %ld, \"adversarial\": %.5f",
-                r->seconds, r->iterations, r->peak_mb, isfinite(r->adversarial) ? r->adversarial : -1.0);
+    const mg_metrics_summary *w = &r->sc.whole, *g = &r->sc.foreground;
+    fprintf(f, "%s\n  {\"set\": \"%s\", \"direction\": \"%s\", \"method\": \"%s\", \"slices\": %d, ", first ? "" : ",",
+            r->set, r->direction ? "b2a" : "a2b", r->method, r->n);
+    if (r->kind == ROW_MEAN) /* the spread over the seeds, not over the slices */
+        fprintf(f,
+                "\"seeds\": %d, \"whole\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f, \"psnr_db_sd_seeds\": "
+                "%.4f, \"ssim_sd_seeds\": %.5f, \"mae_sd_seeds\": %.4f}, ",
+                r->seed, w->psnr_mean, w->ssim_mean, w->mae_mean, w->psnr_sd, w->ssim_sd, w->mae_sd);
+    else
+        fprintf(f, "\"whole\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f, \"ssim_sd\": %.5f}, ", w->psnr_mean,
+                w->ssim_mean, w->mae_mean, w->ssim_sd);
+    fprintf(f, "\"foreground\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f}", g->psnr_mean, g->ssim_mean,
+            g->mae_mean);
+    if (r->kind == ROW_MODEL || r->kind == ROW_PICK)
+        fprintf(f,
+                ", \"seed\": %d, \"train_seconds\": %.1f, \"iterations\": %ld, \"process_peak_mb\": %ld, "
+                "\"adversarial\": %.5f",
+                r->seed, r->seconds, r->iterations, r->peak_mb, isfinite(r->adversarial) ? r->adversarial : -1.0);
     fputs("}", f);
 }
 
 typedef struct bench_quality {
     mg_train_settings s;
-    app_option table[MG_SET_COUNT + 5];
+    app_option table[MG_SET_COUNT + 6];
     char defaults[MG_SET_COUNT][32];
-    const char *sets, *data, *json, *out;
+    const char *sets, *data, *json, *out, *seeds_list;
     bool train;
-    quality_row rows[N_SETS * 2 * MG_QUALITY_METHODS];
+    int seeds[MAX_SEEDS], n_seeds; /* --seeds, else the one --seed */
+    quality_row rows[N_SETS * 2 * (MG_QUALITY_METHODS - 1 + MAX_SEEDS + 2)];
     int n_rows;
 } bench_quality;
 
-/* Trains on shuffled copies of the set's files; the model is the trainer's, freed with it. */
-static int train_set(bench_quality *q, const quality_set_def *d, quality_files *f, mg_backend *be, mg_trainer **t,
-                     double *seconds)
+/* Trains with seed on shuffled copies of the set's files in dir; the model is the trainer's, freed with it. */
+static int train_set(bench_quality *q, const quality_set_def *d, quality_files *f, int seed, const char *dir,
+                     mg_backend *be, mg_trainer **t, double *seconds)
 {
-    char dir[4200], a[4300], b[4300], run[4300];
-    snprintf(dir, sizeof dir, "%s/%s", q->out, d->name);
+    char a[4300], b[4300], run[4300];
     snprintf(a, sizeof a, "%s/A", dir);
     snprintf(b, sizeof b, "%s/B", dir);
     snprintf(run, sizeof run, "%s/run", dir);
-    if ((mkdir(q->out, 0777) != 0 && errno != EEXIST) || (mkdir(dir, 0777) != 0 && errno != EEXIST))
-        return fprintf(stderr, "mrigan bench quality: cannot create %s: %s\n", dir, strerror(errno)), 1;
-    if (copy_shuffled(f->a, f->n, a, (uint64_t)q->s.seed) || copy_shuffled(f->b, f->n, b, (uint64_t)q->s.seed + 1))
+    char set_dir[4200];
+    snprintf(set_dir, sizeof set_dir, "%s/%s", q->out, d->name);
+    const char *make[3] = {q->out, set_dir, dir}; /* dir is set_dir, or a seed's folder in it */
+    for (int i = 0; i < 3; i++)
+        if (mkdir(make[i], 0777) != 0 && errno != EEXIST)
+            return fprintf(stderr, "mrigan bench quality: cannot create %s: %s\n", make[i], strerror(errno)), 1;
+    if (copy_shuffled(f->a, f->n, a, (uint64_t)seed) || copy_shuffled(f->b, f->n, b, (uint64_t)seed + 1))
         return 1;
     mg_train_settings s = q->s;
     s.a = a;
     s.b = b;
     s.out = run;
+    s.seed = seed;
     s.overwrite = true;
     double t0 = mg_now_s();
     mg_status st = mg_train_settings_check(&s);
@@ -251,6 +276,84 @@ static int train_set(bench_quality *q, const quality_set_def *d, quality_files *
     return 0;
 }
 
+static quality_row *row_add(bench_quality *q, const quality_set_def *d, row_kind kind, const char *method, int dir,
+                            int n)
+{
+    quality_row *r = &q->rows[q->n_rows++];
+    *r = (quality_row){.set = d->name, .method = method, .kind = kind, .direction = dir, .n = n, .seed = -1};
+    snprintf(r->label, sizeof r->label, "%s", method);
+    return r;
+}
+
+/* A model per seed, trained and scored both ways (its rows), with its grid; one seed in BENCH-OUT/SET, several in
+ * BENCH-OUT/SET/seed-N. */
+static int bench_seed(bench_quality *q, const quality_set_def *d, quality_files *f, const mg_quality_set *set, int seed,
+                      mg_backend *be)
+{
+    char dir[4200], grid[4300];
+    if (q->n_seeds > 1)
+        snprintf(dir, sizeof dir, "%s/%s/seed-%d", q->out, d->name, seed);
+    else
+        snprintf(dir, sizeof dir, "%s/%s", q->out, d->name);
+    mg_trainer *t = NULL;
+    double seconds = 0;
+    int rc = train_set(q, d, f, seed, dir, be, &t, &seconds);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    mg_train_info in = {0};
+    if (t)
+        mg_trainer_info(t, &in);
+    for (int dir_ab = 0; !rc && dir_ab < 2; dir_ab++) {
+        quality_row *r = row_add(q, d, ROW_MODEL, mg_quality_method_names[MG_QUALITY_MODEL], dir_ab, set->n);
+        r->seed = seed;
+        if (q->n_seeds > 1)
+            snprintf(r->label, sizeof r->label, "seed %d", seed);
+        r->seconds = seconds;
+        r->iterations = in.iteration;
+        r->peak_mb = ru.ru_maxrss / 1024;
+        r->adversarial = mg_train_score_adversarial(in.loss_means, in.n_epochs);
+        if (mg_quality_score(set, dir_ab, MG_QUALITY_MODEL, mg_trainer_model(t), &r->sc) != MG_OK)
+            rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
+        else
+            print_row(r);
+    }
+    snprintf(grid, sizeof grid, "%s/grid.png", dir);
+    if (!rc && mg_quality_write_grid(set, mg_trainer_model(t), 3, grid) != MG_OK)
+        rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", grid, mg_last_error()), 1);
+    else if (!rc)
+        fprintf(stderr, "mrigan bench quality: %s: input | translation | truth | |difference| in %s\n", d->name, grid);
+    mg_trainer_free(t);
+    return rc;
+}
+
+/* After several seeds: each direction's mean over them, and the seed with the lowest adversarial loss. */
+static void bench_summary(bench_quality *q, const quality_set_def *d, int first_model_row, int n)
+{
+    for (int dir = 0; dir < 2; dir++) {
+        mg_quality_scores sc[MAX_SEEDS];
+        const quality_row *pick = NULL;
+        int k = 0;
+        for (int i = first_model_row; i < q->n_rows; i++) {
+            const quality_row *r = &q->rows[i];
+            if (r->kind != ROW_MODEL || r->direction != dir)
+                continue;
+            sc[k++] = r->sc;
+            if (!pick || r->adversarial < pick->adversarial)
+                pick = r;
+        }
+        quality_row *m = row_add(q, d, ROW_MEAN, "mean", dir, n);
+        mg_quality_scores_mean(sc, k, &m->sc);
+        m->seed = k;
+        print_row(m);
+        quality_row *p = row_add(q, d, ROW_PICK, "pick", dir, n);
+        *p = *pick;
+        p->kind = ROW_PICK;
+        p->method = "pick";
+        snprintf(p->label, sizeof p->label, "pick");
+        print_row(p);
+    }
+}
+
 static int bench_set(bench_quality *q, const quality_set_def *d, const char *embedded, mg_backend *be)
 {
     quality_files f = {0};
@@ -261,45 +364,50 @@ static int bench_set(bench_quality *q, const quality_set_def *d, const char *emb
         rc = files_of_set(q->data, phantom, d, &f);
     if (!rc && mg_quality_add_files(&set, (const char *const *)f.a, (const char *const *)f.b, f.n) != MG_OK)
         rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
-    mg_trainer *t = NULL;
-    double seconds = 0;
-    if (!rc && q->train)
-        rc = train_set(q, d, &f, be, &t, &seconds);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    mg_train_info in = {0};
-    if (t)
-        mg_trainer_info(t, &in);
     for (int dir = 0; !rc && dir < 2; dir++)
-        for (int m = 0; !rc && m < MG_QUALITY_METHODS; m++) {
-            if (m == MG_QUALITY_MODEL && !t)
-                continue;
-            quality_row *r = &q->rows[q->n_rows];
-            *r = (quality_row){.set = d->name, .method = mg_quality_method_names[m], .direction = dir, .n = set.n};
-            if (m == MG_QUALITY_MODEL) {
-                r->seconds = seconds;
-                r->iterations = in.iteration;
-                r->peak_mb = ru.ru_maxrss / 1024;
-                r->adversarial = mg_train_score_adversarial(in.loss_means, in.n_epochs);
-            }
-            if (mg_quality_score(&set, dir, (mg_quality_method)m, t ? mg_trainer_model(t) : NULL, &r->sc) != MG_OK)
+        for (int m = 0; !rc && m < MG_QUALITY_MODEL; m++) {
+            quality_row *r = row_add(q, d, ROW_BASELINE, mg_quality_method_names[m], dir, set.n);
+            if (mg_quality_score(&set, dir, (mg_quality_method)m, NULL, &r->sc) != MG_OK)
                 rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
             else
-                print_row(&q->rows[q->n_rows++]);
+                print_row(r);
         }
-    if (!rc && t) {
-        char grid[4300];
-        snprintf(grid, sizeof grid, "%s/%s/grid.png", q->out, d->name);
-        if (mg_quality_write_grid(&set, mg_trainer_model(t), 3, grid) != MG_OK)
-            rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", grid, mg_last_error()), 1);
-        else
-            fprintf(stderr, "mrigan bench quality: %s: input | translation | truth | |difference| in %s\n", d->name,
-                    grid);
-    }
-    mg_trainer_free(t);
+    int first_model_row = q->n_rows;
+    for (int i = 0; !rc && q->train && i < q->n_seeds; i++)
+        rc = bench_seed(q, d, &f, &set, q->seeds[i], be);
+    if (!rc && q->train && q->n_seeds > 1)
+        bench_summary(q, d, first_model_row, set.n);
     mg_quality_free(&set);
     files_free(&f);
     return rc;
+}
+
+/* --seeds LIST into q->seeds (distinct, each in --seed's range), else --seed alone. */
+static int parse_seeds(bench_quality *q)
+{
+    q->n_seeds = 0;
+    if (!q->seeds_list) {
+        q->seeds[q->n_seeds++] = q->s.seed;
+        return 0;
+    }
+    if (q->table[MG_SET_SEED].seen || !q->train)
+        return fprintf(stderr, "mrigan bench quality: --seeds goes with --train, instead of --seed\n"), 2;
+    char list[1024];
+    snprintf(list, sizeof list, "%s", q->seeds_list);
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        int v;
+        if (q->n_seeds == MAX_SEEDS || !app_parse_int(tok, 0, 2147483647, &v))
+            return fprintf(stderr, "mrigan bench quality: --seeds %s: give up to %d seeds, comma-separated\n",
+                           q->seeds_list, MAX_SEEDS),
+                   2;
+        for (int i = 0; i < q->n_seeds; i++)
+            if (q->seeds[i] == v)
+                return fprintf(stderr, "mrigan bench quality: --seeds %s: seed %d twice\n", q->seeds_list, v), 2;
+        q->seeds[q->n_seeds++] = v;
+    }
+    if (q->n_seeds == 0)
+        return fprintf(stderr, "mrigan bench quality: --seeds: no seed given\n"), 2;
+    return 0;
 }
 
 int cmd_bench_quality(int argc, char **argv)
@@ -328,18 +436,27 @@ int cmd_bench_quality(int argc, char **argv)
                                              .target = &q.out,
                                              .help = "where the shuffled copies, runs and grids go",
                                              .def = "runs/quality"};
-    const int n_opts = MG_SET_COUNT + 5;
+    q.table[MG_SET_COUNT + 5] = (app_option){.name = "seeds",
+                                             .kind = OPT_STRING,
+                                             .target = &q.seeds_list,
+                                             .meta = "LIST",
+                                             .help = "with --train, a model per seed (comma-separated, e.g. 1,2,3), "
+                                                     "their mean and spread, and the seed mrigan pick keeps; each "
+                                                     "in BENCH-OUT/SET/seed-N"};
+    const int n_opts = MG_SET_COUNT + 6;
     int n_pos = 0;
     app_parse_result pr = app_parse("bench quality", argc, argv, q.table, n_opts, NULL, 0, &n_pos);
     if (pr == APP_PARSE_HELP) {
-        printf("usage: mrigan bench quality [--sets LIST] [--data DIR] [--train [training options]] [--json FILE]\n\n"
+        printf("usage: mrigan bench quality [--sets LIST] [--data DIR] [--train [--seeds LIST] [training options]]\n"
+               "                           [--json FILE]\n\n"
                "Scores translations of the paired sets against the truth, both directions, on whole slices and\n"
                "on the target's foreground (PSNR dB, SSIM, MAE on the 8-bit scale): the identity, unpaired\n"
                "histogram matching, the oracle per-intensity lookup table fitted on the true pairs (the ceiling\n"
                "of pointwise maps), and with --train a CycleGAN trained on shuffled, renamed copies of the two\n"
                "domains (the options of mrigan train set its recipe; --a, --b and --out are the benchmark's),\n"
                "with a grid of three of its slices (input | translation | truth | |difference|) in\n"
-               "BENCH-OUT/SET/grid.png.\n\n"
+               "BENCH-OUT/SET/grid.png. With --seeds, a model per seed (in BENCH-OUT/SET/seed-N), their mean with\n"
+               "its spread over the seeds, and the seed mrigan pick keeps (the lowest final adversarial loss).\n\n"
                "sets:\n");
         for (int i = 0; i < N_SETS; i++)
             printf("  %-11s %s\n", quality_sets[i].name, quality_sets[i].what);
@@ -353,6 +470,9 @@ int cmd_bench_quality(int argc, char **argv)
         fprintf(stderr, "mrigan bench quality: --a, --b, --out and --resume are the benchmark's own (see --help)\n");
         return 2;
     }
+    int seeds_rc = parse_seeds(&q);
+    if (seeds_rc)
+        return seeds_rc;
     bool chosen[N_SETS] = {false};
     char list[1024];
     if (q.sets) {

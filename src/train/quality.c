@@ -1,4 +1,5 @@
 /* The quality benchmark's scoring (include/mrigan/quality.h). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,6 +88,45 @@ mg_status mg_quality_score(const mg_quality_set *set, int direction, mg_quality_
     free(whole);
     free(fg);
     return s;
+}
+
+static void summary_mean(const mg_metrics_summary *const *runs, int n, mg_metrics_summary *out)
+{
+    double mean[3] = {0}, ss[3] = {0};
+    *out = (mg_metrics_summary){.n = runs[0]->n};
+    for (int i = 0; i < n; i++) {
+        mean[0] += runs[i]->psnr_mean / n;
+        mean[1] += runs[i]->ssim_mean / n;
+        mean[2] += runs[i]->mae_mean / n;
+        out->n_psnr_inf = runs[i]->n_psnr_inf > out->n_psnr_inf ? runs[i]->n_psnr_inf : out->n_psnr_inf;
+    }
+    for (int i = 0; i < n; i++) {
+        const double v[3] = {runs[i]->psnr_mean, runs[i]->ssim_mean, runs[i]->mae_mean};
+        for (int k = 0; k < 3; k++)
+            ss[k] += (v[k] - mean[k]) * (v[k] - mean[k]);
+    }
+    out->psnr_mean = mean[0];
+    out->ssim_mean = mean[1];
+    out->mae_mean = mean[2];
+    out->psnr_sd = n > 1 ? sqrt(ss[0] / (n - 1)) : 0;
+    out->ssim_sd = n > 1 ? sqrt(ss[1] / (n - 1)) : 0;
+    out->mae_sd = n > 1 ? sqrt(ss[2] / (n - 1)) : 0;
+}
+
+void mg_quality_scores_mean(const mg_quality_scores *runs, int n, mg_quality_scores *out)
+{
+    enum { MAX_RUNS = 64 };
+    const mg_metrics_summary *w[MAX_RUNS], *f[MAX_RUNS];
+    *out = (mg_quality_scores){0};
+    if (!runs || n < 1)
+        return;
+    n = n > MAX_RUNS ? MAX_RUNS : n;
+    for (int i = 0; i < n; i++) {
+        w[i] = &runs[i].whole;
+        f[i] = &runs[i].foreground;
+    }
+    summary_mean(w, n, &out->whole);
+    summary_mean(f, n, &out->foreground);
 }
 
 mg_status mg_quality_write_grid(const mg_quality_set *set, mg_cyclegan *model, int n_show, const char *path)
