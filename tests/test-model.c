@@ -38,8 +38,8 @@ static void fill(float *v, size_t n, uint64_t seed)
 
 /* Trains a few steps (filling the pools past their size), saves, loads into a new model; both then
  * translate identically and take an identical next step. With `resize`, the generators upsample by resizing, the
- * step has a structure loss and cycle noise, and the model keeps moving averages of the generators, which translate:
- * the checkpoint must keep all of that, and a weights-only save must translate as the model does. */
+ * step has a structure loss, cycle noise and a blurred cycle, and the model keeps moving averages of the generators,
+ * which translate: the checkpoint must keep all of that, and a weights-only save must translate as the model does. */
 static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const char *dir)
 {
     int before = failures;
@@ -51,6 +51,7 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const
         cfg.ema = 0.9f;
         cfg.d_lr_scale = 0.5f;
         cfg.cycle_noise = 0.3f;
+        cfg.cycle_blur = 1.0f;
     }
     mg_cyclegan a, b;
     float xa[S * S], xb[S * S], ya[S * S], yb[S * S];
@@ -77,7 +78,8 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const
     CHECK(!memcmp(&cfg2.gen, &cfg.gen, sizeof cfg.gen) && cfg2.ndf == cfg.ndf && cfg2.pool_size == cfg.pool_size &&
               cfg2.lambda_structure == cfg.lambda_structure && cfg2.ema == cfg.ema &&
               (cfg2.d_lr_scale == cfg.d_lr_scale || (cfg.d_lr_scale == 0.0f && cfg2.d_lr_scale == 1.0f)) &&
-              (!resize || cfg2.structure_eps == cfg.structure_eps),
+              (!resize || cfg2.structure_eps == cfg.structure_eps) && cfg2.cycle_noise == cfg.cycle_noise &&
+              cfg2.cycle_blur == cfg.cycle_blur,
           "configuration did not survive the checkpoint");
     /* The structure loss is a weighted mean of 1 - cos^2: in [0, lambda_structure], and 0 when off. */
     CHECK(resize ? la.ngf_ab > 0.0f && la.ngf_ab <= 2.0f && la.ngf_ba > 0.0f && la.ngf_ba <= 2.0f
@@ -447,6 +449,80 @@ static void test_cycle_noise(mg_backend *be)
     report(before, "cycle noise: only the cycle losses change, each as documented");
 }
 
+/* x (S x S) blurred on the host as documented for --cycle-blur: a normalised Gaussian of 2 * ceil(3 sigma) + 1 taps,
+ * the edges reflected; in double. */
+static void host_blur(const float *x, double sigma, double *out)
+{
+    const int r = (int)ceil(3 * sigma);
+    double k[64], sum = 0;
+    for (int i = -r; i <= r; i++)
+        sum += k[i + r] = exp(-0.5 * i * i / (sigma * sigma));
+    for (int y = 0; y < S; y++)
+        for (int x0 = 0; x0 < S; x0++) {
+            double v = 0;
+            for (int dy = -r; dy <= r; dy++)
+                for (int dx = -r; dx <= r; dx++) {
+                    int yy = y + dy, xx = x0 + dx;
+                    yy = yy < 0 ? -yy : yy >= S ? 2 * S - 2 - yy : yy; /* reflection, the edge not repeated */
+                    xx = xx < 0 ? -xx : xx >= S ? 2 * S - 2 - xx : xx;
+                    v += k[dy + r] * k[dx + r] / (sum * sum) * x[yy * S + xx];
+                }
+            out[y * S + x0] = v;
+        }
+}
+
+/* --cycle-blur: only the cycle losses change, and each is lambda_cycle times the mean |blur(rec) - blur(input)|
+ * with the blur computed here on the host. */
+static void test_cycle_blur(mg_backend *be)
+{
+    int before = failures;
+    mg_cyclegan_config cfg = small_config(MG_GEN_RESNET);
+    cfg.gen.dropout = false;
+    mg_cyclegan plain, blurred;
+    MUST(mg_cyclegan_new(be, &cfg, 11, &plain));
+    cfg.cycle_blur = 1.5f;
+    MUST(mg_cyclegan_new(be, &cfg, 11, &blurred));
+    float xa[S * S], xb[S * S];
+    fill(xa, S * S, 70);
+    fill(xb, S * S, 80);
+    mg_losses lp, lb;
+    mg_rng r;
+    mg_rng_seed(&r, 5, 0);
+    MUST(mg_cyclegan_backward(&plain, xa, xb, S, S, &r, 99, &lp));
+    mg_rng_seed(&r, 5, 0);
+    MUST(mg_cyclegan_backward(&blurred, xa, xb, S, S, &r, 99, &lb));
+    CHECK(lp.adv_ab == lb.adv_ab && lp.adv_ba == lb.adv_ba && lp.idt_ab == lb.idt_ab && lp.idt_ba == lb.idt_ba,
+          "the blur changed a loss outside the cycle: adv %.9g/%.9g vs %.9g/%.9g", lp.adv_ab, lp.adv_ba, lb.adv_ab,
+          lb.adv_ba);
+    /* the reconstructions, from the same weights (backward changed no weight) */
+    mg_graph *g;
+    MUST(mg_graph_new(be, &g));
+    mg_graph_set_training(g, true);
+    const int shape[4] = {1, 1, S, S};
+    mg_tensor *ra = mg_graph_tensor(g, 4, shape, xa), *rb = mg_graph_tensor(g, 4, shape, xb);
+    mg_tensor *rec[2] = {mg_generator_forward(g, &blurred.g_ba, mg_generator_forward(g, &blurred.g_ab, ra)),
+                         mg_generator_forward(g, &blurred.g_ab, mg_generator_forward(g, &blurred.g_ba, rb))};
+    const float *real[2] = {xa, xb};
+    const float got[2] = {lb.cyc_aba, lb.cyc_bab};
+    for (int d = 0; d < 2; d++) {
+        float y[S * S];
+        double by[S * S], bx[S * S], l1 = 0;
+        MUST(mg_tensor_read(rec[d], y, S * S));
+        host_blur(y, cfg.cycle_blur, by);
+        host_blur(real[d], cfg.cycle_blur, bx);
+        for (int i = 0; i < S * S; i++)
+            l1 += fabs(by[i] - bx[i]);
+        double want = cfg.lambda_cycle * l1 / (S * S);
+        /* float32 convolution sums of 121 terms of values within [-1, 1]: about 1e-6 each, far below 1e-4 of the
+         * loss */
+        CHECK(fabs(got[d] - want) <= 1e-4 * want, "cycle loss %d: %.9g, by hand %.9g", d, got[d], want);
+    }
+    mg_graph_free(g);
+    mg_cyclegan_free(&plain);
+    mg_cyclegan_free(&blurred);
+    report(before, "cycle blur: only the cycle losses change, each the L1 of host-blurred images");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -466,6 +542,7 @@ int main(int argc, char **argv)
     test_batch(be);
     test_size(be);
     test_cycle_noise(be);
+    test_cycle_blur(be);
     test_nonfinite_step(be);
     mg_backend_free(be);
     rmdir(dir);
