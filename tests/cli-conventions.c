@@ -252,25 +252,10 @@ void test_bench_quality(void)
         eval_id = atof(p + strlen("\"ssim\": {\"mean\": "));
     CHECK(rc == 0 && fabs(eval_id - id) < 1e-4, "eval --identity SSIM %g, bench quality's %g", eval_id, id);
     free(json);
-    char *tiny[] = {"--size",
-                    "32",
-                    "--ngf",
-                    "4",
-                    "--ndf",
-                    "4",
-                    "--epochs",
-                    "1",
-                    "--epochs-decay",
-                    "0",
-                    "--threads",
-                    THREADS,
-                    "--backend",
-                    "cpu",
-                    "--upsample",
-                    "resize",
-                    "--lambda-structure",
-                    "1",
-                    NULL};
+    /* clang-format off */
+    char *tiny[] = {"--size", "32", "--ngf", "4", "--ndf", "4", "--epochs", "1", "--epochs-decay", "0",
+                    "--threads", THREADS, "--backend", "cpu", "--upsample", "resize", "--lambda-structure", "1", NULL};
+    /* clang-format on */
     int r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--bench-out", tp("QB"), "--json",
                     tp("qb.json"), ARGS_SPLICE, tiny, NULL);
     CHECK(r2 == 0 && exists(tp("QB/phantom128/A/n_000.png")) && !exists(tp("QB/phantom128/A/phantom_000.png")) &&

@@ -393,6 +393,32 @@ static void test_nonfinite_step(mg_backend *be)
     report(before, "a non-finite loss stops the step before the update");
 }
 
+/* A change to the cycle alone: a model of cfg beside the same model (the same seed) of plain_cfg, one backward of
+ * each on images xa, xb with the same draws; the changed model's adversarial, identity and structure losses are bit
+ * for bit the plain one's and its cycle losses differ (draws: PCG32 seeded draw_seed; the step's seed step_seed). The
+ * changed model into *out, its losses into *l. */
+static void backward_beside_plain(mg_backend *be, const mg_cyclegan_config *plain_cfg, const mg_cyclegan_config *cfg,
+                                  uint64_t model_seed, const float *xa, const float *xb, uint64_t draw_seed,
+                                  uint64_t step_seed, const char *what, mg_cyclegan *out, mg_losses *l)
+{
+    mg_cyclegan plain;
+    mg_losses lp;
+    MUST(mg_cyclegan_new(be, plain_cfg, model_seed, &plain));
+    MUST(mg_cyclegan_new(be, cfg, model_seed, out));
+    mg_rng r;
+    mg_rng_seed(&r, draw_seed, 0);
+    MUST(mg_cyclegan_backward(&plain, xa, xb, S, S, &r, step_seed, &lp));
+    mg_rng_seed(&r, draw_seed, 0);
+    MUST(mg_cyclegan_backward(out, xa, xb, S, S, &r, step_seed, l));
+    CHECK(lp.adv_ab == l->adv_ab && lp.adv_ba == l->adv_ba && lp.idt_ab == l->idt_ab && lp.idt_ba == l->idt_ba &&
+              lp.ngf_ab == l->ngf_ab && lp.ngf_ba == l->ngf_ba,
+          "the %s changed a loss outside the cycle: adv %.9g/%.9g vs %.9g/%.9g", what, lp.adv_ab, lp.adv_ba, l->adv_ab,
+          l->adv_ba);
+    CHECK(lp.cyc_aba != l->cyc_aba && lp.cyc_bab != l->cyc_bab, "the %s did not change the cycle losses: %.9g %.9g",
+          what, l->cyc_aba, l->cyc_bab);
+    mg_cyclegan_free(&plain);
+}
+
 /* Cycle noise enters the cycle alone: against the same model without it, one step's adversarial, identity and
  * structure losses are bit for bit the same and its cycle losses differ; each cycle loss is what a graph built here
  * gives for |G_BA(G_AB(a) + n) - a| with n drawn as cyclegan.h documents (the same ops on the same data: equal). */
@@ -403,28 +429,18 @@ static void test_cycle_noise(mg_backend *be)
     cfg.gen.dropout = false;
     cfg.lambda_structure = 1.0f;
     cfg.structure_eps = 0.1f;
-    mg_cyclegan plain, noisy;
-    MUST(mg_cyclegan_new(be, &cfg, 9, &plain));
+    mg_cyclegan_config plain_cfg = cfg;
     cfg.cycle_noise = 0.25f;
-    MUST(mg_cyclegan_new(be, &cfg, 9, &noisy));
     float xa[S * S], xb[S * S];
     fill(xa, S * S, 50);
     fill(xb, S * S, 60);
     const uint64_t seed = 1234;
-    mg_losses lp, ln;
-    mg_rng r;
-    mg_rng_seed(&r, 3, 0);
-    MUST(mg_cyclegan_backward(&plain, xa, xb, S, S, &r, seed, &lp));
-    mg_rng_seed(&r, 3, 0);
-    MUST(mg_cyclegan_backward(&noisy, xa, xb, S, S, &r, seed, &ln));
-    CHECK(lp.adv_ab == ln.adv_ab && lp.adv_ba == ln.adv_ba && lp.idt_ab == ln.idt_ab && lp.idt_ba == ln.idt_ba &&
-              lp.ngf_ab == ln.ngf_ab && lp.ngf_ba == ln.ngf_ba,
-          "the noise changed a loss outside the cycle: adv %.9g/%.9g vs %.9g/%.9g", lp.adv_ab, lp.adv_ba, ln.adv_ab,
-          ln.adv_ba);
-    CHECK(lp.cyc_aba != ln.cyc_aba && lp.cyc_bab != ln.cyc_bab, "the cycle losses did not change: %.9g %.9g",
-          ln.cyc_aba, ln.cyc_bab);
+    mg_cyclegan noisy;
+    mg_losses ln;
+    backward_beside_plain(be, &plain_cfg, &cfg, 9, xa, xb, 3, seed, "noise", &noisy, &ln);
 
     float noise[2][S * S];
+    mg_rng r;
     mg_rng_seed(&r, seed, MG_CYCLE_NOISE_STREAM);
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < S * S; i++)
@@ -444,7 +460,6 @@ static void test_cycle_noise(mg_backend *be)
     CHECK(want[0] == ln.cyc_aba && want[1] == ln.cyc_bab, "cycle losses %.9g %.9g, by hand %.9g %.9g", ln.cyc_aba,
           ln.cyc_bab, want[0], want[1]);
     mg_graph_free(g);
-    mg_cyclegan_free(&plain);
     mg_cyclegan_free(&noisy);
     report(before, "cycle noise: only the cycle losses change, each as documented");
 }
@@ -478,22 +493,14 @@ static void test_cycle_blur(mg_backend *be)
     int before = failures;
     mg_cyclegan_config cfg = small_config(MG_GEN_RESNET);
     cfg.gen.dropout = false;
-    mg_cyclegan plain, blurred;
-    MUST(mg_cyclegan_new(be, &cfg, 11, &plain));
+    mg_cyclegan_config plain_cfg = cfg;
     cfg.cycle_blur = 1.5f;
-    MUST(mg_cyclegan_new(be, &cfg, 11, &blurred));
     float xa[S * S], xb[S * S];
     fill(xa, S * S, 70);
     fill(xb, S * S, 80);
-    mg_losses lp, lb;
-    mg_rng r;
-    mg_rng_seed(&r, 5, 0);
-    MUST(mg_cyclegan_backward(&plain, xa, xb, S, S, &r, 99, &lp));
-    mg_rng_seed(&r, 5, 0);
-    MUST(mg_cyclegan_backward(&blurred, xa, xb, S, S, &r, 99, &lb));
-    CHECK(lp.adv_ab == lb.adv_ab && lp.adv_ba == lb.adv_ba && lp.idt_ab == lb.idt_ab && lp.idt_ba == lb.idt_ba,
-          "the blur changed a loss outside the cycle: adv %.9g/%.9g vs %.9g/%.9g", lp.adv_ab, lp.adv_ba, lb.adv_ab,
-          lb.adv_ba);
+    mg_cyclegan blurred;
+    mg_losses lb;
+    backward_beside_plain(be, &plain_cfg, &cfg, 11, xa, xb, 5, 99, "blur", &blurred, &lb);
     /* the reconstructions, from the same weights (backward changed no weight) */
     mg_graph *g;
     MUST(mg_graph_new(be, &g));
@@ -518,7 +525,6 @@ static void test_cycle_blur(mg_backend *be)
         CHECK(fabs(got[d] - want) <= 1e-4 * want, "cycle loss %d: %.9g, by hand %.9g", d, got[d], want);
     }
     mg_graph_free(g);
-    mg_cyclegan_free(&plain);
     mg_cyclegan_free(&blurred);
     report(before, "cycle blur: only the cycle losses change, each the L1 of host-blurred images");
 }

@@ -216,11 +216,10 @@ static mg_status cycle_add_noise(mg_cyclegan *m, mg_graph *g, mg_tensor *x[2], u
     return MG_OK;
 }
 
-/* The generator half of a step; leaves the fakes in *fake_a, *fake_b (storage in graph_g). */
-/* x [1,1,H,W] blurred by a normalised Gaussian of sigma pixels, 2 * ceil(3 * sigma) + 1 taps a side, the edges
- * reflected (so that a black background stays black): a convolution by a constant kernel that no optimiser
- * holds. */
-static mg_tensor *cycle_blur(mg_graph *g, mg_tensor *x, float sigma)
+/* xs[0..n_x) [1,1,H,W] blurred by a normalised Gaussian of sigma pixels, 2 * ceil(3 * sigma) + 1 taps a side, the
+ * edges reflected (so that a black background stays black): convolutions by one constant kernel that no
+ * optimiser holds. */
+static void cycle_blur(mg_graph *g, mg_tensor **xs, int n_x, float sigma)
 {
     enum { MAX_TAPS = 2 * 3 * MG_CYCLE_BLUR_MAX_SIGMA + 1 };
     float k1[MAX_TAPS], k2[MAX_TAPS * MAX_TAPS];
@@ -234,10 +233,13 @@ static mg_tensor *cycle_blur(mg_graph *g, mg_tensor *x, float sigma)
         for (int j = 0; j < n; j++)
             k2[i * n + j] = k1[i] * k1[j];
     const int shape[4] = {1, 1, n, n};
+    mg_tensor *kernel = mg_graph_tensor(g, 4, shape, k2);
     /* a slice narrower than the taps (the PatchGAN refuses them before this) would be reflected past its edge */
-    return mg_conv2d(g, mg_reflect_pad2d(g, x, r, r, r, r), mg_graph_tensor(g, 4, shape, k2), NULL, 1, 0);
+    for (int k = 0; k < n_x; k++)
+        xs[k] = mg_conv2d(g, mg_reflect_pad2d(g, xs[k], r, r, r, r), kernel, NULL, 1, 0);
 }
 
+/* The generator half of a step; leaves the fakes in *fake_a, *fake_b (storage in graph_g). */
 /* weight scales the loss whose gradients are taken (1/n of a batch of n, gathered one sample at a time); zero:
  * this is the batch's first sample, whose backward starts from zeroed gradients; seed: the sample's (noise). */
 static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *real_b, float weight, bool zero,
@@ -264,8 +266,7 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
     mg_tensor *adv_ba = gan_loss(g, m, mg_discriminator_forward(g, &m->d_a, *fake_a), true);
     mg_tensor *cmp[4] = {rec_a, real_a, rec_b, real_b}; /* what the cycle loss compares */
     if (m->cfg.cycle_blur > 0.0f)
-        for (int k = 0; k < 4; k++)
-            cmp[k] = cycle_blur(g, cmp[k], m->cfg.cycle_blur);
+        cycle_blur(g, cmp, 4, m->cfg.cycle_blur);
     mg_tensor *cyc_aba = mg_scale(g, mg_l1_loss(g, cmp[0], cmp[1]), lc);
     mg_tensor *cyc_bab = mg_scale(g, mg_l1_loss(g, cmp[2], cmp[3]), lc);
     mg_tensor *total = mg_add(g, mg_add(g, adv_ab, adv_ba), mg_add(g, cyc_aba, cyc_bab));
