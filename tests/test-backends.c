@@ -275,6 +275,7 @@ int main(int argc, char **argv)
     resize.lambda_intensity = 1.0f;
     resize.cycle_noise = 0.1f;
     resize.cycle_blur = 1.0f;
+    resize.d_blur = 0.8f;
     resize.ema = 0.5f; /* translations below come from the averages */
     mg_backend *cpu;
     MUST(mg_backend_cpu_new(0, &cpu));
@@ -285,7 +286,8 @@ int main(int argc, char **argv)
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, LSGAN", &unet);
         compare_training(cpu, cl, devs[d].name, "ResNet, vanilla GAN", &resnet);
         compare_training(cpu, cl, devs[d].name,
-                         "ResNet, resize upsampling, structure and intensity losses, cycle noise and blur, EMA",
+                         "ResNet, resize upsampling, structure and intensity losses, cycle noise and blur, blurred "
+                         "discriminator inputs, EMA",
                          &resize);
         mg_backend_free(cl);
     }

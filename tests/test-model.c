@@ -52,6 +52,7 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const
         cfg.d_lr_scale = 0.5f;
         cfg.cycle_noise = 0.3f;
         cfg.cycle_blur = 1.0f;
+        cfg.d_blur = 0.7f;
     }
     mg_cyclegan a, b;
     float xa[S * S], xb[S * S], ya[S * S], yb[S * S];
@@ -79,7 +80,7 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const
               cfg2.lambda_structure == cfg.lambda_structure && cfg2.ema == cfg.ema &&
               (cfg2.d_lr_scale == cfg.d_lr_scale || (cfg.d_lr_scale == 0.0f && cfg2.d_lr_scale == 1.0f)) &&
               (!resize || cfg2.structure_eps == cfg.structure_eps) && cfg2.cycle_noise == cfg.cycle_noise &&
-              cfg2.cycle_blur == cfg.cycle_blur,
+              cfg2.cycle_blur == cfg.cycle_blur && cfg2.d_blur == cfg.d_blur,
           "configuration did not survive the checkpoint");
     /* The structure loss is a weighted mean of 1 - cos^2: in [0, lambda_structure], and 0 when off. */
     CHECK(resize ? la.ngf_ab > 0.0f && la.ngf_ab <= 2.0f && la.ngf_ba > 0.0f && la.ngf_ba <= 2.0f
@@ -397,9 +398,12 @@ static void test_nonfinite_step(mg_backend *be)
  * each on images xa, xb with the same draws; the changed model's adversarial, identity and structure losses are bit
  * for bit the plain one's and its cycle losses differ (draws: PCG32 seeded draw_seed; the step's seed step_seed). The
  * changed model into *out, its losses into *l. */
+/* One backward of a model beside its plain twin (the same weights, draws and step): every loss but those of the
+ * part the option touches is bit for bit the same, and those differ. `cycle`: the option touches the cycle losses;
+ * else it touches what the discriminators see (both adversarial and both discriminator losses). */
 static void backward_beside_plain(mg_backend *be, const mg_cyclegan_config *plain_cfg, const mg_cyclegan_config *cfg,
                                   uint64_t model_seed, const float *xa, const float *xb, uint64_t draw_seed,
-                                  uint64_t step_seed, const char *what, mg_cyclegan *out, mg_losses *l)
+                                  uint64_t step_seed, const char *what, bool cycle, mg_cyclegan *out, mg_losses *l)
 {
     mg_cyclegan plain;
     mg_losses lp;
@@ -410,12 +414,17 @@ static void backward_beside_plain(mg_backend *be, const mg_cyclegan_config *plai
     MUST(mg_cyclegan_backward(&plain, xa, xb, S, S, &r, step_seed, &lp));
     mg_rng_seed(&r, draw_seed, 0);
     MUST(mg_cyclegan_backward(out, xa, xb, S, S, &r, step_seed, l));
-    CHECK(lp.adv_ab == l->adv_ab && lp.adv_ba == l->adv_ba && lp.idt_ab == l->idt_ab && lp.idt_ba == l->idt_ba &&
-              lp.ngf_ab == l->ngf_ab && lp.ngf_ba == l->ngf_ba,
-          "the %s changed a loss outside the cycle: adv %.9g/%.9g vs %.9g/%.9g", what, lp.adv_ab, lp.adv_ba, l->adv_ab,
-          l->adv_ba);
-    CHECK(lp.cyc_aba != l->cyc_aba && lp.cyc_bab != l->cyc_bab, "the %s did not change the cycle losses: %.9g %.9g",
-          what, l->cyc_aba, l->cyc_bab);
+    CHECK(lp.idt_ab == l->idt_ab && lp.idt_ba == l->idt_ba && lp.ngf_ab == l->ngf_ab && lp.ngf_ba == l->ngf_ba,
+          "the %s changed the identity or structure losses", what);
+    const bool adv_same = lp.adv_ab == l->adv_ab && lp.adv_ba == l->adv_ba && lp.d_a == l->d_a && lp.d_b == l->d_b;
+    const bool adv_differ = lp.adv_ab != l->adv_ab && lp.adv_ba != l->adv_ba && lp.d_a != l->d_a && lp.d_b != l->d_b;
+    const bool cyc_same = lp.cyc_aba == l->cyc_aba && lp.cyc_bab == l->cyc_bab;
+    const bool cyc_differ = lp.cyc_aba != l->cyc_aba && lp.cyc_bab != l->cyc_bab;
+    CHECK(cycle ? adv_same && cyc_differ : adv_differ && cyc_same,
+          "the %s: adversarial %.9g/%.9g vs %.9g/%.9g, discriminators %.9g/%.9g vs %.9g/%.9g, cycle %.9g/%.9g vs "
+          "%.9g/%.9g",
+          what, l->adv_ab, l->adv_ba, lp.adv_ab, lp.adv_ba, l->d_a, l->d_b, lp.d_a, lp.d_b, l->cyc_aba, l->cyc_bab,
+          lp.cyc_aba, lp.cyc_bab);
     mg_cyclegan_free(&plain);
 }
 
@@ -437,7 +446,7 @@ static void test_cycle_noise(mg_backend *be)
     const uint64_t seed = 1234;
     mg_cyclegan noisy;
     mg_losses ln;
-    backward_beside_plain(be, &plain_cfg, &cfg, 9, xa, xb, 3, seed, "noise", &noisy, &ln);
+    backward_beside_plain(be, &plain_cfg, &cfg, 9, xa, xb, 3, seed, "noise", true, &noisy, &ln);
 
     float noise[2][S * S];
     mg_rng r;
@@ -500,7 +509,7 @@ static void test_cycle_blur(mg_backend *be)
     fill(xb, S * S, 80);
     mg_cyclegan blurred;
     mg_losses lb;
-    backward_beside_plain(be, &plain_cfg, &cfg, 11, xa, xb, 5, 99, "blur", &blurred, &lb);
+    backward_beside_plain(be, &plain_cfg, &cfg, 11, xa, xb, 5, 99, "blur", true, &blurred, &lb);
     /* the reconstructions, from the same weights (backward changed no weight) */
     mg_graph *g;
     MUST(mg_graph_new(be, &g));
@@ -529,6 +538,72 @@ static void test_cycle_blur(mg_backend *be)
     report(before, "cycle blur: only the cycle losses change, each the L1 of host-blurred images");
 }
 
+/* The LSGAN loss of discriminator d on x blurred on the host: mean((D(blur x) - target)^2). */
+static double host_d_loss(mg_backend *be, const mg_discriminator *d, const float *x, double sigma, float target)
+{
+    double bx[S * S];
+    float fx[S * S];
+    host_blur(x, sigma, bx);
+    for (int i = 0; i < S * S; i++)
+        fx[i] = (float)bx[i];
+    mg_graph *g;
+    MUST(mg_graph_new(be, &g));
+    mg_graph_set_training(g, true);
+    const int shape[4] = {1, 1, S, S};
+    mg_tensor *y = mg_discriminator_forward(g, d, mg_graph_tensor(g, 4, shape, fx));
+    MUST(mg_graph_status(g));
+    float *v = malloc(y->numel * sizeof *v);
+    MUST(v ? mg_tensor_read(y, v, y->numel) : MG_ERR_OOM);
+    double sum = 0;
+    for (size_t i = 0; i < y->numel; i++)
+        sum += ((double)v[i] - target) * ((double)v[i] - target);
+    const double loss = sum / (double)y->numel;
+    free(v);
+    mg_graph_free(g);
+    return loss;
+}
+
+/* --d-blur: the cycle, identity and structure losses stay, and every adversarial and discriminator loss is that of
+ * images blurred here on the host (the pools return this first step's translations themselves). */
+static void test_d_blur(mg_backend *be)
+{
+    int before = failures;
+    mg_cyclegan_config cfg = small_config(MG_GEN_RESNET);
+    cfg.gen.dropout = false;
+    mg_cyclegan_config plain_cfg = cfg;
+    cfg.d_blur = 1.2f;
+    float xa[S * S], xb[S * S];
+    fill(xa, S * S, 90);
+    fill(xb, S * S, 100);
+    mg_cyclegan m;
+    mg_losses l;
+    backward_beside_plain(be, &plain_cfg, &cfg, 13, xa, xb, 7, 55, "discriminators' blur", false, &m, &l);
+    mg_graph *g;
+    MUST(mg_graph_new(be, &g));
+    mg_graph_set_training(g, true);
+    const int shape[4] = {1, 1, S, S};
+    mg_tensor *fake[2] = {mg_generator_forward(g, &m.g_ab, mg_graph_tensor(g, 4, shape, xa)),
+                          mg_generator_forward(g, &m.g_ba, mg_graph_tensor(g, 4, shape, xb))};
+    float fb[S * S], fa[S * S];
+    MUST(mg_tensor_read(fake[0], fb, S * S));
+    MUST(mg_tensor_read(fake[1], fa, S * S));
+    mg_graph_free(g);
+    const double sigma = cfg.d_blur;
+    const double want[4] = {host_d_loss(be, &m.d_b, fb, sigma, 1.0f), host_d_loss(be, &m.d_a, fa, sigma, 1.0f),
+                            0.5 * (host_d_loss(be, &m.d_a, xa, sigma, 1.0f) + host_d_loss(be, &m.d_a, fa, sigma, 0.0f)),
+                            0.5 *
+                                (host_d_loss(be, &m.d_b, xb, sigma, 1.0f) + host_d_loss(be, &m.d_b, fb, sigma, 0.0f))};
+    const float got[4] = {l.adv_ab, l.adv_ba, l.d_a, l.d_b};
+    const char *name[4] = {"adv_AB", "adv_BA", "D_A", "D_B"};
+    /* the blur in float32 (sums of 121 products of values within [-1, 1], about 1e-6 each) then four layers of a
+     * small discriminator: 1e-4 of the loss is far above what the order of the sums moves */
+    for (int k = 0; k < 4; k++)
+        CHECK(fabs(got[k] - want[k]) <= 1e-4 * want[k], "%s %.9g, by hand %.9g", name[k], got[k], want[k]);
+    mg_cyclegan_free(&m);
+    report(before,
+           "discriminators' blur: only what the discriminators see changes, each loss from host-blurred images");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -549,6 +624,7 @@ int main(int argc, char **argv)
     test_size(be);
     test_cycle_noise(be);
     test_cycle_blur(be);
+    test_d_blur(be);
     test_nonfinite_step(be);
     mg_backend_free(be);
     rmdir(dir);

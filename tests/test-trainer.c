@@ -495,8 +495,9 @@ static void test_intensity_loss(void)
     report(before, "--lambda-intensity: both losses every iteration, the weight kept, resumed bit for bit");
 }
 
-/* Cycle noise (with a blurred cycle): its draws follow the iteration alone, so a stopped and resumed run ends as the
- * uninterrupted one; the level and the blur are kept in the checkpoint, and the run differs from one without. */
+/* Cycle noise (with a blurred cycle and blurred discriminator inputs): its draws follow the iteration alone, so a
+ * stopped and resumed run ends as the uninterrupted one; the level and both blurs are kept in the checkpoint, and the
+ * run differs from one without. */
 static void test_cycle_noise(void)
 {
     int before = failures;
@@ -504,21 +505,25 @@ static void test_cycle_noise(void)
     settings_small(&s, tmp_path("noise"));
     s.cycle_noise = 0.2f;
     s.cycle_blur = 0.8f;
+    s.d_blur = 0.6f;
     s.epochs = 2;
     train_whole(&s, NULL);
-    char w[32], bl[32];
+    char w[32], bl[32], db[32];
     ckpt_text(tmp_path("noise/latest.ckpt"), "cycle_noise", w, sizeof w);
     ckpt_text(tmp_path("noise/latest.ckpt"), "cycle_blur", bl, sizeof bl);
-    CHECK(w[0] && strtof(w, NULL) == 0.2f && bl[0] && strtof(bl, NULL) == 0.8f, "kept level %s, blur %s", w, bl);
+    ckpt_text(tmp_path("noise/latest.ckpt"), "d_blur", db, sizeof db);
+    CHECK(w[0] && strtof(w, NULL) == 0.2f && bl[0] && strtof(bl, NULL) == 0.8f && db[0] && strtof(db, NULL) == 0.6f,
+          "kept level %s, blurs %s, %s", w, bl, db);
     mg_train_settings quiet = s;
     quiet.cycle_noise = 0.0f;
     quiet.cycle_blur = 0.0f;
+    quiet.d_blur = 0.0f;
     quiet.out = tmp_path("noise-off");
     train_whole(&quiet, NULL);
     CHECK(!same_checkpoints(tmp_path("noise/latest.ckpt"), tmp_path("noise-off/latest.ckpt")),
           "the run with cycle noise ends where the one without does");
     check_stopped_and_resumed(&s, tmp_path("noise-go"), 2, tmp_path("noise"), "with cycle noise, the run");
-    report(before, "--cycle-noise and --cycle-blur: kept, in effect, resumed bit for bit");
+    report(before, "--cycle-noise, --cycle-blur and --d-blur: kept, in effect, resumed bit for bit");
 }
 
 static void test_whole_slices(void)

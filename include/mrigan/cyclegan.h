@@ -19,9 +19,9 @@ typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
  * PCG32 seeded (s, MG_CYCLE_NOISE_STREAM), first one for each pixel of G_AB(a), then one for each of G_BA(b). */
 #define MG_CYCLE_NOISE_STREAM 0x6379636c65ull
 
-/* The largest --cycle-blur: the Gaussian's kernel has 2 * ceil(3 * sigma) + 1 taps a side (at most 25), which must
- * fit in the smallest slice the PatchGAN takes. */
-#define MG_CYCLE_BLUR_MAX_SIGMA 4
+/* The largest --cycle-blur and --d-blur: the Gaussian's kernel has 2 * ceil(3 * sigma) + 1 taps a side (at most 25),
+ * which must fit in the smallest slice the PatchGAN takes. */
+#define MG_BLUR_MAX_SIGMA 4
 
 /* The structure loss's edge scale when none is given (settings.def) or kept (checkpoints without it). */
 #define MG_STRUCTURE_EPS_DEFAULT 0.1f
@@ -37,6 +37,7 @@ typedef struct mg_cyclegan_config {
     float lambda_intensity; /* weight of the intensity-distribution loss of each translation (0: off) */
     float cycle_noise;      /* std of the noise added to each translation before the cycle (0: none) */
     float cycle_blur;       /* sigma in pixels of the blur both sides of the cycle loss get (0: none) */
+    float d_blur;           /* sigma in pixels of the blur every image the discriminators see gets (0: none) */
     float ema;     /* decay per step of the generators' moving averages, which translate (0: none, the generators do) */
     int pool_size; /* 50 */
     float lr, beta1, beta2;

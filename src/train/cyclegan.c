@@ -219,9 +219,9 @@ static mg_status cycle_add_noise(mg_cyclegan *m, mg_graph *g, mg_tensor *x[2], u
 /* xs[0..n_x) [1,1,H,W] blurred by a normalised Gaussian of sigma pixels, 2 * ceil(3 * sigma) + 1 taps a side, the
  * edges reflected (so that a black background stays black): convolutions by one constant kernel that no
  * optimiser holds. */
-static void cycle_blur(mg_graph *g, mg_tensor **xs, int n_x, float sigma)
+static void graph_blur(mg_graph *g, mg_tensor **xs, int n_x, float sigma)
 {
-    enum { MAX_TAPS = 2 * 3 * MG_CYCLE_BLUR_MAX_SIGMA + 1 };
+    enum { MAX_TAPS = 2 * 3 * MG_BLUR_MAX_SIGMA + 1 };
     float k1[MAX_TAPS], k2[MAX_TAPS * MAX_TAPS];
     const int r = (int)ceilf(3.0f * sigma), n = 2 * r + 1;
     double sum = 0;
@@ -262,11 +262,14 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
     mg_net_set_frozen(&m->d_b.net, true);
     mg_tensor *rec_a = mg_generator_forward(g, &m->g_ba, back[0]);
     mg_tensor *rec_b = mg_generator_forward(g, &m->g_ab, back[1]);
-    mg_tensor *adv_ab = gan_loss(g, m, mg_discriminator_forward(g, &m->d_b, *fake_b), true);
-    mg_tensor *adv_ba = gan_loss(g, m, mg_discriminator_forward(g, &m->d_a, *fake_a), true);
+    mg_tensor *judged[2] = {*fake_b, *fake_a}; /* what the discriminators see */
+    if (m->cfg.d_blur > 0.0f)
+        graph_blur(g, judged, 2, m->cfg.d_blur);
+    mg_tensor *adv_ab = gan_loss(g, m, mg_discriminator_forward(g, &m->d_b, judged[0]), true);
+    mg_tensor *adv_ba = gan_loss(g, m, mg_discriminator_forward(g, &m->d_a, judged[1]), true);
     mg_tensor *cmp[4] = {rec_a, real_a, rec_b, real_b}; /* what the cycle loss compares */
     if (m->cfg.cycle_blur > 0.0f)
-        cycle_blur(g, cmp, 4, m->cfg.cycle_blur);
+        graph_blur(g, cmp, 4, m->cfg.cycle_blur);
     mg_tensor *cyc_aba = mg_scale(g, mg_l1_loss(g, cmp[0], cmp[1]), lc);
     mg_tensor *cyc_bab = mg_scale(g, mg_l1_loss(g, cmp[2], cmp[3]), lc);
     mg_tensor *total = mg_add(g, mg_add(g, adv_ab, adv_ba), mg_add(g, cyc_aba, cyc_bab));
@@ -332,9 +335,13 @@ static mg_status step_discriminators(mg_cyclegan *m, mg_tensor *fake_a, mg_tenso
         s = mg_history_query(&m->pool_a, fake_a, rng, &pooled_a);
     if (s != MG_OK)
         return s;
-    mg_tensor *real_a = mg_graph_tensor(g, 4, shape, a), *real_b = mg_graph_tensor(g, 4, shape, b);
-    mg_tensor *d_b = disc_loss(g, m, &m->d_b, real_b, mg_detach(g, pooled_b));
-    mg_tensor *d_a = disc_loss(g, m, &m->d_a, real_a, mg_detach(g, pooled_a));
+    /* the pools keep the translations as the generators made them; the blur, if any, comes after */
+    mg_tensor *judged[4] = {mg_graph_tensor(g, 4, shape, a), mg_detach(g, pooled_a), mg_graph_tensor(g, 4, shape, b),
+                            mg_detach(g, pooled_b)};
+    if (m->cfg.d_blur > 0.0f)
+        graph_blur(g, judged, 4, m->cfg.d_blur);
+    mg_tensor *d_b = disc_loss(g, m, &m->d_b, judged[2], judged[3]);
+    mg_tensor *d_a = disc_loss(g, m, &m->d_a, judged[0], judged[1]);
     mg_tensor *total = mg_add(g, d_a, d_b); /* disjoint parameters: the same gradients as two backwards */
     mg_tensor *scaled = weight != 1.0f ? mg_scale(g, total, weight) : total;
     s = graph_check(g, "discriminator step");

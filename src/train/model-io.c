@@ -104,6 +104,8 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = set_float(c, "cycle_noise", cfg->cycle_noise);
     if (s == MG_OK && cfg->cycle_blur > 0.0f)
         s = set_float(c, "cycle_blur", cfg->cycle_blur);
+    if (s == MG_OK && cfg->d_blur > 0.0f)
+        s = set_float(c, "d_blur", cfg->d_blur);
     if (s == MG_OK && cfg->lambda_structure > 0.0f) {
         s = set_float(c, "lambda_structure", cfg->lambda_structure);
         if (s == MG_OK)
@@ -170,7 +172,9 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
     if (s == MG_OK && mg_ckpt_has(c, "cycle_noise")) /* optional: absent means none */
         s = get_float(c, "cycle_noise", 0, 2, &cfg->cycle_noise);
     if (s == MG_OK && mg_ckpt_has(c, "cycle_blur")) /* optional: absent means none */
-        s = get_float(c, "cycle_blur", 0.3f, MG_CYCLE_BLUR_MAX_SIGMA, &cfg->cycle_blur);
+        s = get_float(c, "cycle_blur", 0.3f, MG_BLUR_MAX_SIGMA, &cfg->cycle_blur);
+    if (s == MG_OK && mg_ckpt_has(c, "d_blur")) /* optional: absent means none */
+        s = get_float(c, "d_blur", 0.3f, MG_BLUR_MAX_SIGMA, &cfg->d_blur);
     if (s == MG_OK && mg_ckpt_has(c, "structure_eps"))
         s = get_float(c, "structure_eps", FLT_MIN, FLT_MAX, &cfg->structure_eps);
     if (s == MG_OK)
