@@ -5,8 +5,10 @@
 #ifndef MRIGAN_TEST_CHECK_H
 #define MRIGAN_TEST_CHECK_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mrigan/mrigan.h"
 
@@ -50,5 +52,8 @@ static inline void report(int before, const char *what)
 {
     printf("%-4s %s\n", failures == before ? "ok" : "FAIL", what);
 }
+
+/* Whether s is a failure whose message names `what`. */
+static inline bool error_names(mg_status s, const char *what) { return s != MG_OK && strstr(mg_last_error(), what); }
 
 #endif

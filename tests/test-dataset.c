@@ -21,8 +21,6 @@ static const char *tmp_path(char *buf, const char *name)
     return buf;
 }
 
-static bool error_names(mg_status s, const char *what) { return s != MG_OK && strstr(mg_last_error(), what); }
-
 static void write_bytes(const char *path, const void *buf, size_t n)
 {
     FILE *fp = fopen(path, "wb");

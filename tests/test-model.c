@@ -394,13 +394,10 @@ static void test_nonfinite_step(mg_backend *be)
     report(before, "a non-finite loss stops the step before the update");
 }
 
-/* A change to the cycle alone: a model of cfg beside the same model (the same seed) of plain_cfg, one backward of
- * each on images xa, xb with the same draws; the changed model's adversarial, identity and structure losses are bit
- * for bit the plain one's and its cycle losses differ (draws: PCG32 seeded draw_seed; the step's seed step_seed). The
- * changed model into *out, its losses into *l. */
-/* One backward of a model beside its plain twin (the same weights, draws and step): every loss but those of the
- * part the option touches is bit for bit the same, and those differ. `cycle`: the option touches the cycle losses;
- * else it touches what the discriminators see (both adversarial and both discriminator losses). */
+/* One backward of a model of cfg beside its plain twin of plain_cfg (the same seed, so the same weights; the same
+ * draws, PCG32 seeded draw_seed, and step seed): every loss but those of the part the option touches is bit for bit
+ * the same, and those differ. `cycle`: the option touches the cycle losses; else it touches what the discriminators
+ * see (both adversarial and both discriminator losses). The changed model into *out, its losses into *l. */
 static void backward_beside_plain(mg_backend *be, const mg_cyclegan_config *plain_cfg, const mg_cyclegan_config *cfg,
                                   uint64_t model_seed, const float *xa, const float *xb, uint64_t draw_seed,
                                   uint64_t step_seed, const char *what, bool cycle, mg_cyclegan *out, mg_losses *l)
