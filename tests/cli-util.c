@@ -256,8 +256,8 @@ pid_t mrigan_start(const char *first, ...)
 bool err_has(const char *what) { return last_err && strstr(last_err, what); }
 
 /* ------------------------------------------------------------------ losses.csv and checkpoints */
-const char CSV_HEADER[] = "iteration,epoch,lr,D_A,D_B,adv_AB,adv_BA,cyc_ABA,cyc_BAB,idt_AB,idt_BA,ngf_AB,ngf_BA,dist_"
-                          "AB,dist_BA,G_total,seconds\n";
+const char CSV_HEADER[] = "iteration,epoch,lr,D_A,D_B,adv_AB,adv_BA,cyc_ABA,cyc_BAB,idt_AB,idt_BA,ngf_AB,ngf_BA,"
+                          "dist_AB,dist_BA,prior_AB,prior_BA,G_total,seconds\n";
 
 /* The data rows of a losses.csv (up to max_rows); -1 when the file is missing, has another header or a row
  * that is not CSV_COLS finite numbers. */

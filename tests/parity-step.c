@@ -37,12 +37,15 @@
 static const char *const step_net_names[STEP_N_NETS] = {"G_AB", "G_BA", "D_A", "D_B"};
 
 /* Relative error of one loss, recorded in maxerr; the case fails above PT_TOL_OP. The reference (PyTorch's
- * CycleGAN) has no structure or intensity loss: its vector holds the others in mrigan's order, and the step's
- * structure and intensity losses, off in this configuration, must be exactly 0. */
+ * CycleGAN) has no structure, intensity or prior loss: its vector holds the others in mrigan's order, and the
+ * step's structure, intensity and prior losses, off in this configuration, must be exactly 0. */
 static bool step_reference_lacks(int k)
 {
-    return k == MG_LOSS_NGF_AB || k == MG_LOSS_NGF_BA || k == MG_LOSS_DIST_AB || k == MG_LOSS_DIST_BA;
+    return k == MG_LOSS_NGF_AB || k == MG_LOSS_NGF_BA || k == MG_LOSS_DIST_AB || k == MG_LOSS_DIST_BA ||
+           k == MG_LOSS_PRIOR_AB || k == MG_LOSS_PRIOR_BA;
 }
+
+enum { STEP_REFERENCE_LOSSES = MG_LOSS_COUNT - 6 }; /* those step_reference_lacks does not name */
 
 static void step_check_losses(pt_case *c, int step, const mg_losses *got)
 {
@@ -51,7 +54,7 @@ static void step_check_losses(pt_case *c, int step, const mg_losses *got)
     const mgfx_tensor *ref;
 
     snprintf(name, sizeof name, "loss%d", step);
-    if (!(ref = case_vector(c, name, MG_LOSS_COUNT - 4)))
+    if (!(ref = case_vector(c, name, STEP_REFERENCE_LOSSES)))
         return;
     mg_losses_to_array(got, v);
     for (int k = 0; k < MG_LOSS_COUNT; k++)

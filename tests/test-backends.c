@@ -128,6 +128,11 @@ static void compare_training(mg_backend *cpu, mg_backend *cl, const char *device
         MUST(mg_cyclegan_set_quantiles(&a, d, q, 17));
         MUST(mg_cyclegan_set_quantiles(&b, d, q, 17));
     }
+    mg_intensity_map inv; /* the contrast prior's maps: an inversion both ways, through the steps compared */
+    for (int k = 0; k < MG_MAP_LEVELS; k++)
+        inv.out[k] = 1.0f - (float)k / 127.5f;
+    mg_cyclegan_set_prior(&a, &inv, &inv);
+    mg_cyclegan_set_prior(&b, &inv, &inv);
     const mg_net *na[4] = {&a.g_ab.net, &a.g_ba.net, &a.d_a.net, &a.d_b.net};
     const mg_net *nb[4] = {&b.g_ab.net, &b.g_ba.net, &b.d_a.net, &b.d_b.net};
     float xa[S * S], xb[S * S];
@@ -276,6 +281,8 @@ int main(int argc, char **argv)
     resize.cycle_noise = 0.1f;
     resize.cycle_blur = 1.0f;
     resize.d_blur = 0.8f;
+    resize.lambda_prior = 2.0f;
+    resize.prior_iterations = 100;
     resize.ema = 0.5f; /* translations below come from the averages */
     mg_backend *cpu;
     MUST(mg_backend_cpu_new(0, &cpu));
@@ -287,7 +294,7 @@ int main(int argc, char **argv)
         compare_training(cpu, cl, devs[d].name, "ResNet, vanilla GAN", &resnet);
         compare_training(cpu, cl, devs[d].name,
                          "ResNet, resize upsampling, structure and intensity losses, cycle noise and blur, blurred "
-                         "discriminator inputs, EMA",
+                         "discriminator inputs, contrast prior, EMA",
                          &resize);
         mg_backend_free(cl);
     }

@@ -88,6 +88,38 @@ static void test_histograms(void)
     report(before, "histogram matching: quantile to quantile, monotone, the identity onto itself");
 }
 
+/* Inverse histogram matching: levels 7..106 once each (and background) onto 100..199 once each (and background)
+ * goes level k to 206 - k: the order reversed, quantile to opposite quantile; the background stays black; a side
+ * with nothing above the background is refused. */
+static void test_inverse(void)
+{
+    int before = failures;
+    mg_image a, b;
+    MUST(mg_image_new(120, 1, &a));
+    MUST(mg_image_new(110, 1, &b));
+    for (int p = 0; p < 120; p++)
+        a.data[p] = level_value(p < 100 ? 7 + p : p % 7);
+    for (int p = 0; p < 110; p++)
+        b.data[p] = level_value(p < 100 ? 199 - p : 3); /* order within the image does not matter: no pairs */
+    mg_profile_counts ca = {0}, cb = {0}, none = {0};
+    mg_profile_add(&ca, &a);
+    mg_profile_add(&cb, &b);
+    mg_intensity_map m;
+    MUST(mg_map_fit_inverse(&ca, &cb, &m));
+    int bad = 0, black = 0;
+    for (int k = 7; k < 107; k++)
+        bad += fabsf(m.out[k] - level_value(206 - k)) > 1e-5f;
+    for (int k = 0; k < 7; k++)
+        black += m.out[k] == -1.0f;
+    CHECK(bad == 0 && black == 7, "7..106 onto 100..199 reversed: %d levels off, %d of 7 background levels black", bad,
+          black);
+    CHECK(mg_map_fit_inverse(&none, &cb, &m) == MG_ERR_ARG && mg_map_fit_inverse(&ca, &none, &m) == MG_ERR_ARG,
+          "a side with nothing above the background was accepted");
+    mg_image_free(&a);
+    mg_image_free(&b);
+    report(before, "inverse histogram matching: quantile to opposite quantile, the background black");
+}
+
 /* Levels 7..106 once each (and background below them): the deciles are levels 16, 26, ... 96; a copy 10 levels
  * brighter is 10 levels away; background alone has no profile. */
 static void test_profile(void)
@@ -144,6 +176,7 @@ int main(void)
 {
     test_oracle();
     test_histograms();
+    test_inverse();
     test_profile();
     printf("%s\n", failures ? "FAILED" : "all passed");
     return failures != 0;

@@ -131,6 +131,8 @@ typedef struct tally {
     int epochs_finite, latest_saves, stop_at; /* stop_at: ask for a stop at this iteration of the epoch (0: never) */
     int misdated;                             /* SAVED events of epoch_NNN files whose epoch is not NNN */
     int dist_positive;                        /* iterations whose intensity losses are both positive and finite */
+    int prior_positive, prior_late; /* iterations with both prior losses positive and finite; with one after the fade */
+    long prior_until;               /* the fade's end: prior_iterations */
     long last_iteration;
 } tally;
 
@@ -142,6 +144,11 @@ static void on_event(mg_trainer *t, const mg_train_event *e, void *user)
         y->last_iteration = e->iteration;
         y->dist_positive += e->losses[MG_LOSS_DIST_AB] > 0 && e->losses[MG_LOSS_DIST_BA] > 0 &&
                             isfinite(e->losses[MG_LOSS_DIST_AB]) && isfinite(e->losses[MG_LOSS_DIST_BA]);
+        const float pa = e->losses[MG_LOSS_PRIOR_AB], pb = e->losses[MG_LOSS_PRIOR_BA];
+        if (e->iteration - 1 < y->prior_until) /* the event comes after the step: the run stands one further */
+            y->prior_positive += pa > 0 && pb > 0 && isfinite(pa) && isfinite(pb);
+        else
+            y->prior_late += pa != 0 || pb != 0;
         if (y->stop_at && e->iter_in_epoch == y->stop_at) {
             mg_trainer_stop(t);
             y->stop_at = 0; /* once */
@@ -495,6 +502,30 @@ static void test_intensity_loss(void)
     report(before, "--lambda-intensity: both losses every iteration, the weight kept, resumed bit for bit");
 }
 
+/* The contrast prior: both its losses on through the fade and off after it, its settings kept, and (its maps fitted
+ * again from the folders, its weight from the iteration) a run stopped within the fade and resumed ends as the
+ * uninterrupted one. */
+static void test_prior(void)
+{
+    int before = failures;
+    mg_train_settings s;
+    settings_small(&s, tmp_path("prior"));
+    s.lambda_prior = 3.0f;
+    s.prior_iterations = 30;
+    s.epochs = 2;
+    tally y = {.prior_until = 30};
+    train_whole(&s, &(mg_trainer_hooks){.on_event = on_event, .user = &y});
+    CHECK(y.prior_positive == 30 && y.prior_late == 0 && y.n[MG_TRAIN_ITERATION] > 30,
+          "%d of the first 30 iterations with both prior losses, %d after with one, of %d", y.prior_positive,
+          y.prior_late, y.n[MG_TRAIN_ITERATION]);
+    char w[32], n[32];
+    ckpt_text(tmp_path("prior/latest.ckpt"), "lambda_prior", w, sizeof w);
+    ckpt_text(tmp_path("prior/latest.ckpt"), "prior_iterations", n, sizeof n);
+    CHECK(!strcmp(w, "3") && !strcmp(n, "30"), "kept weight %s, iterations %s", w, n);
+    check_stopped_and_resumed(&s, tmp_path("prior-go"), 2, tmp_path("prior"), "with the contrast prior, the run");
+    report(before, "--lambda-prior: on through the fade, off after it, kept, resumed bit for bit");
+}
+
 /* Cycle noise (with a blurred cycle and blurred discriminator inputs): its draws follow the iteration alone, so a
  * stopped and resumed run ends as the uninterrupted one; the level and both blurs are kept in the checkpoint, and the
  * run differs from one without. */
@@ -611,6 +642,7 @@ int main(int argc, char **argv)
     test_failed_epoch_end();
     test_resume_bad_size();
     test_intensity_loss();
+    test_prior();
     test_cycle_noise();
     test_steps();
     test_folder_refused();

@@ -57,6 +57,13 @@ float mg_profile_threshold(void);
  * over its width (so the function is linear within a level and skips the empty ones), in [-1, 1]. MG_ERR_ARG
  * when nothing was counted. */
 mg_status mg_profile_quantiles(const mg_profile_counts *c, int n, float *out);
+/* Inverse histogram matching, unpaired and order-reversing: a source pixel above the background at quantile q of
+ * the source's pixels above the background goes to the target's level at quantile 1 - q of its own; the
+ * background stays black (-1). Brain tissue comes in opposite orders in T1 and T2 (CSF < grey < white matter in
+ * T1, white < grey matter < CSF in T2), so within the brain this is the contrast inversion the translations need;
+ * fat, which is bright in both, and a noisy background it gets wrong. From the counts of mg_profile_add.
+ * MG_ERR_ARG when a side counted nothing. */
+mg_status mg_map_fit_inverse(const mg_profile_counts *src, const mg_profile_counts *dst, mg_intensity_map *out);
 /* MG_ERR_ARG when no pixel was above the background. */
 mg_status mg_profile_finish(const mg_profile_counts *c, mg_intensity_profile *out);
 /* The mean absolute difference of the two profiles' percentiles, in [-1, 1] units (0: alike; 2: opposite). */

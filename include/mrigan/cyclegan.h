@@ -25,6 +25,8 @@ typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
 
 /* The structure loss's edge scale when none is given (settings.def) or kept (checkpoints without it). */
 #define MG_STRUCTURE_EPS_DEFAULT 0.1f
+/* The contrast prior's fade when none is given (settings.def) or kept (checkpoints without the prior). */
+#define MG_PRIOR_ITERATIONS_DEFAULT 400
 
 typedef struct mg_cyclegan_config {
     mg_gen_config gen;
@@ -38,6 +40,8 @@ typedef struct mg_cyclegan_config {
     float cycle_noise;      /* std of the noise added to each translation before the cycle (0: none) */
     float cycle_blur;       /* sigma in pixels of the blur both sides of the cycle loss get (0: none) */
     float d_blur;           /* sigma in pixels of the blur every image the discriminators see gets (0: none) */
+    float lambda_prior;     /* weight of the contrast prior at the first iteration (0: off) */
+    int prior_iterations;   /* the prior's weight falls linearly to 0 over these iterations */
     float ema;     /* decay per step of the generators' moving averages, which translate (0: none, the generators do) */
     int pool_size; /* 50 */
     float lr, beta1, beta2;
@@ -89,6 +93,14 @@ typedef struct mg_cyclegan {
     /* With cfg.lambda_intensity > 0: the quantile functions of domain A's and B's pixels above the background
      * (mg_cyclegan_set_quantiles), which the translations into each domain are matched to. */
     mg_tensor *quantiles[2];
+    /* With cfg.lambda_prior > 0: the contrast prior's maps, A -> B applied to a and B -> A applied to b
+     * (mg_cyclegan_set_prior), the iteration the next step is (mg_cyclegan_set_iteration), and the host scratch of
+     * a sample's two targets. */
+    bool has_prior;
+    mg_intensity_map prior[2];
+    long iteration;
+    float *prior_buf;
+    size_t prior_cap;
     float *noise; /* with cfg.cycle_noise > 0: the host scratch of a sample's two noise images */
     size_t noise_cap;
 } mg_cyclegan;
@@ -109,6 +121,14 @@ void mg_cyclegan_set_lr(mg_cyclegan *m, float lr); /* the discriminators: lr * c
  * j / (n - 1), for the intensity loss (cfg.lambda_intensity > 0 needs both). Not kept in checkpoints: the trainer
  * computes them from the training folders (mg_profile_quantiles). */
 mg_status mg_cyclegan_set_quantiles(mg_cyclegan *m, int domain, const float *q, int n);
+/* The contrast prior's per-intensity maps (cfg.lambda_prior > 0 needs them): ab takes a to what G_AB(a) is pulled
+ * towards, ba b to what G_BA(b) is. Not kept in checkpoints: the trainer fits them from the training folders
+ * (mg_map_fit_inverse), which give the same maps on resume. */
+void mg_cyclegan_set_prior(mg_cyclegan *m, const mg_intensity_map *ab, const mg_intensity_map *ba);
+/* The global iteration (0-based) the next step is: the contrast prior weighs
+ * lambda_prior * (1 - iteration / prior_iterations) in it, and nothing from prior_iterations on. */
+void mg_cyclegan_set_iteration(mg_cyclegan *m, long iteration);
+float mg_cyclegan_prior_weight(const mg_cyclegan_config *cfg, long iteration);
 
 /* One training step on a pair of unpaired crops (h x w floats in [-1, 1] each). rng decides the pools'
  * choices; dropout_seed seeds the step's dropout masks. The same as mg_cyclegan_backward() then

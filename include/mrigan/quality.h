@@ -16,11 +16,12 @@ extern "C" {
 typedef enum mg_quality_method {
     MG_QUALITY_IDENTITY,
     MG_QUALITY_HISTOGRAM,
+    MG_QUALITY_INVERSE, /* inverse histogram matching (mg_map_fit_inverse): unpaired, the order reversed */
     MG_QUALITY_ORACLE,
     MG_QUALITY_MODEL,
     MG_QUALITY_METHODS
 } mg_quality_method;
-extern const char *const mg_quality_method_names[MG_QUALITY_METHODS]; /* "identity", "histogram", "oracle", "model" */
+extern const char *const mg_quality_method_names[MG_QUALITY_METHODS]; /* "identity", "histogram", "inverse", ... */
 
 /* Paired slices: a[i] and b[i] show the same anatomy in the two contrasts. */
 typedef struct mg_quality_set {

@@ -1,10 +1,10 @@
 /* mrigan bench quality: how well translations match the truth on the paired sets, beside the baselines any method
  * has to beat (include/mrigan/quality.h). For each set: its slices in pairs; the identity, unpaired histogram
- * matching and the oracle lookup table scored in both directions; with --train, a CycleGAN trained on copies of
- * the two domains' files under new, shuffled names (training sees two folders and nothing of the pairing), then
- * scored the same way, with its training time, iterations, the process's peak memory so far (the largest of
- * the sets trained until then: run one set a command for each set's own) and the generators' final adversarial
- * loss (what mrigan pick chooses seeds by). A table on stdout, JSON with --json. */
+ * matching, its inverse and the oracle lookup table scored in both directions; with --train, a CycleGAN trained on
+ * copies of the two domains' files under new, shuffled names (training sees two folders and nothing of the pairing),
+ * then scored the same way, with its training time, iterations, the process's peak memory so far (the largest of the
+ * sets trained until then: run one set a command for each set's own) and the generators' final adversarial loss (what
+ * mrigan pick chooses seeds by). A table on stdout, JSON with --json. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -451,12 +451,13 @@ int cmd_bench_quality(int argc, char **argv)
                "                           [--json FILE]\n\n"
                "Scores translations of the paired sets against the truth, both directions, on whole slices and\n"
                "on the target's foreground (PSNR dB, SSIM, MAE on the 8-bit scale): the identity, unpaired\n"
-               "histogram matching, the oracle per-intensity lookup table fitted on the true pairs (the ceiling\n"
-               "of pointwise maps), and with --train a CycleGAN trained on shuffled, renamed copies of the two\n"
-               "domains (the options of mrigan train set its recipe; --a, --b and --out are the benchmark's),\n"
-               "with a grid of three of its slices (input | translation | truth | |difference|) in\n"
-               "BENCH-OUT/SET/grid.png. With --seeds, a model per seed (in BENCH-OUT/SET/seed-N), their mean with\n"
-               "its spread over the seeds, and the seed mrigan pick keeps (the lowest final adversarial loss).\n\n"
+               "histogram matching, unpaired inverse histogram matching (tissue order reversed, as T1 to T2),\n"
+               "the oracle per-intensity lookup table fitted on the true pairs (the ceiling of pointwise maps),\n"
+               "and with --train a CycleGAN trained on shuffled, renamed copies of the two domains (the options\n"
+               "of mrigan train set its recipe; --a, --b and --out are the benchmark's), with a grid of three of\n"
+               "its slices (input | translation | truth | |difference|) in BENCH-OUT/SET/grid.png. With --seeds,\n"
+               "a model per seed (in BENCH-OUT/SET/seed-N), their mean with its spread over the seeds, and the\n"
+               "seed mrigan pick keeps (the lowest final adversarial loss).\n\n"
                "sets:\n");
         for (int i = 0; i < N_SETS; i++)
             printf("  %-11s %s\n", quality_sets[i].name, quality_sets[i].what);

@@ -1,5 +1,6 @@
 /* Per-intensity maps: histogram matching and the oracle lookup table (include/mrigan/baselines.h). */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -10,6 +11,8 @@ int mg_map_level(float v)
     double k = nearbyint(((double)v + 1.0) * 127.5);
     return k < 0 ? 0 : k > 255 ? 255 : (int)k;
 }
+
+#define PROFILE_BACKGROUND 6 /* gray levels at or below this are background */
 
 static float map_value(double level) { return (float)(level / 127.5 - 1.0); }
 
@@ -26,21 +29,19 @@ static double map_count(const mg_image *img, int n, double *counts)
     return total;
 }
 
-mg_status mg_map_fit_histograms(const mg_image *src, int n_src, const mg_image *dst, int n_dst, mg_intensity_map *out)
+/* out[k] for every level k that has source pixels (hs[k] > 0, or all when every_level): the target level at the
+ * source level's mid-rank quantile q, or at 1 - q when reverse. */
+static void map_match(const double *hs, double ns, const double *hd, double nd, bool reverse, mg_intensity_map *out)
 {
-    if (!src || !dst || !out || n_src < 0 || n_dst < 0)
-        return mg_error(MG_ERR_ARG, "histogram matching: NULL or negative argument");
-    double hs[MG_MAP_LEVELS], hd[MG_MAP_LEVELS], cd[MG_MAP_LEVELS];
-    const double ns = map_count(src, n_src, hs), nd = map_count(dst, n_dst, hd);
-    if (ns == 0 || nd == 0)
-        return mg_error(MG_ERR_ARG, "histogram matching: no pixel on the %s side", ns == 0 ? "source" : "target");
-    double run = 0;
+    double cd[MG_MAP_LEVELS], run = 0;
     for (int k = 0; k < MG_MAP_LEVELS; k++)
         cd[k] = (run += hd[k]) / nd; /* the target's CDF at each level */
     run = 0;
     for (int k = 0; k < MG_MAP_LEVELS; k++) {
-        const double q = (run + 0.5 * hs[k]) / ns; /* the mid-rank quantile of source level k */
+        double q = (run + 0.5 * hs[k]) / ns; /* the mid-rank quantile of source level k */
         run += hs[k];
+        if (reverse)
+            q = 1.0 - q;
         int j = 0;
         while (j < MG_MAP_LEVELS - 1 && cd[j] < q)
             j++;
@@ -48,6 +49,30 @@ mg_status mg_map_fit_histograms(const mg_image *src, int n_src, const mg_image *
         const double lo = j > 0 ? cd[j - 1] : 0.0, t = cd[j] > lo ? (q - lo) / (cd[j] - lo) : 0.5;
         out->out[k] = map_value(fmin(fmax(j - 0.5 + fmin(fmax(t, 0.0), 1.0), 0.0), 255.0));
     }
+}
+
+mg_status mg_map_fit_histograms(const mg_image *src, int n_src, const mg_image *dst, int n_dst, mg_intensity_map *out)
+{
+    if (!src || !dst || !out || n_src < 0 || n_dst < 0)
+        return mg_error(MG_ERR_ARG, "histogram matching: NULL or negative argument");
+    double hs[MG_MAP_LEVELS], hd[MG_MAP_LEVELS];
+    const double ns = map_count(src, n_src, hs), nd = map_count(dst, n_dst, hd);
+    if (ns == 0 || nd == 0)
+        return mg_error(MG_ERR_ARG, "histogram matching: no pixel on the %s side", ns == 0 ? "source" : "target");
+    map_match(hs, ns, hd, nd, false, out);
+    return MG_OK;
+}
+
+mg_status mg_map_fit_inverse(const mg_profile_counts *src, const mg_profile_counts *dst, mg_intensity_map *out)
+{
+    if (!src || !dst || !out)
+        return mg_error(MG_ERR_ARG, "inverse histogram matching: NULL argument");
+    if (src->total <= 0 || dst->total <= 0)
+        return mg_error(MG_ERR_ARG, "inverse histogram matching: no pixel above the background on the %s side",
+                        src->total <= 0 ? "source" : "target");
+    map_match(src->count, src->total, dst->count, dst->total, true, out);
+    for (int k = 0; k <= PROFILE_BACKGROUND; k++) /* uncounted: the background, which stays black */
+        out->out[k] = -1.0f;
     return MG_OK;
 }
 
@@ -94,8 +119,6 @@ mg_status mg_map_apply(const mg_intensity_map *m, const mg_image *in, mg_image *
 }
 
 /* ------------------------------------------------------------------ intensity profiles */
-
-#define PROFILE_BACKGROUND 6 /* gray levels at or below this are background */
 
 void mg_profile_add(mg_profile_counts *c, const mg_image *img)
 {

@@ -5,6 +5,9 @@
  *       + lambda_structure * (mean NGF(a, G_AB(a)) + mean NGF(b, G_BA(b)))   (when lambda_structure > 0)
  *       + lambda_intensity * (quantile loss of G_AB(a) against B's quantiles, and of G_BA(b) against A's)
  *                                                                         (when lambda_intensity > 0)
+ *       + w_prior * (|G_AB(a) - inv_AB(a)| + |G_BA(b) - inv_BA(b)|), w_prior falling linearly from lambda_prior to 0
+ *         over the first prior_iterations (the contrast prior: inv is the unpaired inverse histogram match, which
+ *         puts every run where the contrast inversion is before the adversarial losses decide which mapping wins)
  *   with cycle_noise > 0 the cycle translates back G_AB(a) + n and G_BA(b) + n', n, n' ~ N(0, cycle_noise^2)
  *   per pixel (Bashkirova et al. 2019): faint high-frequency patterns a generator might hide in a translation to
  *   make it invertible drown in the noise, so the cycle has to rest on the visible image.
@@ -53,6 +56,7 @@ void mg_cyclegan_free(mg_cyclegan *m)
     mg_tensor_free(m->quantiles[0]);
     mg_tensor_free(m->quantiles[1]);
     free(m->noise);
+    free(m->prior_buf);
     memset(m, 0, sizeof *m);
 }
 
@@ -165,6 +169,22 @@ mg_status mg_cyclegan_set_quantiles(mg_cyclegan *m, int domain, const float *q, 
     return MG_OK;
 }
 
+void mg_cyclegan_set_prior(mg_cyclegan *m, const mg_intensity_map *ab, const mg_intensity_map *ba)
+{
+    m->prior[0] = *ab;
+    m->prior[1] = *ba;
+    m->has_prior = true;
+}
+
+void mg_cyclegan_set_iteration(mg_cyclegan *m, long iteration) { m->iteration = iteration; }
+
+float mg_cyclegan_prior_weight(const mg_cyclegan_config *cfg, long iteration)
+{
+    if (cfg->lambda_prior <= 0.0f || cfg->prior_iterations < 1 || iteration >= cfg->prior_iterations)
+        return 0.0f;
+    return (float)(cfg->lambda_prior * (1.0 - (double)(iteration < 0 ? 0 : iteration) / cfg->prior_iterations));
+}
+
 void mg_cyclegan_set_lr(mg_cyclegan *m, float lr)
 {
     mg_adam_set_lr(m->opt_g, lr);
@@ -216,6 +236,30 @@ static mg_status cycle_add_noise(mg_cyclegan *m, mg_graph *g, mg_tensor *x[2], u
     return MG_OK;
 }
 
+/* w * (|G_AB(a) - prior_AB(a)| + |G_BA(b) - prior_BA(b)|), the maps applied to the inputs on the host: the contrast
+ * prior's two losses, into loss[0], loss[1]. */
+static mg_status prior_losses(mg_cyclegan *m, mg_graph *g, const float *const in[2], mg_tensor *const fake[2], float w,
+                              mg_tensor *loss[2])
+{
+    if (!m->has_prior)
+        return mg_error(MG_ERR_ARG, "the contrast prior needs its maps (mg_cyclegan_set_prior)");
+    const size_t n = fake[0]->numel;
+    if (2 * n > m->prior_cap) {
+        float *p = realloc(m->prior_buf, 2 * n * sizeof *p);
+        if (!p)
+            return mg_error(MG_ERR_OOM, "contrast prior: %zu values", 2 * n);
+        m->prior_buf = p;
+        m->prior_cap = 2 * n;
+    }
+    for (int k = 0; k < 2; k++) {
+        float *t = m->prior_buf + (size_t)k * n;
+        for (size_t i = 0; i < n; i++)
+            t[i] = m->prior[k].out[mg_map_level(in[k][i])];
+        loss[k] = mg_scale(g, mg_l1_loss(g, fake[k], mg_graph_tensor(g, fake[k]->ndim, fake[k]->shape, t)), w);
+    }
+    return MG_OK;
+}
+
 /* xs[0..n_x) [1,1,H,W] blurred by a normalised Gaussian of sigma pixels, 2 * ceil(3 * sigma) + 1 taps a side, the
  * edges reflected (so that a black background stays black): convolutions by one constant kernel that no
  * optimiser holds. */
@@ -241,9 +285,11 @@ static void graph_blur(mg_graph *g, mg_tensor **xs, int n_x, float sigma)
 
 /* The generator half of a step; leaves the fakes in *fake_a, *fake_b (storage in graph_g). */
 /* weight scales the loss whose gradients are taken (1/n of a batch of n, gathered one sample at a time); zero:
- * this is the batch's first sample, whose backward starts from zeroed gradients; seed: the sample's (noise). */
-static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *real_b, float weight, bool zero,
-                                 uint64_t seed, mg_tensor **fake_a, mg_tensor **fake_b, mg_losses *out)
+ * this is the batch's first sample, whose backward starts from zeroed gradients; seed: the sample's (noise); a, b:
+ * the host copies of real_a, real_b (the contrast prior's maps apply to them). */
+static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *real_b, const float *a, const float *b,
+                                 float weight, bool zero, uint64_t seed, mg_tensor **fake_a, mg_tensor **fake_b,
+                                 mg_losses *out)
 {
     mg_graph *g = m->graph_g;
     const float lc = m->cfg.lambda_cycle, li = m->cfg.lambda_identity * m->cfg.lambda_cycle,
@@ -293,6 +339,15 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
         dist_ba = mg_scale(g, mg_quantile_loss(g, *fake_a, real_b, m->quantiles[0], bg), lq);
         total = mg_add(g, total, mg_add(g, dist_ab, dist_ba));
     }
+    mg_tensor *prior[2] = {NULL, NULL};
+    const float lp = mg_cyclegan_prior_weight(&m->cfg, m->iteration);
+    if (lp > 0.0f) { /* from prior_iterations on the graph is the one without the prior */
+        mg_status s =
+            prior_losses(m, g, (const float *const[2]){a, b}, (mg_tensor *const[2]){*fake_b, *fake_a}, lp, prior);
+        if (s != MG_OK)
+            return s;
+        total = mg_add(g, total, mg_add(g, prior[0], prior[1]));
+    }
     mg_tensor *scaled = weight != 1.0f ? mg_scale(g, total, weight) : total; /* n = 1 adds no op */
     mg_status s = graph_check(g, "generator step");
     if (s == MG_OK && zero)
@@ -311,6 +366,8 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
     out->ngf_ba = scalar(ngf_ba);
     out->dist_ab = scalar(dist_ab);
     out->dist_ba = scalar(dist_ba);
+    out->prior_ab = scalar(prior[0]);
+    out->prior_ba = scalar(prior[1]);
     out->g_total = scalar(total);
     return s;
 }
@@ -369,7 +426,7 @@ static mg_status backward_sample(mg_cyclegan *m, const float *a, const float *b,
     memset(out, 0, sizeof *out);
     mg_tensor *real_a = mg_graph_tensor(g, 4, shape, a), *real_b = mg_graph_tensor(g, 4, shape, b);
     mg_tensor *fake_a = NULL, *fake_b = NULL;
-    mg_status s = step_generators(m, real_a, real_b, weight, zero, dropout_seed, &fake_a, &fake_b, out);
+    mg_status s = step_generators(m, real_a, real_b, a, b, weight, zero, dropout_seed, &fake_a, &fake_b, out);
     if (s == MG_OK)
         s = step_discriminators(m, mg_detach(g, fake_a), mg_detach(g, fake_b), a, b, shape, rng, weight, zero, out);
     return s;

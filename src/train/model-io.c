@@ -106,6 +106,11 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = set_float(c, "cycle_blur", cfg->cycle_blur);
     if (s == MG_OK && cfg->d_blur > 0.0f)
         s = set_float(c, "d_blur", cfg->d_blur);
+    if (s == MG_OK && cfg->lambda_prior > 0.0f) {
+        s = set_float(c, "lambda_prior", cfg->lambda_prior);
+        if (s == MG_OK)
+            s = mg_ckpt_set_long(c, "prior_iterations", cfg->prior_iterations);
+    }
     if (s == MG_OK && cfg->lambda_structure > 0.0f) {
         s = set_float(c, "lambda_structure", cfg->lambda_structure);
         if (s == MG_OK)
@@ -161,6 +166,7 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = get_float(c, "lambda_identity", 0, FLT_MAX, &cfg->lambda_identity);
     cfg->structure_eps = MG_STRUCTURE_EPS_DEFAULT; /* optional, with lambda_structure: absent means no such loss */
     cfg->d_lr_scale = 1.0f;                        /* optional: absent means the generators' learning rate */
+    cfg->prior_iterations = MG_PRIOR_ITERATIONS_DEFAULT; /* optional, with lambda_prior: absent means no prior */
     if (s == MG_OK && mg_ckpt_has(c, "d_lr_scale"))
         s = get_float(c, "d_lr_scale", 1e-3f, 1e3f, &cfg->d_lr_scale);
     if (s == MG_OK && mg_ckpt_has(c, "ema")) /* optional: absent means no moving averages */
@@ -175,6 +181,11 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = get_float(c, "cycle_blur", 0.3f, MG_BLUR_MAX_SIGMA, &cfg->cycle_blur);
     if (s == MG_OK && mg_ckpt_has(c, "d_blur")) /* optional: absent means none */
         s = get_float(c, "d_blur", 0.3f, MG_BLUR_MAX_SIGMA, &cfg->d_blur);
+    if (s == MG_OK && mg_ckpt_has(c, "lambda_prior")) { /* optional: absent means no prior */
+        s = get_float(c, "lambda_prior", 0, FLT_MAX, &cfg->lambda_prior);
+        if (s == MG_OK)
+            s = get_int(c, "prior_iterations", 1, 100000000, &cfg->prior_iterations);
+    }
     if (s == MG_OK && mg_ckpt_has(c, "structure_eps"))
         s = get_float(c, "structure_eps", FLT_MIN, FLT_MAX, &cfg->structure_eps);
     if (s == MG_OK)

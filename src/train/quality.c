@@ -9,7 +9,7 @@
 #include "mrigan/volume.h"
 #include "trainer-internal.h"
 
-const char *const mg_quality_method_names[MG_QUALITY_METHODS] = {"identity", "histogram", "oracle", "model"};
+const char *const mg_quality_method_names[MG_QUALITY_METHODS] = {"identity", "histogram", "inverse", "oracle", "model"};
 
 void mg_quality_free(mg_quality_set *set)
 {
@@ -43,6 +43,7 @@ static mg_status quality_predict(mg_quality_method method, const mg_intensity_ma
         memcpy(out->data, in->data, sizeof(float) * (size_t)in->width * in->height);
         return MG_OK;
     case MG_QUALITY_HISTOGRAM:
+    case MG_QUALITY_INVERSE:
     case MG_QUALITY_ORACLE: return mg_map_apply(map, in, out);
     case MG_QUALITY_MODEL:
         return model ? mg_cyclegan_translate_image(model, direction, in, out)
@@ -62,7 +63,14 @@ mg_status mg_quality_score(const mg_quality_set *set, int direction, mg_quality_
     mg_status s = MG_OK;
     if (method == MG_QUALITY_HISTOGRAM) /* unpaired: the two domains' pooled histograms */
         s = mg_map_fit_histograms(in, set->n, target, set->n, &map);
-    else if (method == MG_QUALITY_ORACLE) /* the true pairs */
+    else if (method == MG_QUALITY_INVERSE) { /* unpaired: the pixels above the background, the order reversed */
+        mg_profile_counts ci = {0}, ct = {0};
+        for (int i = 0; i < set->n; i++) {
+            mg_profile_add(&ci, &in[i]);
+            mg_profile_add(&ct, &target[i]);
+        }
+        s = mg_map_fit_inverse(&ci, &ct, &map);
+    } else if (method == MG_QUALITY_ORACLE) /* the true pairs */
         s = mg_map_fit_oracle(in, target, set->n, &map);
     mg_metrics *whole = calloc((size_t)set->n, sizeof *whole), *fg = calloc((size_t)set->n, sizeof *fg);
     if (s == MG_OK && (!whole || !fg))

@@ -258,6 +258,7 @@ mg_status mg_trainer_step(mg_trainer *t)
         if (s == MG_OK)
             s = mg_dataset_sample(t->db, ib, &t->crop, &r, t->buf_b + (size_t)j * px);
     }
+    mg_cyclegan_set_iteration(&t->m, t->st.iteration);
     if (s == MG_OK)
         s = mg_cyclegan_step_batch(&t->m, t->buf_a, t->buf_b, o->batch_size, t->crop.height, t->crop.width, &r,
                                    (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->st.iteration, &l);

@@ -217,24 +217,36 @@ static mg_status trainer_prepare(mg_trainer *t, bool clear_old)
 #define TRAINER_QUANTILES 257
 
 /* The intensity profiles of the two training sets, kept in the model's configuration (and so in every
- * checkpoint) unless a resumed checkpoint brought them, and with the intensity loss their quantile functions
- * (computed again on resume: the same folders give the same values). */
+ * checkpoint) unless a resumed checkpoint brought them; with the intensity loss their quantile functions, and with
+ * the contrast prior its inverse histogram maps (both computed again on resume: the same folders give the same
+ * values). */
 static mg_status trainer_profiles(mg_trainer *t)
 {
-    const bool profile = !t->m.cfg.has_profile, quantiles = t->m.cfg.lambda_intensity > 0.0f;
+    const bool profile = !t->m.cfg.has_profile, quantiles = t->m.cfg.lambda_intensity > 0.0f,
+               prior = t->m.cfg.lambda_prior > 0.0f;
     mg_dataset *sets[2] = {t->da, t->db};
-    for (int d = 0; (profile || quantiles) && d < 2; d++) {
-        mg_profile_counts c = {0};
+    mg_profile_counts c[2];
+    for (int d = 0; (profile || quantiles || prior) && d < 2; d++) {
         float q[TRAINER_QUANTILES];
+        memset(&c[d], 0, sizeof c[d]);
         for (int i = 0; i < mg_dataset_count(sets[d]); i++)
-            mg_profile_add(&c, mg_dataset_image(sets[d], i));
-        mg_status s = profile ? mg_profile_finish(&c, &t->m.cfg.profile[d]) : MG_OK;
+            mg_profile_add(&c[d], mg_dataset_image(sets[d], i));
+        mg_status s = profile ? mg_profile_finish(&c[d], &t->m.cfg.profile[d]) : MG_OK;
         if (s == MG_OK && quantiles)
-            s = mg_profile_quantiles(&c, TRAINER_QUANTILES, q);
-        if (s != MG_OK)
-            return mg_error(s, "%s: every image is background", d ? t->o.b : t->o.a);
+            s = mg_profile_quantiles(&c[d], TRAINER_QUANTILES, q);
+        if (s != MG_OK || c[d].total <= 0)
+            return mg_error(MG_ERR_ARG, "%s: every image is background", d ? t->o.b : t->o.a);
         if (quantiles && (s = mg_cyclegan_set_quantiles(&t->m, d, q, TRAINER_QUANTILES)) != MG_OK)
             return s;
+    }
+    if (prior) {
+        mg_intensity_map ab, ba;
+        mg_status s = mg_map_fit_inverse(&c[0], &c[1], &ab);
+        if (s == MG_OK)
+            s = mg_map_fit_inverse(&c[1], &c[0], &ba);
+        if (s != MG_OK)
+            return s;
+        mg_cyclegan_set_prior(&t->m, &ab, &ba);
     }
     t->m.cfg.has_profile = true;
     return MG_OK;
