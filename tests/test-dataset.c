@@ -9,23 +9,9 @@
 #include <unistd.h>
 
 #include "mrigan/image.h"
-#include "tmpdir.h"
+#include "tmp-files.h"
 
 #include "check.h"
-
-static char tmp_dir[64];
-
-static const char *tmp_path(char *buf, const char *name)
-{
-    snprintf(buf, 512, "%s/%s", tmp_dir, name);
-    return buf;
-}
-
-static void write_bytes(const char *path, const void *buf, size_t n)
-{
-    FILE *fp = fopen(path, "wb");
-    CHECK(fp && fwrite(buf, 1, n, fp) == n && fclose(fp) == 0, "cannot write %s", path);
-}
 
 static void save_ramp(const char *path, int w, int h, int seed)
 {
@@ -241,11 +227,8 @@ static void test_shared_data(void)
 
 int main(void)
 {
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/mrigan-test-dataset-XXXXXX");
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
+    if (!tmp_dir_make("dataset"))
         return 1;
-    }
     test_dataset();
     test_shared_data();
     remove_tree(tmp_dir);

@@ -16,27 +16,13 @@
 #include <zlib.h>
 
 #include "mrigan/image.h"
-#include "tmpdir.h"
+#include "tmp-files.h"
 
 #include "check.h"
 
 static int group_failures;
-static char tmp_dir[64];
-
 static void group_begin(void) { group_failures = failures; }
 static void group_end(const char *name) { printf("%s %s\n", failures == group_failures ? "ok" : "not ok", name); }
-
-static const char *tmp_path(char *buf, const char *name)
-{
-    snprintf(buf, 512, "%s/%s", tmp_dir, name);
-    return buf;
-}
-
-static void write_bytes(const char *path, const void *buf, size_t n)
-{
-    FILE *fp = fopen(path, "wb");
-    CHECK(fp && fwrite(buf, 1, n, fp) == n && fclose(fp) == 0, "cannot write %s", path);
-}
 
 static unsigned char *read_bytes(const char *path, size_t *n)
 {
@@ -474,11 +460,8 @@ static void test_geometry(void)
 
 int main(void)
 {
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/mrigan-test-image-XXXXXX");
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
+    if (!tmp_dir_make("image"))
         return 1;
-    }
     test_round_trip();
     test_colour_types();
     test_corrupt();

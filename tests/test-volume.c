@@ -15,15 +15,7 @@
 
 #include "check.h"
 #include "mrigan/volume.h"
-#include "tmpdir.h"
-
-static char tmp[] = "/tmp/mrigan-test-volume-XXXXXX";
-
-static const char *tmp_path(char *buf, const char *name)
-{
-    snprintf(buf, 512, "%s/%s", tmp, name);
-    return buf;
-}
+#include "tmp-files.h"
 
 /* ------------------------------------------------------------------ writing test volumes by hand */
 
@@ -565,10 +557,8 @@ static void test_shared(const char *root)
 
 int main(void)
 {
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
+    if (!tmp_dir_make("volume"))
         return 1;
-    }
     test_types();
     test_refused();
     test_orientation();
@@ -581,7 +571,7 @@ int main(void)
 #endif
     test_shared(root);
     if (!getenv("KEEP"))
-        remove_tree(tmp);
+        remove_tree(tmp_dir);
     printf("%s\n", failures ? "FAILED" : "all passed");
     return failures != 0;
 }
