@@ -88,22 +88,28 @@ static void test_histograms(void)
     report(before, "histogram matching: quantile to quantile, monotone, the identity onto itself");
 }
 
-/* Inverse histogram matching: levels 7..106 once each (and background) onto 100..199 once each (and background)
- * goes level k to 206 - k: the order reversed, quantile to opposite quantile; the background stays black; a side
- * with nothing above the background is refused. */
+/* Inverse histogram matching: levels 7..106 once each onto 100..199 once each, beside black backgrounds, goes
+ * level k to 206 - k: the order reversed, quantile to opposite quantile; the background stays black. Beside a
+ * noisy background (levels 10..20, 40 pixels each) the background's level is the valley up to the tissue (levels
+ * 60..159): above the noise, below the tissue, so the noise stays black and the tissue is mapped as before. A side
+ * with nothing above its background is refused. */
 static void test_inverse(void)
 {
     int before = failures;
-    mg_image a, b;
+    mg_image a, b, noisy;
     MUST(mg_image_new(120, 1, &a));
     MUST(mg_image_new(110, 1, &b));
+    MUST(mg_image_new(540, 1, &noisy));
     for (int p = 0; p < 120; p++)
-        a.data[p] = level_value(p < 100 ? 7 + p : p % 7);
+        a.data[p] = level_value(p < 100 ? 7 + p : 0);
     for (int p = 0; p < 110; p++)
-        b.data[p] = level_value(p < 100 ? 199 - p : 3); /* order within the image does not matter: no pairs */
-    mg_profile_counts ca = {0}, cb = {0}, none = {0};
+        b.data[p] = level_value(p < 100 ? 199 - p : 0); /* order within the image does not matter: no pairs */
+    for (int p = 0; p < 540; p++)
+        noisy.data[p] = level_value(p < 100 ? 60 + p : 10 + (p - 100) % 11);
+    mg_profile_counts ca = {0}, cb = {0}, cn = {0}, none = {0};
     mg_profile_add(&ca, &a);
     mg_profile_add(&cb, &b);
+    mg_profile_add(&cn, &noisy);
     mg_intensity_map m;
     MUST(mg_map_fit_inverse(&ca, &cb, &m));
     int bad = 0, black = 0;
@@ -111,13 +117,24 @@ static void test_inverse(void)
         bad += fabsf(m.out[k] - level_value(206 - k)) > 1e-5f;
     for (int k = 0; k < 7; k++)
         black += m.out[k] == -1.0f;
-    CHECK(bad == 0 && black == 7, "7..106 onto 100..199 reversed: %d levels off, %d of 7 background levels black", bad,
-          black);
+    CHECK(bad == 0 && black == 7 && mg_map_background_level(&ca) == 6,
+          "7..106 onto 100..199 reversed: %d levels off, %d of 7 background levels black, background level %d", bad,
+          black, mg_map_background_level(&ca));
+    const int t = mg_map_background_level(&cn);
+    MUST(mg_map_fit_inverse(&cn, &cb, &m));
+    bad = black = 0;
+    for (int k = 60; k < 160; k++) /* 60 + i at quantile (i + 1/2) / 100 onto 199 - i */
+        bad += fabsf(m.out[k] - level_value(259 - k)) > 1e-5f;
+    for (int k = 0; k <= 20; k++)
+        black += m.out[k] == -1.0f;
+    CHECK(t > 20 && t < 60 && bad == 0 && black == 21,
+          "noisy background: level %d (want 21..59), %d tissue levels off, %d of 21 noise levels black", t, bad, black);
     CHECK(mg_map_fit_inverse(&none, &cb, &m) == MG_ERR_ARG && mg_map_fit_inverse(&ca, &none, &m) == MG_ERR_ARG,
           "a side with nothing above the background was accepted");
     mg_image_free(&a);
     mg_image_free(&b);
-    report(before, "inverse histogram matching: quantile to opposite quantile, the background black");
+    mg_image_free(&noisy);
+    report(before, "inverse histogram matching: quantile to opposite quantile, the background black, a noisy one too");
 }
 
 /* Levels 7..106 once each (and background below them): the deciles are levels 16, 26, ... 96; a copy 10 levels

@@ -44,10 +44,11 @@ typedef struct mg_intensity_profile {
     float q[MG_PROFILE_QUANTILES]; /* non-decreasing */
 } mg_intensity_profile;
 
-/* Gray-level counts of the pixels above the background, to be filled image by image. */
+/* Gray-level counts of the pixels above the background, and of all pixels, to be filled image by image. */
 typedef struct mg_profile_counts {
     double count[MG_MAP_LEVELS];
     double total;
+    double all[MG_MAP_LEVELS]; /* every pixel, the background too */
 } mg_profile_counts;
 
 void mg_profile_add(mg_profile_counts *c, const mg_image *img);
@@ -57,12 +58,18 @@ float mg_profile_threshold(void);
  * over its width (so the function is linear within a level and skips the empty ones), in [-1, 1]. MG_ERR_ARG
  * when nothing was counted. */
 mg_status mg_profile_quantiles(const mg_profile_counts *c, int n, float *out);
-/* Inverse histogram matching, unpaired and order-reversing: a source pixel above the background at quantile q of
- * the source's pixels above the background goes to the target's level at quantile 1 - q of its own; the
- * background stays black (-1). Brain tissue comes in opposite orders in T1 and T2 (CSF < grey < white matter in
- * T1, white < grey matter < CSF in T2), so within the brain this is the contrast inversion the translations need;
- * fat, which is bright in both, and a noisy background it gets wrong. From the counts of mg_profile_add.
- * MG_ERR_ARG when a side counted nothing. */
+/* The gray level at or below which a set's pixels are background, for inverse histogram matching: the lowest
+ * point of the 9-level moving average of the set's histogram within 96 levels above the most common of its 64
+ * darkest levels (the background's mode), and at least 6. A black background gives about 6; a noisy one (Rician
+ * noise, as in raw magnitude images) the valley between the noise and the tissue. From mg_profile_add's counts. */
+int mg_map_background_level(const mg_profile_counts *c);
+/* Inverse histogram matching, unpaired and order-reversing: a source pixel above the source's background level
+ * (mg_map_background_level) at quantile q of the source's pixels above it goes to the target's level at quantile
+ * 1 - q of the target's pixels above its own background level; the background stays black (-1). Brain tissue
+ * comes in opposite orders in T1 and T2 (CSF < grey < white matter in T1, white < grey matter < CSF in T2), so
+ * within the brain this is the contrast inversion the translations need; fat, which is bright in both, and the
+ * skull it gets wrong. From the counts of mg_profile_add. MG_ERR_ARG when a side has nothing above its
+ * background. */
 mg_status mg_map_fit_inverse(const mg_profile_counts *src, const mg_profile_counts *dst, mg_intensity_map *out);
 /* MG_ERR_ARG when no pixel was above the background. */
 mg_status mg_profile_finish(const mg_profile_counts *c, mg_intensity_profile *out);

@@ -63,15 +63,48 @@ mg_status mg_map_fit_histograms(const mg_image *src, int n_src, const mg_image *
     return MG_OK;
 }
 
+int mg_map_background_level(const mg_profile_counts *c)
+{
+    enum { HALF = 4, MODE_BELOW = 64, VALLEY_WITHIN = 96 };
+    double avg[MG_MAP_LEVELS];
+    for (int k = 0; k < MG_MAP_LEVELS; k++) { /* the moving average, the levels past either end counted as 0 */
+        double sum = 0;
+        for (int j = k - HALF; j <= k + HALF; j++)
+            sum += j >= 0 && j < MG_MAP_LEVELS ? c->all[j] : 0.0;
+        avg[k] = sum / (2 * HALF + 1);
+    }
+    int mode = 0, valley;
+    for (int k = 1; k < MODE_BELOW; k++)
+        mode = avg[k] > avg[mode] ? k : mode;
+    /* down the slope from the mode to where the average first rises: a noisy stretch of tissue levels ends the
+     * walk early (nearer the black background's threshold), and it never passes the tissue's first rise */
+    for (valley = mode; valley + 1 < mode + VALLEY_WITHIN && valley + 1 < MG_MAP_LEVELS; valley++)
+        if (avg[valley + 1] > avg[valley])
+            break;
+    return valley > PROFILE_BACKGROUND ? valley : PROFILE_BACKGROUND;
+}
+
+/* The histogram of the pixels above level t (the rest 0); their number. */
+static double map_above(const mg_profile_counts *c, int t, double *h)
+{
+    double n = 0;
+    for (int k = 0; k < MG_MAP_LEVELS; k++)
+        n += h[k] = k > t ? c->all[k] : 0.0;
+    return n;
+}
+
 mg_status mg_map_fit_inverse(const mg_profile_counts *src, const mg_profile_counts *dst, mg_intensity_map *out)
 {
     if (!src || !dst || !out)
         return mg_error(MG_ERR_ARG, "inverse histogram matching: NULL argument");
-    if (src->total <= 0 || dst->total <= 0)
+    const int ts = mg_map_background_level(src), td = mg_map_background_level(dst);
+    double hs[MG_MAP_LEVELS], hd[MG_MAP_LEVELS];
+    const double ns = map_above(src, ts, hs), nd = map_above(dst, td, hd);
+    if (ns <= 0 || nd <= 0)
         return mg_error(MG_ERR_ARG, "inverse histogram matching: no pixel above the background on the %s side",
-                        src->total <= 0 ? "source" : "target");
-    map_match(src->count, src->total, dst->count, dst->total, true, out);
-    for (int k = 0; k <= PROFILE_BACKGROUND; k++) /* uncounted: the background, which stays black */
+                        ns <= 0 ? "source" : "target");
+    map_match(hs, ns, hd, nd, true, out);
+    for (int k = 0; k <= ts; k++) /* the background, which stays black */
         out->out[k] = -1.0f;
     return MG_OK;
 }
@@ -124,6 +157,7 @@ void mg_profile_add(mg_profile_counts *c, const mg_image *img)
 {
     for (size_t p = 0; img && img->data && p < (size_t)img->width * img->height; p++) {
         const int k = mg_map_level(img->data[p]);
+        c->all[k] += 1.0;
         if (k > PROFILE_BACKGROUND) {
             c->count[k] += 1.0;
             c->total += 1.0;
