@@ -94,15 +94,14 @@ typedef struct mg_cyclegan {
      * (mg_cyclegan_set_quantiles), which the translations into each domain are matched to. */
     mg_tensor *quantiles[2];
     /* With cfg.lambda_prior > 0: the contrast prior's maps, A -> B applied to a and B -> A applied to b
-     * (mg_cyclegan_set_prior), the iteration the next step is (mg_cyclegan_set_iteration), and the host scratch of
-     * a sample's two targets. */
+     * (mg_cyclegan_set_prior), and the iteration the next step is (mg_cyclegan_set_iteration). */
     bool has_prior;
     mg_intensity_map prior[2];
     long iteration;
-    float *prior_buf;
-    size_t prior_cap;
-    float *noise; /* with cfg.cycle_noise > 0: the host scratch of a sample's two noise images */
-    size_t noise_cap;
+    /* Host scratch for what a step builds on the host and uploads (the cycle noise, the prior's targets): one buffer
+     * serves both, as mg_graph_tensor copies its data when called. */
+    float *scratch;
+    size_t scratch_cap;
 } mg_cyclegan;
 
 /* The most parameter values a model may have, all four networks together: 2^30 (4 GiB of weights). */

@@ -55,8 +55,7 @@ void mg_cyclegan_free(mg_cyclegan *m)
     mg_net_free(&m->d_b.net);
     mg_tensor_free(m->quantiles[0]);
     mg_tensor_free(m->quantiles[1]);
-    free(m->noise);
-    free(m->prior_buf);
+    free(m->scratch);
     memset(m, 0, sizeof *m);
 }
 
@@ -217,22 +216,31 @@ static mg_status graph_check(mg_graph *g, const char *what)
 /* x[0], x[1] plus cycle_noise * N(0, 1) per pixel, drawn from PCG32 stream MG_CYCLE_NOISE_STREAM of seed: a
  * function of the sample's seed alone, so a resumed run draws what the uninterrupted one did and no state needs
  * keeping. */
+/* m->scratch holding at least n floats, or MG_ERR_OOM naming what needed them. */
+static mg_status scratch_reserve(mg_cyclegan *m, size_t n, const char *what)
+{
+    if (n <= m->scratch_cap)
+        return MG_OK;
+    float *p = realloc(m->scratch, n * sizeof *p);
+    if (!p)
+        return mg_error(MG_ERR_OOM, "%s: %zu values", what, n);
+    m->scratch = p;
+    m->scratch_cap = n;
+    return MG_OK;
+}
+
 static mg_status cycle_add_noise(mg_cyclegan *m, mg_graph *g, mg_tensor *x[2], uint64_t seed)
 {
     const size_t n = x[0]->numel;
-    if (2 * n > m->noise_cap) {
-        float *p = realloc(m->noise, 2 * n * sizeof *p);
-        if (!p)
-            return mg_error(MG_ERR_OOM, "cycle noise: %zu values", 2 * n);
-        m->noise = p;
-        m->noise_cap = 2 * n;
-    }
+    mg_status s = scratch_reserve(m, 2 * n, "cycle noise");
+    if (s != MG_OK)
+        return s;
     mg_rng r;
     mg_rng_seed(&r, seed, MG_CYCLE_NOISE_STREAM);
     for (size_t i = 0; i < 2 * n; i++)
-        m->noise[i] = m->cfg.cycle_noise * mg_rng_normal(&r);
+        m->scratch[i] = m->cfg.cycle_noise * mg_rng_normal(&r);
     for (int k = 0; k < 2; k++)
-        x[k] = mg_add(g, x[k], mg_graph_tensor(g, x[k]->ndim, x[k]->shape, m->noise + (size_t)k * n));
+        x[k] = mg_add(g, x[k], mg_graph_tensor(g, x[k]->ndim, x[k]->shape, m->scratch + (size_t)k * n));
     return MG_OK;
 }
 
@@ -244,15 +252,11 @@ static mg_status prior_losses(mg_cyclegan *m, mg_graph *g, const float *const in
     if (!m->has_prior)
         return mg_error(MG_ERR_ARG, "the contrast prior needs its maps (mg_cyclegan_set_prior)");
     const size_t n = fake[0]->numel;
-    if (2 * n > m->prior_cap) {
-        float *p = realloc(m->prior_buf, 2 * n * sizeof *p);
-        if (!p)
-            return mg_error(MG_ERR_OOM, "contrast prior: %zu values", 2 * n);
-        m->prior_buf = p;
-        m->prior_cap = 2 * n;
-    }
-    for (int k = 0; k < 2; k++) {
-        float *t = m->prior_buf + (size_t)k * n;
+    mg_status s = scratch_reserve(m, n, "contrast prior");
+    if (s != MG_OK)
+        return s;
+    for (int k = 0; k < 2; k++) { /* each target uploaded (copied) before the next is written */
+        float *t = m->scratch;
         for (size_t i = 0; i < n; i++)
             t[i] = m->prior[k].out[mg_map_level(in[k][i])];
         loss[k] = mg_scale(g, mg_l1_loss(g, fake[k], mg_graph_tensor(g, fake[k]->ndim, fake[k]->shape, t)), w);
