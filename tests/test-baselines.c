@@ -129,6 +129,20 @@ static void test_inverse(void)
         black += m.out[k] == -1.0f;
     CHECK(t > 20 && t < 60 && bad == 0 && black == 21,
           "noisy background: level %d (want 21..59), %d tissue levels off, %d of 21 noise levels black", t, bad, black);
+    /* a dim set whose histogram falls from level 0 all the way through its tissue (levels 0..46, 120 down to 28
+     * pixels each): nothing lies above the slope's foot, so the background is black alone and the tissue mapped */
+    mg_image dim;
+    MUST(mg_image_new(3478, 1, &dim));
+    int p = 0;
+    for (int k = 0; k <= 46; k++)
+        for (int i = 0; i < 2 * (60 - k); i++)
+            dim.data[p++] = level_value(k);
+    mg_profile_counts cd = {0};
+    mg_profile_add(&cd, &dim);
+    CHECK(mg_map_background_level(&cd) == 6 && mg_map_fit_inverse(&cd, &cb, &m) == MG_OK && m.out[7] > m.out[46],
+          "dim falling tissue: background level %d (want 6), the map %s", mg_map_background_level(&cd),
+          mg_map_fit_inverse(&cd, &cb, &m) == MG_OK ? "fitted" : mg_last_error());
+    mg_image_free(&dim);
     CHECK(mg_map_fit_inverse(&none, &cb, &m) == MG_ERR_ARG && mg_map_fit_inverse(&ca, &none, &m) == MG_ERR_ARG,
           "a side with nothing above the background was accepted");
     mg_image_free(&a);

@@ -66,6 +66,10 @@ void test_train(void)
         CHECK(fabs(rows[i][2] - 5e-4) < 1e-9, "losses.csv row %d: lr %g, expected 5e-4", i, rows[i][2]);
         cyc[i / PHANTOM_COUNT] += (rows[i][7] + rows[i][8]) / PHANTOM_COUNT;
     }
+    /* the contrast prior is on by default, for the first 400 iterations (more than this run's) */
+    CHECK(rows[0][15] > 0 && rows[0][16] > 0 && rows[n - 1][15] > 0 && rows[n - 1][16] > 0,
+          "losses.csv: prior_AB, prior_BA %g, %g in the first row, %g, %g in the last (want > 0: on by default)",
+          rows[0][15], rows[0][16], rows[n - 1][15], rows[n - 1][16]);
     CHECK(cyc[RUN1_EPOCHS - 1] < 0.8 * cyc[0], "mean cycle loss: first epoch %.4f, last epoch %.4f (want < 0.8x)",
           cyc[0], cyc[RUN1_EPOCHS - 1]);
 

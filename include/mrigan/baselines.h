@@ -61,7 +61,8 @@ mg_status mg_profile_quantiles(const mg_profile_counts *c, int n, float *out);
 /* The gray level at or below which a set's pixels are background, for inverse histogram matching: the lowest
  * point of the 9-level moving average of the set's histogram within 96 levels above the most common of its 64
  * darkest levels (the background's mode), and at least 6. A black background gives about 6; a noisy one (Rician
- * noise, as in raw magnitude images) the valley between the noise and the tissue. From mg_profile_add's counts. */
+ * noise, as in raw magnitude images) the valley between the noise and the tissue; 6 again when nothing lies above
+ * that point (a histogram falling from the background through all of the tissue). From mg_profile_add's counts. */
 int mg_map_background_level(const mg_profile_counts *c);
 /* Inverse histogram matching, unpaired and order-reversing: a source pixel above the source's background level
  * (mg_map_background_level) at quantile q of the source's pixels above it goes to the target's level at quantile

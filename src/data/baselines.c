@@ -81,7 +81,11 @@ int mg_map_background_level(const mg_profile_counts *c)
     for (valley = mode; valley + 1 < mode + VALLEY_WITHIN && valley + 1 < MG_MAP_LEVELS; valley++)
         if (avg[valley + 1] > avg[valley])
             break;
-    return valley > PROFILE_BACKGROUND ? valley : PROFILE_BACKGROUND;
+    /* tissue whose counts fall all the way from the background's would be swallowed whole: then only black is */
+    double above = 0;
+    for (int k = valley + 1; k < MG_MAP_LEVELS; k++)
+        above += c->all[k];
+    return valley > PROFILE_BACKGROUND && above > 0 ? valley : PROFILE_BACKGROUND;
 }
 
 /* The histogram of the pixels above level t (the rest 0); their number. */

@@ -244,8 +244,9 @@ static mg_status trainer_profiles(mg_trainer *t)
         mg_status s = mg_map_fit_inverse(&c[0], &c[1], &ab);
         if (s == MG_OK)
             s = mg_map_fit_inverse(&c[1], &c[0], &ba);
-        if (s != MG_OK)
-            return s;
+        if (s != MG_OK) /* the prior is on by default, so say how to do without it */
+            return mg_error(s, "%s, %s: the contrast prior cannot fit its map (%s); --lambda-prior 0 turns it off",
+                            t->o.a, t->o.b, mg_last_error());
         mg_cyclegan_set_prior(&t->m, &ab, &ba);
     }
     t->m.cfg.has_profile = true;
