@@ -63,6 +63,15 @@ mg_status mg_map_fit_histograms(const mg_image *src, int n_src, const mg_image *
     return MG_OK;
 }
 
+/* The histogram of the pixels above level t (the rest 0); their number. */
+static double map_above(const mg_profile_counts *c, int t, double *h)
+{
+    double n = 0;
+    for (int k = 0; k < MG_MAP_LEVELS; k++)
+        n += h[k] = k > t ? c->all[k] : 0.0;
+    return n;
+}
+
 int mg_map_background_level(const mg_profile_counts *c)
 {
     enum { HALF = 4, MODE_BELOW = 64, VALLEY_WITHIN = 96 };
@@ -82,19 +91,8 @@ int mg_map_background_level(const mg_profile_counts *c)
         if (avg[valley + 1] > avg[valley])
             break;
     /* tissue whose counts fall all the way from the background's would be swallowed whole: then only black is */
-    double above = 0;
-    for (int k = valley + 1; k < MG_MAP_LEVELS; k++)
-        above += c->all[k];
-    return valley > PROFILE_BACKGROUND && above > 0 ? valley : PROFILE_BACKGROUND;
-}
-
-/* The histogram of the pixels above level t (the rest 0); their number. */
-static double map_above(const mg_profile_counts *c, int t, double *h)
-{
-    double n = 0;
-    for (int k = 0; k < MG_MAP_LEVELS; k++)
-        n += h[k] = k > t ? c->all[k] : 0.0;
-    return n;
+    double above[MG_MAP_LEVELS];
+    return valley > PROFILE_BACKGROUND && map_above(c, valley, above) > 0 ? valley : PROFILE_BACKGROUND;
 }
 
 mg_status mg_map_fit_inverse(const mg_profile_counts *src, const mg_profile_counts *dst, mg_intensity_map *out)

@@ -213,9 +213,6 @@ static mg_status graph_check(mg_graph *g, const char *what)
     return s == MG_OK ? MG_OK : mg_error(s, "%s: %s", what, mg_graph_error(g));
 }
 
-/* x[0], x[1] plus cycle_noise * N(0, 1) per pixel, drawn from PCG32 stream MG_CYCLE_NOISE_STREAM of seed: a
- * function of the sample's seed alone, so a resumed run draws what the uninterrupted one did and no state needs
- * keeping. */
 /* m->scratch holding at least n floats, or MG_ERR_OOM naming what needed them. */
 static mg_status scratch_reserve(mg_cyclegan *m, size_t n, const char *what)
 {
@@ -229,6 +226,9 @@ static mg_status scratch_reserve(mg_cyclegan *m, size_t n, const char *what)
     return MG_OK;
 }
 
+/* x[0], x[1] plus cycle_noise * N(0, 1) per pixel, drawn from PCG32 stream MG_CYCLE_NOISE_STREAM of seed: a
+ * function of the sample's seed alone, so a resumed run draws what the uninterrupted one did and no state needs
+ * keeping. */
 static mg_status cycle_add_noise(mg_cyclegan *m, mg_graph *g, mg_tensor *x[2], uint64_t seed)
 {
     const size_t n = x[0]->numel;
