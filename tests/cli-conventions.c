@@ -280,6 +280,11 @@ void test_bench_quality(void)
         double m = json_num(mean, "\"ssim\": "), a1 = json_num(s1, "\"ssim\": "), a2 = json_num(s2, "\"ssim\": ");
         CHECK(fabs(m - (a1 + a2) / 2) < 2e-5 && json_num(mean, "\"seeds\": ") == 2,
               "bench quality --seeds: %s mean SSIM %g of %g and %g", dir, m, a1, a2);
+        /* the texture ratio: positive for every model (a translation is never flat), the mean the seeds' mean */
+        double tm = json_num(mean, "\"texture\": "), t1 = json_num(s1, "\"texture\": "),
+               t2 = json_num(s2, "\"texture\": ");
+        CHECK(t1 > 0 && t2 > 0 && fabs(tm - (t1 + t2) / 2) < 2e-4,
+              "bench quality --seeds: %s mean texture %g of %g and %g", dir, tm, t1, t2);
         double adv1 = json_num(s1, "\"adversarial\": "), adv2 = json_num(s2, "\"adversarial\": ");
         int want = adv1 <= adv2 ? 1 : 2;
         CHECK(json_num(pick, "\"seed\": ") == want && json_num(pick, "\"ssim\": ") == (want == 1 ? a1 : a2),

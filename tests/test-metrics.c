@@ -299,6 +299,46 @@ static void test_summary(void)
     report(before, "summaries: mean, sample sd, infinite PSNR left out");
 }
 
+/* The texture energies on patterns whose Laplacian is known exactly: a ramp has none (its Laplacian is 0 inside),
+ * a one-pixel checkerboard of amplitude a has (8 a)^2 at every interior pixel; only interior pixels of the mask
+ * count; over a set, the summary's texture is the pooled ratio. */
+static void test_texture(void)
+{
+    const int before = failures, w = 20, h = 14;
+    double ramp[20 * 14], fine[20 * 14], coarse[20 * 14];
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const double sign = (x + y) % 2 ? -1.0 : 1.0;
+            ramp[y * w + x] = 60.0 + 3.0 * x + 2.0 * y;
+            fine[y * w + x] = ramp[y * w + x] + sign;         /* checkerboard of amplitude 1: 64 per pixel */
+            coarse[y * w + x] = ramp[y * w + x] + 2.0 * sign; /* amplitude 2: 256 */
+        }
+    mg_metrics m;
+    MUST(mg_metrics_compute_all(coarse, fine, w, h, NULL, &m));
+    CHECK(m.hf_pred == 256.0 && m.hf_target == 64.0, "checkerboards: hf %g over %g, want 256 over 64", m.hf_pred,
+          m.hf_target);
+    MUST(mg_metrics_compute_all(ramp, fine, w, h, NULL, &m));
+    CHECK(m.hf_pred == 0.0 && m.hf_target == 64.0, "ramp: hf %g, want 0", m.hf_pred);
+    uint8_t mask[20 * 14] = {0};
+    mask[0] = 1;         /* a corner: no four neighbours, not counted */
+    mask[5 * w + 7] = 1; /* an interior pixel of the checkerboard */
+    double spike[20 * 14];
+    memcpy(spike, fine, sizeof spike);
+    spike[0] += 100.0;        /* outside what counts */
+    spike[9 * w + 9] += 50.0; /* outside the mask */
+    MUST(mg_metrics_compute_all(spike, fine, w, h, mask, &m));
+    CHECK(m.hf_pred == 64.0 && m.hf_target == 64.0, "masked: hf %g / %g, want 64 / 64", m.hf_pred, m.hf_target);
+    mg_metrics items[3] = {{.hf_pred = 256.0, .hf_target = 64.0},
+                           {.hf_pred = 0.0, .hf_target = 64.0},
+                           {.hf_pred = 64.0, .hf_target = 0.0}};
+    mg_metrics_summary s;
+    mg_metrics_compute_summary(items, 3, &s);
+    CHECK(s.texture == 2.5, "pooled texture %g, want 320 / 128 = 2.5", s.texture);
+    mg_metrics_compute_summary(items + 2, 1, &s);
+    CHECK(isnan(s.texture), "texture without texture in the targets: %g, want NaN", s.texture);
+    report(before, "texture: squared Laplacians of known patterns, interior mask pixels, pooled ratio");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -314,6 +354,7 @@ int main(int argc, char **argv)
     test_mask_rule();
     test_errors();
     test_summary();
+    test_texture();
     printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
     return failures != 0;
 }

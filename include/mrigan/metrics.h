@@ -19,7 +19,10 @@
  *          (win_size - 1) / 2), where the window lies wholly inside the image. Images must be at least 11x11.
  * With a mask (width * height bytes, non-zero = foreground), MAE and PSNR use the mask's pixels only, and SSIM is
  * the mean of the same SSIM map over the mask's pixels inside the valid region (the windows themselves still see
- * every pixel). A mask that leaves nothing to score is an error (MG_ERR_ARG). */
+ * every pixel). A mask that leaves nothing to score is an error (MG_ERR_ARG).
+ * - Texture: the fine-texture energies hf_pred and hf_target below, and over a set their ratio (the summary's
+ *          texture). A translation can match the truth's local means and still carry a one-pixel grid or speckle
+ *          that SSIM's 11-pixel window and PSNR average away; the ratio shows it (as does blur, below 1). */
 #ifndef MRIGAN_METRICS_H
 #define MRIGAN_METRICS_H
 
@@ -39,11 +42,14 @@ extern "C" {
 
 /* One image's scores. */
 typedef struct mg_metrics {
-    double psnr;   /* dB; INFINITY when the scored pixels are identical */
-    double ssim;   /* mean SSIM, at most 1 */
-    double mae;    /* gray levels (0..255 scale) */
-    long n_pixels; /* pixels scored by PSNR and MAE (all, or the mask's) */
-    long n_ssim;   /* SSIM map pixels averaged (the valid region, or the mask's part of it) */
+    double psnr;               /* dB; INFINITY when the scored pixels are identical */
+    double ssim;               /* mean SSIM, at most 1 */
+    double mae;                /* gray levels (0..255 scale) */
+    long n_pixels;             /* pixels scored by PSNR and MAE (all, or the mask's) */
+    long n_ssim;               /* SSIM map pixels averaged (the valid region, or the mask's part of it) */
+    double hf_pred, hf_target; /* fine-texture energies: the mean square of the 4-neighbour Laplacian,
+                                * 4 v(x, y) - v(x-1, y) - v(x+1, y) - v(x, y-1) - v(x, y+1), of pred and of target
+                                * over the scored pixels with all four neighbours inside the image (0 when none) */
 } mg_metrics;
 
 /* What mg_metrics_compare scores and how. */
@@ -63,6 +69,9 @@ typedef struct mg_metrics_summary {
     double psnr_mean, psnr_sd;
     double ssim_mean, ssim_sd;
     double mae_mean, mae_sd;
+    double texture; /* the images' hf_pred summed over their hf_target summed: 1 when the translations carry as much
+                     * fine texture as the truth, above 1 with speckle or a grid, below 1 when blurred; NAN when
+                     * the targets have none */
 } mg_metrics_summary;
 
 /* Writes img's width * height pixels to out on the 8-bit scale, (v + 1) * 127.5; with round, rounded to the nearest

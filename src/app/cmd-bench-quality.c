@@ -194,9 +194,10 @@ typedef struct quality_row {
 
 static void print_row(const quality_row *r)
 {
-    printf("%-11s %-4s %-9s %4d  %6.2f  %6.4f  %6.2f   %6.2f  %6.4f  %6.2f", r->set, r->direction ? "b2a" : "a2b",
-           r->label, r->n, r->sc.whole.psnr_mean, r->sc.whole.ssim_mean, r->sc.whole.mae_mean,
-           r->sc.foreground.psnr_mean, r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean);
+    printf("%-11s %-4s %-9s %4d  %6.2f  %6.4f  %6.2f   %6.2f  %6.4f  %6.2f  %7.3f", r->set,
+           r->direction ? "b2a" : "a2b", r->label, r->n, r->sc.whole.psnr_mean, r->sc.whole.ssim_mean,
+           r->sc.whole.mae_mean, r->sc.foreground.psnr_mean, r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean,
+           r->sc.foreground.texture);
     if (r->kind == ROW_MODEL)
         printf("  %7.0f s %7ld it %6ld MB peak so far  adversarial %.4f", r->seconds, r->iterations, r->peak_mb,
                r->adversarial);
@@ -208,6 +209,9 @@ static void print_row(const quality_row *r)
     fflush(stdout);
 }
 
+/* JSON has no NaN: a texture ratio without texture in the truth (a flat set) is written as -1. */
+static double json_finite(double v) { return isfinite(v) ? v : -1.0; }
+
 static void json_row(FILE *f, const quality_row *r, bool first)
 {
     const mg_metrics_summary *w = &r->sc.whole, *g = &r->sc.foreground;
@@ -216,13 +220,15 @@ static void json_row(FILE *f, const quality_row *r, bool first)
     if (r->kind == ROW_MEAN) /* the spread over the seeds, not over the slices */
         fprintf(f,
                 "\"seeds\": %d, \"whole\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f, \"psnr_db_sd_seeds\": "
-                "%.4f, \"ssim_sd_seeds\": %.5f, \"mae_sd_seeds\": %.4f}, ",
-                r->seed, w->psnr_mean, w->ssim_mean, w->mae_mean, w->psnr_sd, w->ssim_sd, w->mae_sd);
+                "%.4f, \"ssim_sd_seeds\": %.5f, \"mae_sd_seeds\": %.4f, \"texture\": %.4f}, ",
+                r->seed, w->psnr_mean, w->ssim_mean, w->mae_mean, w->psnr_sd, w->ssim_sd, w->mae_sd,
+                json_finite(w->texture));
     else
-        fprintf(f, "\"whole\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f, \"ssim_sd\": %.5f}, ", w->psnr_mean,
-                w->ssim_mean, w->mae_mean, w->ssim_sd);
-    fprintf(f, "\"foreground\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f}", g->psnr_mean, g->ssim_mean,
-            g->mae_mean);
+        fprintf(f,
+                "\"whole\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f, \"ssim_sd\": %.5f, \"texture\": %.4f}, ",
+                w->psnr_mean, w->ssim_mean, w->mae_mean, w->ssim_sd, json_finite(w->texture));
+    fprintf(f, "\"foreground\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f, \"texture\": %.4f}", g->psnr_mean,
+            g->ssim_mean, g->mae_mean, json_finite(g->texture));
     if (r->kind == ROW_MODEL || r->kind == ROW_PICK)
         fprintf(f,
                 ", \"seed\": %d, \"train_seconds\": %.1f, \"iterations\": %ld, \"process_peak_mb\": %ld, "
@@ -457,7 +463,9 @@ int cmd_bench_quality(int argc, char **argv)
                "of mrigan train set its recipe; --a, --b and --out are the benchmark's), with a grid of three of\n"
                "its slices (input | translation | truth | |difference|) in BENCH-OUT/SET/grid.png. With --seeds,\n"
                "a model per seed (in BENCH-OUT/SET/seed-N), their mean with its spread over the seeds, and the\n"
-               "seed mrigan pick keeps (the lowest final adversarial loss).\n\n"
+               "seed mrigan pick keeps (the lowest final adversarial loss). The texture column is the\n"
+               "foreground's fine-texture energy (the squared Laplacian) over the truth's: 1 as the truth, above\n"
+               "1 with speckle or a grid, below 1 when blurred.\n\n"
                "sets:\n");
         for (int i = 0; i < N_SETS; i++)
             printf("  %-11s %s\n", quality_sets[i].name, quality_sets[i].what);
@@ -496,8 +504,8 @@ int cmd_bench_quality(int argc, char **argv)
     mg_backend *be = NULL;
     if (q.train && app_open_backend("bench quality", q.s.backend, q.s.device, q.s.threads, &be) != MG_OK)
         return fprintf(stderr, "mrigan bench quality: %s\n", mg_last_error()), 1;
-    printf("%-11s %-4s %-9s %4s  %6s  %6s  %6s   %6s  %6s  %6s\n", "set", "dir", "method", "n", "PSNR", "SSIM", "MAE",
-           "fgPSNR", "fgSSIM", "fgMAE");
+    printf("%-11s %-4s %-9s %4s  %6s  %6s  %6s   %6s  %6s  %6s  %7s\n", "set", "dir", "method", "n", "PSNR", "SSIM",
+           "MAE", "fgPSNR", "fgSSIM", "fgMAE", "texture");
     int rc = 0;
     for (int k = 0; !rc && k < N_SETS; k++)
         if (chosen[k])

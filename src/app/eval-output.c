@@ -78,9 +78,9 @@ static void eval_print_summary_line(const char *label, const char *what, const m
     eval_psnr_text(psnr, sizeof psnr, s->psnr_mean);
     if (s->n_psnr_inf && s->n_psnr_inf < s->n)
         snprintf(extra, sizeof extra, "; %d identical, PSNR inf, left out", s->n_psnr_inf);
-    printf("%s%s%smean PSNR %s dB (%.2f%s), SSIM %.4f (%.4f), MAE %.2f (%.2f), n = %d%s\n", label ? label : "", what,
-           label || *what ? ": " : "", psnr, s->psnr_sd, extra, s->ssim_mean, s->ssim_sd, s->mae_mean, s->mae_sd, s->n,
-           *what ? "" : "");
+    printf("%s%s%smean PSNR %s dB (%.2f%s), SSIM %.4f (%.4f), MAE %.2f (%.2f), texture %.3f, n = %d\n",
+           label ? label : "", what, label || *what ? ": " : "", psnr, s->psnr_sd, extra, s->ssim_mean, s->ssim_sd,
+           s->mae_mean, s->mae_sd, s->texture, s->n);
 }
 
 void eval_print_summary(const eval_show *how, const eval_run *run)
@@ -164,13 +164,14 @@ static void csv_summary(FILE *f, const char *label, const char *over, const mg_m
     fprintf(f, "%s,%s,", label, over);
     csv_number(f, s->psnr_mean, ",");
     csv_number(f, s->psnr_sd, ",");
-    fprintf(f, "%.6f,%.6f,%.6f,%.6f,%d,%d\n", s->ssim_mean, s->ssim_sd, s->mae_mean, s->mae_sd, s->n, s->n_psnr_inf);
+    fprintf(f, "%.6f,%.6f,%.6f,%.6f,%d,%d,", s->ssim_mean, s->ssim_sd, s->mae_mean, s->mae_sd, s->n, s->n_psnr_inf);
+    csv_number(f, s->texture, "\n");
 }
 
 static mg_status eval_csv_summary(FILE *f, void *arg)
 {
     const eval_csv_job *job = arg;
-    fputs("direction,over,psnr_db_mean,psnr_db_sd,ssim_mean,ssim_sd,mae_mean,mae_sd,n,n_psnr_inf\n", f);
+    fputs("direction,over,psnr_db_mean,psnr_db_sd,ssim_mean,ssim_sd,mae_mean,mae_sd,n,n_psnr_inf,texture\n", f);
     for (int r = 0; r < job->n_runs; r++) {
         csv_summary(f, job->runs[r].label, "slices", &job->runs[r].slices);
         csv_summary(f, job->runs[r].label, "volumes", &job->runs[r].volumes);
@@ -247,6 +248,8 @@ static void json_summary(FILE *f, const mg_metrics_summary *s)
     json_mean_sd(f, "ssim", s->ssim_mean, s->ssim_sd);
     fputs(", ", f);
     json_mean_sd(f, "mae", s->mae_mean, s->mae_sd);
+    fputs(", \"texture\": ", f);
+    json_number(f, s->texture);
     fputs("}", f);
 }
 

@@ -77,7 +77,7 @@ mg_status mg_metrics_compare_volume(const float *pred, const mg_volume *target, 
         s = mg_volume_slice_fill(target, &p, &sc, NULL, empty);
     if (s == MG_OK)
         s = mg_image_new(p.width, p.height, &w.pred);
-    double sum_abs = 0, sum_sq = 0, sum_ssim = 0;
+    double sum_abs = 0, sum_sq = 0, sum_ssim = 0, sum_hf_pred = 0, sum_hf_target = 0;
     long pixels = 0, ssim_pixels = 0;
     for (int k = 0; s == MG_OK && k < p.count; k++) {
         bool scored = false;
@@ -92,6 +92,8 @@ mg_status mg_metrics_compare_volume(const float *pred, const mg_volume *target, 
         sum_abs += m->mae * (double)m->n_pixels;
         sum_sq += mse * (double)m->n_pixels;
         sum_ssim += m->ssim * (double)m->n_ssim;
+        sum_hf_pred += m->hf_pred;
+        sum_hf_target += m->hf_target;
         pixels += m->n_pixels;
         ssim_pixels += m->n_ssim;
     }
@@ -105,6 +107,8 @@ mg_status mg_metrics_compare_volume(const float *pred, const mg_volume *target, 
             .mae = sum_abs / (double)pixels,
             .n_pixels = pixels,
             .n_ssim = ssim_pixels,
+            .hf_pred = sum_hf_pred / out->n, /* the slices' mean, as a set of images pools them */
+            .hf_target = sum_hf_target / out->n,
         };
         out->axis = p.axis;
     }

@@ -103,6 +103,7 @@ static void summary_mean(const mg_metrics_summary *const *runs, int n, mg_metric
     double mean[3] = {0}, ss[3] = {0};
     *out = (mg_metrics_summary){.n = runs[0]->n};
     for (int i = 0; i < n; i++) {
+        out->texture += runs[i]->texture / n;
         mean[0] += runs[i]->psnr_mean / n;
         mean[1] += runs[i]->ssim_mean / n;
         mean[2] += runs[i]->mae_mean / n;
