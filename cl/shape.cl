@@ -102,3 +102,66 @@ __kernel void upsample_bwd(__global const float *dy, uint dy_off, __global float
             acc += dyp[((size_t)iy * f + r) * wo + (size_t)ix * f + k];
     dx[dx_off + i] = acc;
 }
+
+/* Bilinear upsampling by f as PyTorch's align_corners=False (the CPU backend's bilinear_taps): output o of an axis of
+ * n inputs reads i0 with weight 1 - l and i1 with weight l, from (o + 0.5) / f - 0.5 clamped at 0. */
+void bilinear_taps(int o, int n, int f, int *i0, int *i1, float *l)
+{
+    float src = ((float)o + 0.5f) * (1.0f / (float)f) - 0.5f;
+    src = src < 0.0f ? 0.0f : src;
+    *i0 = (int)src;
+    *i1 = *i0 + (*i0 < n - 1);
+    *l = src - (float)*i0;
+}
+
+float bilinear_weight(int o, int i, int n, int f)
+{
+    int i0, i1;
+    float l;
+    bilinear_taps(o, n, f, &i0, &i1, &l);
+    return (i == i0 ? 1.0f - l : 0.0f) + (i == i1 ? l : 0.0f);
+}
+
+__kernel void bilinear_fwd(__global const float *x, uint x_off, __global float *y, uint y_off, int h, int w, int f,
+                           uint n)
+{
+    size_t i = get_global_id(0);
+    if (i >= n)
+        return;
+    int wo = w * f, ho = h * f;
+    int ox = (int)(i % (size_t)wo), oy = (int)(i / (size_t)wo % (size_t)ho);
+    size_t q = i / ((size_t)wo * ho);
+    int y0, y1, x0, x1;
+    float ly, lx;
+    bilinear_taps(oy, h, f, &y0, &y1, &ly);
+    bilinear_taps(ox, w, f, &x0, &x1, &lx);
+    __global const float *r0 = x + x_off + (q * h + y0) * w, *r1 = x + x_off + (q * h + y1) * w;
+    y[y_off + i] = (1.0f - ly) * ((1.0f - lx) * r0[x0] + lx * r0[x1]) + ly * ((1.0f - lx) * r1[x0] + lx * r1[x1]);
+}
+
+/* dx[q, iy, ix] += dy over the outputs within f of the input's block, each times its weight, row by row (the CPU
+ * backend's order), over n input elements. */
+__kernel void bilinear_bwd(__global const float *dy, uint dy_off, __global float *dx, uint dx_off, int h, int w, int f,
+                           uint n)
+{
+    size_t i = get_global_id(0);
+    if (i >= n)
+        return;
+    int ix = (int)(i % (size_t)w), iy = (int)(i / (size_t)w % (size_t)h);
+    int wo = w * f, ho = h * f;
+    size_t q = i / ((size_t)w * h);
+    __global const float *dyp = dy + dy_off + q * (size_t)ho * wo;
+    float acc = dx[dx_off + i];
+    int oy_end = min((iy + 2) * f, ho), ox_end = min((ix + 2) * f, wo);
+    for (int oy = max((iy - 1) * f, 0); oy < oy_end; oy++) {
+        float wy = bilinear_weight(oy, iy, h, f);
+        if (wy == 0.0f)
+            continue;
+        for (int ox = max((ix - 1) * f, 0); ox < ox_end; ox++) {
+            float wx = bilinear_weight(ox, ix, w, f);
+            if (wx != 0.0f)
+                acc += wy * wx * dyp[(size_t)oy * wo + ox];
+        }
+    }
+    dx[dx_off + i] = acc;
+}

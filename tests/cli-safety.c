@@ -100,7 +100,7 @@ static void test_crafted(void)
         {"lambda_cycle", "-1", "lambda_cycle"},
         {"pool_size", "-1", "pool_size"},
         {"ngf", "0", "ngf"},
-        {"upsample", "bilinear", "upsample"},
+        {"upsample", "bicubic", "upsample"},
         {"lambda_structure", "-1", "lambda_structure"},
         {"structure_eps", "0", "structure_eps"},
     };

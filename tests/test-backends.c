@@ -284,6 +284,8 @@ int main(int argc, char **argv)
     resize.lambda_prior = 2.0f;
     resize.prior_iterations = 100;
     resize.ema = 0.5f; /* translations below come from the averages */
+    mg_cyclegan_config bilinear = unet;
+    bilinear.gen.upsample = MG_UPSAMPLE_BILINEAR;
     mg_backend *cpu;
     MUST(mg_backend_cpu_new(0, &cpu));
     for (int d = 0; d < n && d < 16; d++) {
@@ -296,6 +298,7 @@ int main(int argc, char **argv)
                          "ResNet, resize upsampling, structure and intensity losses, cycle noise and blur, blurred "
                          "discriminator inputs, contrast prior, EMA",
                          &resize);
+        compare_training(cpu, cl, devs[d].name, "U-Net with dropout, bilinear upsampling", &bilinear);
         mg_backend_free(cl);
     }
     mg_backend_free(cpu);

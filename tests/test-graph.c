@@ -253,6 +253,28 @@ static void test_memory(mg_backend *be)
     report(before, "graph memory: activations freed with the graph, steady-state steps allocate nothing");
 }
 
+/* bilinear2d's values, worked out by hand from PyTorch's Upsample(mode='bilinear', align_corners=False): output o
+ * reads (o + 0.5) / 2 - 0.5, clamped at 0 and at the last input, so the corners copy and the rest blend 3:1. Every
+ * weight is a power of two, so the values are exact. */
+static void test_bilinear_values(mg_backend *be)
+{
+    int before = failures;
+    mg_graph *g;
+    MUST(mg_graph_new(be, &g));
+    mg_tensor *x = mg_graph_tensor(g, 4, (const int[]){1, 1, 2, 2}, (const float[]){0, 4, 8, 12});
+    mg_tensor *y = mg_bilinear2d(g, x, 2);
+    CHECK(y && y->shape[2] == 4 && y->shape[3] == 4, "bilinear2d x2 of 2x2: %s", mg_graph_error(g));
+    if (y) {
+        const float want[16] = {0, 1, 3, 4, 2, 3, 5, 6, 6, 7, 9, 10, 8, 9, 11, 12};
+        float *v = read_all(y);
+        for (int i = 0; i < 16; i++)
+            CHECK(v[i] == want[i], "bilinear2d output %d: %g, want %g", i, v[i], want[i]);
+        free(v);
+    }
+    mg_graph_free(g);
+    report(before, "bilinear2d: PyTorch's align_corners=False values on a 2x2 input");
+}
+
 static void test_errors(mg_backend *be)
 {
     int before = failures;
@@ -455,6 +477,7 @@ int main(int argc, char **argv)
     test_backward_twice(be);
     test_memory(be);
     test_errors(be);
+    test_bilinear_values(be);
     test_rng();
     test_init(be);
     test_adam(be);

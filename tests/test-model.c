@@ -14,15 +14,16 @@
 #include "model-util.h"
 
 /* Trains a few steps (filling the pools past their size), saves, loads into a new model; both then
- * translate identically and take an identical next step. With `resize`, the generators upsample by resizing, the
+ * translate identically and take an identical next step. With a resize upsampling (nearest or bilinear), the
  * step has a structure loss, cycle noise and a blurred cycle, and the model keeps moving averages of the generators,
  * which translate: the checkpoint must keep all of that, and a weights-only save must translate as the model does. */
-static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const char *dir)
+static void test_round_trip(mg_backend *be, mg_gen_kind kind, mg_upsample up, const char *dir)
 {
     int before = failures;
+    const bool resize = up != MG_UPSAMPLE_TRANSPOSE;
     mg_cyclegan_config cfg = small_config(kind);
     if (resize) {
-        cfg.gen.upsample = MG_UPSAMPLE_RESIZE;
+        cfg.gen.upsample = up;
         cfg.lambda_structure = 2.0f;
         cfg.structure_eps = 0.2f;
         cfg.ema = 0.9f;
@@ -119,7 +120,9 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, bool resize, const
     unlink(path);
     printf("%-4s %s%s: save, load, identical translations and next step (pools full, optimiser state)\n",
            failures == before ? "ok" : "FAIL", mg_generator_names[kind],
-           resize ? " with resize upsampling, the structure loss and moving averages" : "");
+           up == MG_UPSAMPLE_BILINEAR ? " with bilinear upsampling, the structure loss and moving averages"
+           : resize                   ? " with resize upsampling, the structure loss and moving averages"
+                                      : "");
 }
 
 static void test_weights_only_and_mismatch(mg_backend *be)
@@ -380,11 +383,13 @@ int main(int argc, char **argv)
         return perror("mkdtemp"), 1;
     mg_backend *be;
     MUST(mg_backend_cpu_new(0, &be));
-    test_round_trip(be, MG_GEN_UNET, false, dir);
-    test_round_trip(be, MG_GEN_RESNET, false, dir);
-    test_round_trip(be, MG_GEN_UNET, true, dir);
-    test_round_trip(be, MG_GEN_RESNET, true, dir);
-    test_round_trip(be, MG_GEN_LOCAL, false, dir);
+    test_round_trip(be, MG_GEN_UNET, MG_UPSAMPLE_TRANSPOSE, dir);
+    test_round_trip(be, MG_GEN_RESNET, MG_UPSAMPLE_TRANSPOSE, dir);
+    test_round_trip(be, MG_GEN_UNET, MG_UPSAMPLE_RESIZE, dir);
+    test_round_trip(be, MG_GEN_RESNET, MG_UPSAMPLE_RESIZE, dir);
+    test_round_trip(be, MG_GEN_UNET, MG_UPSAMPLE_BILINEAR, dir);
+    test_round_trip(be, MG_GEN_RESNET, MG_UPSAMPLE_BILINEAR, dir);
+    test_round_trip(be, MG_GEN_LOCAL, MG_UPSAMPLE_TRANSPOSE, dir);
     test_weights_only_and_mismatch(be);
     test_seam(be);
     test_batch(be);

@@ -58,6 +58,7 @@ static mg_tensor *b_pad(mg_graph *g, mg_tensor **in, const float *a)
     return mg_reflect_pad2d(g, in[0], (int)a[0], (int)a[1], (int)a[2], (int)a[3]);
 }
 static mg_tensor *b_up(mg_graph *g, mg_tensor **in, const float *a) { return mg_upsample2d(g, in[0], (int)a[0]); }
+static mg_tensor *b_bilinear(mg_graph *g, mg_tensor **in, const float *a) { return mg_bilinear2d(g, in[0], (int)a[0]); }
 static mg_tensor *b_ngf(mg_graph *g, mg_tensor **in, const float *a) { return mg_ngf_map(g, in[0], in[1], a[0]); }
 static mg_tensor *b_quantile(mg_graph *g, mg_tensor **in, const float *a)
 {
@@ -189,6 +190,12 @@ static const op_case cases[] = {
     {"upsample2d x3 1x1", b_up, {3}, {D4(1, 2, 1, 1), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
     {"upsample2d x1", b_up, {1}, {D4(1, 2, 3, 4), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
     {"upsample2d large", b_up, {2}, {D4(2, 8, 33, 31), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
+    /* bilinear2d: a = factor; OpenCL may contract its blends into fused multiply-adds */
+    {"bilinear2d x2", b_bilinear, {2}, {D4(2, 3, 5, 7), NONE, NONE}, 0, 1e-2f, 2e-3f, 1e-6f},
+    {"bilinear2d x3", b_bilinear, {3}, {D4(1, 2, 4, 3), NONE, NONE}, 0, 1e-2f, 2e-3f, 1e-6f},
+    {"bilinear2d x2 1x1", b_bilinear, {2}, {D4(1, 2, 1, 1), NONE, NONE}, 0, 1e-2f, 2e-3f, 1e-6f},
+    {"bilinear2d x1", b_bilinear, {1}, {D4(1, 2, 3, 4), NONE, NONE}, 0, 1e-2f, 2e-3f, 1e-6f},
+    {"bilinear2d large", b_bilinear, {2}, {D4(2, 8, 33, 31), NONE, NONE}, 0, 1e-2f, 2e-3f, 1e-6f},
     /* ngf_map: a = eps; both inputs take gradients. The map curves sharply (a ratio of quartics of the
      * differences), so the central difference's O(step^2) error needs a smaller step than the other rows'. */
     {"ngf_map", b_ngf, {0.3f}, {D4(2, 3, 6, 7), D4(2, 3, 6, 7), NONE}, 0, 2e-3f, 2e-3f, 1e-5f},

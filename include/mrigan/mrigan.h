@@ -192,6 +192,9 @@ mg_tensor *mg_conv_transpose2d_ex(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_te
 mg_tensor *mg_reflect_pad2d(mg_graph *g, mg_tensor *x, int left, int right, int top, int bottom);
 /* Upsample(scale_factor=factor, mode='nearest'): [N,C,H,W] -> [N,C,H*factor,W*factor]. */
 mg_tensor *mg_upsample2d(mg_graph *g, mg_tensor *x, int factor);
+/* Upsample(scale_factor=factor, mode='bilinear', align_corners=False): the same shapes, each output the blend of
+ * the four inputs nearest its centre mapped back, (o + 0.5) / factor - 0.5 (clamped at the border). */
+mg_tensor *mg_bilinear2d(mg_graph *g, mg_tensor *x, int factor);
 /* InstanceNorm2d: per (n, c) plane, biased variance; gamma and beta [C] or both NULL. */
 mg_tensor *mg_instance_norm(mg_graph *g, mg_tensor *x, mg_tensor *gamma, mg_tensor *beta, float eps);
 mg_tensor *mg_relu(mg_graph *g, mg_tensor *x);

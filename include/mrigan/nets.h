@@ -41,11 +41,12 @@ extern const char mg_generator_choice_list[];
 /* The kind named name; MG_ERR_FORMAT naming the known ones otherwise. */
 mg_status mg_generator_kind_of(const char *name, mg_gen_kind *out);
 
-/* How the decoders grow a feature map: a transposed convolution (the standard generators), or nearest-neighbour
- * resizing followed by a 3x3 convolution, which cannot leave the checkerboard of overlapping strides (Odena et
- * al. 2016). The order of MG_UPSAMPLE_CHOICES. */
-typedef enum mg_upsample { MG_UPSAMPLE_TRANSPOSE, MG_UPSAMPLE_RESIZE } mg_upsample;
-#define MG_UPSAMPLE_CHOICES "transpose|resize"
+/* How the decoders grow a feature map: a transposed convolution (the standard generators), or a 2x resize
+ * followed by a 3x3 convolution, which cannot leave the checkerboard of overlapping strides (Odena et al. 2016):
+ * nearest-neighbour, or bilinear, whose smoother interpolation leaves less of a two-pixel period for the
+ * convolution to build a grid from. The order of MG_UPSAMPLE_CHOICES. */
+typedef enum mg_upsample { MG_UPSAMPLE_TRANSPOSE, MG_UPSAMPLE_RESIZE, MG_UPSAMPLE_BILINEAR } mg_upsample;
+#define MG_UPSAMPLE_CHOICES "transpose|resize|bilinear"
 
 typedef struct mg_gen_config {
     mg_gen_kind kind;

@@ -22,7 +22,7 @@ typedef struct mg_op_params {
     mg_conv_params conv;
     int pad[4];   /* reflect_pad2d: left, right, top, bottom */
     float f;      /* leaky_relu slope, instance_norm eps, dropout p, scale factor, ngf_map eps */
-    int factor;   /* upsample2d: the integer scale */
+    int factor;   /* upsample2d, bilinear2d: the integer scale */
     uint64_t key; /* dropout: the mask stream's key */
 } mg_op_params;
 

@@ -178,20 +178,30 @@ mg_tensor *mg_reflect_pad2d(mg_graph *g, mg_tensor *x, int left, int right, int 
     return op_emit(g, op, mg_graph_new_tensor(g, 4, shape), &x, 1, &prm, NULL);
 }
 
-mg_tensor *mg_upsample2d(mg_graph *g, mg_tensor *x, int factor)
+/* Nearest-neighbour and bilinear upsampling share their shapes and checks. */
+static mg_tensor *upsample_emit(mg_graph *g, mg_op op, mg_tensor *x, int factor)
 {
-    const mg_op op = MG_OP_UPSAMPLE2D;
     if (!op_check(g, op, &x, 1, 1))
         return NULL;
     if (x->ndim != 4)
         return op_fail_shape(g, op, "input must be [N,C,H,W]", x, NULL);
     if (factor < 1 || factor > 64)
-        return mg_graph_fail(g, mg_error(MG_ERR_ARG, "upsample2d: factor %d outside 1..64", factor));
+        return mg_graph_fail(g, mg_error(MG_ERR_ARG, "%s: factor %d outside 1..64", mg_op_names[op], factor));
     if ((int64_t)x->shape[2] * factor > INT32_MAX / 2 || (int64_t)x->shape[3] * factor > INT32_MAX / 2)
         return op_fail_shape(g, op, "output too large", x, NULL);
     int shape[4] = {x->shape[0], x->shape[1], x->shape[2] * factor, x->shape[3] * factor};
     mg_op_params prm = {.factor = factor};
     return op_emit(g, op, mg_graph_new_tensor(g, 4, shape), &x, 1, &prm, NULL);
+}
+
+mg_tensor *mg_upsample2d(mg_graph *g, mg_tensor *x, int factor)
+{
+    return upsample_emit(g, MG_OP_UPSAMPLE2D, x, factor);
+}
+
+mg_tensor *mg_bilinear2d(mg_graph *g, mg_tensor *x, int factor)
+{
+    return upsample_emit(g, MG_OP_BILINEAR2D, x, factor);
 }
 
 mg_tensor *mg_instance_norm(mg_graph *g, mg_tensor *x, mg_tensor *gamma, mg_tensor *beta, float eps)

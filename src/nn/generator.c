@@ -4,9 +4,9 @@
  * conv4 s2 p1 -> instance norm (outermost: tanh), optional dropout 0.5 in the 8*ngf levels below the
  * innermost, concatenated with the LeakyReLU of the matching encoder output. ResNet (CycleGAN's
  * ResnetGenerator): c7s1-ngf, d2ngf, d4ngf, residual blocks, u2ngf, ungf, c7s1-1, tanh, with reflection
- * padding and instance norm. With MG_UPSAMPLE_RESIZE every transposed convolution of either becomes a nearest-neighbour
- * 2x resize then a 3x3 convolution (reflection-padded in the ResNet, zero-padded in the U-Net as its other
- * convolutions are), with the same channels. */
+ * padding and instance norm. With MG_UPSAMPLE_RESIZE (MG_UPSAMPLE_BILINEAR) every transposed convolution of either
+ * becomes a nearest-neighbour (bilinear) 2x resize then a 3x3 convolution (reflection-padded in the ResNet,
+ * zero-padded in the U-Net as its other convolutions are), with the same channels. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,13 +54,19 @@ static mg_status unet_build(mg_backend *be, mg_generator *gen)
         snprintf(name, sizeof name, "up%d", i + 1);
         int c_in = i == c->depth - 1 ? unet_channels(c, i) : 2 * unet_channels(c, i);
         int c_out = i == 0 ? 1 : unet_channels(c, i - 1);
-        bool resize = c->upsample == MG_UPSAMPLE_RESIZE;
+        bool resize = c->upsample != MG_UPSAMPLE_TRANSPOSE;
         mg_status s = mg_net_conv(&gen->net, be, name, c_out, c_in, resize ? 3 : 4, !resize, &gen->w[c->depth + i],
                                   &gen->b[c->depth + i]);
         if (s != MG_OK)
             return s;
     }
     return MG_OK;
+}
+
+/* The 2x resize of the resize-convolution decoders. */
+static mg_tensor *gen_resize(mg_graph *g, const mg_gen_config *c, mg_tensor *x)
+{
+    return c->upsample == MG_UPSAMPLE_BILINEAR ? mg_bilinear2d(g, x, 2) : mg_upsample2d(g, x, 2);
 }
 
 static mg_tensor *unet_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
@@ -75,10 +81,9 @@ static mg_tensor *unet_forward(mg_graph *g, const mg_generator *gen, mg_tensor *
         feats[i] = x;
     }
     for (int i = depth - 1; i >= 0; i--) {
-        mg_tensor *u =
-            c->upsample == MG_UPSAMPLE_RESIZE
-                ? mg_conv2d(g, mg_upsample2d(g, mg_relu(g, x), 2), gen->w[depth + i], gen->b[depth + i], 1, 1)
-                : mg_conv_transpose2d(g, mg_relu(g, x), gen->w[depth + i], gen->b[depth + i], 2, 1, 0);
+        mg_tensor *u = c->upsample != MG_UPSAMPLE_TRANSPOSE
+                           ? mg_conv2d(g, gen_resize(g, c, mg_relu(g, x)), gen->w[depth + i], gen->b[depth + i], 1, 1)
+                           : mg_conv_transpose2d(g, mg_relu(g, x), gen->w[depth + i], gen->b[depth + i], 2, 1, 0);
         if (i == 0)
             return mg_tanh(g, u);
         u = mg_instance_norm(g, u, NULL, NULL, 1e-5f);
@@ -135,7 +140,7 @@ static mg_status resnet_build(mg_backend *be, mg_generator *gen)
     }
     for (int m = 2; m >= 1 && s == MG_OK; m--, l++) {
         snprintf(name, sizeof name, "up%d", m);
-        s = mg_net_conv(&gen->net, be, name, f << (m - 1), f << m, 3, c->upsample != MG_UPSAMPLE_RESIZE, &gen->w[l],
+        s = mg_net_conv(&gen->net, be, name, f << (m - 1), f << m, 3, c->upsample == MG_UPSAMPLE_TRANSPOSE, &gen->w[l],
                         &gen->b[l]);
     }
     if (s == MG_OK)
@@ -164,8 +169,8 @@ static mg_tensor *resnet_forward(mg_graph *g, const mg_generator *gen, mg_tensor
     }
     for (int m = 0; m < 2; m++) {
         int l = 3 + 2 * nb + m;
-        if (gen->cfg.upsample == MG_UPSAMPLE_RESIZE)
-            x = mg_conv2d(g, mg_reflect_pad2d(g, mg_upsample2d(g, x, 2), 1, 1, 1, 1), gen->w[l], gen->b[l], 1, 0);
+        if (gen->cfg.upsample != MG_UPSAMPLE_TRANSPOSE)
+            x = mg_conv2d(g, mg_reflect_pad2d(g, gen_resize(g, &gen->cfg, x), 1, 1, 1, 1), gen->w[l], gen->b[l], 1, 0);
         else
             x = mg_conv_transpose2d(g, x, gen->w[l], gen->b[l], 2, 1, 1);
         x = mg_relu(g, mg_instance_norm(g, x, NULL, NULL, 1e-5f));
@@ -285,7 +290,7 @@ mg_status mg_generator_new(mg_backend *be, const char *prefix, const mg_gen_conf
         return mg_error(MG_ERR_ARG, "generator: ngf %d outside 1..1024", cfg->ngf);
     if (!gen_known(cfg))
         return mg_error(MG_ERR_ARG, "generator: kind %d is not one of %s", (int)cfg->kind, MG_GENERATOR_CHOICES);
-    if ((unsigned)cfg->upsample > MG_UPSAMPLE_RESIZE)
+    if ((unsigned)cfg->upsample > MG_UPSAMPLE_BILINEAR)
         return mg_error(MG_ERR_ARG, "generator: upsample %d is not one of %s", (int)cfg->upsample, MG_UPSAMPLE_CHOICES);
     mg_status s = gen_kinds[cfg->kind].check(cfg);
     if (s != MG_OK)

@@ -1,5 +1,5 @@
-/* Ops that move data without arithmetic on the CPU: reflection padding, channel concatenation and
- * nearest-neighbour upsampling. */
+/* Ops that move or resample data on the CPU: reflection padding, channel concatenation, nearest-neighbour and
+ * bilinear upsampling. */
 #include <string.h>
 
 #include "cpu.h"
@@ -172,3 +172,94 @@ static mg_status up_run(void *ctx, mg_node *n, bool backward)
 
 mg_status cpu_upsample2d_fwd(void *ctx, mg_node *n) { return up_run(ctx, n, false); }
 mg_status cpu_upsample2d_bwd(void *ctx, mg_node *n) { return up_run(ctx, n, true); }
+
+/* ------------------------------------------------------------------ bilinear upsampling */
+
+/* PyTorch's Upsample(mode='bilinear', align_corners=False) along one axis of n input samples: output o reads
+ * input i0 with weight 1 - l and i1 with weight l, its centre mapped back to (o + 0.5) / f - 0.5, clamped at 0. */
+static inline void bilinear_taps(int o, int n, int f, int *i0, int *i1, float *l)
+{
+    float src = ((float)o + 0.5f) * (1.0f / (float)f) - 0.5f;
+    src = src < 0.0f ? 0.0f : src;
+    *i0 = (int)src;
+    *i1 = *i0 + (*i0 < n - 1);
+    *l = src - (float)*i0;
+}
+
+/* The weight output o gives input i (both taps count at the border, where i0 == i1). */
+static inline float bilinear_weight(int o, int i, int n, int f)
+{
+    int i0, i1;
+    float l;
+    bilinear_taps(o, n, f, &i0, &i1, &l);
+    return (i == i0 ? 1.0f - l : 0.0f) + (i == i1 ? l : 0.0f);
+}
+
+static void bilinear_fwd_planes(void *p, size_t q0, size_t q1)
+{
+    const up_args *a = p;
+    const int wo = a->w * a->f, ho = a->h * a->f;
+    for (size_t q = q0; q < q1; q++) {
+        const float *x = a->src + q * a->h * a->w;
+        float *y = a->dst + q * (size_t)ho * wo;
+        for (int oy = 0; oy < ho; oy++) {
+            int y0, y1;
+            float ly;
+            bilinear_taps(oy, a->h, a->f, &y0, &y1, &ly);
+            for (int ox = 0; ox < wo; ox++) {
+                int x0, x1;
+                float lx;
+                bilinear_taps(ox, a->w, a->f, &x0, &x1, &lx);
+                const float *r0 = x + (size_t)y0 * a->w, *r1 = x + (size_t)y1 * a->w;
+                y[(size_t)oy * wo + ox] =
+                    (1.0f - ly) * ((1.0f - lx) * r0[x0] + lx * r0[x1]) + ly * ((1.0f - lx) * r1[x0] + lx * r1[x1]);
+            }
+        }
+    }
+}
+
+/* dx[q, iy, ix] += the sum of dy over the outputs that read it, each times its weight, gathered (no two threads
+ * write one input) in the OpenCL kernel's order: the outputs within f of the input's own block, row by row. */
+static void bilinear_bwd_planes(void *p, size_t q0, size_t q1)
+{
+    const up_args *a = p;
+    const int wo = a->w * a->f, ho = a->h * a->f;
+    for (size_t q = q0; q < q1; q++) {
+        float *dx = a->dst + q * a->h * a->w;
+        const float *dy = a->src + q * (size_t)ho * wo;
+        for (int iy = 0; iy < a->h; iy++)
+            for (int ix = 0; ix < a->w; ix++) {
+                float acc = dx[(size_t)iy * a->w + ix];
+                const int oy_end = (iy + 2) * a->f < ho ? (iy + 2) * a->f : ho;
+                const int ox_end = (ix + 2) * a->f < wo ? (ix + 2) * a->f : wo;
+                for (int oy = (iy - 1) * a->f > 0 ? (iy - 1) * a->f : 0; oy < oy_end; oy++) {
+                    const float wy = bilinear_weight(oy, iy, a->h, a->f);
+                    if (wy == 0.0f)
+                        continue;
+                    for (int ox = (ix - 1) * a->f > 0 ? (ix - 1) * a->f : 0; ox < ox_end; ox++) {
+                        const float wx = bilinear_weight(ox, ix, a->w, a->f);
+                        if (wx != 0.0f)
+                            acc += wy * wx * dy[(size_t)oy * wo + ox];
+                    }
+                }
+                dx[(size_t)iy * a->w + ix] = acc;
+            }
+    }
+}
+
+static mg_status bilinear_run(void *ctx, mg_node *n, bool backward)
+{
+    const mg_tensor *x = n->src[0];
+    if (backward && !n->want_grad[0])
+        return MG_OK;
+    up_args a = {.h = x->shape[2], .w = x->shape[3], .f = n->p.factor};
+    a.src = cpu_data(backward ? n->dst->grad : x);
+    a.dst = cpu_data(backward ? x->grad : n->dst);
+    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)x->shape[0] * x->shape[1],
+                cpu_grain((size_t)n->dst->shape[2] * n->dst->shape[3]),
+                backward ? bilinear_bwd_planes : bilinear_fwd_planes, &a);
+    return MG_OK;
+}
+
+mg_status cpu_bilinear2d_fwd(void *ctx, mg_node *n) { return bilinear_run(ctx, n, false); }
+mg_status cpu_bilinear2d_bwd(void *ctx, mg_node *n) { return bilinear_run(ctx, n, true); }

@@ -59,15 +59,22 @@ mg_status cl_concat_bwd(void *ctx, mg_node *n)
     return s;
 }
 
+/* Nearest-neighbour (upsample_*) and bilinear (bilinear_*) upsampling take the same arguments. */
 static mg_status upsample_run(cl_ctx *c, const mg_node *n, bool forward)
 {
+    const bool bilinear = n->op == MG_OP_BILINEAR2D;
     const mg_tensor *in = forward ? n->src[0] : n->dst->grad, *out = forward ? n->dst : n->src[0]->grad;
     cl_mem ib = cl_buf(in), ob = cl_buf(out);
     cl_uint io = cl_off(in), oo = cl_off(out), len = (cl_uint)out->numel;
     cl_int h = n->src[0]->shape[2], w = n->src[0]->shape[3], f = n->p.factor;
-    return cl_call(c, FAMILY, forward ? "upsample_fwd" : "upsample_bwd", len, 0, 8, CL_ARG(ib), CL_ARG(io), CL_ARG(ob),
-                   CL_ARG(oo), CL_ARG(h), CL_ARG(w), CL_ARG(f), CL_ARG(len));
+    const char *kernel = bilinear  ? (forward ? "bilinear_fwd" : "bilinear_bwd")
+                         : forward ? "upsample_fwd"
+                                   : "upsample_bwd";
+    return cl_call(c, FAMILY, kernel, len, 0, 8, CL_ARG(ib), CL_ARG(io), CL_ARG(ob), CL_ARG(oo), CL_ARG(h), CL_ARG(w),
+                   CL_ARG(f), CL_ARG(len));
 }
 
 mg_status cl_upsample2d_fwd(void *ctx, mg_node *n) { return upsample_run(ctx, n, true); }
 mg_status cl_upsample2d_bwd(void *ctx, mg_node *n) { return n->want_grad[0] ? upsample_run(ctx, n, false) : MG_OK; }
+mg_status cl_bilinear2d_fwd(void *ctx, mg_node *n) { return upsample_run(ctx, n, true); }
+mg_status cl_bilinear2d_bwd(void *ctx, mg_node *n) { return n->want_grad[0] ? upsample_run(ctx, n, false) : MG_OK; }
