@@ -240,6 +240,10 @@ void test_bench_quality(void)
     CHECK(rc == 0 && id > 0.1 && hist > 0 && oracle > hist && oracle > id + 0.3,
           "bench quality: exit %d, SSIM identity %g, histogram %g, oracle %g", rc, id, hist, oracle);
     free(json);
+    /* the whole-head phantom is rendered into a --bench-out whose parents do not exist yet */
+    rc = mrigan("bench", "quality", "--sets", "phantom", "--bench-out", tp("QP/new/quality"), NULL);
+    CHECK(rc == 0 && exists(tp("QP/new/quality/phantom-data/T2/phantom_047.png")),
+          "bench quality --sets phantom into a new folder: exit %d", rc);
     /* the identity row is what eval --identity measures on the same pairs */
     snprintf(sh, sizeof sh,
              "'%s' eval --identity --direction a2b --a '%s/data/phantom/T1' --b '%s/data/phantom/T2' "

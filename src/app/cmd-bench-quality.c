@@ -95,8 +95,7 @@ static int phantom_folder(const quality_set_def *d, const char *embedded, const 
     mg_phantom_config_default(&pc);
     pc.width = 181;
     pc.height = 217;
-    if ((mkdir(out, 0777) != 0 && errno != EEXIST) ||
-        mg_phantom_write(dir, &pc, 48, 8, "mrigan bench quality (48 pairs of 181x217, seed 1)") != MG_OK)
+    if (mg_phantom_write(dir, &pc, 48, 8, "mrigan bench quality (48 pairs of 181x217, seed 1)") != MG_OK)
         return fprintf(stderr, "mrigan bench quality: cannot render the phantom into %s: %s\n", dir, mg_last_error()),
                1;
     return 0;
@@ -256,12 +255,8 @@ static int train_set(bench_quality *q, const quality_set_def *d, quality_files *
     snprintf(a, sizeof a, "%s/A", dir);
     snprintf(b, sizeof b, "%s/B", dir);
     snprintf(run, sizeof run, "%s/run", dir);
-    char set_dir[4200];
-    snprintf(set_dir, sizeof set_dir, "%s/%s", q->out, d->name);
-    const char *make[3] = {q->out, set_dir, dir}; /* dir is set_dir, or a seed's folder in it */
-    for (int i = 0; i < 3; i++)
-        if (mkdir(make[i], 0777) != 0 && errno != EEXIST)
-            return fprintf(stderr, "mrigan bench quality: cannot create %s: %s\n", make[i], strerror(errno)), 1;
+    if (mg_file_make_dirs(dir) != 0) /* dir is the set's folder, or a seed's folder in it */
+        return fprintf(stderr, "mrigan bench quality: cannot create %s: %s\n", dir, strerror(errno)), 1;
     if (copy_shuffled(f->a, f->n, a, (uint64_t)seed) || copy_shuffled(f->b, f->n, b, (uint64_t)seed + 1))
         return 1;
     mg_train_settings s = q->s;

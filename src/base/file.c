@@ -150,3 +150,31 @@ bool mg_path_fmt(char *buf, size_t len, const char *fmt, ...)
     }
     return true;
 }
+
+/* Each prefix of path that ends at a '/', then path itself. */
+int mg_file_make_dirs(const char *path)
+{
+    char buf[4096];
+    if (!mg_path_fmt(buf, sizeof buf, "%s", path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    const size_t len = strlen(buf);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        const char c = buf[i];
+        buf[i] = '\0';
+        struct stat sb;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        if (stat(buf, &sb) != 0)
+            return -1;
+        if (!S_ISDIR(sb.st_mode)) {
+            errno = ENOTDIR;
+            return -1;
+        }
+        buf[i] = c;
+    }
+    return 0;
+}

@@ -21,6 +21,10 @@ typedef mg_status (*mg_file_writer)(FILE *f, void *arg);
  * the caller ignores it (then it is EFBIG). */
 mg_status mg_file_write_atomic(const char *what, const char *path, mg_file_writer writer, void *arg);
 
+/* mkdir -p: creates every missing folder of path. 0, or -1 with errno (ENOTDIR where a part of path exists and is
+ * not a folder, ENAMETOOLONG past 4095 bytes); the caller names path in its message. */
+int mg_file_make_dirs(const char *path);
+
 /* printf into buf, for paths: false (and an empty buf) when the result does not fit. */
 bool mg_path_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

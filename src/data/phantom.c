@@ -535,29 +535,11 @@ mg_status mg_phantom_render(const mg_phantom_config *cfg, int index, mg_image *t
 }
 
 /* ------------------------------------------------------------------ writing a set */
-/* mkdir -p: every missing folder of path. */
-static mg_status make_dirs(const char *path)
+static mg_status phantom_make_dirs(const char *path)
 {
-    size_t len = strlen(path);
-    char *p = malloc(len + 1);
-    if (!p)
-        return mg_error(MG_ERR_OOM, "phantom: out of memory");
-    memcpy(p, path, len + 1);
-    mg_status st = MG_OK;
-    for (size_t i = 1; i <= len && st == MG_OK; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        char c = p[i];
-        p[i] = '\0';
-        struct stat sb;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            st = mg_error(MG_ERR_IO, "phantom: cannot create folder '%s': %s", p, strerror(errno));
-        else if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
-            st = mg_error(MG_ERR_IO, "phantom: '%s' exists and is not a folder", p);
-        p[i] = c;
-    }
-    free(p);
-    return st;
+    return mg_file_make_dirs(path)
+               ? mg_error(MG_ERR_IO, "phantom: cannot create folder '%s': %s", path, strerror(errno))
+               : MG_OK;
 }
 
 static void describe(FILE *f, const mg_phantom_config *cfg, int count, int bit_depth, const char *command_line,
@@ -653,9 +635,9 @@ mg_status mg_phantom_write(const char *dir, const mg_phantom_config *cfg, int co
     if (!d1 || !d2 || !txt || !s)
         st = mg_error(MG_ERR_OOM, "phantom: out of memory");
     if (st == MG_OK)
-        st = make_dirs(d1);
+        st = phantom_make_dirs(d1);
     if (st == MG_OK)
-        st = make_dirs(d2);
+        st = phantom_make_dirs(d2);
     phantom_job job = {cfg, count, bit_depth, digits, command_line, d1, d2, s};
     if (st == MG_OK)
         st = mg_file_write_atomic("phantom: ", txt, phantom_write_all, &job);

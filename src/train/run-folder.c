@@ -122,24 +122,6 @@ static mg_status folder_fail(const char *what, const char *path)
     return mg_error(MG_ERR_IO, "%s %s: %s", what, path, strerror(errno));
 }
 
-int run_make_dir(const char *path)
-{
-    char buf[4096];
-    if (!mg_path_fmt(buf, sizeof buf, "%s", path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 mg_status mg_trainer_check_folder(const char *out, bool overwrite)
 {
     int entries;
@@ -159,7 +141,7 @@ mg_status mg_trainer_check_folder(const char *out, bool overwrite)
 mg_status run_folder_lock(const char *out, bool create, int *lock_fd)
 {
     *lock_fd = -1;
-    if (create && run_make_dir(out) != 0)
+    if (create && mg_file_make_dirs(out) != 0)
         return folder_fail("cannot create", out);
     /* An advisory lock on the folder itself: a second trainer in the same folder would interleave saves. */
     *lock_fd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -187,7 +169,7 @@ mg_status run_folder_prepare(const char *out, bool clear_old, int lock_fd, int *
     if (clear_old && (folder_remove_matching(out, folder_is_run_file, cleared) != 0 ||
                       folder_remove_matching(samples, folder_is_sample, cleared) != 0))
         return folder_fail("cannot clear the old run in", out);
-    if (run_make_dir(samples) != 0)
+    if (mg_file_make_dirs(samples) != 0)
         return folder_fail("cannot create", samples);
     /* Holding the lock, no save of ours is under way: every temporary file of the run's is a killed save's. */
     if (lock_fd >= 0 && (folder_remove_matching(out, folder_is_stale_tmp, stale) != 0 ||

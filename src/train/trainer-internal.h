@@ -78,8 +78,6 @@ mg_status run_check_pools(const mg_cyclegan *m, int height, int width);
 mg_status run_load_state(const mg_ckpt *c, mg_train_settings *o, run_state *st, run_strings *str);
 
 /* ------------------------------------------------------------------ the run folder (run-folder.c) */
-/* mkdir -p; -1 with errno on failure. */
-int run_make_dir(const char *path);
 /* Takes the run folder's exclusive lock (creating the folder when create), held through *lock_fd (-1 where the
  * file system cannot lock). MG_ERR_IO "another mrigan train is using DIR" when another process holds it. */
 mg_status run_folder_lock(const char *out, bool create, int *lock_fd);
