@@ -263,7 +263,7 @@ static mg_status translate_slice(mg_cyclegan *m, const translate_opts *o, const 
 /* Creates the output folder and the groups' subfolders. */
 static int make_folders(const translate_opts *o, const translate_list *l)
 {
-    if (mkdir(o->out, 0777) != 0 && errno != EEXIST)
+    if (mg_file_make_dirs(o->out) != 0) /* its parents too, as train's --out */
         return fprintf(stderr, "mrigan translate: cannot create %s: %s\n", o->out, strerror(errno)), 1;
     for (int i = 0; l->n_groups > 1 && i < l->n; i++) {
         char dir[4096];
