@@ -157,22 +157,6 @@ static void up_bwd_planes(void *p, size_t q0, size_t q1)
     }
 }
 
-static mg_status up_run(void *ctx, mg_node *n, bool backward)
-{
-    const mg_tensor *x = n->src[0];
-    if (backward && !n->want_grad[0])
-        return MG_OK;
-    up_args a = {.h = x->shape[2], .w = x->shape[3], .f = n->p.factor};
-    a.src = cpu_data(backward ? n->dst->grad : x);
-    a.dst = cpu_data(backward ? x->grad : n->dst);
-    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)x->shape[0] * x->shape[1],
-                cpu_grain((size_t)n->dst->shape[2] * n->dst->shape[3]), backward ? up_bwd_planes : up_fwd_planes, &a);
-    return MG_OK;
-}
-
-mg_status cpu_upsample2d_fwd(void *ctx, mg_node *n) { return up_run(ctx, n, false); }
-mg_status cpu_upsample2d_bwd(void *ctx, mg_node *n) { return up_run(ctx, n, true); }
-
 /* ------------------------------------------------------------------ bilinear upsampling */
 
 /* PyTorch's Upsample(mode='bilinear', align_corners=False) along one axis of n input samples: output o reads
@@ -247,7 +231,9 @@ static void bilinear_bwd_planes(void *p, size_t q0, size_t q1)
     }
 }
 
-static mg_status bilinear_run(void *ctx, mg_node *n, bool backward)
+/* ------------------------------------------------------------------ both upsamplings: the same arguments, one
+ * plane per item, each its own plane loops */
+static mg_status up_run(void *ctx, mg_node *n, bool backward)
 {
     const mg_tensor *x = n->src[0];
     if (backward && !n->want_grad[0])
@@ -257,9 +243,14 @@ static mg_status bilinear_run(void *ctx, mg_node *n, bool backward)
     a.dst = cpu_data(backward ? x->grad : n->dst);
     mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)x->shape[0] * x->shape[1],
                 cpu_grain((size_t)n->dst->shape[2] * n->dst->shape[3]),
-                backward ? bilinear_bwd_planes : bilinear_fwd_planes, &a);
+                n->op == MG_OP_BILINEAR2D ? (backward ? bilinear_bwd_planes : bilinear_fwd_planes)
+                : backward                ? up_bwd_planes
+                                          : up_fwd_planes,
+                &a);
     return MG_OK;
 }
 
-mg_status cpu_bilinear2d_fwd(void *ctx, mg_node *n) { return bilinear_run(ctx, n, false); }
-mg_status cpu_bilinear2d_bwd(void *ctx, mg_node *n) { return bilinear_run(ctx, n, true); }
+mg_status cpu_upsample2d_fwd(void *ctx, mg_node *n) { return up_run(ctx, n, false); }
+mg_status cpu_upsample2d_bwd(void *ctx, mg_node *n) { return up_run(ctx, n, true); }
+mg_status cpu_bilinear2d_fwd(void *ctx, mg_node *n) { return up_run(ctx, n, false); }
+mg_status cpu_bilinear2d_bwd(void *ctx, mg_node *n) { return up_run(ctx, n, true); }

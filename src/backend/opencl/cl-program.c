@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "cl-internal.h"
 #include "cl-sources.h"
-#include "base/file.h"
 
 #define BUILD_OPTIONS "-cl-std=CL1.2"
 
@@ -80,14 +80,7 @@ static bool cache_path(const cl_ctx *c, const char *const *texts, const size_t *
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
         h = fnv1a(h, parts[i], strlen(parts[i]) + 1);
     h = fnv1a(fnv1a(h, texts[0], lens[0]), texts[1], lens[1]);
-    /* mkdir -p of dir */
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(dir, 0777);
-            *p = '/';
-        }
-    mkdir(dir, 0777);
+    (void)mg_file_make_dirs(dir); /* the cache is optional: a folder that cannot be made fails the save, quietly */
     return snprintf(path, path_len, "%s/cl-%016llx.bin", dir, (unsigned long long)h) < (int)path_len;
 }
 
