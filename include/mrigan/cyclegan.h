@@ -24,7 +24,7 @@ typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
 #define MG_BLUR_MAX_SIGMA 4
 
 /* The structure loss's edge scale when none is given (settings.def) or kept (checkpoints without it). */
-#define MG_STRUCTURE_EPS_DEFAULT 0.1f
+#define MG_STRUCTURE_EPS_DEFAULT 0.3f
 /* The contrast prior's fade when none is given (settings.def) or kept (checkpoints without the prior). */
 #define MG_PRIOR_ITERATIONS_DEFAULT 400
 
