@@ -151,7 +151,7 @@ static int copy_shuffled(char **files, int n, const char *dir, uint64_t seed)
     mg_rng_seed(&r, seed, 17);
     if (perm)
         mg_rng_permutation(&r, perm, n);
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    if (mg_file_make_dirs(dir) != 0)
         rc = (fprintf(stderr, "mrigan bench quality: cannot create %s: %s\n", dir, strerror(errno)), 1);
     for (int i = 0; !rc && i < n; i++) {
         const char *src = files[perm[i]],

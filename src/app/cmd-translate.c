@@ -268,7 +268,7 @@ static int make_folders(const translate_opts *o, const translate_list *l)
     for (int i = 0; l->n_groups > 1 && i < l->n; i++) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%.*s", (int)(app_base_name(l->jobs[i].out) - l->jobs[i].out - 1), l->jobs[i].out);
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        if (mg_file_make_dirs(dir) != 0)
             return fprintf(stderr, "mrigan translate: cannot create %s: %s\n", dir, strerror(errno)), 1;
     }
     return 0;
