@@ -24,6 +24,7 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, mg_upsample up, co
     mg_cyclegan_config cfg = small_config(kind);
     if (resize) {
         cfg.gen.upsample = up;
+        cfg.gen.pad = up == MG_UPSAMPLE_RESIZE ? MG_PAD_REFLECT : MG_PAD_ZERO;
         cfg.lambda_structure = 2.0f;
         cfg.structure_eps = 0.2f;
         cfg.ema = 0.9f;
@@ -347,6 +348,39 @@ static void test_size(mg_backend *be)
     report(before, "model size counted without allocating; a giant configuration refused");
 }
 
+/* Zero padding marks the border; reflection does not. On a two-pixel checkerboard reflection extends the slice as
+ * its own period would, so with resize upsampling every stride-2 convolution sees the same neighbourhood everywhere
+ * and the translation comes out constant (up to rounding: summation orders may differ between a GEMM's edge and
+ * middle). With zeros the edges differ from the middle even untrained: what a trained network turns into stripes
+ * along the edges. Both generators that pad, both ways. */
+static void test_border(mg_backend *be)
+{
+    int before = failures;
+    static float x[S * S], y[S * S];
+    for (int i = 0; i < S * S; i++)
+        x[i] = (i / S + i % S) % 2 ? -0.2f : -0.8f;
+    for (int k = 0; k < 2; k++)
+        for (int pad = MG_PAD_ZERO; pad <= MG_PAD_REFLECT; pad++) {
+            mg_cyclegan_config cfg = small_config(k ? MG_GEN_RESNET : MG_GEN_UNET);
+            cfg.gen.upsample = MG_UPSAMPLE_RESIZE;
+            cfg.gen.dropout = false;
+            cfg.gen.pad = (mg_gen_pad)pad;
+            mg_cyclegan m;
+            MUST(mg_cyclegan_new(be, &cfg, 5, &m));
+            for (int d = 0; d < 2; d++) {
+                MUST(mg_cyclegan_translate(&m, d, x, S, S, y));
+                double spread = 0;
+                for (int i = 1; i < S * S; i++)
+                    spread = fmax(spread, fabs((double)y[i] - y[0]));
+                CHECK(pad == MG_PAD_REFLECT ? spread <= 1e-4 : spread > 1e-2,
+                      "%s, pad %s, direction %d: the translation of a checkerboard spans %g",
+                      mg_generator_names[k ? MG_GEN_RESNET : MG_GEN_UNET], pad ? "reflect" : "zero", d, spread);
+            }
+            mg_cyclegan_free(&m);
+        }
+    report(before, "reflection padding leaves no mark of the border on a checkerboard; zeros do");
+}
+
 /* A loss that is not finite stops the step before Adam moves anything: a first layer of D_A whose sums
  * overflow (weights 1e38) makes the losses NaN, and every weight stays as it was. */
 static void test_nonfinite_step(mg_backend *be)
@@ -395,6 +429,7 @@ int main(int argc, char **argv)
     test_batch(be);
     test_size(be);
     test_nonfinite_step(be);
+    test_border(be);
     mg_backend_free(be);
     rmdir(dir);
     return failures ? 1 : 0;

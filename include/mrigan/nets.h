@@ -48,6 +48,14 @@ mg_status mg_generator_kind_of(const char *name, mg_gen_kind *out);
 typedef enum mg_upsample { MG_UPSAMPLE_TRANSPOSE, MG_UPSAMPLE_RESIZE, MG_UPSAMPLE_BILINEAR } mg_upsample;
 #define MG_UPSAMPLE_CHOICES "transpose|resize|bilinear"
 
+/* What the generators' padded convolutions see beyond the border: zeros (the standard generators' strided and
+ * U-Net convolutions), or the feature map reflected, as the ResNet's other convolutions already do. Zeros mark the
+ * border, and a network trained on whole slices learns it: it draws stripes parallel to the edges into the
+ * background. Reflection leaves no mark (a constant slice translates to a constant slice). A transposed convolution
+ * keeps its zeros. The order of MG_PAD_CHOICES. */
+typedef enum mg_gen_pad { MG_PAD_ZERO, MG_PAD_REFLECT } mg_gen_pad;
+#define MG_PAD_CHOICES "zero|reflect"
+
 typedef struct mg_gen_config {
     mg_gen_kind kind;
     int ngf;      /* width of the first layer (64) */
@@ -55,6 +63,7 @@ typedef struct mg_gen_config {
     int blocks;   /* resnet: residual blocks (6 or 9) */
     bool dropout; /* unet: dropout 0.5 in the inner 8*ngf decoder levels; resnet: inside residual blocks */
     mg_upsample upsample;
+    mg_gen_pad pad;
 } mg_gen_config;
 
 #define MG_UNET_MAX_DEPTH    10

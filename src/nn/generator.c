@@ -6,7 +6,9 @@
  * ResnetGenerator): c7s1-ngf, d2ngf, d4ngf, residual blocks, u2ngf, ungf, c7s1-1, tanh, with reflection
  * padding and instance norm. With MG_UPSAMPLE_RESIZE (MG_UPSAMPLE_BILINEAR) every transposed convolution of either
  * becomes a nearest-neighbour (bilinear) 2x resize then a 3x3 convolution (reflection-padded in the ResNet,
- * zero-padded in the U-Net as its other convolutions are), with the same channels. */
+ * zero-padded in the U-Net as its other convolutions are), with the same channels. With MG_PAD_REFLECT the
+ * zero-padded convolutions (the ResNet's strided ones, all of the U-Net's but its transposed ones) pad by
+ * reflection instead. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +65,15 @@ static mg_status unet_build(mg_backend *be, mg_generator *gen)
     return MG_OK;
 }
 
+/* A convolution padded by one pixel on every side, with zeros or by reflection as the configuration says. */
+static mg_tensor *gen_conv_pad1(mg_graph *g, const mg_gen_config *c, mg_tensor *x, mg_tensor *w, mg_tensor *b,
+                                int stride)
+{
+    if (c->pad == MG_PAD_REFLECT)
+        return mg_conv2d(g, mg_reflect_pad2d(g, x, 1, 1, 1, 1), w, b, stride, 0);
+    return mg_conv2d(g, x, w, b, stride, 1);
+}
+
 /* The 2x resize of the resize-convolution decoders. */
 static mg_tensor *gen_resize(mg_graph *g, const mg_gen_config *c, mg_tensor *x)
 {
@@ -75,15 +86,16 @@ static mg_tensor *unet_forward(mg_graph *g, const mg_generator *gen, mg_tensor *
     const int depth = c->depth;
     mg_tensor *feats[MG_UNET_MAX_DEPTH];
     for (int i = 0; i < depth; i++) {
-        x = mg_conv2d(g, i == 0 ? x : mg_leaky_relu(g, x, 0.2f), gen->w[i], gen->b[i], 2, 1);
+        x = gen_conv_pad1(g, c, i == 0 ? x : mg_leaky_relu(g, x, 0.2f), gen->w[i], gen->b[i], 2);
         if (i > 0 && i < depth - 1)
             x = mg_instance_norm(g, x, NULL, NULL, 1e-5f);
         feats[i] = x;
     }
     for (int i = depth - 1; i >= 0; i--) {
-        mg_tensor *u = c->upsample != MG_UPSAMPLE_TRANSPOSE
-                           ? mg_conv2d(g, gen_resize(g, c, mg_relu(g, x)), gen->w[depth + i], gen->b[depth + i], 1, 1)
-                           : mg_conv_transpose2d(g, mg_relu(g, x), gen->w[depth + i], gen->b[depth + i], 2, 1, 0);
+        mg_tensor *u =
+            c->upsample != MG_UPSAMPLE_TRANSPOSE
+                ? gen_conv_pad1(g, c, gen_resize(g, c, mg_relu(g, x)), gen->w[depth + i], gen->b[depth + i], 1)
+                : mg_conv_transpose2d(g, mg_relu(g, x), gen->w[depth + i], gen->b[depth + i], 2, 1, 0);
         if (i == 0)
             return mg_tanh(g, u);
         u = mg_instance_norm(g, u, NULL, NULL, 1e-5f);
@@ -148,20 +160,18 @@ static mg_status resnet_build(mg_backend *be, mg_generator *gen)
     return s;
 }
 
-static mg_tensor *conv_norm_relu(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b, int stride, int pad)
-{
-    return mg_relu(g, mg_instance_norm(g, mg_conv2d(g, x, w, b, stride, pad), NULL, NULL, 1e-5f));
-}
+static mg_tensor *norm_relu(mg_graph *g, mg_tensor *x) { return mg_relu(g, mg_instance_norm(g, x, NULL, NULL, 1e-5f)); }
 
 static mg_tensor *resnet_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
 {
     const int nb = gen->cfg.blocks;
-    x = conv_norm_relu(g, mg_reflect_pad2d(g, x, 3, 3, 3, 3), gen->w[0], gen->b[0], 1, 0);
-    x = conv_norm_relu(g, x, gen->w[1], gen->b[1], 2, 1);
-    x = conv_norm_relu(g, x, gen->w[2], gen->b[2], 2, 1);
+    const mg_gen_config *c = &gen->cfg;
+    x = norm_relu(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 3, 3, 3, 3), gen->w[0], gen->b[0], 1, 0));
+    x = norm_relu(g, gen_conv_pad1(g, c, x, gen->w[1], gen->b[1], 2));
+    x = norm_relu(g, gen_conv_pad1(g, c, x, gen->w[2], gen->b[2], 2));
     for (int k = 0; k < nb; k++) {
         int l = 3 + 2 * k;
-        mg_tensor *r = conv_norm_relu(g, mg_reflect_pad2d(g, x, 1, 1, 1, 1), gen->w[l], gen->b[l], 1, 0);
+        mg_tensor *r = norm_relu(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 1, 1, 1, 1), gen->w[l], gen->b[l], 1, 0));
         if (gen->cfg.dropout)
             r = mg_dropout(g, r, 0.5f);
         r = mg_conv2d(g, mg_reflect_pad2d(g, r, 1, 1, 1, 1), gen->w[l + 1], gen->b[l + 1], 1, 0);
@@ -173,7 +183,7 @@ static mg_tensor *resnet_forward(mg_graph *g, const mg_generator *gen, mg_tensor
             x = mg_conv2d(g, mg_reflect_pad2d(g, gen_resize(g, &gen->cfg, x), 1, 1, 1, 1), gen->w[l], gen->b[l], 1, 0);
         else
             x = mg_conv_transpose2d(g, x, gen->w[l], gen->b[l], 2, 1, 1);
-        x = mg_relu(g, mg_instance_norm(g, x, NULL, NULL, 1e-5f));
+        x = norm_relu(g, x);
     }
     int l = 5 + 2 * nb;
     return mg_tanh(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 3, 3, 3, 3), gen->w[l], gen->b[l], 1, 0));
@@ -292,6 +302,8 @@ mg_status mg_generator_new(mg_backend *be, const char *prefix, const mg_gen_conf
         return mg_error(MG_ERR_ARG, "generator: kind %d is not one of %s", (int)cfg->kind, MG_GENERATOR_CHOICES);
     if ((unsigned)cfg->upsample > MG_UPSAMPLE_BILINEAR)
         return mg_error(MG_ERR_ARG, "generator: upsample %d is not one of %s", (int)cfg->upsample, MG_UPSAMPLE_CHOICES);
+    if ((unsigned)cfg->pad > MG_PAD_REFLECT)
+        return mg_error(MG_ERR_ARG, "generator: pad %d is not one of %s", (int)cfg->pad, MG_PAD_CHOICES);
     mg_status s = gen_kinds[cfg->kind].check(cfg);
     if (s != MG_OK)
         return s;

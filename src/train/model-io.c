@@ -86,6 +86,8 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
     /* Written only when they differ from what checkpoints before them meant, so those stay byte for byte. */
     if (s == MG_OK && g->upsample != MG_UPSAMPLE_TRANSPOSE)
         s = mg_ckpt_set(c, "upsample", g->upsample == MG_UPSAMPLE_BILINEAR ? "bilinear" : "resize");
+    if (s == MG_OK && g->pad != MG_PAD_ZERO)
+        s = mg_ckpt_set(c, "pad", "reflect");
     if (s == MG_OK)
         s = mg_ckpt_set_long(c, "ndf", cfg->ndf);
     if (s == MG_OK)
@@ -152,6 +154,13 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         if (s == MG_OK && strcmp(up, "resize") && strcmp(up, "bilinear"))
             s = mg_error(MG_ERR_FORMAT, "checkpoint: unknown upsample '%s'", up);
         cfg->gen.upsample = strcmp(up, "bilinear") ? MG_UPSAMPLE_RESIZE : MG_UPSAMPLE_BILINEAR;
+    }
+    if (s == MG_OK && mg_ckpt_has(c, "pad")) { /* optional: absent means zeros */
+        char pad[16];
+        s = mg_ckpt_get(c, "pad", pad, sizeof pad);
+        if (s == MG_OK && strcmp(pad, "reflect"))
+            s = mg_error(MG_ERR_FORMAT, "checkpoint: unknown pad '%s'", pad);
+        cfg->gen.pad = MG_PAD_REFLECT;
     }
     if (s == MG_OK)
         s = get_int(c, "ndf", 1, 1024, &cfg->ndf);
