@@ -101,6 +101,7 @@ static void test_crafted(void)
         {"pool_size", "-1", "pool_size"},
         {"ngf", "0", "ngf"},
         {"upsample", "bicubic", "upsample"},
+        {"pad", "circular", "pad"},
         {"lambda_structure", "-1", "lambda_structure"},
         {"structure_eps", "0", "structure_eps"},
     };
