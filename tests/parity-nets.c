@@ -238,7 +238,7 @@ void run_net(pt_case *c)
         s = mg_generator_new(c->be, "G", &cfg, &gen);
         net = &gen.net;
     } else if (kind == 2) {
-        s = mg_discriminator_new(c->be, "D", width, &disc);
+        s = mg_discriminator_new(c->be, "D", width, MG_PAD_ZERO, &disc);
         net = &disc.net;
     } else {
         case_fail(c, "unknown network kind %d", kind);

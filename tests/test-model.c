@@ -25,6 +25,7 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, mg_upsample up, co
     if (resize) {
         cfg.gen.upsample = up;
         cfg.gen.pad = up == MG_UPSAMPLE_RESIZE ? MG_PAD_REFLECT : MG_PAD_ZERO;
+        cfg.d_pad = up == MG_UPSAMPLE_RESIZE ? MG_PAD_ZERO : MG_PAD_REFLECT;
         cfg.lambda_structure = 2.0f;
         cfg.structure_eps = 0.2f;
         cfg.ema = 0.9f;
@@ -348,11 +349,21 @@ static void test_size(mg_backend *be)
     report(before, "model size counted without allocating; a giant configuration refused");
 }
 
+/* The largest difference between v[i] and v[0]. */
+static double spread_of(const float *v, int n)
+{
+    double spread = 0;
+    for (int i = 1; i < n; i++)
+        spread = fmax(spread, fabs((double)v[i] - v[0]));
+    return spread;
+}
+
 /* Zero padding marks the border; reflection does not. On a two-pixel checkerboard reflection extends the slice as
  * its own period would, so with resize upsampling every stride-2 convolution sees the same neighbourhood everywhere
- * and the translation comes out constant (up to rounding: summation orders may differ between a GEMM's edge and
- * middle). With zeros the edges differ from the middle even untrained: what a trained network turns into stripes
- * along the edges. Both generators that pad, both ways. */
+ * and a generator's translation, or a discriminator's patch logits, come out constant (up to rounding: summation
+ * orders may differ between a GEMM's edge and middle). With zeros the edges differ from the middle even untrained:
+ * what a trained network turns into stripes along the edges. Both generators that pad and the discriminator, both
+ * ways. */
 static void test_border(mg_backend *be)
 {
     int before = failures;
@@ -364,18 +375,28 @@ static void test_border(mg_backend *be)
             mg_cyclegan_config cfg = small_config(k ? MG_GEN_RESNET : MG_GEN_UNET);
             cfg.gen.upsample = MG_UPSAMPLE_RESIZE;
             cfg.gen.dropout = false;
-            cfg.gen.pad = (mg_gen_pad)pad;
+            cfg.gen.pad = cfg.d_pad = (mg_pad)pad;
+            const char *what = pad ? "reflect" : "zero";
             mg_cyclegan m;
             MUST(mg_cyclegan_new(be, &cfg, 5, &m));
             for (int d = 0; d < 2; d++) {
                 MUST(mg_cyclegan_translate(&m, d, x, S, S, y));
-                double spread = 0;
-                for (int i = 1; i < S * S; i++)
-                    spread = fmax(spread, fabs((double)y[i] - y[0]));
+                double spread = spread_of(y, S * S);
                 CHECK(pad == MG_PAD_REFLECT ? spread <= 1e-4 : spread > 1e-2,
                       "%s, pad %s, direction %d: the translation of a checkerboard spans %g",
-                      mg_generator_names[k ? MG_GEN_RESNET : MG_GEN_UNET], pad ? "reflect" : "zero", d, spread);
+                      mg_generator_names[k ? MG_GEN_RESNET : MG_GEN_UNET], what, d, spread);
             }
+            mg_graph *g = NULL;
+            MUST(mg_graph_new(be, &g));
+            mg_tensor *logits = mg_discriminator_forward(g, &m.d_a, mg_graph_tensor(g, 4, (int[]){1, 1, S, S}, x));
+            float v[S * S];
+            int n = logits ? mg_tensor_dim(logits, -1) * mg_tensor_dim(logits, -2) : 0;
+            CHECK(n >= 4 && mg_tensor_read(logits, v, (size_t)n) == MG_OK, "discriminator, pad %s: %d logits: %s", what,
+                  n, mg_graph_error(g));
+            if (n >= 4 && k == 0) /* the discriminator does not depend on the generator */
+                CHECK(pad == MG_PAD_REFLECT ? spread_of(v, n) <= 1e-4 : spread_of(v, n) > 1e-4,
+                      "discriminator, pad %s: the patch logits of a checkerboard span %g", what, spread_of(v, n));
+            mg_graph_free(g);
             mg_cyclegan_free(&m);
         }
     report(before, "reflection padding leaves no mark of the border on a checkerboard; zeros do");

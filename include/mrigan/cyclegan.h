@@ -31,6 +31,7 @@ typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
 typedef struct mg_cyclegan_config {
     mg_gen_config gen;
     int ndf;                /* discriminator width (64) */
+    mg_pad d_pad;           /* what the discriminators' convolutions see beyond the border */
     mg_gan_mode gan_mode;   /* lsgan: MSE to 1/0; vanilla: BCE with logits */
     float lambda_cycle;     /* 10 */
     float lambda_identity;  /* 0.5: identity loss weight is lambda_identity * lambda_cycle */

@@ -48,12 +48,12 @@ mg_status mg_generator_kind_of(const char *name, mg_gen_kind *out);
 typedef enum mg_upsample { MG_UPSAMPLE_TRANSPOSE, MG_UPSAMPLE_RESIZE, MG_UPSAMPLE_BILINEAR } mg_upsample;
 #define MG_UPSAMPLE_CHOICES "transpose|resize|bilinear"
 
-/* What the generators' padded convolutions see beyond the border: zeros (the standard generators' strided and
- * U-Net convolutions), or the feature map reflected, as the ResNet's other convolutions already do. Zeros mark the
- * border, and a network trained on whole slices learns it: it draws stripes parallel to the edges into the
- * background. Reflection leaves no mark (a constant slice translates to a constant slice). A transposed convolution
- * keeps its zeros. The order of MG_PAD_CHOICES. */
-typedef enum mg_gen_pad { MG_PAD_ZERO, MG_PAD_REFLECT } mg_gen_pad;
+/* What the networks' padded convolutions see beyond the border: zeros (the standard networks' U-Net, strided and
+ * PatchGAN convolutions), or the feature map reflected, as the ResNet's other convolutions already do. Zeros mark the
+ * border (in the [-1, 1] scale they are mid-grey beside a black background), and networks trained on whole slices
+ * learn it: they draw stripes parallel to the edges into the background. Reflection leaves no mark (a constant slice
+ * translates to a constant slice). A transposed convolution keeps its zeros. The order of MG_PAD_CHOICES. */
+typedef enum mg_pad { MG_PAD_ZERO, MG_PAD_REFLECT } mg_pad;
 #define MG_PAD_CHOICES "zero|reflect"
 
 typedef struct mg_gen_config {
@@ -63,7 +63,7 @@ typedef struct mg_gen_config {
     int blocks;   /* resnet: residual blocks (6 or 9) */
     bool dropout; /* unet: dropout 0.5 in the inner 8*ngf decoder levels; resnet: inside residual blocks */
     mg_upsample upsample;
-    mg_gen_pad pad;
+    mg_pad pad;
 } mg_gen_config;
 
 #define MG_UNET_MAX_DEPTH    10
@@ -101,10 +101,11 @@ mg_tensor *mg_generator_forward(mg_graph *g, const mg_generator *gen, mg_tensor 
 typedef struct mg_discriminator {
     mg_net net;
     int ndf;
+    mg_pad pad;
     mg_tensor *w[5], *b[5];
 } mg_discriminator;
 
-mg_status mg_discriminator_new(mg_backend *be, const char *prefix, int ndf, mg_discriminator *out);
+mg_status mg_discriminator_new(mg_backend *be, const char *prefix, int ndf, mg_pad pad, mg_discriminator *out);
 mg_status mg_discriminator_param_count(int ndf, size_t *out);
 /* Patch logits [N,1,h,w]. */
 mg_tensor *mg_discriminator_forward(mg_graph *g, const mg_discriminator *d, mg_tensor *x);

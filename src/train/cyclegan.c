@@ -112,9 +112,9 @@ mg_status mg_cyclegan_new(mg_backend *be, const mg_cyclegan_config *cfg, uint64_
     if (s == MG_OK)
         s = mg_generator_new(be, "G_BA", &cfg->gen, &out->g_ba);
     if (s == MG_OK)
-        s = mg_discriminator_new(be, "D_A", cfg->ndf, &out->d_a);
+        s = mg_discriminator_new(be, "D_A", cfg->ndf, cfg->d_pad, &out->d_a);
     if (s == MG_OK)
-        s = mg_discriminator_new(be, "D_B", cfg->ndf, &out->d_b);
+        s = mg_discriminator_new(be, "D_B", cfg->ndf, cfg->d_pad, &out->d_b);
     if (s == MG_OK)
         s = mg_generator_init(&out->g_ab, &rng);
     if (s == MG_OK)

@@ -29,6 +29,20 @@ static mg_status get_int(const mg_ckpt *c, const char *key, long lo, long hi, in
     return s;
 }
 
+/* An optional padding key: absent in checkpoints from before it, and when zeros (the original networks') pad. */
+static mg_status get_pad(const mg_ckpt *c, const char *key, mg_pad *out)
+{
+    *out = MG_PAD_ZERO;
+    if (!mg_ckpt_has(c, key))
+        return MG_OK;
+    char pad[16];
+    mg_status s = mg_ckpt_get(c, key, pad, sizeof pad);
+    if (s == MG_OK && strcmp(pad, "reflect"))
+        return mg_error(MG_ERR_FORMAT, "checkpoint: unknown %s '%s'", key, pad);
+    *out = MG_PAD_REFLECT;
+    return s;
+}
+
 /* A float key held to [lo, hi], the values the training step is defined for (the program's options narrow
  * them further); NaN and infinities are refused too. */
 static mg_status get_float(const mg_ckpt *c, const char *key, float lo, float hi, float *out)
@@ -90,6 +104,8 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = mg_ckpt_set(c, "pad", "reflect");
     if (s == MG_OK)
         s = mg_ckpt_set_long(c, "ndf", cfg->ndf);
+    if (s == MG_OK && cfg->d_pad != MG_PAD_ZERO)
+        s = mg_ckpt_set(c, "d_pad", "reflect");
     if (s == MG_OK)
         s = mg_ckpt_set(c, "gan_mode", cfg->gan_mode == MG_GAN_LSGAN ? "lsgan" : "vanilla");
     if (s == MG_OK)
@@ -155,15 +171,12 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
             s = mg_error(MG_ERR_FORMAT, "checkpoint: unknown upsample '%s'", up);
         cfg->gen.upsample = strcmp(up, "bilinear") ? MG_UPSAMPLE_RESIZE : MG_UPSAMPLE_BILINEAR;
     }
-    if (s == MG_OK && mg_ckpt_has(c, "pad")) { /* optional: absent means zeros */
-        char pad[16];
-        s = mg_ckpt_get(c, "pad", pad, sizeof pad);
-        if (s == MG_OK && strcmp(pad, "reflect"))
-            s = mg_error(MG_ERR_FORMAT, "checkpoint: unknown pad '%s'", pad);
-        cfg->gen.pad = MG_PAD_REFLECT;
-    }
+    if (s == MG_OK)
+        s = get_pad(c, "pad", &cfg->gen.pad);
     if (s == MG_OK)
         s = get_int(c, "ndf", 1, 1024, &cfg->ndf);
+    if (s == MG_OK)
+        s = get_pad(c, "d_pad", &cfg->d_pad);
     if (s == MG_OK)
         s = mg_ckpt_get(c, "gan_mode", mode, sizeof mode);
     if (s == MG_OK && strcmp(mode, "lsgan") && strcmp(mode, "vanilla"))
