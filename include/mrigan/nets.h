@@ -50,9 +50,10 @@ typedef enum mg_upsample { MG_UPSAMPLE_TRANSPOSE, MG_UPSAMPLE_RESIZE, MG_UPSAMPL
 
 /* What the networks' padded convolutions see beyond the border: zeros (the standard networks' U-Net, strided and
  * PatchGAN convolutions), or the feature map reflected, as the ResNet's other convolutions already do. Zeros mark the
- * border (in the [-1, 1] scale they are mid-grey beside a black background), and networks trained on whole slices
- * learn it: they draw stripes parallel to the edges into the background. Reflection leaves no mark (a constant slice
- * translates to a constant slice). A transposed convolution keeps its zeros. The order of MG_PAD_CHOICES. */
+ * border (in the [-1, 1] scale they are mid-grey beside a black background); reflection leaves no mark (a constant
+ * slice translates to a constant slice), though the stripes along the edges that networks trained on whole slices
+ * draw only fade with it (docs/quality-recipes.md). A transposed convolution keeps its zeros. The order of
+ * MG_PAD_CHOICES. */
 typedef enum mg_pad { MG_PAD_ZERO, MG_PAD_REFLECT } mg_pad;
 #define MG_PAD_CHOICES "zero|reflect"
 
