@@ -43,7 +43,11 @@ typedef struct mg_cyclegan_config {
     float d_blur;           /* sigma in pixels of the blur every image the discriminators see gets (0: none) */
     float lambda_prior;     /* weight of the contrast prior at the first iteration (0: off) */
     int prior_iterations;   /* the prior's weight falls linearly to 0 over these iterations */
-    float ema;     /* decay per step of the generators' moving averages, which translate (0: none, the generators do) */
+    float ema; /* decay per step of the generators' moving averages, which translate (0: none, the generators do) */
+    /* Each translation is the mean of the generator's output for the image and, mirrored back, for its left-right
+     * mirror: what the generator invents (speckle, a grid) differs between the two and partly cancels, where
+     * anatomy, trained on with random flips, agrees. Training is unchanged. */
+    bool flip_average;
     int pool_size; /* 50 */
     float lr, beta1, beta2;
     float d_lr_scale; /* the discriminators' learning rate is lr times this (1; 0 from older checkpoints means 1) */
@@ -159,8 +163,11 @@ mg_status mg_cyclegan_update(mg_cyclegan *m);
 mg_status mg_cyclegan_reset_averages(mg_cyclegan *m);
 
 /* Inference of one generator (dropout off, no gradients): x and y are h x w, multiples of the generator's
- * multiple. direction 0: A->B (G_AB), 1: B->A (G_BA), or their moving averages when the model keeps them. */
+ * multiple. direction 0: A->B (G_AB), 1: B->A (G_BA), or their moving averages when the model keeps them. With
+ * cfg.flip_average, the mean of the translations of x and of its mirror, mirrored back: two passes. */
 mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y);
+/* Overrides the model's cfg.flip_average for the translations that follow (the checkpoint's value otherwise). */
+void mg_cyclegan_set_flip_average(mg_cyclegan *m, bool on);
 
 /* A whole image at its own size: padded to the generator's multiple (mg_image_pad_to_multiple), translated,
  * and cropped back, so that out has img's width and height. */

@@ -25,6 +25,12 @@ mg_status app_open_backend(const char *cmd, int kind, int device, int threads, m
     return s;
 }
 
+void app_apply_flip_average(mg_cyclegan *m, int choice)
+{
+    if (choice)
+        mg_cyclegan_set_flip_average(m, choice == 1);
+}
+
 int app_inputs_add(app_inputs *in, const char *path)
 {
     struct stat st;

@@ -13,6 +13,13 @@ const char *app_base_name(const char *path);
  * it chose ("mrigan <cmd>: --backend auto chose ..."). */
 mg_status app_open_backend(const char *cmd, int kind, int device, int threads, mg_backend **out);
 
+/* --flip-average of the commands that translate with a checkpoint (options.h's table entry): 0 auto, as the model
+ * was trained (mrigan train --no-flip-average), 1 on, 2 off. */
+#define APP_FLIP_AVERAGE_OPTION(t)                                                                                     \
+    APP_CHOICE("flip-average", t, "auto|on|off",                                                                       \
+               "translate each slice and its mirror and average them: as the model was trained (auto), or on or off")
+void app_apply_flip_average(mg_cyclegan *m, int choice);
+
 /* Files a command reads, so that nothing it writes can replace one of them (by any path or link to it). */
 typedef struct app_inputs {
     int n, cap;

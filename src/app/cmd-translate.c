@@ -24,7 +24,7 @@ typedef struct translate_opts {
     const char *checkpoint, *out, *suffix;
     int direction; /* 0 a2b, 1 b2a */
     bool sixteen, float32, overwrite;
-    int slice_axis, threads, backend, device;
+    int slice_axis, threads, backend, device, flip_average;
 } translate_opts;
 
 /* One input file and where its translation goes. */
@@ -295,6 +295,7 @@ int cmd_translate(int argc, char **argv)
          .choices = MG_SLICE_AXIS_CHOICES,
          .help = "volumes are translated in slices perpendicular to this",
          .def = "axial"},
+        APP_FLIP_AVERAGE_OPTION(&o.flip_average),
         APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
         APP_CHOICE("backend", &o.backend, MG_BACKEND_CHOICES, "compute backend (default: auto)"),
         APP_INT("device", &o.device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
@@ -336,8 +337,10 @@ int cmd_translate(int argc, char **argv)
     bool have_model = false;
     if (!rc && mg_cyclegan_open(o.checkpoint, be, &m) != MG_OK)
         rc = (fprintf(stderr, "mrigan translate: %s: %s\n", o.checkpoint, mg_last_error()), 1);
-    else if (!rc)
+    else if (!rc) {
         have_model = true;
+        app_apply_flip_average(&m, o.flip_average);
+    }
     if (!rc && !m.has_generator[o.direction]) /* an export of the other direction: refused before any output */
         rc = (fprintf(stderr, "mrigan translate: %s holds no %s generator (exported with --direction %s)\n",
                       o.checkpoint, o.direction ? "B->A" : "A->B", o.direction ? "a2b" : "b2a"),

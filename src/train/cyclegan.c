@@ -519,15 +519,8 @@ mg_status mg_cyclegan_step_batch(mg_cyclegan *m, const float *a, const float *b,
     return mg_cyclegan_update(m);
 }
 
-mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y)
+static mg_status translate_once(mg_cyclegan *m, const mg_generator *gen, const float *x, int h, int w, float *y)
 {
-    if (m && (direction == 0 || direction == 1) && !m->has_generator[direction])
-        return mg_error(MG_ERR_ARG, "the model holds only the %s generator (an export of one direction)",
-                        direction ? "A->B" : "B->A");
-    const mg_generator *gen = translator(m, direction);
-    int mult = mg_generator_multiple(&gen->cfg);
-    if (h % mult || w % mult)
-        return mg_error(MG_ERR_ARG, "translate: %dx%d is not a multiple of the generator's %d", w, h, mult);
     mg_graph *g = m->graph_g;
     mg_graph_reset(g);
     mg_graph_set_grad(g, false);
@@ -539,6 +532,42 @@ mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, i
     mg_graph_set_grad(g, true);
     mg_graph_set_training(g, true);
     mg_graph_reset(g);
+    return s;
+}
+
+static void mirror_rows(const float *x, int h, int w, float *out)
+{
+    for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++)
+            out[(size_t)i * w + j] = x[(size_t)i * w + (w - 1 - j)];
+}
+
+void mg_cyclegan_set_flip_average(mg_cyclegan *m, bool on) { m->cfg.flip_average = on; }
+
+mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y)
+{
+    if (m && (direction == 0 || direction == 1) && !m->has_generator[direction])
+        return mg_error(MG_ERR_ARG, "the model holds only the %s generator (an export of one direction)",
+                        direction ? "A->B" : "B->A");
+    const mg_generator *gen = translator(m, direction);
+    int mult = mg_generator_multiple(&gen->cfg);
+    if (h % mult || w % mult)
+        return mg_error(MG_ERR_ARG, "translate: %dx%d is not a multiple of the generator's %d", w, h, mult);
+    mg_status s = translate_once(m, gen, x, h, w, y);
+    if (s != MG_OK || !m->cfg.flip_average)
+        return s;
+    size_t n = (size_t)h * w;
+    float *buf = malloc(2 * n * sizeof *buf);
+    if (!buf)
+        return mg_error(MG_ERR_OOM, "translate: out of memory for the mirrored %dx%d slice", w, h);
+    mirror_rows(x, h, w, buf);
+    s = translate_once(m, gen, buf, h, w, buf + n);
+    if (s == MG_OK) {
+        mirror_rows(buf + n, h, w, buf);
+        for (size_t i = 0; i < n; i++) /* (a + b) / 2 is symmetric: mirrored inputs give mirrored outputs exactly */
+            y[i] = 0.5f * (y[i] + buf[i]);
+    }
+    free(buf);
     return s;
 }
 

@@ -114,6 +114,8 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = set_float(c, "lambda_identity", cfg->lambda_identity);
     if (s == MG_OK && cfg->ema > 0.0f)
         s = set_float(c, "ema", cfg->ema);
+    if (s == MG_OK && cfg->flip_average)
+        s = mg_ckpt_set_long(c, "flip_average", 1);
     if (s == MG_OK && cfg->d_lr_scale > 0.0f && cfg->d_lr_scale != 1.0f)
         s = set_float(c, "d_lr_scale", cfg->d_lr_scale);
     if (s == MG_OK && cfg->lambda_intensity > 0.0f)
@@ -193,6 +195,10 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = get_float(c, "d_lr_scale", 1e-3f, 1e3f, &cfg->d_lr_scale);
     if (s == MG_OK && mg_ckpt_has(c, "ema")) /* optional: absent means no moving averages */
         s = get_float(c, "ema", 0, 0.99999f, &cfg->ema);
+    int flip_average = 0; /* optional: absent means one pass, as every model before it translated */
+    if (s == MG_OK && mg_ckpt_has(c, "flip_average"))
+        s = get_int(c, "flip_average", 0, 1, &flip_average);
+    cfg->flip_average = flip_average;
     if (s == MG_OK && mg_ckpt_has(c, "lambda_structure"))
         s = get_float(c, "lambda_structure", 0, FLT_MAX, &cfg->lambda_structure);
     if (s == MG_OK && mg_ckpt_has(c, "lambda_intensity")) /* optional: absent means no such loss */
