@@ -1,6 +1,6 @@
 /* Tests of datasets: folders of slices listed and sorted, errors that name the folder or file, crop checks,
- * seeded crops and flips, load sizes, whole slices padded, and the shared MRI set when it is present. Temporary
- * files live in a mkdtemp folder under /tmp, removed at the end. Prints one "ok ..." line per group; exits
+ * seeded crops and flips, load sizes, whole slices padded, shifted samples, and the shared MRI set when it is present.
+ * Temporary files live in a mkdtemp folder under /tmp, removed at the end. Prints one "ok ..." line per group; exits
  * non-zero on any failure. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +183,56 @@ static void test_dataset(void)
            "whole slices padded");
 }
 
+/* --shift s: every sample is the image framed by s black pixels, placed at the drawn offset (then the flip), so
+ * an image of the crop's own size moves by up to s pixels each way, and each of the 2s + 1 moves occurs. */
+static void test_shift(void)
+{
+    int before = failures;
+    char path[512], dir[512];
+    tmp_path(dir, "shift");
+    CHECK(mkdir(dir, 0755) == 0, "mkdir");
+    save_ramp(tmp_path(path, "shift/a.png"), 40, 50, 5);
+    save_ramp(tmp_path(path, "shift/b.png"), 30, 50, 6);
+    mg_dataset *d = NULL;
+    CHECK(mg_dataset_load(dir, MG_SLICE_AXIAL, &d) == MG_OK, "load %s", dir);
+    mg_rng rng, copy;
+    mg_rng_seed(&rng, 3, 4);
+    static float out[40 * 50];
+    const int s = 3, cw = 40, ch = 50;
+    int bad = 0, seen[2 * 3 + 1] = {0}, flips = 0;
+    for (int j = 0; d && j < 300; j++) {
+        const int i = j % 2;
+        const mg_image *img = mg_dataset_image(d, i);
+        mg_crop_config cfg = {.width = cw, .height = ch, .flip = true, .pad = true, .shift = s};
+        copy = rng;
+        /* where the image's first pixel lands: framed by s, then cropped from or placed in the crop */
+        int fw = img->width + 2 * s, fh = img->height + 2 * s;
+        int ox = (int)mg_rng_below(&copy, (uint32_t)abs(fw - cw) + 1);
+        int oy = (int)mg_rng_below(&copy, (uint32_t)abs(fh - ch) + 1);
+        int x = s + (fw >= cw ? -ox : ox), y = s + (fh >= ch ? -oy : oy);
+        bool flip = mg_rng_uniform(&copy) < 0.5f;
+        flips += flip;
+        CHECK(mg_dataset_sample(d, i, &cfg, &rng, out) == MG_OK, "shifted sample");
+        bad += rng.state != copy.state;
+        if (i == 0)
+            seen[y + s]++;
+        for (int r = 0; r < ch; r++)
+            for (int c = 0; c < cw; c++) {
+                int sx = (flip ? cw - 1 - c : c) - x, sy = r - y;
+                bool in = sx >= 0 && sx < img->width && sy >= 0 && sy < img->height;
+                bad += out[r * cw + c] != (in ? img->data[sy * img->width + sx] : -1.0f);
+            }
+    }
+    CHECK(bad == 0, "%d pixels of shifted samples are not the framed image at the drawn offset", bad);
+    for (int k = 0; k <= 2 * s; k++)
+        CHECK(seen[k] > 0, "no sample of the 40x50 image moved by %d rows", k - s);
+    CHECK(flips > 100 && flips < 200, "%d flips in 300 shifted samples", flips);
+    mg_crop_config neg = {.width = cw, .height = ch, .shift = -1};
+    CHECK(mg_dataset_sample(d, 0, &neg, &rng, out) == MG_ERR_ARG, "a negative shift accepted");
+    mg_dataset_free(d);
+    report(before, "datasets: --shift frames each sample in black and moves it up to the shift each way");
+}
+
 static void test_shared_data(void)
 {
     const char *root = getenv("MRIGAN_SOURCE_DIR");
@@ -230,6 +280,7 @@ int main(void)
     if (!tmp_dir_make("dataset"))
         return 1;
     test_dataset();
+    test_shift();
     test_shared_data();
     remove_tree(tmp_dir);
     if (failures)

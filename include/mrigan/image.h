@@ -121,6 +121,7 @@ typedef struct mg_crop_config {
     int load_size;     /* > 0: resize every image to load_size x load_size first (the classic recipe) */
     bool flip;         /* random horizontal flips */
     bool pad;          /* an image narrower or lower than the crop is placed in it, the rest black (-1) */
+    int shift;         /* > 0: the image is framed by this many black pixels on each side before it is placed */
 } mg_crop_config;
 
 /* The largest width and height of the dataset's images (load_size both when it is > 0), raised into *width and
@@ -132,7 +133,9 @@ mg_status mg_dataset_check_crop(const mg_dataset *d, const mg_crop_config *cfg);
 /* A training sample of image i (W x H, or the resized image): a random height x width crop, flipped
  * horizontally with probability 1/2 when cfg->flip; height*width floats into out. Along a side where the image
  * is smaller than the crop (only with pad), the image is placed at a random offset and the rest is black.
- * Draws from rng in a fixed order: x = mg_rng_below(|W - width| + 1), y = mg_rng_below(|H - height| + 1),
+ * With cfg->shift = s > 0 the image is first framed by s black pixels each side (W + 2s by H + 2s), so a sample
+ * moves it by up to s pixels each way even where it has the crop's own size.
+ * Draws from rng in a fixed order: x = mg_rng_below(|W + 2s - width| + 1), y = mg_rng_below(|H + 2s - height| + 1),
  * then, only when cfg->flip, one mg_rng_uniform() (flip when < 0.5); so samples follow the seed, and a padded
  * crop of an image of the crop's own size is that of an unpadded one. Nothing is drawn when it fails. With a
  * load size, each image is resized on its first use and kept in the dataset (one load size at a time), so the

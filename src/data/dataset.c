@@ -314,6 +314,8 @@ static mg_status dataset_check_config(const mg_dataset *d, const mg_crop_config 
         return mg_error(MG_ERR_ARG, "%s: crop %dx%d is empty", what, cfg->width, cfg->height);
     if (cfg->load_size < 0)
         return mg_error(MG_ERR_ARG, "%s: load size %d is negative", what, cfg->load_size);
+    if (cfg->shift < 0)
+        return mg_error(MG_ERR_ARG, "%s: shift %d is negative", what, cfg->shift);
     if (cfg->load_size > 0 && !cfg->pad && (cfg->load_size < cfg->width || cfg->load_size < cfg->height))
         return mg_error(MG_ERR_ARG,
                         "%s: images resized to %dx%d are smaller than the %dx%d crop (use a --load-size of "
@@ -367,13 +369,13 @@ static mg_status dataset_resized(mg_dataset *d, int i, int load_size, const mg_i
     return s;
 }
 
-/* One side of a sample: where the crop starts in the image (at > 0) or the image in the crop (at < 0), and how
- * much of it both share. */
-static void dataset_place(int image, int crop, mg_rng *rng, int *at, int *len)
+/* One side of a sample: where the image's first pixel lands in the crop (negative when the crop starts inside
+ * the image), for an image framed by shift black pixels each side and placed at a random offset. */
+static int dataset_place(int image, int crop, int shift, mg_rng *rng)
 {
-    int off = (int)mg_rng_below(rng, (uint32_t)abs(image - crop) + 1);
-    *at = image >= crop ? off : -off;
-    *len = image >= crop ? crop : image;
+    const int framed = image + 2 * shift;
+    int off = (int)mg_rng_below(rng, (uint32_t)abs(framed - crop) + 1);
+    return shift + (framed >= crop ? -off : off);
 }
 
 mg_status mg_dataset_sample(const mg_dataset *d, int i, const mg_crop_config *cfg, mg_rng *rng, float *out)
@@ -395,12 +397,12 @@ mg_status mg_dataset_sample(const mg_dataset *d, int i, const mg_crop_config *cf
         return dataset_too_small(d, i, cfg);
     }
 
-    int x, y, w, h;
-    dataset_place(img->width, cw, rng, &x, &w);
-    dataset_place(img->height, ch, rng, &y, &h);
+    const int x = dataset_place(img->width, cw, cfg->shift, rng), y = dataset_place(img->height, ch, cfg->shift, rng);
     bool flip = cfg->flip && mg_rng_uniform(rng) < 0.5f; /* drawn only when flips are on */
-    /* the image's pixels (sx, sy) land at (dx, dy) of the crop, before the flip */
-    const int sx = x > 0 ? x : 0, sy = y > 0 ? y : 0, dx = x < 0 ? -x : 0, dy = y < 0 ? -y : 0;
+    /* the image's pixels from (sx, sy) land at (dx, dy) of the crop, before the flip, w x h of them */
+    const int dx = x > 0 ? x : 0, dy = y > 0 ? y : 0, sx = dx - x, sy = dy - y;
+    const int right = x + img->width < cw ? x + img->width : cw, bottom = y + img->height < ch ? y + img->height : ch;
+    const int w = right > dx ? right - dx : 0, h = bottom > dy ? bottom - dy : 0;
     if (w < cw || h < ch)
         for (size_t k = 0; k < (size_t)cw * (size_t)ch; k++)
             out[k] = -1.0f;

@@ -107,7 +107,8 @@ static void trainer_keep_path(mg_trainer *t, mg_setting_id id)
 static void trainer_geometry(mg_trainer *t, mg_gen_config *gen, bool fit)
 {
     const mg_train_settings *o = &t->o;
-    t->crop = (mg_crop_config){.width = o->size, .height = o->size, .load_size = o->load_size, .flip = o->flip};
+    t->crop = (mg_crop_config){
+        .width = o->size, .height = o->size, .load_size = o->load_size, .flip = o->flip, .shift = o->shift};
     if (o->size > 0)
         return;
     int w = 0, h = 0;
