@@ -33,6 +33,20 @@ static bool is_crop(const float *out, const mg_image *img, int x, int y, int siz
     return true;
 }
 
+/* How many pixels of the cw x ch sample out are not img with its first pixel at (x, y) of the crop (negative where
+ * the crop starts inside the image), mirrored when flip, black (-1) outside it. */
+static int placed_mismatches(const float *out, int cw, int ch, const mg_image *img, int x, int y, bool flip)
+{
+    int bad = 0;
+    for (int r = 0; r < ch; r++)
+        for (int c = 0; c < cw; c++) {
+            int sx = (flip ? cw - 1 - c : c) - x, sy = r - y; /* the column before the flip */
+            bool in = sx >= 0 && sx < img->width && sy >= 0 && sy < img->height;
+            bad += out[r * cw + c] != (in ? img->data[sy * img->width + sx] : -1.0f);
+        }
+    return bad;
+}
+
 static void test_dataset(void)
 {
     int before = failures;
@@ -158,13 +172,7 @@ static void test_dataset(void)
         flips += flip;
         CHECK(mg_dataset_sample(d, j % 3, &cfg, &rng, big) == MG_OK, "padded sample");
         bad += rng.state != copy.state;
-        for (int r = 0; r < 56; r++)
-            for (int c = 0; c < cfg.width; c++) {
-                int cc = flip ? cfg.width - 1 - c : c; /* the column before the flip */
-                int sx = img->width < cfg.width ? cc - x : cc + x, sy = r - y;
-                bool in = sx >= 0 && sx < img->width && sy >= 0 && sy < img->height;
-                bad += big[r * cfg.width + c] != (in ? img->data[sy * img->width + sx] : -1.0f);
-            }
+        bad += placed_mismatches(big, cfg.width, 56, img, img->width < cfg.width ? x : -x, y, flip);
     }
     CHECK(bad == 0, "%d pixels of padded samples are not the image at the drawn offset, black elsewhere", bad);
     CHECK(flips > 3 && flips < 27, "%d flips in 30 padded samples", flips);
@@ -216,12 +224,7 @@ static void test_shift(void)
         bad += rng.state != copy.state;
         if (i == 0)
             seen[y + s]++;
-        for (int r = 0; r < ch; r++)
-            for (int c = 0; c < cw; c++) {
-                int sx = (flip ? cw - 1 - c : c) - x, sy = r - y;
-                bool in = sx >= 0 && sx < img->width && sy >= 0 && sy < img->height;
-                bad += out[r * cw + c] != (in ? img->data[sy * img->width + sx] : -1.0f);
-            }
+        bad += placed_mismatches(out, cw, ch, img, x, y, flip);
     }
     CHECK(bad == 0, "%d pixels of shifted samples are not the framed image at the drawn offset", bad);
     for (int k = 0; k <= 2 * s; k++)
