@@ -1,6 +1,7 @@
-/* Ops that move data: reflection padding, channel concatenation and nearest-neighbour upsampling, forward and
- * backward, one work-item per element. The padding and upsampling gradients are gathered per input pixel (no two
- * work-items write the same element) and added in the CPU backend's order, so both give the same sums. */
+/* Ops that move data: reflection padding, shifts with a cutout, channel concatenation and nearest-neighbour
+ * upsampling, forward and backward, one work-item per element. The padding, shift and upsampling gradients are
+ * gathered per input pixel (no two work-items write the same element) and added in the CPU backend's order, so both
+ * give the same sums. */
 
 /* PyTorch's ReflectionPad: index -k maps to k and (n-1)+k maps to (n-1)-k. */
 int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; }
@@ -49,6 +50,36 @@ __kernel void reflect_pad_bwd(__global const float *dy, uint dy_off, __global fl
         for (int k = 0; k < nc; k++)
             acc += dyp[(size_t)rows[r] * wo + cols[k]];
     dx[dx_off + i] = acc;
+}
+
+int in_box(int4 box, int y, int x) { return x >= box.s0 && x < box.s2 && y >= box.s1 && y < box.s3; }
+
+/* y[q, oy, ox] = x[q, oy - dy, ox - dx], fill outside x and inside the box (x0, y0, x1, y1), over n elements. */
+__kernel void shift_fwd(__global const float *x, uint x_off, __global float *y, uint y_off, int h, int w, int dx,
+                        int dy, int4 box, float fill, uint n)
+{
+    size_t i = get_global_id(0);
+    if (i >= n)
+        return;
+    int ox = (int)(i % (size_t)w), oy = (int)(i / (size_t)w % (size_t)h);
+    size_t q = i / ((size_t)w * h);
+    int sy = oy - dy, sx = ox - dx;
+    int inside = sy >= 0 && sy < h && sx >= 0 && sx < w && !in_box(box, oy, ox);
+    y[y_off + i] = inside ? x[x_off + (q * h + sy) * w + sx] : fill;
+}
+
+/* dx[q, iy, ix] += dy[q, iy + dy, ix + dx] where that pixel is kept, over n input elements. */
+__kernel void shift_bwd(__global const float *gy, uint gy_off, __global float *gx, uint gx_off, int h, int w, int dx,
+                        int dy, int4 box, uint n)
+{
+    size_t i = get_global_id(0);
+    if (i >= n)
+        return;
+    int ix = (int)(i % (size_t)w), iy = (int)(i / (size_t)w % (size_t)h);
+    size_t q = i / ((size_t)w * h);
+    int oy = iy + dy, ox = ix + dx;
+    if (oy >= 0 && oy < h && ox >= 0 && ox < w && !in_box(box, oy, ox))
+        gx[gx_off + i] += gy[gy_off + (q * h + oy) * w + ox];
 }
 
 /* One input of a channel concatenation: element i of src [N, c_src, plane] is element (s, c_start + c, p)

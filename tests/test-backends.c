@@ -281,6 +281,8 @@ int main(int argc, char **argv)
     resize.cycle_noise = 0.1f;
     resize.cycle_blur = 1.0f;
     resize.d_blur = 0.8f;
+    resize.d_translate = 0.125f;
+    resize.d_cutout = 0.5f;
     resize.lambda_prior = 2.0f;
     resize.prior_iterations = 100;
     resize.ema = 0.5f; /* translations below come from the averages */
@@ -295,8 +297,8 @@ int main(int argc, char **argv)
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, LSGAN", &unet);
         compare_training(cpu, cl, devs[d].name, "ResNet, vanilla GAN", &resnet);
         compare_training(cpu, cl, devs[d].name,
-                         "ResNet, resize upsampling, structure and intensity losses, cycle noise and blur, blurred "
-                         "discriminator inputs, contrast prior, EMA",
+                         "ResNet, resize upsampling, structure and intensity losses, cycle noise and blur, blurred, "
+                         "shifted and cut discriminator inputs, contrast prior, EMA",
                          &resize);
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, bilinear upsampling", &bilinear);
         mg_backend_free(cl);

@@ -275,6 +275,41 @@ static void test_bilinear_values(mg_backend *be)
     report(before, "bilinear2d: PyTorch's align_corners=False values on a 2x2 input");
 }
 
+/* shift2d's values on a 3x4 plane numbered 1..12: moved one right and one up, the vacated column and row and a 2x1
+ * box filled with -1; its gradient of sum(y) is 1 on each input pixel that lands outside the box, 0 elsewhere. */
+static void test_shift_values(mg_backend *be)
+{
+    int before = failures;
+    mg_graph *g;
+    MUST(mg_graph_new(be, &g));
+    mg_graph_set_training(g, true);
+    const float in[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    mg_tensor *x;
+    MUST(mg_param_new(be, "x", 4, (const int[]){1, 1, 3, 4}, &x));
+    MUST(mg_tensor_write(x, in, 12));
+    mg_tensor *y = mg_shift2d(g, x, 1, -1, (const int[]){2, 0, 4, 1}, -1.0f);
+    CHECK(y && y->shape[2] == 3 && y->shape[3] == 4, "shift2d of 3x4: %s", mg_graph_error(g));
+    if (y) {
+        /* y[i][j] = x[i + 1][j - 1]: row 0 from row 1, row 2 vacated; column 0 vacated; box x 2..3 of row 0 */
+        const float want[12] = {-1, 5, -1, -1, -1, 9, 10, 11, -1, -1, -1, -1};
+        float *v = read_all(y);
+        for (int i = 0; i < 12; i++)
+            CHECK(v[i] == want[i], "shift2d output %d: %g, want %g", i, v[i], want[i]);
+        free(v);
+        MUST(mg_graph_backward(g, mg_sum(g, y)));
+        const float grad[12] = {0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0};
+        float *d = read_all(x->grad);
+        for (int i = 0; i < 12; i++)
+            CHECK(d[i] == grad[i], "shift2d gradient %d: %g, want %g", i, d[i], grad[i]);
+        free(d);
+    }
+    CHECK(mg_shift2d(g, x, 4, 0, NULL, 0.0f) == NULL && mg_graph_status(g) == MG_ERR_ARG,
+          "a shift as wide as the input accepted");
+    mg_graph_free(g);
+    mg_tensor_free(x);
+    report(before, "shift2d: values and gradient of a shift with a cutout, worked out by hand");
+}
+
 static void test_errors(mg_backend *be)
 {
     int before = failures;
@@ -478,6 +513,7 @@ int main(int argc, char **argv)
     test_memory(be);
     test_errors(be);
     test_bilinear_values(be);
+    test_shift_values(be);
     test_rng();
     test_init(be);
     test_adam(be);

@@ -153,14 +153,9 @@ static void test_cycle_blur(mg_backend *be)
     report(before, "cycle blur: only the cycle losses change, each the L1 of host-blurred images");
 }
 
-/* The LSGAN loss of discriminator d on x blurred on the host: mean((D(blur x) - target)^2). */
-static double host_d_loss(mg_backend *be, const mg_discriminator *d, const float *x, double sigma, float target)
+/* The LSGAN loss of discriminator d on fx: mean((D(fx) - target)^2). */
+static double host_d_loss_of(mg_backend *be, const mg_discriminator *d, const float *fx, float target)
 {
-    double bx[S * S];
-    float fx[S * S];
-    host_blur(x, sigma, bx);
-    for (int i = 0; i < S * S; i++)
-        fx[i] = (float)bx[i];
     mg_graph *g;
     MUST(mg_graph_new(be, &g));
     mg_graph_set_training(g, true);
@@ -176,6 +171,17 @@ static double host_d_loss(mg_backend *be, const mg_discriminator *d, const float
     free(v);
     mg_graph_free(g);
     return loss;
+}
+
+/* The LSGAN loss of discriminator d on x blurred on the host. */
+static double host_d_loss(mg_backend *be, const mg_discriminator *d, const float *x, double sigma, float target)
+{
+    double bx[S * S];
+    float fx[S * S];
+    host_blur(x, sigma, bx);
+    for (int i = 0; i < S * S; i++)
+        fx[i] = (float)bx[i];
+    return host_d_loss_of(be, d, fx, target);
 }
 
 /* --d-blur: the cycle, identity and structure losses stay, and every adversarial and discriminator loss is that of
@@ -217,6 +223,86 @@ static void test_d_blur(mg_backend *be)
     mg_cyclegan_free(&m);
     report(before,
            "discriminators' blur: only what the discriminators see changes, each loss from host-blurred images");
+}
+
+/* x shifted and cut on the host as mrigan.h documents mg_shift2d, with the fill black (-1). */
+static void host_augment(const float *x, int dx, int dy, const int box[4], float *y)
+{
+    for (int i = 0; i < S; i++)
+        for (int j = 0; j < S; j++) {
+            const int si = i - dy, sj = j - dx;
+            const bool cut = j >= box[0] && j < box[2] && i >= box[1] && i < box[3];
+            y[i * S + j] = si < 0 || si >= S || sj < 0 || sj >= S || cut ? -1.0f : x[si * S + sj];
+        }
+}
+
+/* The discriminators' augmentation: mg_cyclegan_draw_augment's offsets and boxes in range, every offset drawn; beside
+ * the plain twin only the adversarial and discriminator losses change, each that of images shifted and cut here on
+ * the host with the draws cyclegan.h documents, in its order. */
+static void test_d_augment(mg_backend *be)
+{
+    int before = failures;
+    mg_cyclegan_config cfg = small_config(MG_GEN_RESNET);
+    cfg.gen.dropout = false;
+    mg_cyclegan_config plain_cfg = cfg;
+    int dx, dy, box[4], seen[9] = {0};
+    mg_rng r;
+    mg_rng_seed(&r, 5, 0);
+    mg_cyclegan_draw_augment(&plain_cfg, S, S, &r, &dx, &dy, box);
+    CHECK(dx == 0 && dy == 0 && box[0] >= box[2], "no augmentation drew (%d, %d), box %d..%d", dx, dy, box[0], box[2]);
+    cfg.d_translate = 0.125f; /* 4 pixels of 32 */
+    cfg.d_cutout = 0.5f;      /* a 16x16 box */
+    for (int k = 0; k < 2000; k++) {
+        mg_cyclegan_draw_augment(&cfg, S, S, &r, &dx, &dy, box);
+        bool ok = dx >= -4 && dx <= 4 && dy >= -4 && dy <= 4 && box[2] - box[0] == 16 && box[3] - box[1] == 16 &&
+                  box[0] >= -8 && box[0] + 8 < S && box[1] >= -8 && box[1] + 8 < S;
+        CHECK(ok, "draw %d: offset (%d, %d), box (%d, %d)-(%d, %d)", k, dx, dy, box[0], box[1], box[2], box[3]);
+        if (!ok)
+            break;
+        seen[dx + 4]++;
+    }
+    for (int k = 0; k < 9; k++)
+        CHECK(seen[k] > 0, "offset %d never drawn in 2000", k - 4);
+    float xa[S * S], xb[S * S];
+    fill(xa, S * S, 130);
+    fill(xb, S * S, 140);
+    mg_cyclegan m;
+    mg_losses l;
+    const uint64_t step_seed = 61;
+    backward_beside_plain(be, &plain_cfg, &cfg, 19, xa, xb, 9, step_seed, "discriminators' augmentation", false, &m,
+                          &l);
+    mg_graph *g;
+    MUST(mg_graph_new(be, &g));
+    mg_graph_set_training(g, true);
+    const int shape[4] = {1, 1, S, S};
+    mg_tensor *fake[2] = {mg_generator_forward(g, &m.g_ab, mg_graph_tensor(g, 4, shape, xa)),
+                          mg_generator_forward(g, &m.g_ba, mg_graph_tensor(g, 4, shape, xb))};
+    float fb[S * S], fa[S * S];
+    MUST(mg_tensor_read(fake[0], fb, S * S));
+    MUST(mg_tensor_read(fake[1], fa, S * S));
+    mg_graph_free(g);
+    /* the discriminators' inputs in the documented order: the generator pass's, then the discriminator pass's */
+    const float *seen_by[6] = {fb, fa, xa, fa, xb, fb};
+    float aug[6][S * S];
+    for (int k = 0; k < 6; k++) {
+        if (k == 0 || k == 2)
+            mg_rng_seed(&r, step_seed, MG_D_AUGMENT_STREAM + (k == 2));
+        mg_cyclegan_draw_augment(&cfg, S, S, &r, &dx, &dy, box);
+        host_augment(seen_by[k], dx, dy, box, aug[k]);
+    }
+    const double want[4] = {host_d_loss_of(be, &m.d_b, aug[0], 1.0f), host_d_loss_of(be, &m.d_a, aug[1], 1.0f),
+                            0.5 * (host_d_loss_of(be, &m.d_a, aug[2], 1.0f) + host_d_loss_of(be, &m.d_a, aug[3], 0.0f)),
+                            0.5 *
+                                (host_d_loss_of(be, &m.d_b, aug[4], 1.0f) + host_d_loss_of(be, &m.d_b, aug[5], 0.0f))};
+    const float got[4] = {l.adv_ab, l.adv_ba, l.d_a, l.d_b};
+    const char *name[4] = {"adv_AB", "adv_BA", "D_A", "D_B"};
+    /* the same images through the same discriminators: only the loss's rounding to float32 (6e-8) and the order of
+     * its sum differ */
+    for (int k = 0; k < 4; k++)
+        CHECK(fabs(got[k] - want[k]) <= 1e-6 * want[k], "%s %.9g, by hand %.9g", name[k], got[k], want[k]);
+    mg_cyclegan_free(&m);
+    report(before, "discriminators' augmentation: offsets and boxes in range, only what the discriminators see "
+                   "changes, each loss from host-shifted and cut images");
 }
 
 /* The contrast prior: beside its plain twin, a step within the fade changes prior_AB, prior_BA and G_total alone,
@@ -299,6 +385,7 @@ int main(int argc, char **argv)
     test_cycle_noise(be);
     test_cycle_blur(be);
     test_d_blur(be);
+    test_d_augment(be);
     test_prior(be);
     mg_backend_free(be);
     return failures ? 1 : 0;

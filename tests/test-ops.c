@@ -57,6 +57,11 @@ static mg_tensor *b_pad(mg_graph *g, mg_tensor **in, const float *a)
 {
     return mg_reflect_pad2d(g, in[0], (int)a[0], (int)a[1], (int)a[2], (int)a[3]);
 }
+static mg_tensor *b_shift(mg_graph *g, mg_tensor **in, const float *a)
+{
+    const int box[4] = {(int)a[2], (int)a[3], (int)a[4], (int)a[5]};
+    return mg_shift2d(g, in[0], (int)a[0], (int)a[1], box, -1.0f);
+}
 static mg_tensor *b_up(mg_graph *g, mg_tensor **in, const float *a) { return mg_upsample2d(g, in[0], (int)a[0]); }
 static mg_tensor *b_bilinear(mg_graph *g, mg_tensor **in, const float *a) { return mg_bilinear2d(g, in[0], (int)a[0]); }
 static mg_tensor *b_ngf(mg_graph *g, mg_tensor **in, const float *a) { return mg_ngf_map(g, in[0], in[1], a[0]); }
@@ -185,6 +190,12 @@ static const op_case cases[] = {
     {"reflect_pad2d 3", b_pad, {3, 3, 3, 3}, {D4(1, 2, 4, 4), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
     {"reflect_pad2d 1 on 2x3", b_pad, {1, 1, 1, 1}, {D4(1, 1, 2, 3), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
     {"reflect_pad2d large", b_pad, {1, 1, 1, 1}, {D4(2, 8, 64, 64), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
+    /* shift2d: a = dx, dy, then the filled box x0, y0, x1, y1 (clipped to the image; empty when x0 >= x1) */
+    {"shift2d right up, box", b_shift, {2, -1, 1, 3, 4, 9}, {D4(2, 3, 7, 5), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
+    {"shift2d left down, no box", b_shift, {-3, 2, 0, 0, 0, 0}, {D4(1, 2, 6, 8), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
+    {"shift2d none, box past edge", b_shift, {0, 0, -2, 4, 20, 30}, {D4(1, 1, 6, 6), NONE, NONE}, 0, 1e-2f, 2e-3f,
+     0.0f},
+    {"shift2d large", b_shift, {-9, 13, 20, 5, 52, 37}, {D4(2, 4, 64, 64), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
     /* upsample2d: a = factor */
     {"upsample2d x2", b_up, {2}, {D4(2, 3, 5, 7), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},
     {"upsample2d x3 1x1", b_up, {3}, {D4(1, 2, 1, 1), NONE, NONE}, 0, 1e-2f, 2e-3f, 0.0f},

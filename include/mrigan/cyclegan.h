@@ -19,6 +19,11 @@ typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
  * PCG32 seeded (s, MG_CYCLE_NOISE_STREAM), first one for each pixel of G_AB(a), then one for each of G_BA(b). */
 #define MG_CYCLE_NOISE_STREAM 0x6379636c65ull
 
+/* The discriminators' augmentation of a sample whose step seed is s: the generator pass draws from PCG32 seeded (s,
+ * MG_D_AUGMENT_STREAM), the discriminator pass from (s, MG_D_AUGMENT_STREAM + 1), one mg_cyclegan_draw_augment() per
+ * image in the order the discriminators see them: G_AB(a), G_BA(b); then a, pool(G_BA(b)), b, pool(G_AB(a)). */
+#define MG_D_AUGMENT_STREAM 0x6461756775ull
+
 /* The largest --cycle-blur and --d-blur: the Gaussian's kernel has 2 * ceil(3 * sigma) + 1 taps a side (at most 25),
  * which must fit in the smallest slice the PatchGAN takes. */
 #define MG_BLUR_MAX_SIGMA 4
@@ -41,8 +46,14 @@ typedef struct mg_cyclegan_config {
     float cycle_noise;      /* std of the noise added to each translation before the cycle (0: none) */
     float cycle_blur;       /* sigma in pixels of the blur both sides of the cycle loss get (0: none) */
     float d_blur;           /* sigma in pixels of the blur every image the discriminators see gets (0: none) */
-    float lambda_prior;     /* weight of the contrast prior at the first iteration (0: off) */
-    int prior_iterations;   /* the prior's weight falls linearly to 0 over these iterations */
+    /* DiffAugment (Zhao et al. 2020), made for the images here: every image a discriminator sees, real or translated,
+     * in both passes, moved by a random offset of up to d_translate of its side each way and with a random box of
+     * d_cutout of each side blacked out, through an op that passes gradients (0: none). Both domains' images share
+     * the augmentations' distribution, so a discriminator cannot tell real from translated by them, and cannot
+     * reward a pattern fixed to the pixel grid. */
+    float d_translate, d_cutout;
+    float lambda_prior;   /* weight of the contrast prior at the first iteration (0: off) */
+    int prior_iterations; /* the prior's weight falls linearly to 0 over these iterations */
     float ema; /* decay per step of the generators' moving averages, which translate (0: none, the generators do) */
     /* Each translation is the mean of the generator's output for the image and, mirrored back, for its left-right
      * mirror: what the generator invents (speckle, a grid) differs between the two and partly cancels, where
@@ -133,6 +144,12 @@ void mg_cyclegan_set_prior(mg_cyclegan *m, const mg_intensity_map *ab, const mg_
  * lambda_prior * (1 - iteration / prior_iterations) in it, and nothing from prior_iterations on. */
 void mg_cyclegan_set_iteration(mg_cyclegan *m, long iteration);
 float mg_cyclegan_prior_weight(const mg_cyclegan_config *cfg, long iteration);
+
+/* One image's augmentation, drawn from r in this order: when d_translate > 0, with t = (int)(d_translate * side +
+ * 0.5), *dx = mg_rng_below(2 tw + 1) - tw and *dy = mg_rng_below(2 th + 1) - th (else 0); when d_cutout > 0, with
+ * c = (int)(d_cutout * side + 0.5) at least 1, the box's centre x = mg_rng_below(w), y = mg_rng_below(h) and box =
+ * (x - cw / 2, y - ch / 2, that + cw, that + ch), the part inside the image blacked out (else an empty box). */
+void mg_cyclegan_draw_augment(const mg_cyclegan_config *cfg, int h, int w, mg_rng *r, int *dx, int *dy, int box[4]);
 
 /* One training step on a pair of unpaired crops (h x w floats in [-1, 1] each). rng decides the pools'
  * choices; dropout_seed seeds the step's dropout masks. The same as mg_cyclegan_backward() then

@@ -190,6 +190,10 @@ mg_tensor *mg_conv_transpose2d(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tenso
 mg_tensor *mg_conv_transpose2d_ex(mg_graph *g, mg_tensor *x, mg_tensor *w, mg_tensor *b, const mg_conv_params *p);
 /* ReflectionPad2d((left, right, top, bottom)); each pad smaller than the dimension it pads. */
 mg_tensor *mg_reflect_pad2d(mg_graph *g, mg_tensor *x, int left, int right, int top, int bottom);
+/* x moved by (dx, dy) pixels, same shape: y[n, c, i, j] = x[n, c, i - dy, j - dx], fill where that lies outside x
+ * and inside the box (x0, y0, x1, y1), x1 and y1 excluded (box NULL or empty: none): a translation and a cutout,
+ * the discriminators' augmentation. |dx| < W, |dy| < H. */
+mg_tensor *mg_shift2d(mg_graph *g, mg_tensor *x, int dx, int dy, const int box[4], float fill);
 /* Upsample(scale_factor=factor, mode='nearest'): [N,C,H,W] -> [N,C,H*factor,W*factor]. */
 mg_tensor *mg_upsample2d(mg_graph *g, mg_tensor *x, int factor);
 /* Upsample(scale_factor=factor, mode='bilinear', align_corners=False): the same shapes, each output the blend of

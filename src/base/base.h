@@ -21,7 +21,9 @@ extern const char *const mg_op_names[MG_OP_COUNT];
 typedef struct mg_op_params {
     mg_conv_params conv;
     int pad[4];   /* reflect_pad2d: left, right, top, bottom */
-    float f;      /* leaky_relu slope, instance_norm eps, dropout p, scale factor, ngf_map eps */
+    int shift[2]; /* shift2d: x, y */
+    int box[4];   /* shift2d: the filled box's x0, y0, x1, y1 (x1, y1 excluded; empty when x0 >= x1 or y0 >= y1) */
+    float f;      /* leaky_relu slope, instance_norm eps, dropout p, scale factor, ngf_map eps, shift2d fill */
     int factor;   /* upsample2d, bilinear2d: the integer scale */
     uint64_t key; /* dropout: the mask stream's key */
 } mg_op_params;

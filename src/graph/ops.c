@@ -178,6 +178,23 @@ mg_tensor *mg_reflect_pad2d(mg_graph *g, mg_tensor *x, int left, int right, int 
     return op_emit(g, op, mg_graph_new_tensor(g, 4, shape), &x, 1, &prm, NULL);
 }
 
+mg_tensor *mg_shift2d(mg_graph *g, mg_tensor *x, int dx, int dy, const int box[4], float fill)
+{
+    const mg_op op = MG_OP_SHIFT2D;
+    if (!op_check(g, op, &x, 1, 1))
+        return NULL;
+    if (x->ndim != 4)
+        return op_fail_shape(g, op, "input must be [N,C,H,W]", x, NULL);
+    if (dx <= -x->shape[3] || dx >= x->shape[3] || dy <= -x->shape[2] || dy >= x->shape[2])
+        return mg_graph_fail(g, mg_error(MG_ERR_ARG, "shift2d: shift (%d,%d) must be smaller than the input's %dx%d",
+                                         dx, dy, x->shape[2], x->shape[3]));
+    mg_op_params prm = {.shift = {dx, dy}, .f = fill};
+    if (box) /* clipped to the image, so that the kernels need no bounds of their own */
+        for (int k = 0; k < 4; k++)
+            prm.box[k] = box[k] < 0 ? 0 : box[k] > x->shape[3 - k % 2] ? x->shape[3 - k % 2] : box[k];
+    return op_emit(g, op, op_like(g, x), &x, 1, &prm, NULL);
+}
+
 /* Nearest-neighbour and bilinear upsampling share their shapes and checks. */
 static mg_tensor *upsample_emit(mg_graph *g, mg_op op, mg_tensor *x, int factor)
 {

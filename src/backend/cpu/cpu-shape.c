@@ -1,5 +1,5 @@
-/* Ops that move or resample data on the CPU: reflection padding, channel concatenation, nearest-neighbour and
- * bilinear upsampling. */
+/* Ops that move or resample data on the CPU: reflection padding, shifts with a cutout, channel concatenation,
+ * nearest-neighbour and bilinear upsampling. */
 #include <string.h>
 
 #include "cpu.h"
@@ -71,6 +71,78 @@ mg_status cpu_reflect_pad2d_bwd(void *ctx, mg_node *n)
     mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)n->src[0]->shape[0] * n->src[0]->shape[1],
                 cpu_grain((size_t)a.ho * a.wo), pad_bwd_planes, &a);
     return MG_OK;
+}
+
+/* ------------------------------------------------------------------ shift with a cutout */
+typedef struct shift_args {
+    const float *src;
+    float *dst;
+    int h, w, dx, dy, box[4];
+    float fill;
+} shift_args;
+
+static inline bool in_box(const int *box, int y, int x)
+{
+    return x >= box[0] && x < box[2] && y >= box[1] && y < box[3];
+}
+
+static void shift_fwd_planes(void *p, size_t q0, size_t q1)
+{
+    const shift_args *a = p;
+    for (size_t q = q0; q < q1; q++) {
+        const float *x = a->src + q * a->h * a->w;
+        float *y = a->dst + q * a->h * a->w;
+        for (int oy = 0; oy < a->h; oy++)
+            for (int ox = 0; ox < a->w; ox++) {
+                int sy = oy - a->dy, sx = ox - a->dx;
+                bool inside = sy >= 0 && sy < a->h && sx >= 0 && sx < a->w && !in_box(a->box, oy, ox);
+                *y++ = inside ? x[(size_t)sy * a->w + sx] : a->fill;
+            }
+    }
+}
+
+/* A gather per input pixel: each receives the gradient of the one output pixel it moved to, if that is kept. */
+static void shift_bwd_planes(void *p, size_t q0, size_t q1)
+{
+    const shift_args *a = p;
+    for (size_t q = q0; q < q1; q++) {
+        const float *dy = a->src + q * a->h * a->w;
+        float *dx = a->dst + q * a->h * a->w;
+        for (int iy = 0; iy < a->h; iy++)
+            for (int ix = 0; ix < a->w; ix++, dx++) {
+                int oy = iy + a->dy, ox = ix + a->dx;
+                if (oy >= 0 && oy < a->h && ox >= 0 && ox < a->w && !in_box(a->box, oy, ox))
+                    *dx += dy[(size_t)oy * a->w + ox];
+            }
+    }
+}
+
+static mg_status shift_run(void *ctx, const mg_node *n, const float *src, float *dst,
+                           void (*fn)(void *, size_t, size_t))
+{
+    const mg_tensor *x = n->src[0];
+    shift_args a = {.src = src,
+                    .dst = dst,
+                    .h = x->shape[2],
+                    .w = x->shape[3],
+                    .dx = n->p.shift[0],
+                    .dy = n->p.shift[1],
+                    .box = {n->p.box[0], n->p.box[1], n->p.box[2], n->p.box[3]},
+                    .fill = n->p.f};
+    mg_pool_for(((cpu_ctx *)ctx)->pool, (size_t)x->shape[0] * x->shape[1], cpu_grain((size_t)a.h * a.w), fn, &a);
+    return MG_OK;
+}
+
+mg_status cpu_shift2d_fwd(void *ctx, mg_node *n)
+{
+    return shift_run(ctx, n, cpu_data(n->src[0]), cpu_data(n->dst), shift_fwd_planes);
+}
+
+mg_status cpu_shift2d_bwd(void *ctx, mg_node *n)
+{
+    if (!n->want_grad[0])
+        return MG_OK;
+    return shift_run(ctx, n, cpu_data(n->dst->grad), cpu_data(n->src[0]->grad), shift_bwd_planes);
 }
 
 /* ------------------------------------------------------------------ concat along channels */

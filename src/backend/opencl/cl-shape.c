@@ -1,6 +1,6 @@
-/* Ops that move data on OpenCL (cl/shape.cl): reflection padding, channel concatenation and nearest-neighbour
- * upsampling. The padding and upsampling gradients are gathers per input pixel, adding in the CPU backend's
- * order, and concatenation runs one pass per input, so no two work-items write the same element. */
+/* Ops that move data on OpenCL (cl/shape.cl): reflection padding, shifts with a cutout, channel concatenation and
+ * nearest-neighbour upsampling. The padding, shift and upsampling gradients are gathers per input pixel, adding in the
+ * CPU backend's order, and concatenation runs one pass per input, so no two work-items write the same element. */
 #include "cl-internal.h"
 
 #define FAMILY "shape"
@@ -27,6 +27,31 @@ mg_status cl_reflect_pad2d_bwd(void *ctx, mg_node *n)
     return cl_call(ctx, FAMILY, "reflect_pad_bwd", len, 0, 13, CL_ARG(dyb), CL_ARG(dyo), CL_ARG(dxb), CL_ARG(dxo),
                    CL_ARG(h), CL_ARG(w), CL_ARG(ho), CL_ARG(wo), CL_ARG(left), CL_ARG(right), CL_ARG(top),
                    CL_ARG(bottom), CL_ARG(len));
+}
+
+mg_status cl_shift2d_fwd(void *ctx, mg_node *n)
+{
+    const mg_tensor *x = n->src[0], *y = n->dst;
+    cl_mem xb = cl_buf(x), yb = cl_buf(y);
+    cl_uint xo = cl_off(x), yo = cl_off(y), len = (cl_uint)y->numel;
+    cl_int h = x->shape[2], w = x->shape[3], dx = n->p.shift[0], dy = n->p.shift[1];
+    cl_int4 box = {{n->p.box[0], n->p.box[1], n->p.box[2], n->p.box[3]}};
+    cl_float fill = n->p.f;
+    return cl_call(ctx, FAMILY, "shift_fwd", len, 0, 11, CL_ARG(xb), CL_ARG(xo), CL_ARG(yb), CL_ARG(yo), CL_ARG(h),
+                   CL_ARG(w), CL_ARG(dx), CL_ARG(dy), CL_ARG(box), CL_ARG(fill), CL_ARG(len));
+}
+
+mg_status cl_shift2d_bwd(void *ctx, mg_node *n)
+{
+    if (!n->want_grad[0])
+        return MG_OK;
+    const mg_tensor *gx = n->src[0]->grad, *gy = n->dst->grad;
+    cl_mem gyb = cl_buf(gy), gxb = cl_buf(gx);
+    cl_uint gyo = cl_off(gy), gxo = cl_off(gx), len = (cl_uint)gx->numel;
+    cl_int h = gx->shape[2], w = gx->shape[3], dx = n->p.shift[0], dy = n->p.shift[1];
+    cl_int4 box = {{n->p.box[0], n->p.box[1], n->p.box[2], n->p.box[3]}};
+    return cl_call(ctx, FAMILY, "shift_bwd", len, 0, 10, CL_ARG(gyb), CL_ARG(gyo), CL_ARG(gxb), CL_ARG(gxo), CL_ARG(h),
+                   CL_ARG(w), CL_ARG(dx), CL_ARG(dy), CL_ARG(box), CL_ARG(len));
 }
 
 /* One input of the concatenation: part is shaped as the input, whole as the output, the input's channels
