@@ -213,6 +213,20 @@ static char *json_row_of(const char *json, const char *dir, const char *method, 
     return NULL;
 }
 
+/* The JSON row of direction dir and method on the held-out pairs (held) or the training slices; NULL when absent. */
+static char *json_row_split(const char *json, const char *dir, const char *method, bool held)
+{
+    char want[128];
+    snprintf(want, sizeof want, "\"direction\": \"%s\", \"method\": \"%s\"", dir, method);
+    for (const char *p = json; p && (p = strstr(p, "{\"set\"")); p++) {
+        char *line = strndup(p, strcspn(p, "\n"));
+        if (line && strstr(line, want) && !strstr(line, "\"split\": \"held-out\"") == !held)
+            return line;
+        free(line);
+    }
+    return NULL;
+}
+
 /* The number after key in text (the first one); NAN when absent. */
 static double json_num(const char *text, const char *key)
 {
@@ -302,6 +316,28 @@ void test_bench_quality(void)
     free(one);
     free(many);
     CHECK(png_size_is(tp("QS/phantom128/seed-2/grid.png"), 4 * 128, 6 * (128 + 11)), "bench quality --seeds: grid.png");
+    /* --holdout 0.25: 6 of the 24 pairs stay out of training (18 copies in A) and are scored apart; the two parts'
+     * identity rows average, weighted by their slices, to the whole set's (JSON rounds to 5 digits) */
+    r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--holdout", "0.25", "--bench-out", tp("QH"),
+                "--json", tp("qh.json"), ARGS_SPLICE, tiny, NULL);
+    char *hj = (char *)read_file(tp("qh.json"), NULL);
+    char *id_train = json_row_split(hj, "a2b", "identity", false),
+         *id_held = json_row_split(hj, "a2b", "identity", true), *m_held = json_row_split(hj, "b2a", "model", true);
+    double st = json_num(id_train, "\"ssim\": "), s_held = json_num(id_held, "\"ssim\": ");
+    CHECK(r2 == 0 && json_num(id_train, "\"slices\": ") == 18 && json_num(id_held, "\"slices\": ") == 6 &&
+              json_num(m_held, "\"slices\": ") == 6 && fabs((18 * st + 6 * s_held) / 24 - id) < 2e-5,
+          "bench quality --holdout 0.25: exit %d, identity SSIM %g on 18 and %g on 6 (all 24: %g), held model %s", r2,
+          st, s_held, id, m_held);
+    CHECK(exists(tp("QH/phantom128/A/n_017.png")) && !exists(tp("QH/phantom128/A/n_018.png")) &&
+              exists(tp("QH/phantom128/B/n_017.png")) && !exists(tp("QH/phantom128/B/n_018.png")) &&
+              png_size_is(tp("QH/phantom128/grid-held-out.png"), 4 * 128, 6 * (128 + 11)),
+          "bench quality --holdout 0.25: 18 training copies a domain and the held-out grid");
+    free(id_train);
+    free(id_held);
+    free(m_held);
+    free(hj);
+    r2 = mrigan("bench", "quality", "--sets", "phantom128", "--holdout", "0.95", NULL);
+    CHECK(r2 == 2 && err_has("holdout"), "bench quality --holdout 0.95: exit %d", r2);
     r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--seeds", "1,1", NULL);
     CHECK(r2 == 2 && err_has("seed 1 twice"), "bench quality --seeds 1,1: exit %d", r2);
     r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--seeds", "1,2", "--seed", "3", NULL);

@@ -244,8 +244,10 @@ int main(int argc, char **argv)
               "identical, float16 half the size)");
     group_begin();
     test_bench_quality();
-    group_end("12 bench quality: the phantom's baselines (identity as eval scores it, oracle above histogram "
-              "matching), a model trained on renamed copies; --seeds: each seed as alone, their mean, the pick");
+    group_end(
+        "12 bench quality: the phantom's baselines (identity as eval scores it, oracle above histogram "
+        "matching), a model trained on renamed copies; --seeds: each seed as alone, their mean, the pick; --holdout: "
+        "pairs kept out of training, scored apart");
     group_begin();
     test_pick();
     group_end("13 pick: of runs that differ in seed only, the lowest final adversarial loss in any order; unfinished "

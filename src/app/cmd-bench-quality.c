@@ -4,7 +4,9 @@
  * copies of the two domains' files under new, shuffled names (training sees two folders and nothing of the pairing),
  * then scored the same way, with its training time, iterations, the process's peak memory so far (the largest of the
  * sets trained until then: run one set a command for each set's own) and the generators' final adversarial loss (what
- * mrigan pick chooses seeds by). A table on stdout, JSON with --json. */
+ * mrigan pick chooses seeds by). With --holdout, a fixed share of each set's file pairs is kept out of training and
+ * scored apart (the baselines fitted on those pairs alone): translations of slices the model has never seen, beside
+ * those of the slices it trained on. A table on stdout, JSON with --json. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -184,6 +186,7 @@ typedef struct quality_row {
     const char *set, *method; /* method: the JSON's ("identity" .. "model", "mean", "pick") */
     char label[16];           /* the table's: the method, or "seed N" for one of several seeds */
     row_kind kind;
+    bool held; /* scored on the held-out pairs (--holdout), not on the slices the model trained on */
     int direction, n;
     int seed;                    /* MODEL, PICK: the run's; MEAN: how many seeds */
     mg_quality_scores sc;        /* MEAN: means over the seeds, each _sd over the seeds (mg_quality_scores_mean) */
@@ -193,10 +196,11 @@ typedef struct quality_row {
 
 static void print_row(const quality_row *r)
 {
-    printf("%-11s %-4s %-9s %4d  %6.2f  %6.4f  %6.2f   %6.2f  %6.4f  %6.2f  %7.3f", r->set,
-           r->direction ? "b2a" : "a2b", r->label, r->n, r->sc.whole.psnr_mean, r->sc.whole.ssim_mean,
-           r->sc.whole.mae_mean, r->sc.foreground.psnr_mean, r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean,
-           r->sc.foreground.texture);
+    char set[64];
+    snprintf(set, sizeof set, "%s%s", r->set, r->held ? "/held" : "");
+    printf("%-15s %-4s %-9s %4d  %6.2f  %6.4f  %6.2f   %6.2f  %6.4f  %6.2f  %7.3f", set, r->direction ? "b2a" : "a2b",
+           r->label, r->n, r->sc.whole.psnr_mean, r->sc.whole.ssim_mean, r->sc.whole.mae_mean,
+           r->sc.foreground.psnr_mean, r->sc.foreground.ssim_mean, r->sc.foreground.mae_mean, r->sc.foreground.texture);
     if (r->kind == ROW_MODEL)
         printf("  %7.0f s %7ld it %6ld MB peak so far  adversarial %.4f", r->seconds, r->iterations, r->peak_mb,
                r->adversarial);
@@ -216,6 +220,8 @@ static void json_row(FILE *f, const quality_row *r, bool first)
     const mg_metrics_summary *w = &r->sc.whole, *g = &r->sc.foreground;
     fprintf(f, "%s\n  {\"set\": \"%s\", \"direction\": \"%s\", \"method\": \"%s\", \"slices\": %d, ", first ? "" : ",",
             r->set, r->direction ? "b2a" : "a2b", r->method, r->n);
+    if (r->held) /* rows without it are of the slices the model trained on */
+        fputs("\"split\": \"held-out\", ", f);
     if (r->kind == ROW_MEAN) /* the spread over the seeds, not over the slices */
         fprintf(f,
                 "\"seeds\": %d, \"whole\": {\"psnr_db\": %.4f, \"ssim\": %.5f, \"mae\": %.4f, \"psnr_db_sd_seeds\": "
@@ -238,12 +244,13 @@ static void json_row(FILE *f, const quality_row *r, bool first)
 
 typedef struct bench_quality {
     mg_train_settings s;
-    app_option table[MG_SET_COUNT + 6];
+    app_option table[MG_SET_COUNT + 7];
     char defaults[MG_SET_COUNT][32];
     const char *sets, *data, *json, *out, *seeds_list;
     bool train;
+    float holdout;                 /* the share of each set's file pairs kept out of training (0: none) */
     int seeds[MAX_SEEDS], n_seeds; /* --seeds, else the one --seed */
-    quality_row rows[N_SETS * 2 * (MG_QUALITY_METHODS - 1 + MAX_SEEDS + 2)];
+    quality_row rows[N_SETS * 2 * 2 * (MG_QUALITY_METHODS - 1 + MAX_SEEDS + 2)]; /* training and held-out slices */
     int n_rows;
 } bench_quality;
 
@@ -278,34 +285,26 @@ static int train_set(bench_quality *q, const quality_set_def *d, quality_files *
 }
 
 static quality_row *row_add(bench_quality *q, const quality_set_def *d, row_kind kind, const char *method, int dir,
-                            int n)
+                            const mg_quality_set *set, bool held)
 {
     quality_row *r = &q->rows[q->n_rows++];
-    *r = (quality_row){.set = d->name, .method = method, .kind = kind, .direction = dir, .n = n, .seed = -1};
+    *r = (quality_row){
+        .set = d->name, .method = method, .kind = kind, .held = held, .direction = dir, .n = set->n, .seed = -1};
     snprintf(r->label, sizeof r->label, "%s", method);
     return r;
 }
 
-/* A model per seed, trained and scored both ways (its rows), with its grid; one seed in BENCH-OUT/SET, several in
- * BENCH-OUT/SET/seed-N. */
-static int bench_seed(bench_quality *q, const quality_set_def *d, quality_files *f, const mg_quality_set *set, int seed,
-                      mg_backend *be)
+/* A model's rows on sets[held] (both directions) and its grid of them in dir. */
+static int score_model(bench_quality *q, const quality_set_def *d, const mg_quality_set *set, bool held, mg_trainer *t,
+                       int seed, double seconds, const char *dir)
 {
-    char dir[4200], grid[4300];
-    if (q->n_seeds > 1)
-        snprintf(dir, sizeof dir, "%s/%s/seed-%d", q->out, d->name, seed);
-    else
-        snprintf(dir, sizeof dir, "%s/%s", q->out, d->name);
-    mg_trainer *t = NULL;
-    double seconds = 0;
-    int rc = train_set(q, d, f, seed, dir, be, &t, &seconds);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     mg_train_info in = {0};
-    if (t)
-        mg_trainer_info(t, &in);
+    mg_trainer_info(t, &in);
+    int rc = 0;
     for (int dir_ab = 0; !rc && dir_ab < 2; dir_ab++) {
-        quality_row *r = row_add(q, d, ROW_MODEL, mg_quality_method_names[MG_QUALITY_MODEL], dir_ab, set->n);
+        quality_row *r = row_add(q, d, ROW_MODEL, mg_quality_method_names[MG_QUALITY_MODEL], dir_ab, set, held);
         r->seed = seed;
         if (q->n_seeds > 1)
             snprintf(r->label, sizeof r->label, "seed %d", seed);
@@ -318,17 +317,41 @@ static int bench_seed(bench_quality *q, const quality_set_def *d, quality_files 
         else
             print_row(r);
     }
-    snprintf(grid, sizeof grid, "%s/grid.png", dir);
+    char grid[4300];
+    snprintf(grid, sizeof grid, "%s/grid%s.png", dir, held ? "-held-out" : "");
     if (!rc && mg_quality_write_grid(set, mg_trainer_model(t), 3, grid) != MG_OK)
         rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", grid, mg_last_error()), 1);
     else if (!rc)
-        fprintf(stderr, "mrigan bench quality: %s: input | translation | truth | |difference| in %s\n", d->name, grid);
+        fprintf(stderr, "mrigan bench quality: %s%s: input | translation | truth | |difference| in %s\n", d->name,
+                held ? " (held out)" : "", grid);
+    return rc;
+}
+
+/* A model per seed, trained on f and scored both ways on set and, with --holdout, on held (its rows), with its grids;
+ * one seed in BENCH-OUT/SET, several in BENCH-OUT/SET/seed-N. */
+static int bench_seed(bench_quality *q, const quality_set_def *d, quality_files *f, const mg_quality_set *set,
+                      const mg_quality_set *held, int seed, mg_backend *be)
+{
+    char dir[4200];
+    if (q->n_seeds > 1)
+        snprintf(dir, sizeof dir, "%s/%s/seed-%d", q->out, d->name, seed);
+    else
+        snprintf(dir, sizeof dir, "%s/%s", q->out, d->name);
+    mg_trainer *t = NULL;
+    double seconds = 0;
+    int rc = train_set(q, d, f, seed, dir, be, &t, &seconds);
+    if (!rc)
+        rc = score_model(q, d, set, false, t, seed, seconds, dir);
+    if (!rc && held)
+        rc = score_model(q, d, held, true, t, seed, seconds, dir);
     mg_trainer_free(t);
     return rc;
 }
 
-/* After several seeds: each direction's mean over them, and the seed with the lowest adversarial loss. */
-static void bench_summary(bench_quality *q, const quality_set_def *d, int first_model_row, int n)
+/* After several seeds: each direction's mean over them on set (held: the held-out pairs), and the seed with the lowest
+ * adversarial loss. */
+static void bench_summary(bench_quality *q, const quality_set_def *d, int first_model_row, const mg_quality_set *set,
+                          bool held)
 {
     for (int dir = 0; dir < 2; dir++) {
         mg_quality_scores sc[MAX_SEEDS];
@@ -336,17 +359,17 @@ static void bench_summary(bench_quality *q, const quality_set_def *d, int first_
         int k = 0;
         for (int i = first_model_row; i < q->n_rows; i++) {
             const quality_row *r = &q->rows[i];
-            if (r->kind != ROW_MODEL || r->direction != dir)
+            if (r->kind != ROW_MODEL || r->direction != dir || r->held != held)
                 continue;
             sc[k++] = r->sc;
             if (!pick || r->adversarial < pick->adversarial)
                 pick = r;
         }
-        quality_row *m = row_add(q, d, ROW_MEAN, "mean", dir, n);
+        quality_row *m = row_add(q, d, ROW_MEAN, "mean", dir, set, held);
         mg_quality_scores_mean(sc, k, &m->sc);
         m->seed = k;
         print_row(m);
-        quality_row *p = row_add(q, d, ROW_PICK, "pick", dir, n);
+        quality_row *p = row_add(q, d, ROW_PICK, "pick", dir, set, held);
         *p = *pick;
         p->kind = ROW_PICK;
         p->method = "pick";
@@ -355,31 +378,82 @@ static void bench_summary(bench_quality *q, const quality_set_def *d, int first_
     }
 }
 
+/* The pairs of all split for --holdout: a share frac of them (rounded, at least one, and one left to train on) into
+ * held, the rest into train, by a permutation that depends on nothing but their number, so that every seed and every
+ * recipe holds out the same pairs. Each list keeps the set's order. */
+static int split_holdout(const quality_files *all, float frac, quality_files *train, quality_files *held)
+{
+    int n_held = (int)(frac * (float)all->n + 0.5f), *perm = malloc(sizeof *perm * (size_t)all->n);
+    bool *out = calloc((size_t)all->n, sizeof *out);
+    if (!perm || !out) {
+        free(perm);
+        free(out);
+        return fprintf(stderr, "mrigan bench quality: out of memory\n"), 1;
+    }
+    n_held = n_held < 1 ? 1 : n_held > all->n - 1 ? all->n - 1 : n_held;
+    mg_rng r;
+    mg_rng_seed(&r, 0x686f6c646f7574ull, (uint64_t)all->n);
+    mg_rng_permutation(&r, perm, all->n);
+    for (int i = 0; i < n_held; i++)
+        out[perm[i]] = true;
+    int rc = 0;
+    for (int i = 0; !rc && i < all->n; i++)
+        rc = files_add(out[i] ? held : train, strdup(all->a[i]), strdup(all->b[i]));
+    free(perm);
+    free(out);
+    return rc;
+}
+
+/* The baselines' rows on set (held: the held-out pairs). */
+static int score_baselines(bench_quality *q, const quality_set_def *d, const mg_quality_set *set, bool held)
+{
+    for (int dir = 0; dir < 2; dir++)
+        for (int m = 0; m < MG_QUALITY_MODEL; m++) {
+            quality_row *r = row_add(q, d, ROW_BASELINE, mg_quality_method_names[m], dir, set, held);
+            if (mg_quality_score(set, dir, (mg_quality_method)m, NULL, &r->sc) != MG_OK)
+                return fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1;
+            print_row(r);
+        }
+    return 0;
+}
+
 static int bench_set(bench_quality *q, const quality_set_def *d, const char *embedded, mg_backend *be)
 {
-    quality_files f = {0};
-    mg_quality_set set = {0};
+    quality_files all = {0}, f = {0}, held_files = {0};
+    mg_quality_set set = {0}, held = {0};
     char phantom[4200];
     int rc = phantom_folder(d, embedded, q->out, phantom, sizeof phantom);
     if (!rc)
-        rc = files_of_set(q->data, phantom, d, &f);
+        rc = files_of_set(q->data, phantom, d, &all);
+    const bool split = !rc && q->holdout > 0.0f && all.n > 1;
+    if (!rc && q->holdout > 0.0f && !split)
+        fprintf(stderr, "mrigan bench quality: %s: one file, nothing to hold out; scored on its training slices only\n",
+                d->name);
+    if (!rc)
+        rc = split ? split_holdout(&all, q->holdout, &f, &held_files) : (f = all, all = (quality_files){0}, 0);
     if (!rc && mg_quality_add_files(&set, (const char *const *)f.a, (const char *const *)f.b, f.n) != MG_OK)
         rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
-    for (int dir = 0; !rc && dir < 2; dir++)
-        for (int m = 0; !rc && m < MG_QUALITY_MODEL; m++) {
-            quality_row *r = row_add(q, d, ROW_BASELINE, mg_quality_method_names[m], dir, set.n);
-            if (mg_quality_score(&set, dir, (mg_quality_method)m, NULL, &r->sc) != MG_OK)
-                rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
-            else
-                print_row(r);
-        }
+    if (!rc && split &&
+        mg_quality_add_files(&held, (const char *const *)held_files.a, (const char *const *)held_files.b,
+                             held_files.n) != MG_OK)
+        rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
+    if (!rc)
+        rc = score_baselines(q, d, &set, false);
+    if (!rc && split)
+        rc = score_baselines(q, d, &held, true);
     int first_model_row = q->n_rows;
     for (int i = 0; !rc && q->train && i < q->n_seeds; i++)
-        rc = bench_seed(q, d, &f, &set, q->seeds[i], be);
-    if (!rc && q->train && q->n_seeds > 1)
-        bench_summary(q, d, first_model_row, set.n);
+        rc = bench_seed(q, d, &f, &set, split ? &held : NULL, q->seeds[i], be);
+    if (!rc && q->train && q->n_seeds > 1) {
+        bench_summary(q, d, first_model_row, &set, false);
+        if (split)
+            bench_summary(q, d, first_model_row, &held, true);
+    }
     mg_quality_free(&set);
+    mg_quality_free(&held);
+    files_free(&all);
     files_free(&f);
+    files_free(&held_files);
     return rc;
 }
 
@@ -444,12 +518,16 @@ int cmd_bench_quality(int argc, char **argv)
                                              .help = "with --train, a model per seed (comma-separated, e.g. 1,2,3), "
                                                      "their mean and spread, and the seed mrigan pick keeps; each "
                                                      "in BENCH-OUT/SET/seed-N"};
-    const int n_opts = MG_SET_COUNT + 6;
+    q.table[MG_SET_COUNT + 6] = (app_option)APP_FLOAT(
+        "holdout", &q.holdout, 0.01, 0.9,
+        "keep this share of each set's file pairs out of training and score the model on them apart, each row "
+        "marked held (the same pairs for every seed; a set of one file has none; default: off)");
+    const int n_opts = MG_SET_COUNT + 7;
     int n_pos = 0;
     app_parse_result pr = app_parse("bench quality", argc, argv, q.table, n_opts, NULL, 0, &n_pos);
     if (pr == APP_PARSE_HELP) {
-        printf("usage: mrigan bench quality [--sets LIST] [--data DIR] [--train [--seeds LIST] [training options]]\n"
-               "                           [--json FILE]\n\n"
+        printf("usage: mrigan bench quality [--sets LIST] [--data DIR] [--train [--seeds LIST] [--holdout F]\n"
+               "                           [training options]] [--json FILE]\n\n"
                "Scores translations of the paired sets against the truth, both directions, on whole slices and\n"
                "on the target's foreground (PSNR dB, SSIM, MAE on the 8-bit scale): the identity, unpaired\n"
                "histogram matching, unpaired inverse histogram matching (tissue order reversed, as T1 to T2),\n"
@@ -458,7 +536,9 @@ int cmd_bench_quality(int argc, char **argv)
                "of mrigan train set its recipe; --a, --b and --out are the benchmark's), with a grid of three of\n"
                "its slices (input | translation | truth | |difference|) in BENCH-OUT/SET/grid.png. With --seeds,\n"
                "a model per seed (in BENCH-OUT/SET/seed-N), their mean with its spread over the seeds, and the\n"
-               "seed mrigan pick keeps (the lowest final adversarial loss). The texture column is the\n"
+               "seed mrigan pick keeps (the lowest final adversarial loss). With --holdout F, a share F of each\n"
+               "set's pairs stays out of training and is scored apart (rows SET/held, its grid in\n"
+               "BENCH-OUT/SET/grid-held-out.png): slices the model has never seen. The texture column is the\n"
                "foreground's fine-texture energy (the squared Laplacian) over the truth's: 1 as the truth, above\n"
                "1 with speckle or a grid, below 1 when blurred.\n\n"
                "sets:\n");
@@ -499,7 +579,7 @@ int cmd_bench_quality(int argc, char **argv)
     mg_backend *be = NULL;
     if (q.train && app_open_backend("bench quality", q.s.backend, q.s.device, q.s.threads, &be) != MG_OK)
         return fprintf(stderr, "mrigan bench quality: %s\n", mg_last_error()), 1;
-    printf("%-11s %-4s %-9s %4s  %6s  %6s  %6s   %6s  %6s  %6s  %7s\n", "set", "dir", "method", "n", "PSNR", "SSIM",
+    printf("%-15s %-4s %-9s %4s  %6s  %6s  %6s   %6s  %6s  %6s  %7s\n", "set", "dir", "method", "n", "PSNR", "SSIM",
            "MAE", "fgPSNR", "fgSSIM", "fgMAE", "texture");
     int rc = 0;
     for (int k = 0; !rc && k < N_SETS; k++)
