@@ -52,7 +52,14 @@ __kernel void reflect_pad_bwd(__global const float *dy, uint dy_off, __global fl
     dx[dx_off + i] = acc;
 }
 
-int in_box(int4 box, int y, int x) { return x >= box.s0 && x < box.s2 && y >= box.s1 && y < box.s3; }
+/* Whether output pixel (oy, ox) of an h x w plane shifted by (dx, dy) lies in the plane, copies a pixel of it and is
+ * outside the box (x0, y0, x1, y1): the one rule of both directions. */
+int shift_keeps(int h, int w, int dx, int dy, int4 box, int oy, int ox)
+{
+    int sy = oy - dy, sx = ox - dx;
+    int in_box = ox >= box.s0 && ox < box.s2 && oy >= box.s1 && oy < box.s3;
+    return oy >= 0 && oy < h && ox >= 0 && ox < w && sy >= 0 && sy < h && sx >= 0 && sx < w && !in_box;
+}
 
 /* y[q, oy, ox] = x[q, oy - dy, ox - dx], fill outside x and inside the box (x0, y0, x1, y1), over n elements. */
 __kernel void shift_fwd(__global const float *x, uint x_off, __global float *y, uint y_off, int h, int w, int dx,
@@ -63,9 +70,7 @@ __kernel void shift_fwd(__global const float *x, uint x_off, __global float *y, 
         return;
     int ox = (int)(i % (size_t)w), oy = (int)(i / (size_t)w % (size_t)h);
     size_t q = i / ((size_t)w * h);
-    int sy = oy - dy, sx = ox - dx;
-    int inside = sy >= 0 && sy < h && sx >= 0 && sx < w && !in_box(box, oy, ox);
-    y[y_off + i] = inside ? x[x_off + (q * h + sy) * w + sx] : fill;
+    y[y_off + i] = shift_keeps(h, w, dx, dy, box, oy, ox) ? x[x_off + (q * h + oy - dy) * w + ox - dx] : fill;
 }
 
 /* dx[q, iy, ix] += dy[q, iy + dy, ix + dx] where that pixel is kept, over n input elements. */
@@ -78,7 +83,7 @@ __kernel void shift_bwd(__global const float *gy, uint gy_off, __global float *g
     int ix = (int)(i % (size_t)w), iy = (int)(i / (size_t)w % (size_t)h);
     size_t q = i / ((size_t)w * h);
     int oy = iy + dy, ox = ix + dx;
-    if (oy >= 0 && oy < h && ox >= 0 && ox < w && !in_box(box, oy, ox))
+    if (shift_keeps(h, w, dx, dy, box, oy, ox))
         gx[gx_off + i] += gy[gy_off + (q * h + oy) * w + ox];
 }
 

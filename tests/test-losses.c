@@ -153,6 +153,29 @@ static void test_cycle_blur(mg_backend *be)
     report(before, "cycle blur: only the cycle losses change, each the L1 of host-blurred images");
 }
 
+/* One forward of m's generators, G_AB(xa) into fb and G_BA(xb) into fa. */
+static void host_fakes(mg_backend *be, const mg_cyclegan *m, const float *xa, const float *xb, float *fb, float *fa)
+{
+    mg_graph *g;
+    MUST(mg_graph_new(be, &g));
+    mg_graph_set_training(g, true);
+    const int shape[4] = {1, 1, S, S};
+    mg_tensor *fake[2] = {mg_generator_forward(g, &m->g_ab, mg_graph_tensor(g, 4, shape, xa)),
+                          mg_generator_forward(g, &m->g_ba, mg_graph_tensor(g, 4, shape, xb))};
+    MUST(mg_tensor_read(fake[0], fb, S * S));
+    MUST(mg_tensor_read(fake[1], fa, S * S));
+    mg_graph_free(g);
+}
+
+/* The step's adversarial and discriminator losses (adv_AB, adv_BA, D_A, D_B) each within rel of want's. */
+static void check_d_losses(const mg_losses *l, const double want[4], double rel)
+{
+    const float got[4] = {l->adv_ab, l->adv_ba, l->d_a, l->d_b};
+    const char *name[4] = {"adv_AB", "adv_BA", "D_A", "D_B"};
+    for (int k = 0; k < 4; k++)
+        CHECK(fabs(got[k] - want[k]) <= rel * want[k], "%s %.9g, by hand %.9g", name[k], got[k], want[k]);
+}
+
 /* The LSGAN loss of discriminator d on fx: mean((D(fx) - target)^2). */
 static double host_d_loss_of(mg_backend *be, const mg_discriminator *d, const float *fx, float target)
 {
@@ -199,27 +222,16 @@ static void test_d_blur(mg_backend *be)
     mg_cyclegan m;
     mg_losses l;
     backward_beside_plain(be, &plain_cfg, &cfg, 13, xa, xb, 7, 55, "discriminators' blur", false, &m, &l);
-    mg_graph *g;
-    MUST(mg_graph_new(be, &g));
-    mg_graph_set_training(g, true);
-    const int shape[4] = {1, 1, S, S};
-    mg_tensor *fake[2] = {mg_generator_forward(g, &m.g_ab, mg_graph_tensor(g, 4, shape, xa)),
-                          mg_generator_forward(g, &m.g_ba, mg_graph_tensor(g, 4, shape, xb))};
     float fb[S * S], fa[S * S];
-    MUST(mg_tensor_read(fake[0], fb, S * S));
-    MUST(mg_tensor_read(fake[1], fa, S * S));
-    mg_graph_free(g);
+    host_fakes(be, &m, xa, xb, fb, fa);
     const double sigma = cfg.d_blur;
     const double want[4] = {host_d_loss(be, &m.d_b, fb, sigma, 1.0f), host_d_loss(be, &m.d_a, fa, sigma, 1.0f),
                             0.5 * (host_d_loss(be, &m.d_a, xa, sigma, 1.0f) + host_d_loss(be, &m.d_a, fa, sigma, 0.0f)),
                             0.5 *
                                 (host_d_loss(be, &m.d_b, xb, sigma, 1.0f) + host_d_loss(be, &m.d_b, fb, sigma, 0.0f))};
-    const float got[4] = {l.adv_ab, l.adv_ba, l.d_a, l.d_b};
-    const char *name[4] = {"adv_AB", "adv_BA", "D_A", "D_B"};
     /* the blur in float32 (sums of 121 products of values within [-1, 1], about 1e-6 each) then four layers of a
      * small discriminator: 1e-4 of the loss is far above what the order of the sums moves */
-    for (int k = 0; k < 4; k++)
-        CHECK(fabs(got[k] - want[k]) <= 1e-4 * want[k], "%s %.9g, by hand %.9g", name[k], got[k], want[k]);
+    check_d_losses(&l, want, 1e-4);
     mg_cyclegan_free(&m);
     report(before,
            "discriminators' blur: only what the discriminators see changes, each loss from host-blurred images");
@@ -271,16 +283,8 @@ static void test_d_augment(mg_backend *be)
     const uint64_t step_seed = 61;
     backward_beside_plain(be, &plain_cfg, &cfg, 19, xa, xb, 9, step_seed, "discriminators' augmentation", false, &m,
                           &l);
-    mg_graph *g;
-    MUST(mg_graph_new(be, &g));
-    mg_graph_set_training(g, true);
-    const int shape[4] = {1, 1, S, S};
-    mg_tensor *fake[2] = {mg_generator_forward(g, &m.g_ab, mg_graph_tensor(g, 4, shape, xa)),
-                          mg_generator_forward(g, &m.g_ba, mg_graph_tensor(g, 4, shape, xb))};
     float fb[S * S], fa[S * S];
-    MUST(mg_tensor_read(fake[0], fb, S * S));
-    MUST(mg_tensor_read(fake[1], fa, S * S));
-    mg_graph_free(g);
+    host_fakes(be, &m, xa, xb, fb, fa);
     /* the discriminators' inputs in the documented order: the generator pass's, then the discriminator pass's */
     const float *seen_by[6] = {fb, fa, xa, fa, xb, fb};
     float aug[6][S * S];
@@ -294,12 +298,9 @@ static void test_d_augment(mg_backend *be)
                             0.5 * (host_d_loss_of(be, &m.d_a, aug[2], 1.0f) + host_d_loss_of(be, &m.d_a, aug[3], 0.0f)),
                             0.5 *
                                 (host_d_loss_of(be, &m.d_b, aug[4], 1.0f) + host_d_loss_of(be, &m.d_b, aug[5], 0.0f))};
-    const float got[4] = {l.adv_ab, l.adv_ba, l.d_a, l.d_b};
-    const char *name[4] = {"adv_AB", "adv_BA", "D_A", "D_B"};
     /* the same images through the same discriminators: only the loss's rounding to float32 (6e-8) and the order of
      * its sum differ */
-    for (int k = 0; k < 4; k++)
-        CHECK(fabs(got[k] - want[k]) <= 1e-6 * want[k], "%s %.9g, by hand %.9g", name[k], got[k], want[k]);
+    check_d_losses(&l, want, 1e-6);
     mg_cyclegan_free(&m);
     report(before, "discriminators' augmentation: offsets and boxes in range, only what the discriminators see "
                    "changes, each loss from host-shifted and cut images");

@@ -294,7 +294,7 @@ static quality_row *row_add(bench_quality *q, const quality_set_def *d, row_kind
     return r;
 }
 
-/* A model's rows on sets[held] (both directions) and its grid of them in dir. */
+/* A model's rows on set (held: the held-out pairs), both directions, and its grid of them in dir. */
 static int score_model(bench_quality *q, const quality_set_def *d, const mg_quality_set *set, bool held, mg_trainer *t,
                        int seed, double seconds, const char *dir)
 {
@@ -327,10 +327,10 @@ static int score_model(bench_quality *q, const quality_set_def *d, const mg_qual
     return rc;
 }
 
-/* A model per seed, trained on f and scored both ways on set and, with --holdout, on held (its rows), with its grids;
- * one seed in BENCH-OUT/SET, several in BENCH-OUT/SET/seed-N. */
-static int bench_seed(bench_quality *q, const quality_set_def *d, quality_files *f, const mg_quality_set *set,
-                      const mg_quality_set *held, int seed, mg_backend *be)
+/* A model per seed, trained on f and scored both ways on sets[0] and, with --holdout (n_sets 2), on the held-out
+ * sets[1] (its rows), with its grids; one seed in BENCH-OUT/SET, several in BENCH-OUT/SET/seed-N. */
+static int bench_seed(bench_quality *q, const quality_set_def *d, quality_files *f, const mg_quality_set *sets,
+                      int n_sets, int seed, mg_backend *be)
 {
     char dir[4200];
     if (q->n_seeds > 1)
@@ -340,10 +340,8 @@ static int bench_seed(bench_quality *q, const quality_set_def *d, quality_files 
     mg_trainer *t = NULL;
     double seconds = 0;
     int rc = train_set(q, d, f, seed, dir, be, &t, &seconds);
-    if (!rc)
-        rc = score_model(q, d, set, false, t, seed, seconds, dir);
-    if (!rc && held)
-        rc = score_model(q, d, held, true, t, seed, seconds, dir);
+    for (int h = 0; !rc && h < n_sets; h++)
+        rc = score_model(q, d, &sets[h], h == 1, t, seed, seconds, dir);
     mg_trainer_free(t);
     return rc;
 }
@@ -419,8 +417,8 @@ static int score_baselines(bench_quality *q, const quality_set_def *d, const mg_
 
 static int bench_set(bench_quality *q, const quality_set_def *d, const char *embedded, mg_backend *be)
 {
-    quality_files all = {0}, f = {0}, held_files = {0};
-    mg_quality_set set = {0}, held = {0};
+    quality_files all = {0}, parts[2] = {{0}}; /* with --holdout: the pairs trained on, those held out */
+    mg_quality_set sets[2] = {{0}};            /* the slices of the pairs trained on, of those held out */
     char phantom[4200];
     int rc = phantom_folder(d, embedded, q->out, phantom, sizeof phantom);
     if (!rc)
@@ -429,31 +427,27 @@ static int bench_set(bench_quality *q, const quality_set_def *d, const char *emb
     if (!rc && q->holdout > 0.0f && !split)
         fprintf(stderr, "mrigan bench quality: %s: one file, nothing to hold out; scored on its training slices only\n",
                 d->name);
-    if (!rc)
-        rc = split ? split_holdout(&all, q->holdout, &f, &held_files) : (f = all, all = (quality_files){0}, 0);
-    if (!rc && mg_quality_add_files(&set, (const char *const *)f.a, (const char *const *)f.b, f.n) != MG_OK)
-        rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
-    if (!rc && split &&
-        mg_quality_add_files(&held, (const char *const *)held_files.a, (const char *const *)held_files.b,
-                             held_files.n) != MG_OK)
-        rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
-    if (!rc)
-        rc = score_baselines(q, d, &set, false);
-    if (!rc && split)
-        rc = score_baselines(q, d, &held, true);
+    if (split)
+        rc = split_holdout(&all, q->holdout, &parts[0], &parts[1]);
+    quality_files *files[2] = {split ? &parts[0] : &all, &parts[1]};
+    const int n_parts = split ? 2 : 1;
+    for (int h = 0; !rc && h < n_parts; h++) {
+        if (mg_quality_add_files(&sets[h], (const char *const *)files[h]->a, (const char *const *)files[h]->b,
+                                 files[h]->n) != MG_OK)
+            rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
+        else
+            rc = score_baselines(q, d, &sets[h], h == 1);
+    }
     int first_model_row = q->n_rows;
     for (int i = 0; !rc && q->train && i < q->n_seeds; i++)
-        rc = bench_seed(q, d, &f, &set, split ? &held : NULL, q->seeds[i], be);
-    if (!rc && q->train && q->n_seeds > 1) {
-        bench_summary(q, d, first_model_row, &set, false);
-        if (split)
-            bench_summary(q, d, first_model_row, &held, true);
+        rc = bench_seed(q, d, files[0], sets, n_parts, q->seeds[i], be);
+    for (int h = 0; !rc && q->train && q->n_seeds > 1 && h < n_parts; h++)
+        bench_summary(q, d, first_model_row, &sets[h], h == 1);
+    for (int h = 0; h < 2; h++) {
+        mg_quality_free(&sets[h]);
+        files_free(&parts[h]);
     }
-    mg_quality_free(&set);
-    mg_quality_free(&held);
     files_free(&all);
-    files_free(&f);
-    files_free(&held_files);
     return rc;
 }
 

@@ -81,9 +81,13 @@ typedef struct shift_args {
     float fill;
 } shift_args;
 
-static inline bool in_box(const int *box, int y, int x)
+/* Whether output pixel (oy, ox) lies in the image, copies a pixel of it (its source, moved back, lies there too) and
+ * is outside the box: the one rule of both directions. */
+static inline bool shift_keeps(const shift_args *a, int oy, int ox)
 {
-    return x >= box[0] && x < box[2] && y >= box[1] && y < box[3];
+    const int sy = oy - a->dy, sx = ox - a->dx;
+    const bool in_box = ox >= a->box[0] && ox < a->box[2] && oy >= a->box[1] && oy < a->box[3];
+    return oy >= 0 && oy < a->h && ox >= 0 && ox < a->w && sy >= 0 && sy < a->h && sx >= 0 && sx < a->w && !in_box;
 }
 
 static void shift_fwd_planes(void *p, size_t q0, size_t q1)
@@ -93,11 +97,8 @@ static void shift_fwd_planes(void *p, size_t q0, size_t q1)
         const float *x = a->src + q * a->h * a->w;
         float *y = a->dst + q * a->h * a->w;
         for (int oy = 0; oy < a->h; oy++)
-            for (int ox = 0; ox < a->w; ox++) {
-                int sy = oy - a->dy, sx = ox - a->dx;
-                bool inside = sy >= 0 && sy < a->h && sx >= 0 && sx < a->w && !in_box(a->box, oy, ox);
-                *y++ = inside ? x[(size_t)sy * a->w + sx] : a->fill;
-            }
+            for (int ox = 0; ox < a->w; ox++)
+                *y++ = shift_keeps(a, oy, ox) ? x[(size_t)(oy - a->dy) * a->w + (ox - a->dx)] : a->fill;
     }
 }
 
@@ -109,11 +110,9 @@ static void shift_bwd_planes(void *p, size_t q0, size_t q1)
         const float *dy = a->src + q * a->h * a->w;
         float *dx = a->dst + q * a->h * a->w;
         for (int iy = 0; iy < a->h; iy++)
-            for (int ix = 0; ix < a->w; ix++, dx++) {
-                int oy = iy + a->dy, ox = ix + a->dx;
-                if (oy >= 0 && oy < a->h && ox >= 0 && ox < a->w && !in_box(a->box, oy, ox))
-                    *dx += dy[(size_t)oy * a->w + ox];
-            }
+            for (int ix = 0; ix < a->w; ix++, dx++)
+                if (shift_keeps(a, iy + a->dy, ix + a->dx))
+                    *dx += dy[(size_t)(iy + a->dy) * a->w + (ix + a->dx)];
     }
 }
 
