@@ -274,6 +274,7 @@ int main(int argc, char **argv)
     resnet.gen = (mg_gen_config){.kind = MG_GEN_RESNET, .ngf = 8, .blocks = 2};
     resnet.gan_mode = MG_GAN_VANILLA;
     mg_cyclegan_config resize = resnet;
+    resize.gen.kind = MG_GEN_RESNET_SKIP;
     resize.gen.upsample = MG_UPSAMPLE_RESIZE;
     resize.lambda_structure = 1.0f;
     resize.structure_eps = 0.1f;
@@ -297,7 +298,8 @@ int main(int argc, char **argv)
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, LSGAN", &unet);
         compare_training(cpu, cl, devs[d].name, "ResNet, vanilla GAN", &resnet);
         compare_training(cpu, cl, devs[d].name,
-                         "ResNet, resize upsampling, structure and intensity losses, cycle noise and blur, blurred, "
+                         "ResNet with the stem's skip, resize upsampling, structure and intensity losses, cycle noise "
+                         "and blur, blurred, "
                          "shifted and cut discriminator inputs, contrast prior, EMA",
                          &resize);
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, bilinear upsampling", &bilinear);

@@ -449,6 +449,90 @@ static void test_flip_average(mg_backend *be)
     report(before, "the flip average is the mean of both passes, and mirrors exactly");
 }
 
+/* The generator's output for x (S x S) into y; false when the graph failed. */
+static bool gen_output(mg_backend *be, const mg_generator *gen, const float *x, float *y)
+{
+    mg_graph *g = NULL;
+    MUST(mg_graph_new(be, &g));
+    mg_tensor *t = mg_generator_forward(g, gen, mg_graph_tensor(g, 4, (int[]){1, 1, S, S}, x));
+    bool ok = t && mg_tensor_read(t, y, S * S) == MG_OK;
+    CHECK(ok, "%s forward: %s", mg_generator_names[gen->cfg.kind], mg_graph_error(g));
+    mg_graph_free(g);
+    return ok;
+}
+
+static double largest_difference(const float *u, const float *v, int n)
+{
+    double most = 0;
+    for (int i = 0; i < n; i++)
+        most = fmax(most, fabs((double)u[i] - v[i]));
+    return most;
+}
+
+/* resnet_skip is the ResNet with the stem's features beside the last up's in the head's input. With the head's
+ * weights over the stem zero it is the plain ResNet with the same weights (which the parity tests check against
+ * PyTorch); with those over the last up zero it is tanh(head(stem)), the stem built here from the public ops. The head
+ * sums two or one times ngf * 49 products in another order, hence a tolerance of a few float roundings of outputs
+ * within [-1, 1]. */
+static void test_resnet_skip(mg_backend *be)
+{
+    int before = failures;
+    mg_gen_config cfg = small_config(MG_GEN_RESNET).gen;
+    cfg.upsample = MG_UPSAMPLE_RESIZE;
+    cfg.dropout = false;
+    mg_generator plain, skip;
+    MUST(mg_generator_new(be, "plain", &cfg, &plain));
+    cfg.kind = MG_GEN_RESNET_SKIP;
+    MUST(mg_generator_new(be, "skip", &cfg, &skip));
+    mg_rng r;
+    mg_rng_seed(&r, 21, 0);
+    MUST(mg_generator_init(&plain, &r));
+    MUST(mg_generator_init(&skip, &r));
+    const int f = cfg.ngf, head = 5 + 2 * cfg.blocks, taps = 49;
+    CHECK(skip.net.numel == plain.net.numel + (size_t)f * taps, "resnet_skip has %zu weights, the ResNet %zu",
+          skip.net.numel, plain.net.numel);
+    static float buf[4096], wh[2 * 4 * 49], x[S * S], y_plain[S * S], y_skip[S * S], want[S * S];
+    for (int l = 0; l < head; l++) { /* every layer but the head's weights shared */
+        mg_tensor *from[2] = {plain.w[l], plain.b[l]}, *to[2] = {skip.w[l], skip.b[l]};
+        for (int k = 0; k < 2; k++) {
+            MUST(from[k]->numel <= 4096 ? MG_OK : MG_ERR_ARG);
+            MUST(mg_tensor_read(from[k], buf, from[k]->numel));
+            MUST(mg_tensor_write(to[k], buf, from[k]->numel));
+        }
+    }
+    MUST(mg_tensor_read(plain.b[head], buf, 1));
+    MUST(mg_tensor_write(skip.b[head], buf, 1));
+    MUST(mg_tensor_read(plain.w[head], wh, (size_t)f * taps));
+    memset(wh + f * taps, 0, sizeof(float) * (size_t)f * taps);
+    MUST(mg_tensor_write(skip.w[head], wh, 2 * (size_t)f * taps));
+    fill(x, S * S, 17);
+    if (gen_output(be, &plain, x, y_plain) && gen_output(be, &skip, x, y_skip))
+        CHECK(largest_difference(y_plain, y_skip, S * S) <= 1e-5, "stem weights zero: %g from the plain ResNet",
+              largest_difference(y_plain, y_skip, S * S));
+    /* now only the stem: the head's weights over the last up zero, those over the stem drawn */
+    for (int i = 0; i < 2 * f * taps; i++)
+        wh[i] = i < f * taps ? 0.0f : 0.05f * mg_rng_normal(&r);
+    MUST(mg_tensor_write(skip.w[head], wh, 2 * (size_t)f * taps));
+    mg_graph *g = NULL;
+    MUST(mg_graph_new(be, &g));
+    mg_tensor *w_stem = mg_graph_tensor(g, 4, (int[]){1, f, 7, 7}, wh + f * taps);
+    mg_tensor *t = mg_graph_tensor(g, 4, (int[]){1, 1, S, S}, x);
+    t = mg_relu(g, mg_instance_norm(g, mg_conv2d(g, mg_reflect_pad2d(g, t, 3, 3, 3, 3), skip.w[0], skip.b[0], 1, 0),
+                                    NULL, NULL, 1e-5f));
+    t = mg_tanh(g, mg_conv2d(g, mg_reflect_pad2d(g, t, 3, 3, 3, 3), w_stem, skip.b[head], 1, 0));
+    bool ok = t && mg_tensor_read(t, want, S * S) == MG_OK;
+    CHECK(ok, "the stem by hand: %s", mg_graph_error(g));
+    mg_graph_free(g);
+    if (ok && gen_output(be, &skip, x, y_skip)) {
+        CHECK(largest_difference(want, y_skip, S * S) <= 1e-5, "up weights zero: %g from tanh(head(stem))",
+              largest_difference(want, y_skip, S * S));
+        CHECK(largest_difference(y_plain, y_skip, S * S) > 1e-2, "the stem's half of the head changes nothing");
+    }
+    mg_net_free(&plain.net);
+    mg_net_free(&skip.net);
+    report(before, "resnet_skip: the plain ResNet plus the stem's features in its head");
+}
+
 /* A loss that is not finite stops the step before Adam moves anything: a first layer of D_A whose sums
  * overflow (weights 1e38) makes the losses NaN, and every weight stays as it was. */
 static void test_nonfinite_step(mg_backend *be)
@@ -492,6 +576,8 @@ int main(int argc, char **argv)
     test_round_trip(be, MG_GEN_UNET, MG_UPSAMPLE_BILINEAR, dir);
     test_round_trip(be, MG_GEN_RESNET, MG_UPSAMPLE_BILINEAR, dir);
     test_round_trip(be, MG_GEN_LOCAL, MG_UPSAMPLE_TRANSPOSE, dir);
+    test_round_trip(be, MG_GEN_RESNET_SKIP, MG_UPSAMPLE_RESIZE, dir);
+    test_resnet_skip(be);
     test_weights_only_and_mismatch(be);
     test_seam(be);
     test_batch(be);

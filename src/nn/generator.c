@@ -112,6 +112,7 @@ static int resnet_multiple(const mg_gen_config *c)
     (void)c;
     return 4;
 }
+#define resnet_skip_multiple resnet_multiple
 
 /* Generators whose shape does not follow the crop size and that train without dropout (the standard ResNet
  * generator, the local one). */
@@ -121,8 +122,9 @@ static void fit_fixed(mg_gen_config *c, int size)
     c->depth = 0;
     c->dropout = false;
 }
-#define resnet_fit fit_fixed
-#define local_fit  fit_fixed
+#define resnet_fit      fit_fixed
+#define resnet_skip_fit fit_fixed
+#define local_fit       fit_fixed
 
 /* c->blocks in 1..MG_RESNET_MAX_BLOCKS; kind and unit name them in the message. */
 static mg_status blocks_check(const mg_gen_config *c, const char *kind, const char *unit)
@@ -133,8 +135,11 @@ static mg_status blocks_check(const mg_gen_config *c, const char *kind, const ch
 }
 
 static mg_status resnet_check(const mg_gen_config *c) { return blocks_check(c, "resnet", "blocks"); }
+static mg_status resnet_skip_check(const mg_gen_config *c) { return blocks_check(c, "resnet_skip", "blocks"); }
 
-static mg_status resnet_build(mg_backend *be, mg_generator *gen)
+/* The ResNet's layers; skip: its head sees the stem's ngf full-resolution channels beside the last up's, a path for
+ * the pixel-level detail that the two downsamplings lose (the outermost skip of a U-Net, and no other). */
+static mg_status resnet_layers(mg_backend *be, mg_generator *gen, bool skip)
 {
     const mg_gen_config *c = &gen->cfg;
     const int f = c->ngf, nb = c->blocks;
@@ -156,18 +161,21 @@ static mg_status resnet_build(mg_backend *be, mg_generator *gen)
                         &gen->b[l]);
     }
     if (s == MG_OK)
-        s = mg_net_conv(&gen->net, be, "head", 1, f, 7, false, &gen->w[l], &gen->b[l]);
+        s = mg_net_conv(&gen->net, be, "head", 1, skip ? 2 * f : f, 7, false, &gen->w[l], &gen->b[l]);
     return s;
 }
 
+static mg_status resnet_build(mg_backend *be, mg_generator *gen) { return resnet_layers(be, gen, false); }
+static mg_status resnet_skip_build(mg_backend *be, mg_generator *gen) { return resnet_layers(be, gen, true); }
+
 static mg_tensor *norm_relu(mg_graph *g, mg_tensor *x) { return mg_relu(g, mg_instance_norm(g, x, NULL, NULL, 1e-5f)); }
 
-static mg_tensor *resnet_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
+static mg_tensor *resnet_run(mg_graph *g, const mg_generator *gen, mg_tensor *x, bool skip)
 {
     const int nb = gen->cfg.blocks;
     const mg_gen_config *c = &gen->cfg;
-    x = norm_relu(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 3, 3, 3, 3), gen->w[0], gen->b[0], 1, 0));
-    x = norm_relu(g, gen_conv_pad1(g, c, x, gen->w[1], gen->b[1], 2));
+    mg_tensor *stem = norm_relu(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 3, 3, 3, 3), gen->w[0], gen->b[0], 1, 0));
+    x = norm_relu(g, gen_conv_pad1(g, c, stem, gen->w[1], gen->b[1], 2));
     x = norm_relu(g, gen_conv_pad1(g, c, x, gen->w[2], gen->b[2], 2));
     for (int k = 0; k < nb; k++) {
         int l = 3 + 2 * k;
@@ -186,7 +194,19 @@ static mg_tensor *resnet_forward(mg_graph *g, const mg_generator *gen, mg_tensor
         x = norm_relu(g, x);
     }
     int l = 5 + 2 * nb;
+    if (skip) /* the last up's channels first, so the head's weights over them are the plain ResNet's */
+        x = mg_concat(g, x, stem);
     return mg_tanh(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 3, 3, 3, 3), gen->w[l], gen->b[l], 1, 0));
+}
+
+static mg_tensor *resnet_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
+{
+    return resnet_run(g, gen, x, false);
+}
+
+static mg_tensor *resnet_skip_forward(mg_graph *g, const mg_generator *gen, mg_tensor *x)
+{
+    return resnet_run(g, gen, x, true);
 }
 
 /* The local generator: blocks 3x3 convolutions of width ngf at the input's resolution (reflection-padded, each
@@ -244,8 +264,9 @@ static mg_tensor *local_forward(mg_graph *g, const mg_generator *gen, mg_tensor 
 /* ------------------------------------------------------------------ the generators of generators.def */
 /* The standard initialisation (CycleGAN's): normal(0, 0.02) weights, zero biases. */
 static mg_status standard_init(mg_generator *gen, mg_rng *rng) { return mg_net_init(&gen->net, rng, 0.02f); }
-#define unet_init   standard_init
-#define resnet_init standard_init
+#define unet_init        standard_init
+#define resnet_init      standard_init
+#define resnet_skip_init standard_init
 
 typedef struct gen_kind {
     mg_status (*check)(const mg_gen_config *c);
