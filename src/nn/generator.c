@@ -114,8 +114,8 @@ static int resnet_multiple(const mg_gen_config *c)
 }
 #define resnet_skip_multiple resnet_multiple
 
-/* Generators whose shape does not follow the crop size and that train without dropout (the standard ResNet
- * generator, the local one). */
+/* Generators whose shape does not follow the crop size and that train without dropout (the ResNets,
+ * the local one). */
 static void fit_fixed(mg_gen_config *c, int size)
 {
     (void)size;
