@@ -298,9 +298,8 @@ int main(int argc, char **argv)
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, LSGAN", &unet);
         compare_training(cpu, cl, devs[d].name, "ResNet, vanilla GAN", &resnet);
         compare_training(cpu, cl, devs[d].name,
-                         "ResNet with the stem's skip, resize upsampling, structure and intensity losses, cycle noise "
-                         "and blur, blurred, "
-                         "shifted and cut discriminator inputs, contrast prior, EMA",
+                         "ResNet with the stem's skip, resize upsampling, structure and intensity losses, "
+                         "cycle noise and blur, blurred, shifted and cut discriminator inputs, contrast prior, EMA",
                          &resize);
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, bilinear upsampling", &bilinear);
         mg_backend_free(cl);
