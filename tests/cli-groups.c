@@ -228,6 +228,19 @@ void test_errors(void)
     /* a backend that cannot be opened (no such device, or no OpenCL in this build): a message, no crash */
     rc = mrigan("bench", "train", "--backend", "opencl", "--device", "99", "--iters", "1", NULL);
     CHECK(rc == 1 && err_has("opencl:"), "bench train on OpenCL device 99: exit %d (want 1, naming opencl)", rc);
+    /* both recipes time real steps (the default one's contrast prior needs the maps bench train gives it), each
+     * with its own network unless an option replaces it */
+    const char *recipes[2][3] = {{"standard", "\"generator\": \"unet\", ", "\"ngf\": 4, \"ndf\": 64,"},
+                                 {"default", "\"generator\": \"resnet\", ", "\"ngf\": 4, \"ndf\": 32,"}};
+    for (int k = 0; k < 2; k++) {
+        rc = mrigan("bench", "train", "--recipe", recipes[k][0], "--size", "32", "--ngf", "4", "--iters", "1",
+                    "--warmup", "0", ARGS_SPLICE, cpu_opts, NULL);
+        char *out = (char *)read_file(tp(".stdout"), NULL);
+        CHECK(rc == 0 && out && strstr(out, recipes[k][1]) && strstr(out, recipes[k][2]) &&
+                  strstr(out, "\"train_iter_s_median\": "),
+              "bench train --recipe %s: exit %d, %.200s", recipes[k][0], rc, out ? out : last_err);
+        free(out);
+    }
     rc = mrigan("train", "--a", pa, "--b", pb, "--out", tp("e0"), "--size", "32", "--backend", "opencl", "--device",
                 "99", NULL);
     CHECK(rc != 0 && err_has("opencl:") && !exists(tp("e0/latest.ckpt")), "train on OpenCL device 99: exit %d", rc);

@@ -20,25 +20,47 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* What is timed: the standard recipe is what the PyTorch reference computes (transposed-convolution decoders,
+ * LSGAN, cycle 10, identity 0.5, a translation in one pass), the one to put beside its numbers; the default one is
+ * what mrigan train does with no recipe flags (its generator, widths, losses and two-pass translations). */
+enum { RECIPE_STANDARD, RECIPE_DEFAULT };
+#define RECIPE_CHOICES "standard|default"
+
 typedef struct bench_train_opts {
-    int generator, size, ngf, ndf, blocks, warmup, iters, threads, backend, device;
+    int recipe, generator, size, ngf, ndf, blocks, warmup, iters, threads, backend, device;
     bool dropout;
 } bench_train_opts;
+
+/* The model the recipe builds; a network option given on the command line (not 0, or -1 for the generator)
+ * replaces the recipe's value. */
+static mg_cyclegan_config bench_recipe_config(const bench_train_opts *o)
+{
+    mg_train_settings ts;
+    mg_train_settings_default(&ts);
+    if (o->recipe == RECIPE_STANDARD) {
+        ts.generator = MG_GEN_UNET;
+        ts.ngf = ts.ndf = 64;
+        ts.blocks = 9;
+        ts.upsample = MG_UPSAMPLE_TRANSPOSE;
+        ts.lambda_cycle = 10.0f;
+        ts.lambda_identity = 0.5f;
+        ts.lambda_structure = ts.lambda_intensity = ts.lambda_prior = 0.0f;
+        ts.flip_average = false;
+    }
+    ts.generator = o->generator >= 0 ? o->generator : ts.generator;
+    ts.ngf = o->ngf ? o->ngf : ts.ngf;
+    ts.ndf = o->ndf ? o->ndf : ts.ndf;
+    ts.blocks = o->blocks ? o->blocks : ts.blocks;
+    ts.dropout = o->dropout;
+    ts.size = o->size;
+    return mg_train_settings_model(&ts);
+}
 
 static int run(const bench_train_opts *o)
 {
     mg_backend *be = NULL;
     mg_cyclegan m = {0};
-    /* The model train would build from these options (the other settings at their defaults). */
-    mg_train_settings ts;
-    mg_train_settings_default(&ts);
-    ts.generator = o->generator;
-    ts.size = o->size;
-    ts.ngf = o->ngf;
-    ts.ndf = o->ndf;
-    ts.blocks = o->blocks;
-    ts.dropout = o->dropout;
-    mg_cyclegan_config cfg = mg_train_settings_model(&ts);
+    mg_cyclegan_config cfg = bench_recipe_config(o);
     size_t px = (size_t)o->size * o->size;
     float *a = malloc(px * sizeof *a), *b = malloc(px * sizeof *b), *y = malloc(px * sizeof *y);
     double *t = malloc((size_t)(o->iters + 1) * sizeof *t), *tf = malloc((size_t)(o->iters + 1) * sizeof *tf);
@@ -47,6 +69,12 @@ static int run(const bench_train_opts *o)
     mg_status s = a && b && y && t && tf ? mg_backend_open(kind, o->device, o->threads, &be) : MG_ERR_OOM;
     if (s == MG_OK)
         s = mg_cyclegan_new(be, &cfg, 1, &m);
+    /* The contrast prior's maps (the trainer fits them to the data): an inversion, which costs what any map does. */
+    mg_intensity_map inv;
+    for (int k = 0; k < MG_MAP_LEVELS; k++)
+        inv.out[k] = 1.0f - (float)k / 127.5f;
+    if (s == MG_OK && cfg.lambda_prior > 0.0f)
+        mg_cyclegan_set_prior(&m, &inv, &inv);
     mg_rng r;
     mg_rng_seed(&r, 1, 1);
     for (size_t i = 0; s == MG_OK && i < px; i++) {
@@ -86,15 +114,17 @@ static int run(const bench_train_opts *o)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         size_t pg = mg_net_param_count(&m.g_ab.net), pd = mg_net_param_count(&m.d_a.net);
-        printf("{\"impl\": \"mrigan\", \"backend\": \"%s\", \"generator\": \"%s\", \"size\": %d, \"ngf\": %d, "
+        printf("{\"impl\": \"mrigan\", \"recipe\": \"%s\", \"backend\": \"%s\", \"generator\": \"%s\", \"size\": %d, "
+               "\"ngf\": %d, "
                "\"ndf\": %d, \"blocks\": %d, \"dropout\": %s, \"threads\": %d, \"warmup\": %d, \"iters\": %d, "
                "\"train_iter_s_median\": %.4f, \"train_iter_s_min\": %.4f, \"train_iter_s_max\": %.4f, "
                "\"g_forward_s_median\": %.5f, \"params_G\": %zu, \"params_D\": %zu, \"params_total\": %zu, "
                "\"peak_rss_mb\": %.1f, ",
-               mg_backend_name(be), mg_generator_names[cfg.gen.kind], o->size, o->ngf, o->ndf,
-               o->generator ? o->blocks : 0, cfg.gen.dropout ? "true" : "false", mg_backend_threads(be), o->warmup,
-               o->iters, t[o->iters / 2], t[0], t[o->iters - 1], tf[o->iters / 2], pg, pd, 2 * pg + 2 * pd,
-               (double)ru.ru_maxrss / 1024.0);
+               o->recipe == RECIPE_STANDARD ? "standard" : "default", mg_backend_name(be),
+               mg_generator_names[cfg.gen.kind], o->size, cfg.gen.ngf, cfg.ndf,
+               cfg.gen.kind != MG_GEN_UNET ? cfg.gen.blocks : 0, cfg.gen.dropout ? "true" : "false",
+               mg_backend_threads(be), o->warmup, o->iters, t[o->iters / 2], t[0], t[o->iters - 1], tf[o->iters / 2],
+               pg, pd, 2 * pg + 2 * pd, (double)ru.ru_maxrss / 1024.0);
         mg_memory_stats mem;
         mg_backend_memory(be, &mem);
         printf("\"device\": \"%s\", \"peak_tensor_mb\": %.1f, \"workspace_mb\": %.1f, \"ops_ms_per_iter\": {",
@@ -124,14 +154,16 @@ static int run(const bench_train_opts *o)
 
 int cmd_bench_train(int argc, char **argv)
 {
-    bench_train_opts o = {
-        .device = -1, .size = 128, .ngf = 64, .ndf = 64, .blocks = 9, .warmup = 2, .iters = 10, .dropout = true};
+    bench_train_opts o = {.generator = -1, .device = -1, .size = 128, .warmup = 2, .iters = 10, .dropout = true};
     app_option table[] = {
-        APP_CHOICE("generator", &o.generator, MG_GENERATOR_CHOICES, "generator (unet)"),
+        APP_CHOICE("recipe", &o.recipe, RECIPE_CHOICES,
+                   "standard: the PyTorch reference's (unet, ngf 64, ndf 64, transposed convolutions, cycle 10, "
+                   "identity 0.5); default: mrigan train's with no recipe flags (standard)"),
+        APP_CHOICE("generator", &o.generator, MG_GENERATOR_CHOICES, "generator (the recipe's)"),
         APP_INT("size", &o.size, 24, 4096, "input side (128; at least 24, the PatchGAN's)"),
-        APP_INT("ngf", &o.ngf, 1, 1024, "generator width (64)"),
-        APP_INT("ndf", &o.ndf, 1, 1024, "discriminator width (64)"),
-        APP_INT("blocks", &o.blocks, 1, 12, "resnet blocks, local layers (9)"),
+        APP_INT("ngf", &o.ngf, 1, 1024, "generator width (the recipe's)"),
+        APP_INT("ndf", &o.ndf, 1, 1024, "discriminator width (the recipe's)"),
+        APP_INT("blocks", &o.blocks, 1, 12, "resnet blocks, local layers (the recipe's)"),
         APP_FLAG("no-dropout", &o.dropout, false, "no dropout in the unet"),
         APP_INT("warmup", &o.warmup, 0, 1000, "untimed iterations first (2)"),
         APP_INT("iters", &o.iters, 1, 100000, "timed iterations (10)"),
@@ -151,8 +183,14 @@ int cmd_bench_train(int argc, char **argv)
     }
     if (pr == APP_PARSE_ERROR)
         return 2;
-    if (o.generator == 0 && o.size % (1 << mg_unet_depth_for(o.size))) {
+    mg_cyclegan_config cfg = bench_recipe_config(&o);
+    if (cfg.gen.kind == MG_GEN_UNET && o.size % (1 << mg_unet_depth_for(o.size))) {
         fprintf(stderr, "mrigan bench train: the unet needs a power-of-two --size\n");
+        return 2;
+    }
+    if (o.size % mg_generator_multiple(&cfg.gen)) {
+        fprintf(stderr, "mrigan bench train: --size %d is not a multiple of %d, which this generator needs\n", o.size,
+                mg_generator_multiple(&cfg.gen));
         return 2;
     }
     return run(&o);
