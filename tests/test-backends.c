@@ -282,6 +282,7 @@ int main(int argc, char **argv)
     resize.cycle_noise = 0.1f;
     resize.cycle_blur = 1.0f;
     resize.d_blur = 0.8f;
+    resize.structure_blur = 1.2f;
     resize.d_translate = 0.125f;
     resize.d_cutout = 0.5f;
     resize.lambda_prior = 2.0f;

@@ -167,6 +167,61 @@ static void host_fakes(mg_backend *be, const mg_cyclegan *m, const float *xa, co
     mg_graph_free(g);
 }
 
+/* --structure-blur: only the structure losses change, and each is lambda_structure times the mean NGF map of the
+ * input and its translation, both blurred here on the host (the op itself has its own rows in test-ops). */
+static void test_structure_blur(mg_backend *be)
+{
+    int before = failures;
+    mg_cyclegan_config cfg = small_config(MG_GEN_RESNET);
+    cfg.gen.dropout = false;
+    cfg.lambda_structure = 2.0f;
+    cfg.structure_eps = 0.1f;
+    mg_cyclegan_config plain_cfg = cfg;
+    cfg.structure_blur = 1.0f;
+    float xa[S * S], xb[S * S];
+    fill(xa, S * S, 30);
+    fill(xb, S * S, 40);
+    mg_cyclegan plain, blurred;
+    mg_losses lp, lb;
+    MUST(mg_cyclegan_new(be, &plain_cfg, 13, &plain));
+    MUST(mg_cyclegan_new(be, &cfg, 13, &blurred));
+    mg_rng r;
+    mg_rng_seed(&r, 4, 0);
+    MUST(mg_cyclegan_backward(&plain, xa, xb, S, S, &r, 77, &lp));
+    mg_rng_seed(&r, 4, 0);
+    MUST(mg_cyclegan_backward(&blurred, xa, xb, S, S, &r, 77, &lb));
+    CHECK(lp.adv_ab == lb.adv_ab && lp.adv_ba == lb.adv_ba && lp.d_a == lb.d_a && lp.d_b == lb.d_b &&
+              lp.cyc_aba == lb.cyc_aba && lp.cyc_bab == lb.cyc_bab && lp.ngf_ab != lb.ngf_ab && lp.ngf_ba != lb.ngf_ba,
+          "the structure blur changed another loss, or not the structure losses");
+    float fb[S * S], fa[S * S], bi[S * S], bo[S * S];
+    host_fakes(be, &blurred, xa, xb, fb, fa);
+    const float *in[2] = {xa, xb}, *out[2] = {fb, fa}, got[2] = {lb.ngf_ab, lb.ngf_ba};
+    for (int d = 0; d < 2; d++) {
+        double t[S * S];
+        host_blur(in[d], cfg.structure_blur, t);
+        for (int i = 0; i < S * S; i++)
+            bi[i] = (float)t[i];
+        host_blur(out[d], cfg.structure_blur, t);
+        for (int i = 0; i < S * S; i++)
+            bo[i] = (float)t[i];
+        mg_graph *g;
+        MUST(mg_graph_new(be, &g));
+        const int shape[4] = {1, 1, S, S};
+        mg_tensor *m = mg_mean(
+            g, mg_ngf_map(g, mg_graph_tensor(g, 4, shape, bi), mg_graph_tensor(g, 4, shape, bo), cfg.structure_eps));
+        float v;
+        MUST(mg_tensor_read(m, &v, 1));
+        const double want = cfg.lambda_structure * (double)v;
+        /* the blurs differ by float rounding of 49-term sums (about 1e-7), which the map's gradients over eps = 0.1
+         * enlarge at most a hundredfold: far below 1e-4 of the loss */
+        CHECK(fabs(got[d] - want) <= 1e-4 * want, "structure loss %d: %.9g, with host blurs %.9g", d, got[d], want);
+        mg_graph_free(g);
+    }
+    mg_cyclegan_free(&plain);
+    mg_cyclegan_free(&blurred);
+    report(before, "structure blur: only the structure losses change, each the NGF of host-blurred images");
+}
+
 /* The step's adversarial and discriminator losses (adv_AB, adv_BA, D_A, D_B) each within rel of want's. */
 static void check_d_losses(const mg_losses *l, const double want[4], double rel)
 {
@@ -386,6 +441,7 @@ int main(int argc, char **argv)
     test_cycle_noise(be);
     test_cycle_blur(be);
     test_d_blur(be);
+    test_structure_blur(be);
     test_d_augment(be);
     test_prior(be);
     mg_backend_free(be);

@@ -34,6 +34,7 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, mg_upsample up, co
         cfg.cycle_noise = 0.3f;
         cfg.cycle_blur = 1.0f;
         cfg.d_blur = 0.7f;
+        cfg.structure_blur = 0.9f;
         cfg.d_translate = 0.125f;
         cfg.d_cutout = 0.25f;
     }
@@ -64,7 +65,8 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, mg_upsample up, co
               cfg2.flip_average == cfg.flip_average &&
               (cfg2.d_lr_scale == cfg.d_lr_scale || (cfg.d_lr_scale == 0.0f && cfg2.d_lr_scale == 1.0f)) &&
               (!resize || cfg2.structure_eps == cfg.structure_eps) && cfg2.cycle_noise == cfg.cycle_noise &&
-              cfg2.cycle_blur == cfg.cycle_blur && cfg2.d_blur == cfg.d_blur && cfg2.d_translate == cfg.d_translate &&
+              cfg2.cycle_blur == cfg.cycle_blur && cfg2.d_blur == cfg.d_blur &&
+              cfg2.structure_blur == cfg.structure_blur && cfg2.d_translate == cfg.d_translate &&
               cfg2.d_cutout == cfg.d_cutout,
           "configuration did not survive the checkpoint");
     /* The structure loss is a weighted mean of 1 - cos^2: in [0, lambda_structure], and 0 when off. */

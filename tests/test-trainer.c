@@ -537,18 +537,22 @@ static void test_cycle_noise(void)
     s.cycle_noise = 0.2f;
     s.cycle_blur = 0.8f;
     s.d_blur = 0.6f;
+    s.structure_blur = 1.1f;
     s.epochs = 2;
     train_whole(&s, NULL);
-    char w[32], bl[32], db[32];
+    char w[32], bl[32], db[32], sb[32];
     ckpt_text(tmp_path("noise/latest.ckpt"), "cycle_noise", w, sizeof w);
     ckpt_text(tmp_path("noise/latest.ckpt"), "cycle_blur", bl, sizeof bl);
     ckpt_text(tmp_path("noise/latest.ckpt"), "d_blur", db, sizeof db);
-    CHECK(w[0] && strtof(w, NULL) == 0.2f && bl[0] && strtof(bl, NULL) == 0.8f && db[0] && strtof(db, NULL) == 0.6f,
-          "kept level %s, blurs %s, %s", w, bl, db);
+    ckpt_text(tmp_path("noise/latest.ckpt"), "structure_blur", sb, sizeof sb);
+    CHECK(w[0] && strtof(w, NULL) == 0.2f && bl[0] && strtof(bl, NULL) == 0.8f && db[0] && strtof(db, NULL) == 0.6f &&
+              sb[0] && strtof(sb, NULL) == 1.1f,
+          "kept level %s, blurs %s, %s, %s", w, bl, db, sb);
     mg_train_settings quiet = s;
     quiet.cycle_noise = 0.0f;
     quiet.cycle_blur = 0.0f;
     quiet.d_blur = 0.0f;
+    quiet.structure_blur = 0.0f;
     quiet.out = tmp_path("noise-off");
     train_whole(&quiet, NULL);
     CHECK(!same_checkpoints(tmp_path("noise/latest.ckpt"), tmp_path("noise-off/latest.ckpt")),

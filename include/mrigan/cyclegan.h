@@ -46,6 +46,7 @@ typedef struct mg_cyclegan_config {
     float cycle_noise;      /* std of the noise added to each translation before the cycle (0: none) */
     float cycle_blur;       /* sigma in pixels of the blur both sides of the cycle loss get (0: none) */
     float d_blur;           /* sigma in pixels of the blur every image the discriminators see gets (0: none) */
+    float structure_blur;   /* sigma in pixels of the blur both images of the structure loss get (0: none) */
     /* DiffAugment (Zhao et al. 2020), made for the images here: every image a discriminator sees, real or translated,
      * in both passes, moved by a random offset of up to d_translate of its side each way and with a random box of
      * d_cutout of each side blacked out, through an op that passes gradients (0: none). Both domains' images share

@@ -372,8 +372,11 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
     mg_tensor *ngf_ab = NULL, *ngf_ba = NULL;
     if (ls > 0.0f) {
         const float eps = m->cfg.structure_eps;
-        ngf_ab = mg_scale(g, mg_mean(g, mg_ngf_map(g, real_a, *fake_b, eps)), ls);
-        ngf_ba = mg_scale(g, mg_mean(g, mg_ngf_map(g, real_b, *fake_a, eps)), ls);
+        mg_tensor *pair[4] = {real_a, *fake_b, real_b, *fake_a}; /* each input beside its translation */
+        if (m->cfg.structure_blur > 0.0f)
+            graph_blur(g, pair, 4, m->cfg.structure_blur);
+        ngf_ab = mg_scale(g, mg_mean(g, mg_ngf_map(g, pair[0], pair[1], eps)), ls);
+        ngf_ba = mg_scale(g, mg_mean(g, mg_ngf_map(g, pair[2], pair[3], eps)), ls);
         total = mg_add(g, total, mg_add(g, ngf_ab, ngf_ba));
     }
     mg_tensor *dist_ab = NULL, *dist_ba = NULL;

@@ -126,6 +126,8 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = set_float(c, "cycle_blur", cfg->cycle_blur);
     if (s == MG_OK && cfg->d_blur > 0.0f)
         s = set_float(c, "d_blur", cfg->d_blur);
+    if (s == MG_OK && cfg->structure_blur > 0.0f)
+        s = set_float(c, "structure_blur", cfg->structure_blur);
     if (s == MG_OK && cfg->d_translate > 0.0f)
         s = set_float(c, "d_translate", cfg->d_translate);
     if (s == MG_OK && cfg->d_cutout > 0.0f)
@@ -213,6 +215,8 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = get_float(c, "cycle_blur", 0.3f, MG_BLUR_MAX_SIGMA, &cfg->cycle_blur);
     if (s == MG_OK && mg_ckpt_has(c, "d_blur")) /* optional: absent means none */
         s = get_float(c, "d_blur", 0.3f, MG_BLUR_MAX_SIGMA, &cfg->d_blur);
+    if (s == MG_OK && mg_ckpt_has(c, "structure_blur")) /* optional: absent means none */
+        s = get_float(c, "structure_blur", 0.3f, MG_BLUR_MAX_SIGMA, &cfg->structure_blur);
     if (s == MG_OK && mg_ckpt_has(c, "d_translate")) /* optional: absent means none */
         s = get_float(c, "d_translate", 0.01f, 0.5f, &cfg->d_translate);
     if (s == MG_OK && mg_ckpt_has(c, "d_cutout")) /* optional: absent means none */
