@@ -526,9 +526,9 @@ static void test_prior(void)
     report(before, "--lambda-prior: on through the fade, off after it, kept, resumed bit for bit");
 }
 
-/* Cycle noise (with a blurred cycle and blurred discriminator inputs): its draws follow the iteration alone, so a
- * stopped and resumed run ends as the uninterrupted one; the level and both blurs are kept in the checkpoint, and the
- * run differs from one without. */
+/* Cycle noise (with a blurred cycle, blurred discriminator inputs and a blurred structure loss): its draws follow the
+ * iteration alone, so a stopped and resumed run ends as the uninterrupted one; the level and the three blurs are kept
+ * in the checkpoint, and the run differs from one without. */
 static void test_cycle_noise(void)
 {
     int before = failures;

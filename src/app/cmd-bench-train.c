@@ -1,9 +1,8 @@
-/* mrigan bench train: seconds per whole CycleGAN training iteration (generator step with both cycles and
- * identity losses, discriminator step) and per generator forward, on random 1-channel inputs, as one JSON
- * line with the same keys as the PyTorch reference's `bench`, so the two can be compared directly; then
- * the device's name, its peak tensor memory, and per-op forward and backward milliseconds per iteration
- * from extra profiled iterations (profiling synchronises after every kernel, so it runs apart from the
- * timed iterations). */
+/* mrigan bench train: seconds per whole CycleGAN training iteration (generator step with all its losses,
+ * discriminator step) of the standard or the default recipe and per generator forward, on random 1-channel inputs, as
+ * one JSON line with the same keys as the PyTorch reference's `bench`, so the two can be compared directly; then the
+ * device's name, its peak tensor memory, and per-op forward and backward milliseconds per iteration from extra profiled
+ * iterations (profiling synchronises after every kernel, so it runs apart from the timed iterations). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -114,9 +113,9 @@ static int run(const bench_train_opts *o)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         size_t pg = mg_net_param_count(&m.g_ab.net), pd = mg_net_param_count(&m.d_a.net);
-        printf("{\"impl\": \"mrigan\", \"recipe\": \"%s\", \"backend\": \"%s\", \"generator\": \"%s\", \"size\": %d, "
-               "\"ngf\": %d, "
-               "\"ndf\": %d, \"blocks\": %d, \"dropout\": %s, \"threads\": %d, \"warmup\": %d, \"iters\": %d, "
+        printf("{\"impl\": \"mrigan\", \"recipe\": \"%s\", \"backend\": \"%s\", \"generator\": \"%s\", "
+               "\"size\": %d, \"ngf\": %d, \"ndf\": %d, \"blocks\": %d, \"dropout\": %s, \"threads\": %d, "
+               "\"warmup\": %d, \"iters\": %d, "
                "\"train_iter_s_median\": %.4f, \"train_iter_s_min\": %.4f, \"train_iter_s_max\": %.4f, "
                "\"g_forward_s_median\": %.5f, \"params_G\": %zu, \"params_D\": %zu, \"params_total\": %zu, "
                "\"peak_rss_mb\": %.1f, ",
