@@ -276,6 +276,7 @@ int main(int argc, char **argv)
     mg_cyclegan_config resize = resnet;
     resize.gen.kind = MG_GEN_RESNET_SKIP;
     resize.gen.upsample = MG_UPSAMPLE_RESIZE;
+    resize.gen.downsample = MG_DOWNSAMPLE_BLURRED;
     resize.lambda_structure = 1.0f;
     resize.structure_eps = 0.1f;
     resize.lambda_intensity = 1.0f;
@@ -298,10 +299,11 @@ int main(int argc, char **argv)
         compare_adam(cpu, cl, devs[d].name);
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, LSGAN", &unet);
         compare_training(cpu, cl, devs[d].name, "ResNet, vanilla GAN", &resnet);
-        compare_training(cpu, cl, devs[d].name,
-                         "ResNet with the stem's skip, resize upsampling, structure and intensity losses, "
-                         "cycle noise and blur, blurred, shifted and cut discriminator inputs, contrast prior, EMA",
-                         &resize);
+        compare_training(
+            cpu, cl, devs[d].name,
+            "ResNet with the stem's skip, blurred downsampling, resize upsampling, structure and intensity losses, "
+            "cycle noise and blur, blurred, shifted and cut discriminator inputs, contrast prior, EMA",
+            &resize);
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, bilinear upsampling", &bilinear);
         mg_backend_free(cl);
     }

@@ -37,6 +37,8 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, mg_upsample up, co
         cfg.structure_blur = 0.9f;
         cfg.d_translate = 0.125f;
         cfg.d_cutout = 0.25f;
+        if (kind == MG_GEN_RESNET || kind == MG_GEN_RESNET_SKIP)
+            cfg.gen.downsample = MG_DOWNSAMPLE_BLURRED;
     }
     mg_cyclegan a, b;
     float xa[S * S], xb[S * S], ya[S * S], yb[S * S];
@@ -541,6 +543,84 @@ static void test_resnet_skip(mg_backend *be)
     report(before, "resnet_skip: the plain ResNet plus the stem's features in its head");
 }
 
+/* Every channel blurred by [1 2 1] / 4 down, then across, the edges reflected: the separable form of the
+ * generator's 3x3 blur, built apart from it. */
+static mg_tensor *blur_by_hand(mg_graph *g, mg_tensor *x)
+{
+    const int ch = x->shape[1];
+    float *kv = calloc((size_t)ch * ch * 3, sizeof *kv);
+    for (int c = 0; c < ch; c++)
+        for (int k = 0; k < 3; k++)
+            kv[((size_t)c * ch + c) * 3 + k] = k == 1 ? 0.5f : 0.25f;
+    mg_tensor *down = mg_graph_tensor(g, 4, (int[]){ch, ch, 3, 1}, kv);
+    mg_tensor *across = mg_graph_tensor(g, 4, (int[]){ch, ch, 1, 3}, kv);
+    free(kv);
+    return mg_conv2d(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 1, 1, 1, 1), down, NULL, 1, 0), across, NULL, 1, 0);
+}
+
+static mg_tensor *norm_relu_by_hand(mg_graph *g, mg_tensor *x)
+{
+    return mg_relu(g, mg_instance_norm(g, x, NULL, NULL, 1e-5f));
+}
+
+/* --downsample blurred: the ResNet built by hand from the ops, each channel blurred before its two strided
+ * convolutions, translates as the generator does, and differs from the strided one with the same weights; the U-Net
+ * refuses it. */
+static void test_blurred_downsample(mg_backend *be)
+{
+    int before = failures;
+    mg_gen_config cfg = small_config(MG_GEN_RESNET).gen;
+    cfg.upsample = MG_UPSAMPLE_RESIZE;
+    cfg.dropout = false;
+    mg_generator strided, blurred;
+    MUST(mg_generator_new(be, "strided", &cfg, &strided));
+    cfg.downsample = MG_DOWNSAMPLE_BLURRED;
+    MUST(mg_generator_new(be, "blurred", &cfg, &blurred));
+    mg_rng r;
+    mg_rng_seed(&r, 22, 0);
+    MUST(mg_generator_init(&blurred, &r));
+    for (int l = 0; l < 6 + 2 * cfg.blocks; l++) {
+        copy_tensor(blurred.w[l], strided.w[l]);
+        copy_tensor(blurred.b[l], strided.b[l]);
+    }
+    static float x[S * S], y_strided[S * S], y_blurred[S * S], want[S * S];
+    fill(x, S * S, 23);
+    mg_graph *g = NULL;
+    MUST(mg_graph_new(be, &g));
+    mg_tensor *const *w = blurred.w, *const *b = blurred.b;
+    mg_tensor *t = mg_graph_tensor(g, 4, (int[]){1, 1, S, S}, x);
+    t = norm_relu_by_hand(g, mg_conv2d(g, mg_reflect_pad2d(g, t, 3, 3, 3, 3), w[0], b[0], 1, 0));
+    for (int l = 1; l <= 2; l++) /* zero-padded, as the small configuration's strided convolutions are */
+        t = norm_relu_by_hand(g, mg_conv2d(g, blur_by_hand(g, t), w[l], b[l], 2, 1));
+    for (int k = 0, l = 3; k < cfg.blocks; k++, l += 2) {
+        mg_tensor *u = norm_relu_by_hand(g, mg_conv2d(g, mg_reflect_pad2d(g, t, 1, 1, 1, 1), w[l], b[l], 1, 0));
+        u = mg_conv2d(g, mg_reflect_pad2d(g, u, 1, 1, 1, 1), w[l + 1], b[l + 1], 1, 0);
+        t = mg_add(g, t, mg_instance_norm(g, u, NULL, NULL, 1e-5f));
+    }
+    for (int l = 3 + 2 * cfg.blocks; l < 5 + 2 * cfg.blocks; l++)
+        t = norm_relu_by_hand(g,
+                              mg_conv2d(g, mg_reflect_pad2d(g, mg_upsample2d(g, t, 2), 1, 1, 1, 1), w[l], b[l], 1, 0));
+    const int head = 5 + 2 * cfg.blocks;
+    t = mg_tanh(g, mg_conv2d(g, mg_reflect_pad2d(g, t, 3, 3, 3, 3), w[head], b[head], 1, 0));
+    bool ok = t && mg_tensor_read(t, want, S * S) == MG_OK;
+    CHECK(ok, "the blurred ResNet by hand: %s", mg_graph_error(g));
+    mg_graph_free(g);
+    /* float32 sums of a few hundred terms through instance norms of unit scale: far below 1e-4 either way round */
+    if (ok && gen_output(be, &blurred, x, y_blurred) && gen_output(be, &strided, x, y_strided)) {
+        CHECK(largest_difference(want, y_blurred, S * S) <= 1e-4, "blurred: %g from the ResNet by hand",
+              largest_difference(want, y_blurred, S * S));
+        CHECK(largest_difference(y_strided, y_blurred, S * S) > 1e-2, "the blur changes nothing");
+    }
+    mg_net_free(&strided.net);
+    mg_net_free(&blurred.net);
+    mg_gen_config unet = small_config(MG_GEN_UNET).gen;
+    unet.downsample = MG_DOWNSAMPLE_BLURRED;
+    mg_generator u;
+    CHECK(mg_generator_new(be, "unet", &unet, &u) == MG_ERR_ARG && strstr(mg_last_error(), "resnets"),
+          "the U-Net with blurred downsampling: %s", mg_last_error());
+    report(before, "blurred downsampling: each channel blurred before the ResNet's strided convolutions");
+}
+
 /* A loss that is not finite stops the step before Adam moves anything: a first layer of D_A whose sums
  * overflow (weights 1e38) makes the losses NaN, and every weight stays as it was. */
 static void test_nonfinite_step(mg_backend *be)
@@ -586,6 +666,7 @@ int main(int argc, char **argv)
     test_round_trip(be, MG_GEN_LOCAL, MG_UPSAMPLE_TRANSPOSE, dir);
     test_round_trip(be, MG_GEN_RESNET_SKIP, MG_UPSAMPLE_RESIZE, dir);
     test_resnet_skip(be);
+    test_blurred_downsample(be);
     test_weights_only_and_mismatch(be);
     test_seam(be);
     test_batch(be);

@@ -57,6 +57,13 @@ typedef enum mg_upsample { MG_UPSAMPLE_TRANSPOSE, MG_UPSAMPLE_RESIZE, MG_UPSAMPL
 typedef enum mg_pad { MG_PAD_ZERO, MG_PAD_REFLECT } mg_pad;
 #define MG_PAD_CHOICES "zero|reflect"
 
+/* How the ResNets' encoders halve a feature map: a 3x3 convolution of stride 2 (the standard ResNet), or the same
+ * convolution after a binomial [1 2 1] x [1 2 1] / 16 blur of every channel, so that what the stride drops is
+ * mostly what lies above its Nyquist frequency (anti-aliased downsampling, Zhang 2019): the decoder then has less
+ * position-mod-4 structure to turn into a grid. The order of MG_DOWNSAMPLE_CHOICES. */
+typedef enum mg_downsample { MG_DOWNSAMPLE_STRIDED, MG_DOWNSAMPLE_BLURRED } mg_downsample;
+#define MG_DOWNSAMPLE_CHOICES "strided|blurred"
+
 typedef struct mg_gen_config {
     mg_gen_kind kind;
     int ngf;      /* width of the first layer (64) */
@@ -64,6 +71,7 @@ typedef struct mg_gen_config {
     int blocks;   /* resnet: residual blocks (6 or 9) */
     bool dropout; /* unet: dropout 0.5 in the inner 8*ngf decoder levels; resnet: inside residual blocks */
     mg_upsample upsample;
+    mg_downsample downsample; /* the ResNets only */
     mg_pad pad;
 } mg_gen_config;
 

@@ -8,12 +8,14 @@
  * becomes a nearest-neighbour (bilinear) 2x resize then a 3x3 convolution (reflection-padded in the ResNet,
  * zero-padded in the U-Net as its other convolutions are), with the same channels. With MG_PAD_REFLECT the
  * zero-padded convolutions (the ResNet's strided ones, all of the U-Net's but its transposed ones) pad by
- * reflection instead. */
+ * reflection instead. With MG_DOWNSAMPLE_BLURRED the ResNets blur every channel before each strided convolution. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
+#include "graph/graph.h"
 #include "net-internal.h"
 
 static int unet_channels(const mg_gen_config *c, int level)
@@ -34,11 +36,20 @@ static int unet_multiple(const mg_gen_config *c) { return 1 << c->depth; }
 
 static void unet_fit(mg_gen_config *c, int size) { c->depth = mg_unet_depth_for(size); }
 
+/* The generators other than the ResNets have no blurred downsampling (the U-Net's 8 * ngf channels would make the
+ * blur as dear as its convolutions; the local generator does not downsample). */
+static mg_status strided_only(const mg_gen_config *c, const char *kind)
+{
+    if (c->downsample != MG_DOWNSAMPLE_STRIDED)
+        return mg_error(MG_ERR_ARG, "%s: blurred downsampling is for the resnets", kind);
+    return MG_OK;
+}
+
 static mg_status unet_check(const mg_gen_config *c)
 {
     if (c->depth < 3 || c->depth > MG_UNET_MAX_DEPTH)
         return mg_error(MG_ERR_ARG, "unet: depth %d outside 3..%d", c->depth, MG_UNET_MAX_DEPTH);
-    return MG_OK;
+    return strided_only(c, "unet");
 }
 
 static mg_status unet_build(mg_backend *be, mg_generator *gen)
@@ -170,13 +181,39 @@ static mg_status resnet_skip_build(mg_backend *be, mg_generator *gen) { return r
 
 static mg_tensor *norm_relu(mg_graph *g, mg_tensor *x) { return mg_relu(g, mg_instance_norm(g, x, NULL, NULL, 1e-5f)); }
 
+/* Every channel of x [N,C,H,W] blurred by [1 2 1] x [1 2 1] / 16, the edges reflected: one convolution by a constant
+ * block-diagonal kernel (C times the multiply-adds a per-channel blur needs, about a tenth more for the default
+ * ResNet's generator; the ResNets' downsampled channels are few). */
+static mg_tensor *gen_blur(mg_graph *g, mg_tensor *x)
+{
+    if (!x)
+        return NULL;
+    const int ch = x->shape[1], shape[4] = {ch, ch, 3, 3};
+    static const float tap[9] = {1 / 16.f, 2 / 16.f, 1 / 16.f, 2 / 16.f, 4 / 16.f,
+                                 2 / 16.f, 1 / 16.f, 2 / 16.f, 1 / 16.f};
+    float *k = calloc((size_t)ch * ch * 9, sizeof *k);
+    if (!k)
+        return mg_graph_fail(g, mg_error(MG_ERR_OOM, "generator: out of host memory"));
+    for (int c = 0; c < ch; c++)
+        memcpy(k + ((size_t)c * ch + c) * 9, tap, sizeof tap);
+    mg_tensor *kernel = mg_graph_tensor(g, 4, shape, k);
+    free(k);
+    return mg_conv2d(g, mg_reflect_pad2d(g, x, 1, 1, 1, 1), kernel, NULL, 1, 0);
+}
+
+/* The ResNets' stride-2 convolution, after the blur that anti-aliases it when the configuration asks. */
+static mg_tensor *resnet_down(mg_graph *g, const mg_gen_config *c, mg_tensor *x, mg_tensor *w, mg_tensor *b)
+{
+    return gen_conv_pad1(g, c, c->downsample == MG_DOWNSAMPLE_BLURRED ? gen_blur(g, x) : x, w, b, 2);
+}
+
 static mg_tensor *resnet_run(mg_graph *g, const mg_generator *gen, mg_tensor *x, bool skip)
 {
     const int nb = gen->cfg.blocks;
     const mg_gen_config *c = &gen->cfg;
     mg_tensor *stem = norm_relu(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 3, 3, 3, 3), gen->w[0], gen->b[0], 1, 0));
-    x = norm_relu(g, gen_conv_pad1(g, c, stem, gen->w[1], gen->b[1], 2));
-    x = norm_relu(g, gen_conv_pad1(g, c, x, gen->w[2], gen->b[2], 2));
+    x = norm_relu(g, resnet_down(g, c, stem, gen->w[1], gen->b[1]));
+    x = norm_relu(g, resnet_down(g, c, x, gen->w[2], gen->b[2]));
     for (int k = 0; k < nb; k++) {
         int l = 3 + 2 * k;
         mg_tensor *r = norm_relu(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 1, 1, 1, 1), gen->w[l], gen->b[l], 1, 0));
@@ -219,7 +256,11 @@ static int local_multiple(const mg_gen_config *c)
     return 1;
 }
 
-static mg_status local_check(const mg_gen_config *c) { return blocks_check(c, "local", "layers"); }
+static mg_status local_check(const mg_gen_config *c)
+{
+    mg_status s = blocks_check(c, "local", "layers");
+    return s == MG_OK ? strided_only(c, "local") : s;
+}
 
 static mg_status local_build(mg_backend *be, mg_generator *gen)
 {
@@ -323,6 +364,9 @@ mg_status mg_generator_new(mg_backend *be, const char *prefix, const mg_gen_conf
         return mg_error(MG_ERR_ARG, "generator: kind %d is not one of %s", (int)cfg->kind, MG_GENERATOR_CHOICES);
     if ((unsigned)cfg->upsample > MG_UPSAMPLE_BILINEAR)
         return mg_error(MG_ERR_ARG, "generator: upsample %d is not one of %s", (int)cfg->upsample, MG_UPSAMPLE_CHOICES);
+    if ((unsigned)cfg->downsample > MG_DOWNSAMPLE_BLURRED)
+        return mg_error(MG_ERR_ARG, "generator: downsample %d is not one of %s", (int)cfg->downsample,
+                        MG_DOWNSAMPLE_CHOICES);
     if ((unsigned)cfg->pad > MG_PAD_REFLECT)
         return mg_error(MG_ERR_ARG, "generator: pad %d is not one of %s", (int)cfg->pad, MG_PAD_CHOICES);
     mg_status s = gen_kinds[cfg->kind].check(cfg);

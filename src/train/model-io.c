@@ -29,17 +29,26 @@ static mg_status get_int(const mg_ckpt *c, const char *key, long lo, long hi, in
     return s;
 }
 
-/* An optional padding key: absent in checkpoints from before it, and when zeros (the original networks') pad. */
-static mg_status get_pad(const mg_ckpt *c, const char *key, mg_pad *out)
+/* An optional key of two values, written only for the second (reflection padding, blurred downsampling): absent in
+ * checkpoints from before it and whenever the first holds. */
+static mg_status get_second(const mg_ckpt *c, const char *key, const char *second, bool *out)
 {
-    *out = MG_PAD_ZERO;
+    *out = false;
     if (!mg_ckpt_has(c, key))
         return MG_OK;
-    char pad[16];
-    mg_status s = mg_ckpt_get(c, key, pad, sizeof pad);
-    if (s == MG_OK && strcmp(pad, "reflect"))
-        return mg_error(MG_ERR_FORMAT, "checkpoint: unknown %s '%s'", key, pad);
-    *out = MG_PAD_REFLECT;
+    char v[16];
+    mg_status s = mg_ckpt_get(c, key, v, sizeof v);
+    if (s == MG_OK && strcmp(v, second))
+        return mg_error(MG_ERR_FORMAT, "checkpoint: unknown %s '%s'", key, v);
+    *out = s == MG_OK;
+    return s;
+}
+
+static mg_status get_pad(const mg_ckpt *c, const char *key, mg_pad *out)
+{
+    bool reflect;
+    mg_status s = get_second(c, key, "reflect", &reflect);
+    *out = reflect ? MG_PAD_REFLECT : MG_PAD_ZERO;
     return s;
 }
 
@@ -100,6 +109,8 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
     /* Written only when they differ from what checkpoints before them meant, so those stay byte for byte. */
     if (s == MG_OK && g->upsample != MG_UPSAMPLE_TRANSPOSE)
         s = mg_ckpt_set(c, "upsample", g->upsample == MG_UPSAMPLE_BILINEAR ? "bilinear" : "resize");
+    if (s == MG_OK && g->downsample != MG_DOWNSAMPLE_STRIDED)
+        s = mg_ckpt_set(c, "downsample", "blurred");
     if (s == MG_OK && g->pad != MG_PAD_ZERO)
         s = mg_ckpt_set(c, "pad", "reflect");
     if (s == MG_OK)
@@ -179,6 +190,10 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
             s = mg_error(MG_ERR_FORMAT, "checkpoint: unknown upsample '%s'", up);
         cfg->gen.upsample = strcmp(up, "bilinear") ? MG_UPSAMPLE_RESIZE : MG_UPSAMPLE_BILINEAR;
     }
+    bool blurred = false;
+    if (s == MG_OK)
+        s = get_second(c, "downsample", "blurred", &blurred);
+    cfg->gen.downsample = blurred ? MG_DOWNSAMPLE_BLURRED : MG_DOWNSAMPLE_STRIDED;
     if (s == MG_OK)
         s = get_pad(c, "pad", &cfg->gen.pad);
     if (s == MG_OK)
