@@ -286,6 +286,7 @@ int main(int argc, char **argv)
     resize.structure_blur = 1.2f;
     resize.d_translate = 0.125f;
     resize.d_cutout = 0.5f;
+    resize.d_jitter = 3;
     resize.lambda_prior = 2.0f;
     resize.prior_iterations = 100;
     resize.ema = 0.5f; /* translations below come from the averages */
@@ -302,7 +303,7 @@ int main(int argc, char **argv)
         compare_training(
             cpu, cl, devs[d].name,
             "ResNet with the stem's skip, blurred downsampling, resize upsampling, structure and intensity losses, "
-            "cycle noise and blur, blurred, shifted and cut discriminator inputs, contrast prior, EMA",
+            "cycle noise and blur, blurred, shifted, cut and jittered discriminator inputs, contrast prior, EMA",
             &resize);
         compare_training(cpu, cl, devs[d].name, "U-Net with dropout, bilinear upsampling", &bilinear);
         mg_backend_free(cl);

@@ -232,12 +232,12 @@ static void check_d_losses(const mg_losses *l, const double want[4], double rel)
 }
 
 /* The LSGAN loss of discriminator d on fx: mean((D(fx) - target)^2). */
-static double host_d_loss_of(mg_backend *be, const mg_discriminator *d, const float *fx, float target)
+static double host_d_loss_side(mg_backend *be, const mg_discriminator *d, const float *fx, int side, float target)
 {
     mg_graph *g;
     MUST(mg_graph_new(be, &g));
     mg_graph_set_training(g, true);
-    const int shape[4] = {1, 1, S, S};
+    const int shape[4] = {1, 1, side, side};
     mg_tensor *y = mg_discriminator_forward(g, d, mg_graph_tensor(g, 4, shape, fx));
     MUST(mg_graph_status(g));
     float *v = malloc(y->numel * sizeof *v);
@@ -249,6 +249,11 @@ static double host_d_loss_of(mg_backend *be, const mg_discriminator *d, const fl
     free(v);
     mg_graph_free(g);
     return loss;
+}
+
+static double host_d_loss_of(mg_backend *be, const mg_discriminator *d, const float *fx, float target)
+{
+    return host_d_loss_side(be, d, fx, S, target);
 }
 
 /* The LSGAN loss of discriminator d on x blurred on the host. */
@@ -292,73 +297,103 @@ static void test_d_blur(mg_backend *be)
            "discriminators' blur: only what the discriminators see changes, each loss from host-blurred images");
 }
 
-/* x shifted and cut on the host as mrigan.h documents mg_shift2d, with the fill black (-1). */
-static void host_augment(const float *x, int dx, int dy, const int box[4], float *y)
+/* x shifted and cut on the host as mrigan.h documents mg_shift2d, with the fill black (-1), then placed at (left, top)
+ * of a canvas n larger each way, the rest reflected (about the edge pixel, as mg_reflect_pad2d): y is (S + n)^2. */
+static void host_augment(const float *x, const mg_d_augment *a, int n, float *y)
 {
+    float shifted[S * S];
     for (int i = 0; i < S; i++)
         for (int j = 0; j < S; j++) {
-            const int si = i - dy, sj = j - dx;
-            const bool cut = j >= box[0] && j < box[2] && i >= box[1] && i < box[3];
-            y[i * S + j] = si < 0 || si >= S || sj < 0 || sj >= S || cut ? -1.0f : x[si * S + sj];
+            const int si = i - a->dy, sj = j - a->dx;
+            const bool cut = j >= a->box[0] && j < a->box[2] && i >= a->box[1] && i < a->box[3];
+            shifted[i * S + j] = si < 0 || si >= S || sj < 0 || sj >= S || cut ? -1.0f : x[si * S + sj];
+        }
+    for (int i = 0; i < S + n; i++)
+        for (int j = 0; j < S + n; j++) {
+            int si = i - a->top, sj = j - a->left;
+            si = si < 0 ? -si : si >= S ? 2 * (S - 1) - si : si;
+            sj = sj < 0 ? -sj : sj >= S ? 2 * (S - 1) - sj : sj;
+            y[i * (S + n) + j] = shifted[si * S + sj];
         }
 }
 
-/* The discriminators' augmentation: mg_cyclegan_draw_augment's offsets and boxes in range, every offset drawn; beside
- * the plain twin only the adversarial and discriminator losses change, each that of images shifted and cut here on
- * the host with the draws cyclegan.h documents, in its order. */
-static void test_d_augment(mg_backend *be)
+enum { MAX_JITTER = 5 };
+
+/* The discriminators' augmentation with cfg's translation (4 pixels), cutout (16) and jitter: the draws in range,
+ * every offset drawn; beside the plain twin only the adversarial and discriminator losses change, each that of
+ * images shifted, cut and placed here on the host with the draws cyclegan.h documents, in its order. */
+static void check_d_augment(mg_backend *be, const mg_cyclegan_config *plain_cfg, const mg_cyclegan_config *cfg,
+                            const char *what)
 {
     int before = failures;
-    mg_cyclegan_config cfg = small_config(MG_GEN_RESNET);
-    cfg.gen.dropout = false;
-    mg_cyclegan_config plain_cfg = cfg;
-    int dx, dy, box[4], seen[9] = {0};
+    const int n = cfg->d_jitter;
+    int seen[9] = {0}, seen_jitter[MAX_JITTER + 1] = {0};
+    mg_d_augment a;
     mg_rng r;
     mg_rng_seed(&r, 5, 0);
-    mg_cyclegan_draw_augment(&plain_cfg, S, S, &r, &dx, &dy, box);
-    CHECK(dx == 0 && dy == 0 && box[0] >= box[2], "no augmentation drew (%d, %d), box %d..%d", dx, dy, box[0], box[2]);
-    cfg.d_translate = 0.125f; /* 4 pixels of 32 */
-    cfg.d_cutout = 0.5f;      /* a 16x16 box */
+    mg_cyclegan_draw_augment(plain_cfg, S, S, &r, &a);
+    CHECK(a.dx == 0 && a.dy == 0 && a.box[0] >= a.box[2] && a.left == 0 && a.top == 0,
+          "no augmentation drew (%d, %d), box %d..%d, place (%d, %d)", a.dx, a.dy, a.box[0], a.box[2], a.left, a.top);
     for (int k = 0; k < 2000; k++) {
-        mg_cyclegan_draw_augment(&cfg, S, S, &r, &dx, &dy, box);
-        bool ok = dx >= -4 && dx <= 4 && dy >= -4 && dy <= 4 && box[2] - box[0] == 16 && box[3] - box[1] == 16 &&
-                  box[0] >= -8 && box[0] + 8 < S && box[1] >= -8 && box[1] + 8 < S;
-        CHECK(ok, "draw %d: offset (%d, %d), box (%d, %d)-(%d, %d)", k, dx, dy, box[0], box[1], box[2], box[3]);
+        mg_cyclegan_draw_augment(cfg, S, S, &r, &a);
+        bool ok = a.dx >= -4 && a.dx <= 4 && a.dy >= -4 && a.dy <= 4 && a.box[2] - a.box[0] == 16 &&
+                  a.box[3] - a.box[1] == 16 && a.box[0] >= -8 && a.box[0] + 8 < S && a.box[1] >= -8 &&
+                  a.box[1] + 8 < S && a.left >= 0 && a.left <= n && a.top >= 0 && a.top <= n;
+        CHECK(ok, "draw %d: offset (%d, %d), box (%d, %d)-(%d, %d), place (%d, %d)", k, a.dx, a.dy, a.box[0], a.box[1],
+              a.box[2], a.box[3], a.left, a.top);
         if (!ok)
             break;
-        seen[dx + 4]++;
+        seen[a.dx + 4]++;
+        seen_jitter[a.top]++;
     }
     for (int k = 0; k < 9; k++)
         CHECK(seen[k] > 0, "offset %d never drawn in 2000", k - 4);
+    for (int k = 0; k <= n; k++)
+        CHECK(seen_jitter[k] > 0, "place %d never drawn in 2000", k);
     float xa[S * S], xb[S * S];
     fill(xa, S * S, 130);
     fill(xb, S * S, 140);
     mg_cyclegan m;
     mg_losses l;
     const uint64_t step_seed = 61;
-    backward_beside_plain(be, &plain_cfg, &cfg, 19, xa, xb, 9, step_seed, "discriminators' augmentation", false, &m,
-                          &l);
+    backward_beside_plain(be, plain_cfg, cfg, 19, xa, xb, 9, step_seed, what, false, &m, &l);
     float fb[S * S], fa[S * S];
     host_fakes(be, &m, xa, xb, fb, fa);
     /* the discriminators' inputs in the documented order: the generator pass's, then the discriminator pass's */
     const float *seen_by[6] = {fb, fa, xa, fa, xb, fb};
-    float aug[6][S * S];
+    static float aug[6][(S + MAX_JITTER) * (S + MAX_JITTER)];
     for (int k = 0; k < 6; k++) {
         if (k == 0 || k == 2)
             mg_rng_seed(&r, step_seed, MG_D_AUGMENT_STREAM + (k == 2));
-        mg_cyclegan_draw_augment(&cfg, S, S, &r, &dx, &dy, box);
-        host_augment(seen_by[k], dx, dy, box, aug[k]);
+        mg_cyclegan_draw_augment(cfg, S, S, &r, &a);
+        host_augment(seen_by[k], &a, n, aug[k]);
     }
-    const double want[4] = {host_d_loss_of(be, &m.d_b, aug[0], 1.0f), host_d_loss_of(be, &m.d_a, aug[1], 1.0f),
-                            0.5 * (host_d_loss_of(be, &m.d_a, aug[2], 1.0f) + host_d_loss_of(be, &m.d_a, aug[3], 0.0f)),
-                            0.5 *
-                                (host_d_loss_of(be, &m.d_b, aug[4], 1.0f) + host_d_loss_of(be, &m.d_b, aug[5], 0.0f))};
+    const int side = S + n;
+    const double want[4] = {
+        host_d_loss_side(be, &m.d_b, aug[0], side, 1.0f), host_d_loss_side(be, &m.d_a, aug[1], side, 1.0f),
+        0.5 * (host_d_loss_side(be, &m.d_a, aug[2], side, 1.0f) + host_d_loss_side(be, &m.d_a, aug[3], side, 0.0f)),
+        0.5 * (host_d_loss_side(be, &m.d_b, aug[4], side, 1.0f) + host_d_loss_side(be, &m.d_b, aug[5], side, 0.0f))};
     /* the same images through the same discriminators: only the loss's rounding to float32 (6e-8) and the order of
      * its sum differ */
     check_d_losses(&l, want, 1e-6);
     mg_cyclegan_free(&m);
-    report(before, "discriminators' augmentation: offsets and boxes in range, only what the discriminators see "
-                   "changes, each loss from host-shifted and cut images");
+    report(before, what);
+}
+
+static void test_d_augment(mg_backend *be)
+{
+    mg_cyclegan_config cfg = small_config(MG_GEN_RESNET);
+    cfg.gen.dropout = false;
+    const mg_cyclegan_config plain_cfg = cfg;
+    cfg.d_translate = 0.125f; /* 4 pixels of 32 */
+    cfg.d_cutout = 0.5f;      /* a 16x16 box */
+    check_d_augment(be, &plain_cfg, &cfg,
+                    "discriminators' augmentation: offsets and boxes in range, only what the discriminators see "
+                    "changes, each loss from host-shifted and cut images");
+    cfg.d_jitter = MAX_JITTER;
+    check_d_augment(be, &plain_cfg, &cfg,
+                    "discriminators' augmentation with jitter: each loss from images shifted, cut and placed in a "
+                    "reflected canvas on the host");
 }
 
 /* The contrast prior: beside its plain twin, a step within the fade changes prior_AB, prior_BA and G_total alone,

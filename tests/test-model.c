@@ -37,6 +37,7 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, mg_upsample up, co
         cfg.structure_blur = 0.9f;
         cfg.d_translate = 0.125f;
         cfg.d_cutout = 0.25f;
+        cfg.d_jitter = 3;
         if (kind == MG_GEN_RESNET || kind == MG_GEN_RESNET_SKIP)
             cfg.gen.downsample = MG_DOWNSAMPLE_BLURRED;
     }
@@ -69,7 +70,7 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, mg_upsample up, co
               (!resize || cfg2.structure_eps == cfg.structure_eps) && cfg2.cycle_noise == cfg.cycle_noise &&
               cfg2.cycle_blur == cfg.cycle_blur && cfg2.d_blur == cfg.d_blur &&
               cfg2.structure_blur == cfg.structure_blur && cfg2.d_translate == cfg.d_translate &&
-              cfg2.d_cutout == cfg.d_cutout,
+              cfg2.d_cutout == cfg.d_cutout && cfg2.d_jitter == cfg.d_jitter,
           "configuration did not survive the checkpoint");
     /* The structure loss is a weighted mean of 1 - cos^2: in [0, lambda_structure], and 0 when off. */
     CHECK(resize ? la.ngf_ab > 0.0f && la.ngf_ab <= 2.0f && la.ngf_ba > 0.0f && la.ngf_ba <= 2.0f

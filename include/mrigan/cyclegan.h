@@ -27,6 +27,8 @@ typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
 /* The largest --cycle-blur and --d-blur: the Gaussian's kernel has 2 * ceil(3 * sigma) + 1 taps a side (at most 25),
  * which must fit in the smallest slice the PatchGAN takes. */
 #define MG_BLUR_MAX_SIGMA 4
+/* The largest --d-jitter: below the PatchGAN's least side, which reflection needs. */
+#define MG_D_JITTER_MAX 16
 
 /* The structure loss's edge scale when none is given (settings.def) or kept (checkpoints without it). */
 #define MG_STRUCTURE_EPS_DEFAULT 0.3f
@@ -53,6 +55,10 @@ typedef struct mg_cyclegan_config {
      * the augmentations' distribution, so a discriminator cannot tell real from translated by them, and cannot
      * reward a pattern fixed to the pixel grid. */
     float d_translate, d_cutout;
+    /* Every image a discriminator sees, in both passes, after the above, placed at a random offset of 0..d_jitter
+     * pixels each way in a canvas d_jitter larger on each axis, the rest of which reflects it: a pattern fixed to the
+     * pixel grid meets the discriminators' strides at every phase, and nothing is cut or blacked out (0: off). */
+    int d_jitter;
     float lambda_prior;   /* weight of the contrast prior at the first iteration (0: off) */
     int prior_iterations; /* the prior's weight falls linearly to 0 over these iterations */
     float ema; /* decay per step of the generators' moving averages, which translate (0: none, the generators do) */
@@ -146,11 +152,18 @@ void mg_cyclegan_set_prior(mg_cyclegan *m, const mg_intensity_map *ab, const mg_
 void mg_cyclegan_set_iteration(mg_cyclegan *m, long iteration);
 float mg_cyclegan_prior_weight(const mg_cyclegan_config *cfg, long iteration);
 
+/* What one image a discriminator sees goes through: shifted by (dx, dy) with black filling in, box blacked out, then
+ * reflection-padded by left, d_jitter - left, top, d_jitter - top. */
+typedef struct mg_d_augment {
+    int dx, dy, box[4], left, top;
+} mg_d_augment;
+
 /* One image's augmentation, drawn from r in this order: when d_translate > 0, with t = (int)(d_translate * side +
- * 0.5), *dx = mg_rng_below(2 tw + 1) - tw and *dy = mg_rng_below(2 th + 1) - th (else 0); when d_cutout > 0, with
+ * 0.5), dx = mg_rng_below(2 tw + 1) - tw and dy = mg_rng_below(2 th + 1) - th (else 0); when d_cutout > 0, with
  * c = (int)(d_cutout * side + 0.5) at least 1, the box's centre x = mg_rng_below(w), y = mg_rng_below(h) and box =
- * (x - cw / 2, y - ch / 2, that + cw, that + ch), the part inside the image blacked out (else an empty box). */
-void mg_cyclegan_draw_augment(const mg_cyclegan_config *cfg, int h, int w, mg_rng *r, int *dx, int *dy, int box[4]);
+ * (x - cw / 2, y - ch / 2, that + cw, that + ch), the part inside the image blacked out (else an empty box); when
+ * d_jitter > 0, left = mg_rng_below(d_jitter + 1) and top = mg_rng_below(d_jitter + 1) (else 0). */
+void mg_cyclegan_draw_augment(const mg_cyclegan_config *cfg, int h, int w, mg_rng *r, mg_d_augment *out);
 
 /* One training step on a pair of unpaired crops (h x w floats in [-1, 1] each). rng decides the pools'
  * choices; dropout_seed seeds the step's dropout masks. The same as mg_cyclegan_backward() then

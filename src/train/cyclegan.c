@@ -13,7 +13,7 @@
  *   make it invertible drown in the noise, so the cycle has to rest on the visible image.
  *   discriminators, fed from the history pools: L_D = 0.5 * (adv(D(real), 1) + adv(D(pool(fake)), 0)).
  *   with d_translate or d_cutout > 0 every image a discriminator sees, in both passes, is first shifted and cut
- *   (DiffAugment, Zhao et al. 2020).
+ *   (DiffAugment, Zhao et al. 2020), and with d_jitter > 0 then placed at a random offset in a reflected canvas.
  * The generator pass and the discriminator pass use one graph each, reset every step. */
 #include <math.h>
 #include <stdlib.h>
@@ -289,39 +289,51 @@ static void graph_blur(mg_graph *g, mg_tensor **xs, int n_x, float sigma)
         xs[k] = mg_conv2d(g, mg_reflect_pad2d(g, xs[k], r, r, r, r), kernel, NULL, 1, 0);
 }
 
-void mg_cyclegan_draw_augment(const mg_cyclegan_config *cfg, int h, int w, mg_rng *r, int *dx, int *dy, int box[4])
+void mg_cyclegan_draw_augment(const mg_cyclegan_config *cfg, int h, int w, mg_rng *r, mg_d_augment *out)
 {
-    *dx = *dy = 0;
-    box[0] = box[1] = box[2] = box[3] = 0;
+    *out = (mg_d_augment){0};
     if (cfg->d_translate > 0.0f) {
         const int tw = (int)(cfg->d_translate * (float)w + 0.5f), th = (int)(cfg->d_translate * (float)h + 0.5f);
-        *dx = (int)mg_rng_below(r, (uint32_t)(2 * tw + 1)) - tw;
-        *dy = (int)mg_rng_below(r, (uint32_t)(2 * th + 1)) - th;
+        out->dx = (int)mg_rng_below(r, (uint32_t)(2 * tw + 1)) - tw;
+        out->dy = (int)mg_rng_below(r, (uint32_t)(2 * th + 1)) - th;
     }
     if (cfg->d_cutout > 0.0f) {
         int cw = (int)(cfg->d_cutout * (float)w + 0.5f), ch = (int)(cfg->d_cutout * (float)h + 0.5f);
         cw = cw < 1 ? 1 : cw;
         ch = ch < 1 ? 1 : ch;
         const int x = (int)mg_rng_below(r, (uint32_t)w), y = (int)mg_rng_below(r, (uint32_t)h);
-        box[0] = x - cw / 2;
-        box[1] = y - ch / 2;
-        box[2] = box[0] + cw;
-        box[3] = box[1] + ch;
+        out->box[0] = x - cw / 2;
+        out->box[1] = y - ch / 2;
+        out->box[2] = out->box[0] + cw;
+        out->box[3] = out->box[1] + ch;
+    }
+    if (cfg->d_jitter > 0) {
+        out->left = (int)mg_rng_below(r, (uint32_t)cfg->d_jitter + 1);
+        out->top = (int)mg_rng_below(r, (uint32_t)cfg->d_jitter + 1);
     }
 }
 
+static bool d_augments(const mg_cyclegan_config *cfg)
+{
+    return cfg->d_translate > 0.0f || cfg->d_cutout > 0.0f || cfg->d_jitter > 0;
+}
+
 /* Each of xs augmented for the discriminators (mrigan/cyclegan.h), drawing from stream pass of the sample's seed; the
- * fill is black, the background of every slice here, in the networks' [-1, 1] units. */
+ * fill of a shift or cutout is black, the background of every slice here, in the networks' [-1, 1] units. */
 static void graph_augment(const mg_cyclegan *m, mg_graph *g, mg_tensor **xs, int n_x, uint64_t seed, int pass)
 {
     mg_rng r;
     mg_rng_seed(&r, seed, MG_D_AUGMENT_STREAM + (uint64_t)pass);
+    const int n = m->cfg.d_jitter;
     for (int k = 0; k < n_x; k++) {
         if (!xs[k])
             return; /* the graph has failed already and says why */
-        int dx, dy, box[4];
-        mg_cyclegan_draw_augment(&m->cfg, xs[k]->shape[2], xs[k]->shape[3], &r, &dx, &dy, box);
-        xs[k] = mg_shift2d(g, xs[k], dx, dy, box, -1.0f);
+        mg_d_augment a;
+        mg_cyclegan_draw_augment(&m->cfg, xs[k]->shape[2], xs[k]->shape[3], &r, &a);
+        if (m->cfg.d_translate > 0.0f || m->cfg.d_cutout > 0.0f)
+            xs[k] = mg_shift2d(g, xs[k], a.dx, a.dy, a.box, -1.0f);
+        if (n > 0)
+            xs[k] = mg_reflect_pad2d(g, xs[k], a.left, n - a.left, a.top, n - a.top);
     }
 }
 
@@ -353,7 +365,7 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
     mg_tensor *judged[2] = {*fake_b, *fake_a}; /* what the discriminators see */
     if (m->cfg.d_blur > 0.0f)
         graph_blur(g, judged, 2, m->cfg.d_blur);
-    if (m->cfg.d_translate > 0.0f || m->cfg.d_cutout > 0.0f)
+    if (d_augments(&m->cfg))
         graph_augment(m, g, judged, 2, seed, 0);
     mg_tensor *adv_ab = gan_loss(g, m, mg_discriminator_forward(g, &m->d_b, judged[0]), true);
     mg_tensor *adv_ba = gan_loss(g, m, mg_discriminator_forward(g, &m->d_a, judged[1]), true);
@@ -444,7 +456,7 @@ static mg_status step_discriminators(mg_cyclegan *m, mg_tensor *fake_a, mg_tenso
                             mg_detach(g, pooled_b)};
     if (m->cfg.d_blur > 0.0f)
         graph_blur(g, judged, 4, m->cfg.d_blur);
-    if (m->cfg.d_translate > 0.0f || m->cfg.d_cutout > 0.0f)
+    if (d_augments(&m->cfg))
         graph_augment(m, g, judged, 4, seed, 1);
     mg_tensor *d_b = disc_loss(g, m, &m->d_b, judged[2], judged[3]);
     mg_tensor *d_a = disc_loss(g, m, &m->d_a, judged[0], judged[1]);

@@ -143,6 +143,8 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = set_float(c, "d_translate", cfg->d_translate);
     if (s == MG_OK && cfg->d_cutout > 0.0f)
         s = set_float(c, "d_cutout", cfg->d_cutout);
+    if (s == MG_OK && cfg->d_jitter > 0)
+        s = mg_ckpt_set_long(c, "d_jitter", cfg->d_jitter);
     if (s == MG_OK && cfg->lambda_prior > 0.0f) {
         s = set_float(c, "lambda_prior", cfg->lambda_prior);
         if (s == MG_OK)
@@ -236,6 +238,8 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = get_float(c, "d_translate", 0.01f, 0.5f, &cfg->d_translate);
     if (s == MG_OK && mg_ckpt_has(c, "d_cutout")) /* optional: absent means none */
         s = get_float(c, "d_cutout", 0.05f, 1.0f, &cfg->d_cutout);
+    if (s == MG_OK && mg_ckpt_has(c, "d_jitter")) /* optional: absent means none */
+        s = get_int(c, "d_jitter", 1, MG_D_JITTER_MAX, &cfg->d_jitter);
     if (s == MG_OK && mg_ckpt_has(c, "lambda_prior")) { /* optional: absent means no prior */
         s = get_float(c, "lambda_prior", 0, FLT_MAX, &cfg->lambda_prior);
         if (s == MG_OK)
