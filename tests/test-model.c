@@ -484,6 +484,11 @@ static double largest_difference(const float *u, const float *v, int n)
     return most;
 }
 
+static mg_tensor *norm_relu_by_hand(mg_graph *g, mg_tensor *x)
+{
+    return mg_relu(g, mg_instance_norm(g, x, NULL, NULL, 1e-5f));
+}
+
 /* resnet_skip is the ResNet with the stem's features beside the last up's in the head's input. With the head's
  * weights over the stem zero it is the plain ResNet with the same weights (which the parity tests check against
  * PyTorch); with those over the last up zero it is tanh(head(stem)), the stem built here from the public ops. The head
@@ -528,8 +533,7 @@ static void test_resnet_skip(mg_backend *be)
     MUST(mg_graph_new(be, &g));
     mg_tensor *w_stem = mg_graph_tensor(g, 4, (int[]){1, f, 7, 7}, wh + f * taps);
     mg_tensor *t = mg_graph_tensor(g, 4, (int[]){1, 1, S, S}, x);
-    t = mg_relu(g, mg_instance_norm(g, mg_conv2d(g, mg_reflect_pad2d(g, t, 3, 3, 3, 3), skip.w[0], skip.b[0], 1, 0),
-                                    NULL, NULL, 1e-5f));
+    t = norm_relu_by_hand(g, mg_conv2d(g, mg_reflect_pad2d(g, t, 3, 3, 3, 3), skip.w[0], skip.b[0], 1, 0));
     t = mg_tanh(g, mg_conv2d(g, mg_reflect_pad2d(g, t, 3, 3, 3, 3), w_stem, skip.b[head], 1, 0));
     bool ok = t && mg_tensor_read(t, want, S * S) == MG_OK;
     CHECK(ok, "the stem by hand: %s", mg_graph_error(g));
@@ -557,11 +561,6 @@ static mg_tensor *blur_by_hand(mg_graph *g, mg_tensor *x)
     mg_tensor *across = mg_graph_tensor(g, 4, (int[]){ch, ch, 1, 3}, kv);
     free(kv);
     return mg_conv2d(g, mg_conv2d(g, mg_reflect_pad2d(g, x, 1, 1, 1, 1), down, NULL, 1, 0), across, NULL, 1, 0);
-}
-
-static mg_tensor *norm_relu_by_hand(mg_graph *g, mg_tensor *x)
-{
-    return mg_relu(g, mg_instance_norm(g, x, NULL, NULL, 1e-5f));
 }
 
 /* --downsample blurred: the ResNet built by hand from the ops, each channel blurred before its two strided
