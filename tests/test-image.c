@@ -458,6 +458,104 @@ static void test_geometry(void)
     group_end("pad 181x217 to 256x256 and crop back, crop bounds, resize: constant, area-aware halving, exact 1-D");
 }
 
+/* Uniform in [-1, 1) from a small LCG: the same numbers on every machine. */
+static float lcg_unit(uint32_t *state)
+{
+    *state = *state * 1664525u + 1013904223u;
+    return (float)(*state >> 8) / 8388608.0f - 1.0f;
+}
+
+/* The guided filter written out window by window in double (the definition, no running sums). */
+static void guided_by_hand(const float *g, const float *p, int h, int w, int r, double eps, float *out)
+{
+    double *a = malloc(sizeof *a * (size_t)h * w), *b = malloc(sizeof *b * (size_t)h * w);
+    for (int pass = 0; pass < 2 && a && b; pass++)
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                double sg = 0, sp = 0, sgp = 0, sgg = 0, sa = 0, sb = 0;
+                int n = 0;
+                for (int y = i - r; y <= i + r; y++)
+                    for (int x = j - r; x <= j + r; x++) {
+                        if (y < 0 || y >= h || x < 0 || x >= w)
+                            continue;
+                        size_t k = (size_t)y * w + x;
+                        n++;
+                        sg += g[k], sp += p[k], sgp += (double)g[k] * p[k], sgg += (double)g[k] * g[k];
+                        if (pass)
+                            sa += a[k], sb += b[k];
+                    }
+                size_t k = (size_t)i * w + j;
+                if (!pass) {
+                    double mg = sg / n, mp = sp / n;
+                    a[k] = (sgp / n - mg * mp) / (sgg / n - mg * mg + eps);
+                    b[k] = mp - a[k] * mg;
+                } else {
+                    double v = sa / n * g[k] + sb / n;
+                    out[k] = (float)(v < -1 ? -1 : v > 1 ? 1 : v);
+                }
+            }
+    free(a);
+    free(b);
+}
+
+static void test_guided_filter(void)
+{
+    group_begin();
+    enum { H = 13, W = 17, N = H * W };
+    static float g[N], p[N], out[N], want[N], same[N];
+    uint32_t st = 7;
+    for (int i = 0; i < N; i++) {
+        g[i] = lcg_unit(&st);
+        p[i] = 0.8f * lcg_unit(&st);
+    }
+    /* against the definition, the image's edges (clipped windows) included: the running sums differ from it by
+     * double rounding only, far below float's step of 6e-8 near 1 */
+    for (int r = 1; r <= 3; r++) {
+        CHECK(mg_image_guided_filter(g, p, H, W, r, 0.01f, out) == MG_OK, "radius %d failed", r);
+        guided_by_hand(g, p, H, W, r, (double)0.01f, want);
+        float most = 0;
+        for (int i = 0; i < N; i++)
+            most = fmaxf(most, fabsf(out[i] - want[i]));
+        CHECK(most <= 2e-7f, "radius %d: %g from the definition", r, most);
+    }
+    memcpy(same, p, sizeof p); /* out may be src */
+    CHECK(mg_image_guided_filter(g, same, H, W, 3, 0.01f, same) == MG_OK && !memcmp(same, out, sizeof out),
+          "filtering in place differs");
+    /* a translation that is a line of its input already (an inverted contrast) stays, up to the slope's shrinking
+     * by eps / (var + eps): below 1e-6 of it where a window's variance is above 0.01 */
+    for (int i = 0; i < N; i++)
+        p[i] = -0.7f * g[i] + 0.1f;
+    CHECK(mg_image_guided_filter(g, p, H, W, 1, 1e-8f, out) == MG_OK, "the line failed");
+    float most = 0;
+    for (int i = 0; i < N; i++)
+        most = fmaxf(most, fabsf(out[i] - p[i]));
+    CHECK(most < 1e-5f, "a line of the input moved by %g", most);
+    /* a step edge, inverted, plus noise the input does not have: the noise averages out, the edge stays */
+    static float step[N], noisy[N], clean[N];
+    double before = 0, after = 0;
+    for (int i = 0; i < N; i++) {
+        step[i] = i % W < W / 2 ? -0.5f : 0.5f;
+        clean[i] = -0.6f * step[i];
+        noisy[i] = clean[i] + 0.2f * lcg_unit(&st);
+    }
+    CHECK(mg_image_guided_filter(step, noisy, H, W, 2, 0.02f * 0.02f, out) == MG_OK, "the step failed");
+    for (int i = 0; i < N; i++) {
+        before += (noisy[i] - clean[i]) * (noisy[i] - clean[i]);
+        after += (out[i] - clean[i]) * (out[i] - clean[i]);
+    }
+    /* each window's line of a step is exact, so the noise enters through means over 5 x 5 windows and their
+     * means again: its mean square falls by far more than 4 */
+    CHECK(after * 4 < before, "noise kept: mean square %g of %g", after / N, before / N);
+    CHECK(fabsf(out[3 * W + W / 2 - 1] - clean[3 * W + W / 2 - 1]) < 0.1f &&
+              fabsf(out[3 * W + W / 2] - clean[3 * W + W / 2]) < 0.1f,
+          "the edge blurred: %g %g beside %g %g", out[3 * W + W / 2 - 1], out[3 * W + W / 2], clean[3 * W + W / 2 - 1],
+          clean[3 * W + W / 2]);
+    CHECK(mg_image_guided_filter(g, p, H, W, 0, 0.01f, out) == MG_ERR_ARG &&
+              mg_image_guided_filter(g, p, H, W, 1, 0.0f, out) == MG_ERR_ARG,
+          "radius 0 or eps 0 accepted");
+    group_end("guided filter: the definition at every radius and edge, in place, lines kept, noise off a step");
+}
+
 int main(void)
 {
     if (!tmp_dir_make("image"))
@@ -466,6 +564,7 @@ int main(void)
     test_colour_types();
     test_corrupt();
     test_geometry();
+    test_guided_filter();
     remove_tree(tmp_dir);
     if (failures)
         fprintf(stderr, "%d checks failed\n", failures);

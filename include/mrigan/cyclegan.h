@@ -28,7 +28,9 @@ typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
  * which must fit in the smallest slice the PatchGAN takes. */
 #define MG_BLUR_MAX_SIGMA 4
 /* The largest --d-jitter: below the PatchGAN's least side, which reflection needs. */
-#define MG_D_JITTER_MAX 16
+#define MG_D_JITTER_MAX      16
+#define MG_GUIDE_RADIUS_MAX  8 /* the guided filter's largest window radius */
+#define MG_GUIDE_EPS_DEFAULT 0.02f
 
 /* The structure loss's edge scale when none is given (settings.def) or kept (checkpoints without it). */
 #define MG_STRUCTURE_EPS_DEFAULT 0.3f
@@ -66,6 +68,11 @@ typedef struct mg_cyclegan_config {
      * mirror: what the generator invents (speckle, a grid) differs between the two and partly cancels, where
      * anatomy, trained on with random flips, agrees. Training is unchanged. */
     bool flip_average;
+    /* After that, with guide_radius > 0, the translation refit by the guided filter with the input as its guide
+     * (mg_image_guided_filter, eps guide_eps^2): noise and patterns that no local line of the input explains average
+     * out, the input's edges stay. Training is unchanged. */
+    int guide_radius;
+    float guide_eps;
     int pool_size; /* 50 */
     float lr, beta1, beta2;
     float d_lr_scale; /* the discriminators' learning rate is lr times this (1; 0 from older checkpoints means 1) */
@@ -195,10 +202,13 @@ mg_status mg_cyclegan_reset_averages(mg_cyclegan *m);
 
 /* Inference of one generator (dropout off, no gradients): x and y are h x w, multiples of the generator's
  * multiple. direction 0: A->B (G_AB), 1: B->A (G_BA), or their moving averages when the model keeps them. With
- * cfg.flip_average, the mean of the translations of x and of its mirror, mirrored back: two passes. */
+ * cfg.flip_average, the mean of the translations of x and of its mirror, mirrored back: two passes; with
+ * cfg.guide_radius, that refit by the guided filter with x as the guide. */
 mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y);
 /* Overrides the model's cfg.flip_average for the translations that follow (the checkpoint's value otherwise). */
 void mg_cyclegan_set_flip_average(mg_cyclegan *m, bool on);
+/* Overrides the model's cfg.guide_radius and cfg.guide_eps likewise (radius 0: no guided filter). */
+void mg_cyclegan_set_guide(mg_cyclegan *m, int radius, float eps);
 
 /* A whole image at its own size: padded to the generator's multiple (mg_image_pad_to_multiple), translated,
  * and cropped back, so that out has img's width and height. */

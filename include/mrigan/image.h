@@ -116,6 +116,13 @@ const mg_image *mg_dataset_image(const mg_dataset *d, int i);
 /* The file name without the folder; a volume's slice adds its index, "name.nii.gz[k=87]" (mg_slices_name). */
 const char *mg_dataset_name(const mg_dataset *d, int i);
 
+/* The guided filter of src (h x w, values in [-1, 1]) by guide, into out (may be src): in each (2 radius + 1)^2
+ * window, clipped to the image, the least-squares line src ~ a * guide + b with a's denominator, the guide's
+ * variance, raised by eps; each pixel gets the mean of its windows' lines at its guide value, clipped to [-1, 1].
+ * With a slice as the guide of its translation, what the translation holds that no local line of the slice
+ * explains (invented noise, a grid) averages out, and the slice's edges stay. radius >= 1, eps > 0. */
+mg_status mg_image_guided_filter(const float *guide, const float *src, int h, int w, int radius, float eps, float *out);
+
 typedef struct mg_crop_config {
     int width, height; /* of the crop */
     int load_size;     /* > 0: resize every image to load_size x load_size first (the classic recipe) */

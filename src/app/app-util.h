@@ -13,12 +13,16 @@ const char *app_base_name(const char *path);
  * it chose ("mrigan <cmd>: --backend auto chose ..."). */
 mg_status app_open_backend(const char *cmd, int kind, int device, int threads, mg_backend **out);
 
-/* --flip-average of the commands that translate with a checkpoint (options.h's table entry): 0 auto, as the model
- * was trained (mrigan train --no-flip-average), 1 on, 2 off. */
-#define APP_FLIP_AVERAGE_OPTION(t)                                                                                     \
-    APP_CHOICE("flip-average", t, "auto|on|off",                                                                       \
-               "translate each slice and its mirror and average them: as the model was trained (auto), or on or off")
-void app_apply_flip_average(mg_cyclegan *m, int choice);
+/* How the commands that translate with a checkpoint translate (options.h's table entries): --flip-average, 0
+ * auto, as the model was trained (mrigan train --no-flip-average), 1 on, 2 off; --guide-radius, the guided filter's
+ * radius (0: off), as the model was trained while it holds -1 (the value to start from). */
+#define APP_TRANSLATION_OPTIONS(flip, guide)                                                                           \
+    APP_CHOICE("flip-average", flip, "auto|on|off",                                                                    \
+               "translate each slice and its mirror and average them: as the model was trained (auto), or on or off"), \
+        APP_INT("guide-radius", guide, 0, MG_GUIDE_RADIUS_MAX,                                                         \
+                "refit each translation as local lines of its input in windows of this radius, 0: off (default: as "   \
+                "the model was trained)")
+void app_apply_translation(mg_cyclegan *m, int flip_average, int guide_radius);
 
 /* Files a command reads, so that nothing it writes can replace one of them (by any path or link to it). */
 typedef struct app_inputs {
@@ -26,7 +30,7 @@ typedef struct app_inputs {
     struct app_file_id {
         dev_t dev;
         ino_t ino;
-    } *ids;
+    } * ids;
 } app_inputs;
 
 /* Adds the file at path (skipped when it does not exist); 0, or 1 when out of memory. */

@@ -244,10 +244,10 @@ static void json_row(FILE *f, const quality_row *r, bool first)
 
 typedef struct bench_quality {
     mg_train_settings s;
-    app_option table[MG_SET_COUNT + 7];
+    app_option table[MG_SET_COUNT + 8];
     char defaults[MG_SET_COUNT][32];
     const char *sets, *data, *json, *out, *seeds_list;
-    bool train;
+    bool train, rescore;           /* rescore: the models an earlier --train left, not trained again */
     float holdout;                 /* the share of each set's file pairs kept out of training (0: none) */
     int seeds[MAX_SEEDS], n_seeds; /* --seeds, else the one --seed */
     quality_row rows[N_SETS * 2 * 2 * (MG_QUALITY_METHODS - 1 + MAX_SEEDS + 2)]; /* training and held-out slices */
@@ -294,6 +294,20 @@ static quality_row *row_add(bench_quality *q, const quality_set_def *d, row_kind
     return r;
 }
 
+/* The model that an earlier --train left in dir, translating as this invocation's options say (--no-flip-average,
+ * --guide-radius, --guide-eps): choices made at translation time, compared on the same trained weights. */
+static int rescore_set(bench_quality *q, const quality_set_def *d, const char *dir, mg_backend *be, mg_trainer **t)
+{
+    char run[4300];
+    snprintf(run, sizeof run, "%s/run", dir);
+    if (mg_trainer_resume(run, &q->s, be, NULL, t) != MG_OK)
+        return fprintf(stderr, "mrigan bench quality: %s: --rescore: %s\n", d->name, mg_last_error()), 1;
+    mg_cyclegan *m = mg_trainer_model(*t);
+    mg_cyclegan_set_flip_average(m, q->s.flip_average);
+    mg_cyclegan_set_guide(m, q->s.guide_radius, q->s.guide_eps);
+    return 0;
+}
+
 /* A model's rows on set (held: the held-out pairs), both directions, and its grid of them in dir. */
 static int score_model(bench_quality *q, const quality_set_def *d, const mg_quality_set *set, bool held, mg_trainer *t,
                        int seed, double seconds, const char *dir)
@@ -318,7 +332,7 @@ static int score_model(bench_quality *q, const quality_set_def *d, const mg_qual
             print_row(r);
     }
     char grid[4300];
-    snprintf(grid, sizeof grid, "%s/grid%s.png", dir, held ? "-held-out" : "");
+    snprintf(grid, sizeof grid, "%s/grid%s%s.png", dir, held ? "-held-out" : "", q->rescore ? "-rescored" : "");
     if (!rc && mg_quality_write_grid(set, mg_trainer_model(t), 3, grid) != MG_OK)
         rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", grid, mg_last_error()), 1);
     else if (!rc)
@@ -339,7 +353,7 @@ static int bench_seed(bench_quality *q, const quality_set_def *d, quality_files 
         snprintf(dir, sizeof dir, "%s/%s", q->out, d->name);
     mg_trainer *t = NULL;
     double seconds = 0;
-    int rc = train_set(q, d, f, seed, dir, be, &t, &seconds);
+    int rc = q->rescore ? rescore_set(q, d, dir, be, &t) : train_set(q, d, f, seed, dir, be, &t, &seconds);
     for (int h = 0; !rc && h < n_sets; h++)
         rc = score_model(q, d, &sets[h], h == 1, t, seed, seconds, dir);
     mg_trainer_free(t);
@@ -516,12 +530,17 @@ int cmd_bench_quality(int argc, char **argv)
         "holdout", &q.holdout, 0.01, 0.9,
         "keep this share of each set's file pairs out of training and score the model on them apart, each row "
         "marked held (the same pairs for every seed; a set of one file has none; default: off)");
-    const int n_opts = MG_SET_COUNT + 7;
+    q.table[MG_SET_COUNT + 7] = (app_option)APP_FLAG(
+        "rescore", &q.rescore, true,
+        "score the models an earlier --train left in BENCH-OUT (same --sets and seeds) instead of training, "
+        "translating as the options given say (--no-flip-average, --guide-radius, --guide-eps); training 0 s, "
+        "grids in grid-rescored.png");
+    const int n_opts = MG_SET_COUNT + 8;
     int n_pos = 0;
     app_parse_result pr = app_parse("bench quality", argc, argv, q.table, n_opts, NULL, 0, &n_pos);
     if (pr == APP_PARSE_HELP) {
-        printf("usage: mrigan bench quality [--sets LIST] [--data DIR] [--train [--seeds LIST] [--holdout F]\n"
-               "                           [training options]] [--json FILE]\n\n"
+        printf("usage: mrigan bench quality [--sets LIST] [--data DIR] [--train|--rescore [--seeds LIST]\n"
+               "                           [--holdout F] [training options]] [--json FILE]\n\n"
                "Scores translations of the paired sets against the truth, both directions, on whole slices and\n"
                "on the target's foreground (PSNR dB, SSIM, MAE on the 8-bit scale): the identity, unpaired\n"
                "histogram matching, unpaired inverse histogram matching (tissue order reversed, as T1 to T2),\n"
@@ -548,6 +567,7 @@ int cmd_bench_quality(int argc, char **argv)
         fprintf(stderr, "mrigan bench quality: --a, --b, --out and --resume are the benchmark's own (see --help)\n");
         return 2;
     }
+    q.train = q.train || q.rescore;
     int seeds_rc = parse_seeds(&q);
     if (seeds_rc)
         return seeds_rc;

@@ -602,6 +602,12 @@ static void mirror_rows(const float *x, int h, int w, float *out)
 
 void mg_cyclegan_set_flip_average(mg_cyclegan *m, bool on) { m->cfg.flip_average = on; }
 
+void mg_cyclegan_set_guide(mg_cyclegan *m, int radius, float eps)
+{
+    m->cfg.guide_radius = radius;
+    m->cfg.guide_eps = eps;
+}
+
 mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y)
 {
     if (m && (direction == 0 || direction == 1) && !m->has_generator[direction])
@@ -612,20 +618,22 @@ mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, i
     if (h % mult || w % mult)
         return mg_error(MG_ERR_ARG, "translate: %dx%d is not a multiple of the generator's %d", w, h, mult);
     mg_status s = translate_once(m, gen, x, h, w, y);
-    if (s != MG_OK || !m->cfg.flip_average)
-        return s;
     size_t n = (size_t)h * w;
-    float *buf = malloc(2 * n * sizeof *buf);
-    if (!buf)
+    float *buf = s == MG_OK && m->cfg.flip_average ? malloc(2 * n * sizeof *buf) : NULL;
+    if (s == MG_OK && m->cfg.flip_average && !buf)
         return mg_error(MG_ERR_OOM, "translate: out of memory for the mirrored %dx%d slice", w, h);
-    mirror_rows(x, h, w, buf);
-    s = translate_once(m, gen, buf, h, w, buf + n);
-    if (s == MG_OK) {
+    if (buf) {
+        mirror_rows(x, h, w, buf);
+        s = translate_once(m, gen, buf, h, w, buf + n);
+    }
+    if (buf && s == MG_OK) {
         mirror_rows(buf + n, h, w, buf);
         for (size_t i = 0; i < n; i++) /* (a + b) / 2 is symmetric: mirrored inputs give mirrored outputs exactly */
             y[i] = 0.5f * (y[i] + buf[i]);
     }
     free(buf);
+    if (s == MG_OK && m->cfg.guide_radius > 0)
+        s = mg_image_guided_filter(x, y, h, w, m->cfg.guide_radius, m->cfg.guide_eps * m->cfg.guide_eps, y);
     return s;
 }
 

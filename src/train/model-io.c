@@ -127,6 +127,10 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = set_float(c, "ema", cfg->ema);
     if (s == MG_OK && cfg->flip_average)
         s = mg_ckpt_set_long(c, "flip_average", 1);
+    if (s == MG_OK && cfg->guide_radius > 0)
+        s = mg_ckpt_set_long(c, "guide_radius", cfg->guide_radius);
+    if (s == MG_OK && cfg->guide_radius > 0)
+        s = set_float(c, "guide_eps", cfg->guide_eps);
     if (s == MG_OK && cfg->d_lr_scale > 0.0f && cfg->d_lr_scale != 1.0f)
         s = set_float(c, "d_lr_scale", cfg->d_lr_scale);
     if (s == MG_OK && cfg->lambda_intensity > 0.0f)
@@ -222,6 +226,12 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
     if (s == MG_OK && mg_ckpt_has(c, "flip_average"))
         s = get_int(c, "flip_average", 0, 1, &flip_average);
     cfg->flip_average = flip_average;
+    cfg->guide_radius = 0; /* optional: absent means no guided filter, as every model before it translated */
+    cfg->guide_eps = MG_GUIDE_EPS_DEFAULT;
+    if (s == MG_OK && mg_ckpt_has(c, "guide_radius"))
+        s = get_int(c, "guide_radius", 0, MG_GUIDE_RADIUS_MAX, &cfg->guide_radius);
+    if (s == MG_OK && cfg->guide_radius > 0)
+        s = get_float(c, "guide_eps", 1e-3f, 1.0f, &cfg->guide_eps);
     if (s == MG_OK && mg_ckpt_has(c, "lambda_structure"))
         s = get_float(c, "lambda_structure", 0, FLT_MAX, &cfg->lambda_structure);
     if (s == MG_OK && mg_ckpt_has(c, "lambda_intensity")) /* optional: absent means no such loss */
