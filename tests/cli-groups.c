@@ -166,7 +166,8 @@ void test_translate(void)
                 "--out", tp("flipped"), tp("in/odd1.png"), NULL);
     CHECK(rc == 0 && files_equal(tp("flipped/odd1.png"), tp("out8/odd1.png")),
           "translate --flip-average on: exit %d, not the checkpoint's own (auto) translation", rc);
-    /* the run trained without the guided filter: with it on request, as the library's, and not the same */
+    /* the run trained with the default guided filter (radius 1): radius 2 on request, as the library's, and not the
+     * same */
     rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", ckpt, "--direction", "a2b", "--guide-radius", "2",
                 "--out", tp("guided"), tp("in/odd1.png"), NULL);
     CHECK(rc == 0 && library_diff(ckpt, 0, -1, 2, tp("in/odd1.png"), tp("guided/odd1.png")) <= q8 &&
