@@ -29,8 +29,8 @@ void app_apply_translation(mg_cyclegan *m, int flip_average, int guide_radius)
 {
     if (flip_average)
         mg_cyclegan_set_flip_average(m, flip_average == 1);
-    if (guide_radius >= 0) /* the model's eps, or the default where it was trained without the filter */
-        mg_cyclegan_set_guide(m, guide_radius, m->cfg.guide_eps > 0.0f ? m->cfg.guide_eps : MG_GUIDE_EPS_DEFAULT);
+    if (guide_radius >= 0) /* with the model's eps (the default where it was trained without the filter) */
+        mg_cyclegan_set_guide(m, guide_radius, m->cfg.guide_eps);
 }
 
 int app_inputs_add(app_inputs *in, const char *path)

@@ -30,7 +30,7 @@ typedef struct app_inputs {
     struct app_file_id {
         dev_t dev;
         ino_t ino;
-    } * ids;
+    } *ids;
 } app_inputs;
 
 /* Adds the file at path (skipped when it does not exist); 0, or 1 when out of memory. */
