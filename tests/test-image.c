@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "mrigan/image.h"
+#include "mrigan/mrigan.h"
 #include "tmp-files.h"
 
 #include "check.h"
@@ -458,12 +459,8 @@ static void test_geometry(void)
     group_end("pad 181x217 to 256x256 and crop back, crop bounds, resize: constant, area-aware halving, exact 1-D");
 }
 
-/* Uniform in [-1, 1) from a small LCG: the same numbers on every machine. */
-static float lcg_unit(uint32_t *state)
-{
-    *state = *state * 1664525u + 1013904223u;
-    return (float)(*state >> 8) / 8388608.0f - 1.0f;
-}
+/* Uniform in [-1, 1) from the library's PCG32: the same numbers on every machine. */
+static float rng_signed(mg_rng *r) { return 2.0f * mg_rng_uniform(r) - 1.0f; }
 
 /* The guided filter written out window by window in double (the definition, no running sums). */
 static void guided_by_hand(const float *g, const float *p, int h, int w, int r, double eps, float *out)
@@ -503,10 +500,11 @@ static void test_guided_filter(void)
     group_begin();
     enum { H = 13, W = 17, N = H * W };
     static float g[N], p[N], out[N], want[N], same[N];
-    uint32_t st = 7;
+    mg_rng st;
+    mg_rng_seed(&st, 7, 0);
     for (int i = 0; i < N; i++) {
-        g[i] = lcg_unit(&st);
-        p[i] = 0.8f * lcg_unit(&st);
+        g[i] = rng_signed(&st);
+        p[i] = 0.8f * rng_signed(&st);
     }
     /* against the definition, the image's edges (clipped windows) included: the running sums differ from it by
      * double rounding only, far below float's step of 6e-8 near 1 */
@@ -536,7 +534,7 @@ static void test_guided_filter(void)
     for (int i = 0; i < N; i++) {
         step[i] = i % W < W / 2 ? -0.5f : 0.5f;
         clean[i] = -0.6f * step[i];
-        noisy[i] = clean[i] + 0.2f * lcg_unit(&st);
+        noisy[i] = clean[i] + 0.2f * rng_signed(&st);
     }
     CHECK(mg_image_guided_filter(step, noisy, H, W, 2, 0.02f * 0.02f, out) == MG_OK, "the step failed");
     for (int i = 0; i < N; i++) {

@@ -4,37 +4,31 @@
 #include "base/base.h"
 #include "mrigan/image.h"
 
+/* out[k * os] = the mean of in[k * is] over k - r .. k + r clipped to 0 .. len - 1 (the mean of the values inside),
+ * by a running sum: one row (strides 1) or one column (strides w) of an image. */
+static void box_mean_line(const double *in, size_t is, int len, int r, double *out, size_t os)
+{
+    double s = 0;
+    for (int k = 0; k < r && k < len; k++)
+        s += in[k * is];
+    for (int k = 0; k < len; k++) {
+        if (k + r < len)
+            s += in[(size_t)(k + r) * is];
+        if (k - r - 1 >= 0)
+            s -= in[(size_t)(k - r - 1) * is];
+        int n = (k + r < len ? k + r : len - 1) - (k - r > 0 ? k - r : 0) + 1;
+        out[k * os] = s / n;
+    }
+}
+
 /* out = the mean of x over the (2r + 1)^2 window around each pixel, clipped to the image (the mean of the pixels
- * inside it): running sums along rows, then along columns. tmp holds h * w doubles. */
+ * inside it): along rows into tmp (h * w doubles), then along columns. */
 static void box_mean(const double *x, int h, int w, int r, double *tmp, double *out)
 {
-    for (int i = 0; i < h; i++) {
-        const double *row = x + (size_t)i * w;
-        double s = 0;
-        for (int j = 0; j < r && j < w; j++)
-            s += row[j];
-        for (int j = 0; j < w; j++) {
-            if (j + r < w)
-                s += row[j + r];
-            if (j - r - 1 >= 0)
-                s -= row[j - r - 1];
-            int n = (j + r < w ? j + r : w - 1) - (j - r > 0 ? j - r : 0) + 1;
-            tmp[(size_t)i * w + j] = s / n;
-        }
-    }
-    for (int j = 0; j < w; j++) {
-        double s = 0;
-        for (int i = 0; i < r && i < h; i++)
-            s += tmp[(size_t)i * w + j];
-        for (int i = 0; i < h; i++) {
-            if (i + r < h)
-                s += tmp[(size_t)(i + r) * w + j];
-            if (i - r - 1 >= 0)
-                s -= tmp[(size_t)(i - r - 1) * w + j];
-            int n = (i + r < h ? i + r : h - 1) - (i - r > 0 ? i - r : 0) + 1;
-            out[(size_t)i * w + j] = s / n;
-        }
-    }
+    for (int i = 0; i < h; i++)
+        box_mean_line(x + (size_t)i * w, 1, w, r, tmp + (size_t)i * w, 1);
+    for (int j = 0; j < w; j++)
+        box_mean_line(tmp + j, (size_t)w, h, r, out + j, (size_t)w);
 }
 
 mg_status mg_image_guided_filter(const float *guide, const float *src, int h, int w, int radius, float eps, float *out)
