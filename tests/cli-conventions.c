@@ -281,6 +281,46 @@ void test_bench_quality(void)
           "bench quality --train: exit %d", r2);
     /* the grid: three slices of 128x128, two rows each under 11-pixel labels, four columns */
     CHECK(png_size_is(tp("QB/phantom128/grid.png"), 4 * 128, 6 * (128 + 11)), "bench quality --train: grid.png");
+    /* --rescore: the model QB's --train left, scored again without training: the same rows (a translation option
+     * left at its default), other rows with --guide-radius 0; the run folder is only read */
+    char *config_before = (char *)read_file(tp("QB/phantom128/run/config.txt"), NULL);
+    r2 = mrigan("bench", "quality", "--sets", "phantom128", "--rescore", "--bench-out", tp("QB"), "--json",
+                tp("qr.json"), "--threads", THREADS, "--backend", "cpu", NULL);
+    int r3 = mrigan("bench", "quality", "--sets", "phantom128", "--rescore", "--guide-radius", "0", "--bench-out",
+                    tp("QB"), "--json", tp("qr0.json"), "--threads", THREADS, "--backend", "cpu", NULL);
+    char *config_after = (char *)read_file(tp("QB/phantom128/run/config.txt"), NULL);
+    CHECK(r2 == 0 && r3 == 0 && config_before && config_after && !strcmp(config_before, config_after) &&
+              exists(tp("QB/phantom128/grid-rescored.png")),
+          "bench quality --rescore: exit %d and %d (--guide-radius 0), config.txt kept, grid-rescored.png", r2, r3);
+    char *trained = (char *)read_file(tp("qb.json"), NULL), *rescored = (char *)read_file(tp("qr.json"), NULL),
+         *unfiltered = (char *)read_file(tp("qr0.json"), NULL);
+    for (int d = 0; d < 2; d++) {
+        const char *dir = d ? "b2a" : "a2b";
+        char *t = json_row_of(trained, dir, "model", -1), *r = json_row_of(rescored, dir, "model", -1),
+             *u = json_row_of(unfiltered, dir, "model", -1);
+        const char *wt = t ? strstr(t, "\"whole\"") : NULL, *wr = r ? strstr(r, "\"whole\"") : NULL;
+        CHECK(wt && wr && !strncmp(wt, wr, strcspn(wt, "}")) &&
+                  json_num(t, "\"iterations\": ") == json_num(r, "\"iterations\": ") &&
+                  json_num(t, "\"adversarial\": ") == json_num(r, "\"adversarial\": ") &&
+                  json_num(r, "\"train_seconds\": ") == 0,
+              "bench quality --rescore: %s should repeat the trained model's scores, iterations and adversarial "
+              "loss:\n%s\n%s",
+              dir, t, r);
+        CHECK(u && json_num(u, "\"ssim\": ") != json_num(r, "\"ssim\": "),
+              "bench quality --rescore --guide-radius 0: %s SSIM %g, the same as the filter's %g", dir,
+              json_num(u, "\"ssim\": "), json_num(r, "\"ssim\": "));
+        free(t);
+        free(r);
+        free(u);
+    }
+    free(trained);
+    free(rescored);
+    free(unfiltered);
+    free(config_before);
+    free(config_after);
+    r2 = mrigan("bench", "quality", "--sets", "phantom128", "--rescore", "--bench-out", tp("QP/new"), NULL);
+    CHECK(r2 != 0 && err_has("--rescore") && err_has("QP/new/phantom128/run"),
+          "bench quality --rescore where no run was trained: exit %d", r2);
     /* --seeds: each seed's rows are what --seed alone gives (seed 1 is the run above), then their mean and the seed
      * with the lower adversarial loss */
     r2 = mrigan("bench", "quality", "--sets", "phantom128", "--train", "--seeds", "2,1", "--bench-out", tp("QS"),

@@ -247,7 +247,7 @@ int main(int argc, char **argv)
     group_end(
         "12 bench quality: the phantom's baselines (identity as eval scores it, oracle above histogram "
         "matching), a model trained on renamed copies; --seeds: each seed as alone, their mean, the pick; --holdout: "
-        "pairs kept out of training, scored apart");
+        "pairs kept out of training, scored apart; --rescore: the trained model's rows again, the run only read");
     group_begin();
     test_pick();
     group_end("13 pick: of runs that differ in seed only, the lowest final adversarial loss in any order; unfinished "

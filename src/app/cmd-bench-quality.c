@@ -24,6 +24,7 @@
 #include "mrigan/quality.h"
 #include "mrigan/volume.h"
 #include "options.h"
+#include "report.h"
 
 /* The sets, their files relative to --data (lists separated by commas; a folder pairs its files by name or tag). */
 typedef struct quality_set_def {
@@ -254,9 +255,15 @@ typedef struct bench_quality {
     int n_rows;
 } bench_quality;
 
+/* What a scored model's rows say of its training. */
+typedef struct run_facts {
+    double seconds, adversarial; /* 0 s when it was not trained by this invocation */
+    long iterations;
+} run_facts;
+
 /* Trains with seed on shuffled copies of the set's files in dir; the model is the trainer's, freed with it. */
 static int train_set(bench_quality *q, const quality_set_def *d, quality_files *f, int seed, const char *dir,
-                     mg_backend *be, mg_trainer **t, double *seconds)
+                     mg_backend *be, mg_trainer **t, run_facts *facts)
 {
     char a[4300], b[4300], run[4300];
     snprintf(a, sizeof a, "%s/A", dir);
@@ -278,9 +285,13 @@ static int train_set(bench_quality *q, const quality_set_def *d, quality_files *
         st = mg_trainer_new(&s, be, NULL, t);
     if (st == MG_OK)
         st = mg_trainer_run(*t, NULL);
-    *seconds = mg_now_s() - t0;
     if (st != MG_OK)
         return fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1;
+    mg_train_info in = {0};
+    mg_trainer_info(*t, &in);
+    *facts = (run_facts){.seconds = mg_now_s() - t0,
+                         .iterations = in.iteration,
+                         .adversarial = mg_train_score_adversarial(in.loss_means, in.n_epochs)};
     return 0;
 }
 
@@ -294,46 +305,63 @@ static quality_row *row_add(bench_quality *q, const quality_set_def *d, row_kind
     return r;
 }
 
-/* The model that an earlier --train left in dir, translating as this invocation's options say (--no-flip-average,
- * --guide-radius, --guide-eps): choices made at translation time, compared on the same trained weights. */
-static int rescore_set(bench_quality *q, const quality_set_def *d, const char *dir, mg_backend *be, mg_trainer **t)
+/* The model that an earlier --train left in dir (its run's latest.ckpt), translating as this invocation's options say
+ * (--no-flip-average, --guide-radius, --guide-eps): choices made at translation time, compared on the same trained
+ * weights. Its iterations and final adversarial loss come from the run's losses.csv and epochs.csv, as mrigan pick
+ * reads them; the run folder is only read. m is left empty on failure. */
+static int rescore_set(bench_quality *q, const quality_set_def *d, const char *dir, mg_backend *be, mg_cyclegan *m,
+                       run_facts *facts)
 {
-    char run[4300];
+    char run[4300], ckpt[4400], err[1024];
     snprintf(run, sizeof run, "%s/run", dir);
-    if (mg_trainer_resume(run, &q->s, be, NULL, t) != MG_OK)
-        return fprintf(stderr, "mrigan bench quality: %s: --rescore: %s\n", d->name, mg_last_error()), 1;
-    mg_cyclegan *m = mg_trainer_model(*t);
-    mg_cyclegan_set_flip_average(m, q->s.flip_average);
-    mg_cyclegan_set_guide(m, q->s.guide_radius, q->s.guide_eps);
-    return 0;
+    snprintf(ckpt, sizeof ckpt, "%s/latest.ckpt", run);
+    rp_run r;
+    if (rp_run_load(run, &r, err, sizeof err) != 0)
+        return fprintf(stderr, "mrigan bench quality: %s: --rescore: %s\n", d->name, err), 1;
+    int rc = 0;
+    if (!r.config.present || !r.losses.present || r.losses.n == 0 || r.epochs.n == 0)
+        rc = (fprintf(stderr,
+                      "mrigan bench quality: %s: --rescore: %s holds no training run of --train (config.txt, "
+                      "losses.csv and epochs.csv)\n",
+                      d->name, run),
+              1);
+    else
+        *facts = (run_facts){.iterations = (long)RP_CELL(&r.losses, r.losses.n - 1, L_ITER) + 1,
+                             .adversarial = rp_run_adversarial(&r)};
+    rp_run_free(&r);
+    if (!rc && mg_cyclegan_open(ckpt, be, m) != MG_OK)
+        rc = (fprintf(stderr, "mrigan bench quality: %s: --rescore: %s: %s\n", d->name, ckpt, mg_last_error()), 1);
+    if (!rc) {
+        mg_cyclegan_set_flip_average(m, q->s.flip_average);
+        mg_cyclegan_set_guide(m, q->s.guide_radius, q->s.guide_eps);
+    }
+    return rc;
 }
 
 /* A model's rows on set (held: the held-out pairs), both directions, and its grid of them in dir. */
-static int score_model(bench_quality *q, const quality_set_def *d, const mg_quality_set *set, bool held, mg_trainer *t,
-                       int seed, double seconds, const char *dir)
+static int score_model(bench_quality *q, const quality_set_def *d, const mg_quality_set *set, bool held, mg_cyclegan *m,
+                       const run_facts *facts, int seed, const char *dir)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    mg_train_info in = {0};
-    mg_trainer_info(t, &in);
     int rc = 0;
     for (int dir_ab = 0; !rc && dir_ab < 2; dir_ab++) {
         quality_row *r = row_add(q, d, ROW_MODEL, mg_quality_method_names[MG_QUALITY_MODEL], dir_ab, set, held);
         r->seed = seed;
         if (q->n_seeds > 1)
             snprintf(r->label, sizeof r->label, "seed %d", seed);
-        r->seconds = seconds;
-        r->iterations = in.iteration;
+        r->seconds = facts->seconds;
+        r->iterations = facts->iterations;
         r->peak_mb = ru.ru_maxrss / 1024;
-        r->adversarial = mg_train_score_adversarial(in.loss_means, in.n_epochs);
-        if (mg_quality_score(set, dir_ab, MG_QUALITY_MODEL, mg_trainer_model(t), &r->sc) != MG_OK)
+        r->adversarial = facts->adversarial;
+        if (mg_quality_score(set, dir_ab, MG_QUALITY_MODEL, m, &r->sc) != MG_OK)
             rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", d->name, mg_last_error()), 1);
         else
             print_row(r);
     }
     char grid[4300];
     snprintf(grid, sizeof grid, "%s/grid%s%s.png", dir, held ? "-held-out" : "", q->rescore ? "-rescored" : "");
-    if (!rc && mg_quality_write_grid(set, mg_trainer_model(t), 3, grid) != MG_OK)
+    if (!rc && mg_quality_write_grid(set, m, 3, grid) != MG_OK)
         rc = (fprintf(stderr, "mrigan bench quality: %s: %s\n", grid, mg_last_error()), 1);
     else if (!rc)
         fprintf(stderr, "mrigan bench quality: %s%s: input | translation | truth | |difference| in %s\n", d->name,
@@ -352,11 +380,14 @@ static int bench_seed(bench_quality *q, const quality_set_def *d, quality_files 
     else
         snprintf(dir, sizeof dir, "%s/%s", q->out, d->name);
     mg_trainer *t = NULL;
-    double seconds = 0;
-    int rc = q->rescore ? rescore_set(q, d, dir, be, &t) : train_set(q, d, f, seed, dir, be, &t, &seconds);
+    mg_cyclegan opened = {0};
+    run_facts facts = {0};
+    int rc = q->rescore ? rescore_set(q, d, dir, be, &opened, &facts) : train_set(q, d, f, seed, dir, be, &t, &facts);
+    mg_cyclegan *m = t ? mg_trainer_model(t) : &opened;
     for (int h = 0; !rc && h < n_sets; h++)
-        rc = score_model(q, d, &sets[h], h == 1, t, seed, seconds, dir);
+        rc = score_model(q, d, &sets[h], h == 1, m, &facts, seed, dir);
     mg_trainer_free(t);
+    mg_cyclegan_free(&opened); /* a no-op on the empty model of --train or of a failed --rescore */
     return rc;
 }
 
