@@ -53,8 +53,10 @@ static double png_max_diff(const char *a, const char *b)
 
 /* What the library makes of input through checkpoint ckpt, direction d: pad to the generator's multiple,
  * translate (flip: -1 as the checkpoint says, 0 one pass, 1 the flip average; guide: -1 as the checkpoint says, else
- * the guided filter's radius), crop back; the largest difference to the program's output png. */
-static double library_diff(const char *ckpt, int d, int flip, int guide, const char *input, const char *png)
+ * the guided filter's radius; background: -1 as the checkpoint says, else MG_BACKGROUND_*), crop back; the largest
+ * difference to the program's output png. */
+static double library_diff(const char *ckpt, int d, int flip, int guide, int background, const char *input,
+                           const char *png)
 {
     mg_ckpt c;
     mg_cyclegan_config cfg;
@@ -77,6 +79,8 @@ static double library_diff(const char *ckpt, int d, int flip, int guide, const c
         mg_cyclegan_set_flip_average(&m, flip);
     if (s == MG_OK && guide >= 0)
         mg_cyclegan_set_guide(&m, guide, MG_GUIDE_EPS_DEFAULT);
+    if (s == MG_OK && background >= 0)
+        mg_cyclegan_set_background(&m, (mg_background)background);
     if (s == MG_OK)
         s = mg_image_load_png(input, &in);
     if (s == MG_OK)
@@ -151,15 +155,15 @@ void test_translate(void)
         double d16 = png_max_diff(o8, tp("out16/%s", name)), dba = png_max_diff(o8, tp("new/outba/%s", name));
         CHECK(d16 <= q8 + q16, "%s: 8- and 16-bit outputs differ by %g", name, d16);
         CHECK(dba > 0.01 && isfinite(dba), "%s: a2b and b2a outputs should differ (%g)", name, dba);
-        double dl = library_diff(ckpt, 0, -1, -1, in, o8);
+        double dl = library_diff(ckpt, 0, -1, -1, -1, in, o8);
         CHECK(dl <= q8, "%s: a2b differs from the library's pad-translate-crop by %g", name, dl);
-        dl = library_diff(ckpt, 1, -1, -1, in, tp("new/outba/%s", name));
+        dl = library_diff(ckpt, 1, -1, -1, -1, in, tp("new/outba/%s", name));
         CHECK(dl <= q8, "%s: b2a differs from the library's pad-translate-crop by %g", name, dl);
     }
     /* the run trained with the default flip average: one pass on request, as the library's, and not the same */
     rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", ckpt, "--direction", "a2b", "--flip-average", "off",
                 "--out", tp("onepass"), tp("in/odd1.png"), NULL);
-    CHECK(rc == 0 && library_diff(ckpt, 0, 0, -1, tp("in/odd1.png"), tp("onepass/odd1.png")) <= q8 &&
+    CHECK(rc == 0 && library_diff(ckpt, 0, 0, -1, -1, tp("in/odd1.png"), tp("onepass/odd1.png")) <= q8 &&
               png_max_diff(tp("onepass/odd1.png"), tp("out8/odd1.png")) > 0.01,
           "translate --flip-average off: exit %d, not the library's one pass or the same as the flip average", rc);
     rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", ckpt, "--direction", "a2b", "--flip-average", "on",
@@ -170,9 +174,15 @@ void test_translate(void)
      * same */
     rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", ckpt, "--direction", "a2b", "--guide-radius", "2",
                 "--out", tp("guided"), tp("in/odd1.png"), NULL);
-    CHECK(rc == 0 && library_diff(ckpt, 0, -1, 2, tp("in/odd1.png"), tp("guided/odd1.png")) <= q8 &&
+    CHECK(rc == 0 && library_diff(ckpt, 0, -1, 2, -1, tp("in/odd1.png"), tp("guided/odd1.png")) <= q8 &&
               png_max_diff(tp("guided/odd1.png"), tp("out8/odd1.png")) > 0.01,
           "translate --guide-radius 2: exit %d, not the library's guided translation or the same as without", rc);
+    /* the run trained with the default flat background: the generator's own air on request, as the library's */
+    rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", ckpt, "--direction", "a2b", "--background", "keep",
+                "--out", tp("kept"), tp("in/odd1.png"), NULL);
+    CHECK(rc == 0 && library_diff(ckpt, 0, -1, -1, MG_BACKGROUND_KEEP, tp("in/odd1.png"), tp("kept/odd1.png")) <= q8 &&
+              png_max_diff(tp("kept/odd1.png"), tp("out8/odd1.png")) > 0.01,
+          "translate --background keep: exit %d, not the library's translation or the same as the flat one", rc);
     rc = mrigan("translate", ARGS_SPLICE, cpu_opts, "--checkpoint", ckpt, "--direction", "a2b", "--guide-radius", "9",
                 "--out", tp("guided9"), tp("in/odd1.png"), NULL);
     CHECK(rc == 2 && err_has("--guide-radius") && !exists(tp("guided9")),
@@ -188,7 +198,7 @@ void test_translate(void)
                     "--out", tp("deep"), tp("in"), NULL);
         CHECK(rc == 0 && png_size_is(tp("deep/odd1.png"), 181, 217) && png_size_is(tp("deep/odd2.png"), 37, 23),
               "translate with a depth-6 checkpoint: exit %d or wrong sizes", rc);
-        CHECK(library_diff(tp("A/latest.ckpt"), 1, -1, -1, tp("in/odd2.png"), tp("deep/odd2.png")) <= q8,
+        CHECK(library_diff(tp("A/latest.ckpt"), 1, -1, -1, -1, tp("in/odd2.png"), tp("deep/odd2.png")) <= q8,
               "depth-6 b2a differs from the library's pad-translate-crop");
     }
 }

@@ -554,6 +554,64 @@ static void test_guided_filter(void)
     group_end("guided filter: the definition at every radius and edge, in place, lines kept, noise off a step");
 }
 
+/* A head on noisy black air: a bright scalp ring (radii 13..17), inside it a dark skull band (11..13) and brain
+ * (value 0) with a dark hole at its centre. The air is what lies outside the scalp: the dark parts inside are out of
+ * the border's reach. */
+static void test_air(void)
+{
+    group_begin();
+    enum { H = 48, W = 56, N = H * W };
+    static float x[N], y[N], flat[N];
+    static unsigned char mask[N];
+    mg_rng st;
+    mg_rng_seed(&st, 9, 0);
+    for (int i = 0; i < N; i++) {
+        const double r = hypot(i / W - 24.0, i % W - 28.0);
+        x[i] = r > 17 ? -1.0f + 0.02f * mg_rng_uniform(&st) : r > 13 ? 0.6f : r > 11 || r < 3 ? -1.0f : 0.0f;
+        y[i] = 0.5f * rng_signed(&st);
+    }
+    long marked = mg_image_air_mask(x, H, W, 2, mask);
+    int outside = 0, inside = 0, counted = 0;
+    for (int i = 0; i < N; i++) {
+        const double r = hypot(i / W - 24.0, i % W - 28.0);
+        outside += r > 21 && !mask[i]; /* windows of radius 2 that hold no scalp */
+        inside += r < 13 && mask[i];   /* the skull band and the hole, behind the scalp */
+        counted += mask[i];
+    }
+    CHECK(marked == counted && outside == 0 && inside == 0 && marked > N / 3,
+          "air: %ld marked (%d counted), %d far outside the scalp not, %d inside it", marked, counted, outside, inside);
+    /* flat at a given level, or at the translation's own mean over the air; the rest bit for bit */
+    memcpy(flat, y, sizeof y);
+    CHECK(mg_image_flatten_background(x, H, W, 2, -0.75f, flat) == MG_OK, "flatten: %s", mg_last_error());
+    double sum = 0;
+    int wrong = 0;
+    for (int i = 0; i < N; i++) {
+        wrong += mask[i] ? flat[i] != -0.75f : flat[i] != y[i];
+        sum += mask[i] ? y[i] : 0.0;
+    }
+    CHECK(wrong == 0, "flatten at -0.75: %d pixels wrong", wrong);
+    memcpy(flat, y, sizeof y);
+    CHECK(mg_image_flatten_background(x, H, W, 2, NAN, flat) == MG_OK, "flatten: %s", mg_last_error());
+    wrong = 0;
+    for (int i = 0; i < N; i++)
+        wrong += mask[i] ? fabs(flat[i] - sum / marked) > 1e-6 : flat[i] != y[i];
+    CHECK(wrong == 0, "flatten at its own mean %g: %d pixels wrong", sum / marked, wrong);
+    /* radius 0 looks at single pixels: exactly the air around the scalp */
+    int r0_wrong = 0;
+    long r0 = mg_image_air_mask(x, H, W, 0, mask);
+    for (int i = 0; i < N; i++)
+        r0_wrong += mask[i] != (hypot(i / W - 24.0, i % W - 28.0) > 17);
+    CHECK(r0 > N / 3 && r0_wrong == 0, "radius 0: %ld marked, %d pixels wrong", r0, r0_wrong);
+    /* a slice of air only (above the head) is air throughout */
+    for (int i = 0; i < N; i++)
+        x[i] = -1.0f + 0.02f * mg_rng_uniform(&st);
+    CHECK(mg_image_air_mask(x, H, W, 2, mask) == N, "an empty slice is not all air");
+    CHECK(mg_image_flatten_background(x, H, W, -1, 0.0f, flat) == MG_ERR_ARG &&
+              mg_image_flatten_background(NULL, H, W, 2, 0.0f, flat) == MG_ERR_ARG,
+          "bad arguments accepted");
+    group_end("air: the dark part that reaches the border, not the dark inside a scalp; flat at a level or its mean");
+}
+
 int main(void)
 {
     if (!tmp_dir_make("image"))
@@ -563,6 +621,7 @@ int main(void)
     test_corrupt();
     test_geometry();
     test_guided_filter();
+    test_air();
     remove_tree(tmp_dir);
     if (failures)
         fprintf(stderr, "%d checks failed\n", failures);

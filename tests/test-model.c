@@ -32,6 +32,10 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, mg_upsample up, co
         cfg.flip_average = true;
         cfg.guide_radius = 2;
         cfg.guide_eps = 0.05f;
+        cfg.background = MG_BACKGROUND_FLAT;
+        cfg.has_air = true;
+        cfg.air[0] = -0.97f;
+        cfg.air[1] = -0.8125f;
         cfg.d_lr_scale = 0.5f;
         cfg.cycle_noise = 0.3f;
         cfg.cycle_blur = 1.0f;
@@ -68,7 +72,8 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, mg_upsample up, co
     CHECK(!memcmp(&cfg2.gen, &cfg.gen, sizeof cfg.gen) && cfg2.ndf == cfg.ndf && cfg2.pool_size == cfg.pool_size &&
               cfg2.lambda_structure == cfg.lambda_structure && cfg2.ema == cfg.ema &&
               cfg2.flip_average == cfg.flip_average && cfg2.guide_radius == cfg.guide_radius &&
-              (!resize || cfg2.guide_eps == cfg.guide_eps) &&
+              (!resize || cfg2.guide_eps == cfg.guide_eps) && cfg2.background == cfg.background &&
+              cfg2.has_air == cfg.has_air && (!resize || (cfg2.air[0] == cfg.air[0] && cfg2.air[1] == cfg.air[1])) &&
               (cfg2.d_lr_scale == cfg.d_lr_scale || (cfg.d_lr_scale == 0.0f && cfg2.d_lr_scale == 1.0f)) &&
               (!resize || cfg2.structure_eps == cfg.structure_eps) && cfg2.cycle_noise == cfg.cycle_noise &&
               cfg2.cycle_blur == cfg.cycle_blur && cfg2.d_blur == cfg.d_blur &&

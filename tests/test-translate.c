@@ -1,5 +1,5 @@
-/* How a model translates, beyond its generators' forward pass: the flip average and the guided filter, each against
- * what it is defined to be. */
+/* How a model translates, beyond its generators' forward pass: the flip average, the guided filter and the flat
+ * background, each against what it is defined to be. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +82,43 @@ static void test_guided_translation(mg_backend *be)
     report(before, "the guided translation is the guided filter of the flip average, by the input");
 }
 
+/* With background flat a translation is the guided one with the input's air made flat (mg_image_flatten_background):
+ * at the target domain's air level when the model knows it (A->B takes B's), else at the translation's own mean. */
+static void test_flat_background(mg_backend *be)
+{
+    int before = failures;
+    static float x[S * S], kept[S * S], y[S * S], want[S * S];
+    fill(x, S * S, 15);
+    for (int i = 0; i < S; i++) /* dark rows along the top and bottom: air that reaches the border */
+        for (int j = 0; j < S; j++)
+            x[i * S + j] = i < 3 || i >= S - 3 ? -1.0f : x[i * S + j];
+    mg_cyclegan_config cfg = small_config(MG_GEN_RESNET);
+    cfg.gen.upsample = MG_UPSAMPLE_RESIZE;
+    cfg.flip_average = true;
+    cfg.guide_radius = 1;
+    cfg.guide_eps = MG_GUIDE_EPS_DEFAULT;
+    mg_cyclegan m;
+    MUST(mg_cyclegan_new(be, &cfg, 16, &m));
+    for (int d = 0; d < 2; d++)
+        for (int known = 0; known < 2; known++) {
+            m.cfg.has_air = known;
+            m.cfg.air[0] = -0.9f;
+            m.cfg.air[1] = -0.8f;
+            mg_cyclegan_set_background(&m, MG_BACKGROUND_KEEP);
+            MUST(mg_cyclegan_translate(&m, d, x, S, S, kept));
+            mg_cyclegan_set_background(&m, MG_BACKGROUND_FLAT);
+            MUST(mg_cyclegan_translate(&m, d, x, S, S, y));
+            memcpy(want, kept, sizeof want);
+            MUST(mg_image_flatten_background(x, S, S, MG_BACKGROUND_RADIUS, known ? (d ? -0.9f : -0.8f) : NAN, want));
+            CHECK(!memcmp(y, want, sizeof y), "direction %d, air %s: not the flat background of the guided translation",
+                  d, known ? "known" : "unknown");
+            CHECK(known ? y[0] == (d ? -0.9f : -0.8f) : y[0] != kept[0],
+                  "direction %d: the corner %g (kept %g) is not the air level", d, y[0], kept[0]);
+        }
+    mg_cyclegan_free(&m);
+    report(before, "the flat background is the air of the guided translation, at the target's level or its own mean");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -90,6 +127,7 @@ int main(int argc, char **argv)
     MUST(mg_backend_cpu_new(0, &be));
     test_flip_average(be);
     test_guided_translation(be);
+    test_flat_background(be);
     mg_backend_free(be);
     return failures ? 1 : 0;
 }

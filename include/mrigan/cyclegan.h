@@ -31,6 +31,12 @@ typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
 #define MG_D_JITTER_MAX      16
 #define MG_GUIDE_RADIUS_MAX  8 /* the guided filter's largest window radius */
 #define MG_GUIDE_EPS_DEFAULT 0.02f
+/* What translation does with the background (mg_cyclegan_config.background), in the order of the choices. */
+typedef enum mg_background { MG_BACKGROUND_KEEP, MG_BACKGROUND_FLAT } mg_background;
+#define MG_BACKGROUND_CHOICES "keep|flat"
+#define MG_BACKGROUND_RADIUS                                                                                           \
+    2 /* the window of the input's mean that tells background (mg_image_flatten_background)                            \
+       */
 
 /* The structure loss's edge scale when none is given (settings.def) or kept (checkpoints without it). */
 #define MG_STRUCTURE_EPS_DEFAULT 0.3f
@@ -73,6 +79,9 @@ typedef struct mg_cyclegan_config {
      * out, the input's edges stay. Training is unchanged. */
     int guide_radius;
     float guide_eps;
+    /* Last, with MG_BACKGROUND_FLAT, the air of the input (the dark part that reaches its border) takes the target
+     * domain's air level in the translation (air, below; mg_image_flatten_background): nothing invented stays. */
+    mg_background background;
     int pool_size; /* 50 */
     float lr, beta1, beta2;
     float d_lr_scale; /* the discriminators' learning rate is lr times this (1; 0 from older checkpoints means 1) */
@@ -80,6 +89,10 @@ typedef struct mg_cyclegan_config {
      * checkpoint and export, so that translation can tell inputs unlike the training data. */
     bool has_profile;
     mg_intensity_profile profile[2];
+    /* The mean level of the training domains' air (mg_image_air_sum), when known: what a flat background takes
+     * (without it, the translation's own mean there). */
+    bool has_air;
+    float air[2];
 } mg_cyclegan_config;
 
 /* One step's losses, as plain numbers (the only device-to-host traffic of a step): one field per line of
@@ -203,12 +216,15 @@ mg_status mg_cyclegan_reset_averages(mg_cyclegan *m);
 /* Inference of one generator (dropout off, no gradients): x and y are h x w, multiples of the generator's
  * multiple. direction 0: A->B (G_AB), 1: B->A (G_BA), or their moving averages when the model keeps them. With
  * cfg.flip_average, the mean of the translations of x and of its mirror, mirrored back: two passes; with
- * cfg.guide_radius, that refit by the guided filter with x as the guide. */
+ * cfg.guide_radius, that refit by the guided filter with x as the guide; with cfg.background flat, its background
+ * made flat. */
 mg_status mg_cyclegan_translate(mg_cyclegan *m, int direction, const float *x, int h, int w, float *y);
 /* Overrides the model's cfg.flip_average for the translations that follow (the checkpoint's value otherwise). */
 void mg_cyclegan_set_flip_average(mg_cyclegan *m, bool on);
 /* Overrides the model's cfg.guide_radius and cfg.guide_eps likewise (radius 0: no guided filter). */
 void mg_cyclegan_set_guide(mg_cyclegan *m, int radius, float eps);
+/* Overrides the model's cfg.background likewise. */
+void mg_cyclegan_set_background(mg_cyclegan *m, mg_background how);
 
 /* A whole image at its own size: padded to the generator's multiple (mg_image_pad_to_multiple), translated,
  * and cropped back, so that out has img's width and height. */

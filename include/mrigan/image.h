@@ -113,6 +113,9 @@ mg_status mg_dataset_load(const char *dir, mg_slice_axis axis, mg_dataset **out)
 void mg_dataset_free(mg_dataset *d);
 int mg_dataset_count(const mg_dataset *d);
 const mg_image *mg_dataset_image(const mg_dataset *d, int i);
+/* *out = the mean of the set's air pixels (mg_image_air_mask with radius, over every slice): the level a flat
+ * background takes in this domain; -1 (black) when no slice has air. */
+mg_status mg_dataset_air(const mg_dataset *d, int radius, float *out);
 /* The file name without the folder; a volume's slice adds its index, "name.nii.gz[k=87]" (mg_slices_name). */
 const char *mg_dataset_name(const mg_dataset *d, int i);
 
@@ -122,6 +125,15 @@ const char *mg_dataset_name(const mg_dataset *d, int i);
  * With a slice as the guide of its translation, what the translation holds that no local line of the slice
  * explains (invented noise, a grid) averages out, and the slice's edges stay. radius >= 1, eps > 0. */
 mg_status mg_image_guided_filter(const float *guide, const float *src, int h, int w, int radius, float eps, float *out);
+/* The air of slice x (h x w, values in [-1, 1]): the dark part that reaches the border. mask (h * w bytes) gets 1
+ * at each pixel whose mean over the (2 radius + 1)^2 window lies at or below x's own background level
+ * (mg_map_background_level of its histogram) and that joins the border through such pixels, else 0; the number
+ * marked, or -1 when out of memory. Air around a head is noise or black in every contrast; what the border cannot
+ * reach through dark pixels (a skull inside a scalp, dark tissue inside a brain) is not air. */
+long mg_image_air_mask(const float *x, int h, int w, int radius, unsigned char *mask);
+/* The background of translation y made flat: the air of its input x takes level, or where level is NAN, y's own
+ * mean over the air. What a generator invents there (a faint frame, mottle) goes. radius >= 0. */
+mg_status mg_image_flatten_background(const float *x, int h, int w, int radius, float level, float *y);
 
 typedef struct mg_crop_config {
     int width, height; /* of the crop */

@@ -25,8 +25,10 @@ mg_status app_open_backend(const char *cmd, int kind, int device, int threads, m
     return s;
 }
 
-void app_apply_translation(mg_cyclegan *m, int flip_average, int guide_radius)
+void app_apply_translation(mg_cyclegan *m, int flip_average, int guide_radius, int background)
 {
+    if (background)
+        mg_cyclegan_set_background(m, background == 1 ? MG_BACKGROUND_KEEP : MG_BACKGROUND_FLAT);
     if (flip_average)
         mg_cyclegan_set_flip_average(m, flip_average == 1);
     if (guide_radius >= 0) /* with the model's eps (the default where it was trained without the filter) */

@@ -15,14 +15,18 @@ mg_status app_open_backend(const char *cmd, int kind, int device, int threads, m
 
 /* How the commands that translate with a checkpoint translate (options.h's table entries): --flip-average, 0
  * auto, as the model was trained (mrigan train --no-flip-average), 1 on, 2 off; --guide-radius, the guided filter's
- * radius (0: off), as the model was trained while it holds -1 (the value to start from). */
-#define APP_TRANSLATION_OPTIONS(flip, guide)                                                                           \
+ * radius (0: off), as the model was trained while it holds -1 (the value to start from); --background, 0 auto (as
+ * trained), 1 keep, 2 flat. */
+#define APP_TRANSLATION_OPTIONS(flip, guide, background)                                                               \
     APP_CHOICE("flip-average", flip, "auto|on|off",                                                                    \
                "translate each slice and its mirror and average them: as the model was trained (auto), or on or off"), \
         APP_INT("guide-radius", guide, 0, MG_GUIDE_RADIUS_MAX,                                                         \
                 "refit each translation as local lines of its input in windows of this radius, 0: off (default: as "   \
-                "the model was trained)")
-void app_apply_translation(mg_cyclegan *m, int flip_average, int guide_radius);
+                "the model was trained)"),                                                                             \
+        APP_CHOICE("background", background, "auto|keep|flat",                                                         \
+                   "make the air around a head flat in each translation, or keep it as the generator left it: as the " \
+                   "model was trained (auto), keep or flat")
+void app_apply_translation(mg_cyclegan *m, int flip_average, int guide_radius, int background);
 
 /* Files a command reads, so that nothing it writes can replace one of them (by any path or link to it). */
 typedef struct app_inputs {

@@ -306,9 +306,10 @@ static quality_row *row_add(bench_quality *q, const quality_set_def *d, row_kind
 }
 
 /* The model that an earlier --train left in dir (its run's latest.ckpt), translating as this invocation's options say
- * (--no-flip-average, --guide-radius, --guide-eps): choices made at translation time, compared on the same trained
- * weights. Its iterations and final adversarial loss come from the run's losses.csv and epochs.csv, as mrigan pick
- * reads them; the run folder is only read. m is left empty on failure. */
+ * (--no-flip-average, --guide-radius, --guide-eps, --background): choices made at translation time, compared on the
+ * same trained weights. Its iterations and final adversarial loss come from the run's losses.csv and epochs.csv, as
+ * mrigan pick reads them; the run folder is only read. A model from before the flat background gets its domains'
+ * air levels from the run's training folders (A, B), as training measures them now. m is left empty on failure. */
 static int rescore_set(bench_quality *q, const quality_set_def *d, const char *dir, mg_backend *be, mg_cyclegan *m,
                        run_facts *facts)
 {
@@ -331,9 +332,20 @@ static int rescore_set(bench_quality *q, const quality_set_def *d, const char *d
     rp_run_free(&r);
     if (!rc && mg_cyclegan_open(ckpt, be, m) != MG_OK)
         rc = (fprintf(stderr, "mrigan bench quality: %s: --rescore: %s: %s\n", d->name, ckpt, mg_last_error()), 1);
+    for (int dom = 0; !rc && !m->cfg.has_air && dom < 2; dom++) { /* a model from before the flat background */
+        char folder[4400];
+        snprintf(folder, sizeof folder, "%s/%c", dir, dom ? 'B' : 'A');
+        mg_dataset *ds = NULL;
+        if (mg_dataset_load(folder, (mg_slice_axis)q->s.slice_axis, &ds) != MG_OK ||
+            mg_dataset_air(ds, MG_BACKGROUND_RADIUS, &m->cfg.air[dom]) != MG_OK)
+            rc = (fprintf(stderr, "mrigan bench quality: %s: --rescore: %s\n", d->name, mg_last_error()), 1);
+        mg_dataset_free(ds);
+        m->cfg.has_air = !rc && dom == 1; /* the training folders' air, as the trainer measures it now */
+    }
     if (!rc) {
         mg_cyclegan_set_flip_average(m, q->s.flip_average);
         mg_cyclegan_set_guide(m, q->s.guide_radius, q->s.guide_eps);
+        mg_cyclegan_set_background(m, (mg_background)q->s.background);
     }
     return rc;
 }
@@ -564,7 +576,8 @@ int cmd_bench_quality(int argc, char **argv)
     q.table[MG_SET_COUNT + 7] = (app_option)APP_FLAG(
         "rescore", &q.rescore, true,
         "score the models an earlier --train left in BENCH-OUT (same --sets and seeds) instead of training, "
-        "translating as the options given say (--no-flip-average, --guide-radius, --guide-eps); training 0 s, "
+        "translating as the options given say (--no-flip-average, --guide-radius, --guide-eps, --background); training "
+        "0 s, "
         "grids in grid-rescored.png");
     const int n_opts = MG_SET_COUNT + 8;
     int n_pos = 0;

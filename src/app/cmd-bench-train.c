@@ -46,6 +46,7 @@ static mg_cyclegan_config bench_recipe_config(const bench_train_opts *o)
         ts.lambda_structure = ts.lambda_intensity = ts.lambda_prior = 0.0f;
         ts.flip_average = false;
         ts.guide_radius = 0;
+        ts.background = MG_BACKGROUND_KEEP;
     }
     ts.generator = o->generator >= 0 ? o->generator : ts.generator;
     ts.ngf = o->ngf ? o->ngf : ts.ngf;

@@ -34,7 +34,7 @@ typedef struct eval_opts {
     bool identity, mask, json;
     int slice_axis;
     float mask_threshold;
-    int threads, backend, device, flip_average, guide_radius;
+    int threads, backend, device, flip_average, guide_radius, background;
 } eval_opts;
 
 /* Trims spaces and one pair of double quotes around s (in place). */
@@ -334,7 +334,7 @@ int cmd_eval(int argc, char **argv)
          .def = "axial"},
         APP_FILE("csv", &o.csv, "write every row to this CSV file, and the means to NAME-summary.csv"),
         APP_FLAG("json", &o.json, true, "print the results as JSON on stdout instead of the table"),
-        APP_TRANSLATION_OPTIONS(&o.flip_average, &o.guide_radius),
+        APP_TRANSLATION_OPTIONS(&o.flip_average, &o.guide_radius, &o.background),
         APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
         APP_CHOICE("backend", &o.backend, MG_BACKEND_CHOICES, "compute backend (default: auto)"),
         APP_INT("device", &o.device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
@@ -395,7 +395,7 @@ int cmd_eval(int argc, char **argv)
             rc = (fprintf(stderr, "mrigan eval: %s: %s\n", o.checkpoint, mg_last_error()), 1);
         have_model = !rc;
         if (have_model)
-            app_apply_translation(&m, o.flip_average, o.guide_radius);
+            app_apply_translation(&m, o.flip_average, o.guide_radius, o.background);
     }
     for (int d = 0; have_model && !rc && d < 2; d++) /* an export may hold one direction only */
         if (!m.has_generator[d] && o.direction == d)

@@ -24,7 +24,7 @@ typedef struct translate_opts {
     const char *checkpoint, *out, *suffix;
     int direction; /* 0 a2b, 1 b2a */
     bool sixteen, float32, overwrite;
-    int slice_axis, threads, backend, device, flip_average, guide_radius;
+    int slice_axis, threads, backend, device, flip_average, guide_radius, background;
 } translate_opts;
 
 /* One input file and where its translation goes. */
@@ -295,7 +295,7 @@ int cmd_translate(int argc, char **argv)
          .choices = MG_SLICE_AXIS_CHOICES,
          .help = "volumes are translated in slices perpendicular to this",
          .def = "axial"},
-        APP_TRANSLATION_OPTIONS(&o.flip_average, &o.guide_radius),
+        APP_TRANSLATION_OPTIONS(&o.flip_average, &o.guide_radius, &o.background),
         APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
         APP_CHOICE("backend", &o.backend, MG_BACKEND_CHOICES, "compute backend (default: auto)"),
         APP_INT("device", &o.device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
@@ -339,7 +339,7 @@ int cmd_translate(int argc, char **argv)
         rc = (fprintf(stderr, "mrigan translate: %s: %s\n", o.checkpoint, mg_last_error()), 1);
     else if (!rc) {
         have_model = true;
-        app_apply_translation(&m, o.flip_average, o.guide_radius);
+        app_apply_translation(&m, o.flip_average, o.guide_radius, o.background);
     }
     if (!rc && !m.has_generator[o.direction]) /* an export of the other direction: refused before any output */
         rc = (fprintf(stderr, "mrigan translate: %s holds no %s generator (exported with --direction %s)\n",

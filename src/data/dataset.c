@@ -254,6 +254,27 @@ static mg_status dataset_add_file(mg_dataset *d, const char *name, mg_slices *sl
     return MG_OK;
 }
 
+mg_status mg_dataset_air(const mg_dataset *d, int radius, float *out)
+{
+    double sum = 0, count = 0;
+    for (int i = 0; i < mg_dataset_count(d); i++) {
+        const mg_image *img = mg_dataset_image(d, i);
+        const size_t n = (size_t)img->width * img->height;
+        unsigned char *mask = malloc(n ? n : 1);
+        const long marked = mask ? mg_image_air_mask(img->data, img->height, img->width, radius, mask) : -1;
+        for (size_t p = 0; marked > 0 && p < n; p++)
+            if (mask[p]) {
+                sum += img->data[p];
+                count += 1;
+            }
+        free(mask);
+        if (marked < 0)
+            return mg_error(MG_ERR_OOM, "air: out of memory for a %dx%d slice", img->width, img->height);
+    }
+    *out = count > 0 ? (float)(sum / count) : -1.0f;
+    return MG_OK;
+}
+
 mg_status mg_dataset_load(const char *dir, mg_slice_axis axis, mg_dataset **out)
 {
     if (!out)

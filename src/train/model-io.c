@@ -131,6 +131,12 @@ static mg_status save_config(const mg_cyclegan_config *cfg, mg_ckpt *c)
         s = mg_ckpt_set_long(c, "guide_radius", cfg->guide_radius);
     if (s == MG_OK && cfg->guide_radius > 0)
         s = set_float(c, "guide_eps", cfg->guide_eps);
+    if (s == MG_OK && cfg->background == MG_BACKGROUND_FLAT)
+        s = mg_ckpt_set(c, "background", "flat");
+    if (s == MG_OK && cfg->has_air)
+        s = set_float(c, "air_a", cfg->air[0]);
+    if (s == MG_OK && cfg->has_air)
+        s = set_float(c, "air_b", cfg->air[1]);
     if (s == MG_OK && cfg->d_lr_scale > 0.0f && cfg->d_lr_scale != 1.0f)
         s = set_float(c, "d_lr_scale", cfg->d_lr_scale);
     if (s == MG_OK && cfg->lambda_intensity > 0.0f)
@@ -232,6 +238,13 @@ mg_status mg_cyclegan_config_load(const mg_ckpt *c, mg_cyclegan_config *cfg)
         s = get_int(c, "guide_radius", 0, MG_GUIDE_RADIUS_MAX, &cfg->guide_radius);
     if (s == MG_OK && cfg->guide_radius > 0)
         s = get_float(c, "guide_eps", 1e-3f, 1.0f, &cfg->guide_eps);
+    bool flat = false; /* optional: absent means the background as the generator left it, as before */
+    if (s == MG_OK)
+        s = get_second(c, "background", "flat", &flat);
+    cfg->background = flat ? MG_BACKGROUND_FLAT : MG_BACKGROUND_KEEP;
+    cfg->has_air = mg_ckpt_has(c, "air_a") && mg_ckpt_has(c, "air_b"); /* optional: absent before the flat background */
+    for (int d = 0; s == MG_OK && cfg->has_air && d < 2; d++)
+        s = get_float(c, d ? "air_b" : "air_a", -1.0f, 1.0f, &cfg->air[d]);
     if (s == MG_OK && mg_ckpt_has(c, "lambda_structure"))
         s = get_float(c, "lambda_structure", 0, FLT_MAX, &cfg->lambda_structure);
     if (s == MG_OK && mg_ckpt_has(c, "lambda_intensity")) /* optional: absent means no such loss */

@@ -218,21 +218,26 @@ static mg_status trainer_prepare(mg_trainer *t, bool clear_old)
 #define TRAINER_QUANTILES 257
 
 /* The intensity profiles of the two training sets, kept in the model's configuration (and so in every
- * checkpoint) unless a resumed checkpoint brought them; with the intensity loss their quantile functions, and with
+ * checkpoint) unless a resumed checkpoint brought them, likewise the levels of their air (what a flat background
+ * takes); with the intensity loss their quantile functions, and with
  * the contrast prior its inverse histogram maps (both computed again on resume: the same folders give the same
  * values). */
 static mg_status trainer_profiles(mg_trainer *t)
 {
     const bool profile = !t->m.cfg.has_profile, quantiles = t->m.cfg.lambda_intensity > 0.0f,
-               prior = t->m.cfg.lambda_prior > 0.0f;
+               prior = t->m.cfg.lambda_prior > 0.0f, air = !t->m.cfg.has_air;
     mg_dataset *sets[2] = {t->da, t->db};
     mg_profile_counts c[2];
-    for (int d = 0; (profile || quantiles || prior) && d < 2; d++) {
+    for (int d = 0; (profile || quantiles || prior || air) && d < 2; d++) {
         float q[TRAINER_QUANTILES];
         memset(&c[d], 0, sizeof c[d]);
         for (int i = 0; i < mg_dataset_count(sets[d]); i++)
             mg_profile_add(&c[d], mg_dataset_image(sets[d], i));
-        mg_status s = profile ? mg_profile_finish(&c[d], &t->m.cfg.profile[d]) : MG_OK;
+        mg_status s = air ? mg_dataset_air(sets[d], MG_BACKGROUND_RADIUS, &t->m.cfg.air[d]) : MG_OK;
+        if (s != MG_OK)
+            return s;
+        if (profile)
+            s = mg_profile_finish(&c[d], &t->m.cfg.profile[d]);
         if (s == MG_OK && quantiles)
             s = mg_profile_quantiles(&c[d], TRAINER_QUANTILES, q);
         if (s != MG_OK || c[d].total <= 0)
@@ -251,6 +256,7 @@ static mg_status trainer_profiles(mg_trainer *t)
         mg_cyclegan_set_prior(&t->m, &ab, &ba);
     }
     t->m.cfg.has_profile = true;
+    t->m.cfg.has_air = true;
     return MG_OK;
 }
 
