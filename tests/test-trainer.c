@@ -502,6 +502,30 @@ static void test_intensity_loss(void)
     report(before, "--lambda-intensity: both losses every iteration, the weight kept, resumed bit for bit");
 }
 
+/* The flat background, the default: training measures each domain's air level (mg_dataset_air over its folder, as
+ * the benchmark's rescoring measures it for models from before) and the checkpoint keeps it with the setting. */
+static void test_air(void)
+{
+    int before = failures;
+    mg_train_settings s;
+    settings_small(&s, tmp_path("air"));
+    train_whole(&s, NULL);
+    char flat[32], kept[2][32];
+    ckpt_text(tmp_path("air/latest.ckpt"), "background", flat, sizeof flat);
+    for (int d = 0; d < 2; d++) {
+        ckpt_text(tmp_path("air/latest.ckpt"), d ? "air_b" : "air_a", kept[d], sizeof kept[d]);
+        mg_dataset *ds = NULL;
+        float want = 2.0f;
+        MUST(mg_dataset_load(d ? dir_b : dir_a, (mg_slice_axis)s.slice_axis, &ds));
+        MUST(mg_dataset_air(ds, MG_BACKGROUND_RADIUS, &want));
+        mg_dataset_free(ds);
+        CHECK(strtof(kept[d], NULL) == want && want >= -1.0f && want < -0.5f,
+              "domain %d: air level %s kept, %g measured over its folder", d, kept[d], (double)want);
+    }
+    CHECK(!strcmp(flat, "flat"), "background kept as '%s'", flat);
+    report(before, "the flat background: each domain's air level measured over its folder, kept with the setting");
+}
+
 /* The contrast prior: both its losses on through the fade and off after it, its settings kept, and (its maps fitted
  * again from the folders, its weight from the iteration) a run stopped within the fade and resumed ends as the
  * uninterrupted one. */
@@ -647,6 +671,7 @@ int main(int argc, char **argv)
     test_resume_bad_size();
     test_intensity_loss();
     test_prior();
+    test_air();
     test_cycle_noise();
     test_steps();
     test_folder_refused();

@@ -576,9 +576,8 @@ int cmd_bench_quality(int argc, char **argv)
     q.table[MG_SET_COUNT + 7] = (app_option)APP_FLAG(
         "rescore", &q.rescore, true,
         "score the models an earlier --train left in BENCH-OUT (same --sets and seeds) instead of training, "
-        "translating as the options given say (--no-flip-average, --guide-radius, --guide-eps, --background); training "
-        "0 s, "
-        "grids in grid-rescored.png");
+        "translating as the options given say (--no-flip-average, --guide-radius, --guide-eps, --background); "
+        "training 0 s, grids in grid-rescored.png");
     const int n_opts = MG_SET_COUNT + 8;
     int n_pos = 0;
     app_parse_result pr = app_parse("bench quality", argc, argv, q.table, n_opts, NULL, 0, &n_pos);

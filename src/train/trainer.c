@@ -217,11 +217,10 @@ static mg_status trainer_prepare(mg_trainer *t, bool clear_old)
 /* Points of the quantile functions of the intensity loss: finer than the 256 gray levels they come from. */
 #define TRAINER_QUANTILES 257
 
-/* The intensity profiles of the two training sets, kept in the model's configuration (and so in every
- * checkpoint) unless a resumed checkpoint brought them, likewise the levels of their air (what a flat background
- * takes); with the intensity loss their quantile functions, and with
- * the contrast prior its inverse histogram maps (both computed again on resume: the same folders give the same
- * values). */
+/* The intensity profiles of the two training sets and the levels of their air (what a flat background takes), kept
+ * in the model's configuration (and so in every checkpoint) unless a resumed checkpoint brought them; with the
+ * intensity loss their quantile functions, and with the contrast prior its inverse histogram maps (both computed
+ * again on resume: the same folders give the same values). */
 static mg_status trainer_profiles(mg_trainer *t)
 {
     const bool profile = !t->m.cfg.has_profile, quantiles = t->m.cfg.lambda_intensity > 0.0f,
