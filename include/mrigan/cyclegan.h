@@ -34,9 +34,8 @@ typedef enum mg_gan_mode { MG_GAN_LSGAN, MG_GAN_VANILLA } mg_gan_mode;
 /* What translation does with the background (mg_cyclegan_config.background), in the order of the choices. */
 typedef enum mg_background { MG_BACKGROUND_KEEP, MG_BACKGROUND_FLAT } mg_background;
 #define MG_BACKGROUND_CHOICES "keep|flat"
-#define MG_BACKGROUND_RADIUS                                                                                           \
-    2 /* the window of the input's mean that tells background (mg_image_flatten_background)                            \
-       */
+/* The radius of the window whose mean of the input tells its air (mg_image_air_mask). */
+#define MG_BACKGROUND_RADIUS 2
 
 /* The structure loss's edge scale when none is given (settings.def) or kept (checkpoints without it). */
 #define MG_STRUCTURE_EPS_DEFAULT 0.3f
@@ -89,7 +88,7 @@ typedef struct mg_cyclegan_config {
      * checkpoint and export, so that translation can tell inputs unlike the training data. */
     bool has_profile;
     mg_intensity_profile profile[2];
-    /* The mean level of the training domains' air (mg_image_air_sum), when known: what a flat background takes
+    /* The mean level of the training domains' air (mg_dataset_air), when known: what a flat background takes
      * (without it, the translation's own mean there). */
     bool has_air;
     float air[2];

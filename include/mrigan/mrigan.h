@@ -147,6 +147,8 @@ void mg_graph_set_seed(mg_graph *g, uint64_t seed);
 mg_status mg_graph_status(const mg_graph *g);
 /* Message of the graph's first failure ("" while mg_graph_status() is MG_OK). */
 const char *mg_graph_error(const mg_graph *g);
+/* MG_OK, or the graph's first failure as the last error, "what: message" (the step or pass that built it). */
+mg_status mg_graph_check(const mg_graph *g, const char *what);
 mg_backend *mg_graph_backend(const mg_graph *g);
 size_t mg_graph_node_count(const mg_graph *g);
 

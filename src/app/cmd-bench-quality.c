@@ -332,15 +332,17 @@ static int rescore_set(bench_quality *q, const quality_set_def *d, const char *d
     rp_run_free(&r);
     if (!rc && mg_cyclegan_open(ckpt, be, m) != MG_OK)
         rc = (fprintf(stderr, "mrigan bench quality: %s: --rescore: %s: %s\n", d->name, ckpt, mg_last_error()), 1);
-    for (int dom = 0; !rc && !m->cfg.has_air && dom < 2; dom++) { /* a model from before the flat background */
-        char folder[4400];
-        snprintf(folder, sizeof folder, "%s/%c", dir, dom ? 'B' : 'A');
-        mg_dataset *ds = NULL;
-        if (mg_dataset_load(folder, (mg_slice_axis)q->s.slice_axis, &ds) != MG_OK ||
-            mg_dataset_air(ds, MG_BACKGROUND_RADIUS, &m->cfg.air[dom]) != MG_OK)
-            rc = (fprintf(stderr, "mrigan bench quality: %s: --rescore: %s\n", d->name, mg_last_error()), 1);
-        mg_dataset_free(ds);
-        m->cfg.has_air = !rc && dom == 1; /* the training folders' air, as the trainer measures it now */
+    if (!rc && !m->cfg.has_air) { /* a model from before the flat background: its training folders' air */
+        for (int dom = 0; !rc && dom < 2; dom++) {
+            char folder[4400];
+            snprintf(folder, sizeof folder, "%s/%c", dir, dom ? 'B' : 'A');
+            mg_dataset *ds = NULL;
+            if (mg_dataset_load(folder, (mg_slice_axis)q->s.slice_axis, &ds) != MG_OK ||
+                mg_dataset_air(ds, MG_BACKGROUND_RADIUS, &m->cfg.air[dom]) != MG_OK)
+                rc = (fprintf(stderr, "mrigan bench quality: %s: --rescore: %s\n", d->name, mg_last_error()), 1);
+            mg_dataset_free(ds);
+        }
+        m->cfg.has_air = !rc;
     }
     if (!rc) {
         mg_cyclegan_set_flip_average(m, q->s.flip_average);

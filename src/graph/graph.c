@@ -124,6 +124,10 @@ bool mg_graph_grad_enabled(const mg_graph *g) { return g->grad_enabled; }
 bool mg_graph_training(const mg_graph *g) { return g->training; }
 mg_status mg_graph_status(const mg_graph *g) { return g->status; }
 const char *mg_graph_error(const mg_graph *g) { return g->message; }
+mg_status mg_graph_check(const mg_graph *g, const char *what)
+{
+    return g->status == MG_OK ? MG_OK : mg_error(g->status, "%s: %s", what, g->message);
+}
 mg_backend *mg_graph_backend(const mg_graph *g) { return g->be; }
 size_t mg_graph_node_count(const mg_graph *g) { return g->n_nodes; }
 

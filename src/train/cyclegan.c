@@ -209,12 +209,6 @@ static float scalar(mg_tensor *t)
     return v;
 }
 
-static mg_status graph_check(mg_graph *g, const char *what)
-{
-    mg_status s = mg_graph_status(g);
-    return s == MG_OK ? MG_OK : mg_error(s, "%s: %s", what, mg_graph_error(g));
-}
-
 /* m->scratch holding at least n floats, or MG_ERR_OOM naming what needed them. */
 static mg_status scratch_reserve(mg_cyclegan *m, size_t n, const char *what)
 {
@@ -408,7 +402,7 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
         total = mg_add(g, total, mg_add(g, prior[0], prior[1]));
     }
     mg_tensor *scaled = weight != 1.0f ? mg_scale(g, total, weight) : total; /* n = 1 adds no op */
-    mg_status s = graph_check(g, "generator step");
+    mg_status s = mg_graph_check(g, "generator step");
     if (s == MG_OK && zero)
         s = mg_adam_zero_grad(m->opt_g);
     if (s == MG_OK)
@@ -462,7 +456,7 @@ static mg_status step_discriminators(mg_cyclegan *m, mg_tensor *fake_a, mg_tenso
     mg_tensor *d_a = disc_loss(g, m, &m->d_a, judged[0], judged[1]);
     mg_tensor *total = mg_add(g, d_a, d_b); /* disjoint parameters: the same gradients as two backwards */
     mg_tensor *scaled = weight != 1.0f ? mg_scale(g, total, weight) : total;
-    s = graph_check(g, "discriminator step");
+    s = mg_graph_check(g, "discriminator step");
     if (s == MG_OK && zero)
         s = mg_adam_zero_grad(m->opt_d);
     if (s == MG_OK)

@@ -23,10 +23,8 @@ static mg_status translate_once(mg_cyclegan *m, const mg_generator *gen, const f
     mg_graph_set_grad(g, false);
     mg_graph_set_training(g, false);
     mg_tensor *out = mg_generator_forward(g, gen, mg_graph_tensor(g, 4, (const int[]){1, 1, h, w}, x));
-    mg_status s = mg_graph_status(g);
-    if (s != MG_OK)
-        s = mg_error(s, "translate: %s", mg_graph_error(g));
-    else
+    mg_status s = mg_graph_check(g, "translate");
+    if (s == MG_OK)
         s = mg_tensor_read(out, y, (size_t)h * w);
     mg_graph_set_grad(g, true);
     mg_graph_set_training(g, true);
