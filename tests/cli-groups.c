@@ -258,11 +258,20 @@ void test_errors(void)
                                  {"default", "\"generator\": \"resnet\", ", "\"ngf\": 4, \"ndf\": 32,"}};
     for (int k = 0; k < 2; k++) {
         rc = mrigan("bench", "train", "--recipe", recipes[k][0], "--size", "32", "--ngf", "4", "--iters", "1",
-                    "--warmup", "0", ARGS_SPLICE, cpu_opts, NULL);
+                    "--warmup", "0", "--profile", k ? "1" : "0", ARGS_SPLICE, cpu_opts, NULL);
         char *out = (char *)read_file(tp(".stdout"), NULL);
         CHECK(rc == 0 && out && strstr(out, recipes[k][1]) && strstr(out, recipes[k][2]) &&
                   strstr(out, "\"train_iter_s_median\": "),
               "bench train --recipe %s: exit %d, %.200s", recipes[k][0], rc, out ? out : last_err);
+        /* the training state is parameters, gradients and two moments, 16 bytes a parameter; --profile 0 leaves the
+         * per-op times out, --profile 1 has them */
+        const char *total = out ? strstr(out, "\"params_total\": ") : NULL,
+                   *state = out ? strstr(out, "\"state_mb\": ") : NULL;
+        double n_params = total ? atof(total + 16) : 0.0, state_mb = state ? atof(state + 12) : 0.0;
+        CHECK(n_params > 0 && fabs(state_mb - 16.0 * n_params / 1048576.0) < 0.06,
+              "bench train: state_mb %g for %g parameters", state_mb, n_params);
+        CHECK(out && (strstr(out, "\"ops_ms_per_iter\": {}") != NULL) == (k == 0) && strstr(out, "\"sys_share\": "),
+              "bench train --profile %d: %.300s", k, out ? out : last_err);
         free(out);
     }
     rc = mrigan("train", "--a", pa, "--b", pb, "--out", tp("e0"), "--size", "32", "--backend", "opencl", "--device",

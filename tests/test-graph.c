@@ -213,6 +213,45 @@ static void test_backward_twice(mg_backend *be)
     report(before, "repeated backward accumulates parameter gradients exactly once per call");
 }
 
+/* Backward hands each activation's gradient back as soon as the op that made the activation has used it: after
+ * backward only the leaves (the input asked for, the parameters) hold gradients, and the memory in use is what it
+ * was before backward plus theirs. A repeated backward, which starts a graph's own gradients from zero, gives the
+ * same input gradient again. */
+static void test_backward_releases(mg_backend *be)
+{
+    int before = failures;
+    tiny_net n;
+    tiny_new(be, &n, 47);
+    mg_graph *g;
+    MUST(mg_graph_new(be, &g));
+    mg_tensor *x = mg_graph_tensor(g, 4, (const int[]){1, 1, 6, 5}, NULL);
+    fill_uniform(x, 5, -1.0f, 1.0f);
+    mg_tensor_set_requires_grad(x, true);
+    mg_tensor *y = tiny_forward(g, &n, x);
+    mg_tensor *loss = mg_mean(g, y);
+    mg_memory_stats m0, m1;
+    mg_backend_memory(be, &m0);
+    MUST(mg_graph_backward(g, loss));
+    mg_backend_memory(be, &m1);
+    size_t leaves = (x->numel + n.w1->numel + n.b1->numel + n.w2->numel + n.b2->numel) * sizeof(float);
+    CHECK(y->grad == NULL && loss->grad == NULL, "activation gradients kept after backward");
+    CHECK(x->grad && n.w1->grad && n.b2->grad, "a leaf lost its gradient");
+    CHECK(m1.live_bytes == m0.live_bytes + leaves + sizeof(float) /* the seed 1 */,
+          "live bytes after backward %zu, expected %zu", m1.live_bytes, m0.live_bytes + leaves + sizeof(float));
+    float *once = read_all(x->grad);
+    MUST(mg_graph_backward(g, loss));
+    float *twice = read_all(x->grad);
+    double worst = 0.0;
+    for (size_t k = 0; k < x->numel; k++)
+        worst = fmax(worst, fabs(twice[k] - once[k]));
+    CHECK(worst == 0.0, "second backward after the release: input gradient differs by %g", worst);
+    free(once);
+    free(twice);
+    mg_graph_free(g);
+    tiny_free(&n);
+    report(before, "backward releases activation gradients as it goes; leaves keep theirs");
+}
+
 /* Freeing a graph frees its activations; a reused graph allocates nothing after its first step. */
 static void test_memory(mg_backend *be)
 {
@@ -510,6 +549,7 @@ int main(int argc, char **argv)
     test_no_grad(be);
     test_frozen(be);
     test_backward_twice(be);
+    test_backward_releases(be);
     test_memory(be);
     test_errors(be);
     test_bilinear_values(be);

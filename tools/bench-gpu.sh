@@ -2,7 +2,7 @@
 # mrigan's OpenCL backend on a GPU beside the PyTorch reference on CUDA, each configuration back to back in one
 # run: median seconds per whole CycleGAN training iteration and per generator forward, and peak device memory.
 #   tools/bench-gpu.sh [--iters N] [--warmup N]
-# Configurations: the three of tools/compare-reference.sh (U-Net 128 at 128, U-Net 256 at 256, ResNet-9 at 256,
+# Configurations: the three of tools/bench-vs-reference.sh (U-Net 128 at 128, U-Net 256 at 256, ResNet-9 at 256,
 # ngf 64, no dropout) and the default network (ResNet, 6 blocks, ngf 16, ndf 32) at 224, the size a 181 x 217
 # slice trains at, both with the reference's losses; then mrigan's whole default recipe at 224 (its structure
 # loss, contrast prior and two-pass translations, which the reference lacks). The reference runs in float32

@@ -26,7 +26,7 @@ enum { RECIPE_STANDARD, RECIPE_DEFAULT };
 #define RECIPE_CHOICES "standard|default"
 
 typedef struct bench_train_opts {
-    int recipe, generator, size, ngf, ndf, blocks, warmup, iters, threads, backend, device;
+    int recipe, generator, size, ngf, ndf, blocks, warmup, iters, profile, threads, backend, device;
     bool dropout;
 } bench_train_opts;
 
@@ -57,6 +57,8 @@ static mg_cyclegan_config bench_recipe_config(const bench_train_opts *o)
     return mg_train_settings_model(&ts);
 }
 
+static double tv_s(struct timeval tv) { return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec; }
+
 static int run(const bench_train_opts *o)
 {
     mg_backend *be = NULL;
@@ -82,13 +84,17 @@ static int run(const bench_train_opts *o)
         a[i] = 2.0f * mg_rng_uniform(&r) - 1.0f;
         b[i] = 2.0f * mg_rng_uniform(&r) - 1.0f;
     }
+    struct rusage ru0 = {0}, ru1 = {0}; /* the process's CPU time and page faults over the timed iterations */
     for (int i = 0; s == MG_OK && i < o->warmup + o->iters; i++) {
         mg_losses l;
+        if (i == o->warmup)
+            getrusage(RUSAGE_SELF, &ru0);
         double t0 = mg_now_s();
         s = mg_cyclegan_step(&m, a, b, o->size, o->size, &r, (uint64_t)i, &l);
         if (i >= o->warmup)
             t[i - o->warmup] = mg_now_s() - t0;
     }
+    getrusage(RUSAGE_SELF, &ru1);
     for (int i = 0; s == MG_OK && i < 2 + o->iters; i++) {
         double t0 = mg_now_s();
         s = mg_cyclegan_translate(&m, 0, a, o->size, o->size, y);
@@ -96,8 +102,8 @@ static int run(const bench_train_opts *o)
             tf[i - 2] = mg_now_s() - t0;
     }
     mg_profile prof = {0};
-    const int prof_iters = 2;
-    if (s == MG_OK) { /* no graphs without a model */
+    const int prof_iters = o->profile;
+    if (s == MG_OK && prof_iters > 0) { /* no graphs without a model */
         mg_graph_set_profile(m.graph_g, &prof);
         mg_graph_set_profile(m.graph_d, &prof);
     }
@@ -114,18 +120,23 @@ static int run(const bench_train_opts *o)
         qsort(tf, (size_t)o->iters, sizeof *tf, cmp_double);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
+        double user = tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime), sys = tv_s(ru1.ru_stime) - tv_s(ru0.ru_stime);
         size_t pg = mg_net_param_count(&m.g_ab.net), pd = mg_net_param_count(&m.d_a.net);
         printf("{\"impl\": \"mrigan\", \"recipe\": \"%s\", \"backend\": \"%s\", \"generator\": \"%s\", "
                "\"size\": %d, \"ngf\": %d, \"ndf\": %d, \"blocks\": %d, \"dropout\": %s, \"threads\": %d, "
                "\"warmup\": %d, \"iters\": %d, "
                "\"train_iter_s_median\": %.4f, \"train_iter_s_min\": %.4f, \"train_iter_s_max\": %.4f, "
                "\"g_forward_s_median\": %.5f, \"params_G\": %zu, \"params_D\": %zu, \"params_total\": %zu, "
-               "\"peak_rss_mb\": %.1f, ",
+               "\"peak_rss_mb\": %.1f, \"state_mb\": %.1f, \"cpu_user_s_per_iter\": %.4f, "
+               "\"cpu_sys_s_per_iter\": %.4f, \"sys_share\": %.4f, \"minor_faults_per_iter\": %.1f, ",
                o->recipe == RECIPE_STANDARD ? "standard" : "default", mg_backend_name(be),
                mg_generator_names[cfg.gen.kind], o->size, cfg.gen.ngf, cfg.ndf,
                cfg.gen.kind != MG_GEN_UNET ? cfg.gen.blocks : 0, cfg.gen.dropout ? "true" : "false",
                mg_backend_threads(be), o->warmup, o->iters, t[o->iters / 2], t[0], t[o->iters - 1], tf[o->iters / 2],
-               pg, pd, 2 * pg + 2 * pd, (double)ru.ru_maxrss / 1024.0);
+               pg, pd, 2 * pg + 2 * pd, (double)ru.ru_maxrss / 1024.0,
+               /* the training state: parameters, gradients and Adam's two moments */
+               4.0 * (double)(2 * pg + 2 * pd) * sizeof(float) / 1048576.0, user / o->iters, sys / o->iters,
+               user + sys > 0.0 ? sys / (user + sys) : 0.0, (double)(ru1.ru_minflt - ru0.ru_minflt) / o->iters);
         mg_memory_stats mem;
         mg_backend_memory(be, &mem);
         printf("\"device\": \"%s\", \"peak_tensor_mb\": %.1f, \"workspace_mb\": %.1f, \"ops_ms_per_iter\": {",
@@ -155,7 +166,8 @@ static int run(const bench_train_opts *o)
 
 int cmd_bench_train(int argc, char **argv)
 {
-    bench_train_opts o = {.generator = -1, .device = -1, .size = 128, .warmup = 2, .iters = 10, .dropout = true};
+    bench_train_opts o = {
+        .generator = -1, .device = -1, .size = 128, .warmup = 2, .iters = 10, .profile = 2, .dropout = true};
     app_option table[] = {
         APP_CHOICE("recipe", &o.recipe, RECIPE_CHOICES,
                    "standard: the PyTorch reference's (unet, ngf 64, ndf 64, transposed convolutions, cycle 10, "
@@ -168,6 +180,7 @@ int cmd_bench_train(int argc, char **argv)
         APP_FLAG("no-dropout", &o.dropout, false, "no dropout in the unet"),
         APP_INT("warmup", &o.warmup, 0, 1000, "untimed iterations first (2)"),
         APP_INT("iters", &o.iters, 1, 100000, "timed iterations (10)"),
+        APP_INT("profile", &o.profile, 0, 1000, "profiled iterations last, for the per-op times (2; 0: none)"),
         APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
         APP_CHOICE("backend", &o.backend, MG_BACKEND_CHOICES, "compute backend (default: auto)"),
         APP_INT("device", &o.device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
