@@ -2,7 +2,8 @@
  * variance from two passes (mean, then squared deviations), stats[2q] = mean and stats[2q + 1] = 1/std
  * of plane q. Sums are double-float pairs, added per work-item and then in a fixed tree, so results do
  * not vary between runs. The work-group size is a power of two. gamma and beta are read only when has_gamma
- * / has_beta. */
+ * / has_beta. With act, a leaky ReLU of slope `slope` (0: ReLU) follows in the same pass, and backward takes its
+ * slope at each pixel from the sign of the output y. */
 #pragma OPENCL FP_CONTRACT OFF
 
 #define DF(v) ((float2)((v), 0.0f))
@@ -11,7 +12,7 @@
 __kernel void instance_norm_fwd(__global const float *x, uint x_off, __global const float *gamma, uint gamma_off,
                                 int has_gamma, __global const float *beta, uint beta_off, int has_beta,
                                 __global float *y, uint y_off, __global float *stats, uint stats_off, int c,
-                                uint plane, float eps, __local float2 *scratch)
+                                uint plane, float eps, int act, float slope, __local float2 *scratch)
 {
     size_t q = get_group_id(0), lid = get_local_id(0), ls = get_local_size(0);
     __global const float *xp = x + x_off + q * plane;
@@ -28,8 +29,10 @@ __kernel void instance_norm_fwd(__global const float *x, uint x_off, __global co
     int ch = (int)(q % (size_t)c);
     float scale = has_gamma ? gamma[gamma_off + ch] * rstd : rstd, shift = has_beta ? beta[beta_off + ch] : 0.0f;
     __global float *yp = y + y_off + q * plane;
-    for (size_t i = lid; i < plane; i += ls)
-        yp[i] = (xp[i] - mean) * scale + shift;
+    for (size_t i = lid; i < plane; i += ls) {
+        float v = (xp[i] - mean) * scale + shift;
+        yp[i] = act && !(v > 0.0f) ? v * slope : v;
+    }
     if (lid == 0) {
         stats[stats_off + 2 * q] = mean;
         stats[stats_off + 2 * q + 1] = rstd;
@@ -42,14 +45,15 @@ __kernel void instance_norm_fwd(__global const float *x, uint x_off, __global co
 __kernel void instance_norm_bwd(__global const float *x, uint x_off, __global const float *gamma, uint gamma_off,
                                 int has_gamma, __global const float *dy, uint dy_off, __global const float *stats,
                                 uint stats_off, __global float *dx, uint dx_off, int want_dx, __global float *sums,
-                                int want_sums, int c, uint plane, __local float2 *scratch)
+                                int want_sums, int c, uint plane, __global const float *y, uint y_off, int act,
+                                float slope, __local float2 *scratch)
 {
     size_t q = get_group_id(0), lid = get_local_id(0), ls = get_local_size(0);
-    __global const float *xp = x + x_off + q * plane, *dyp = dy + dy_off + q * plane;
+    __global const float *xp = x + x_off + q * plane, *dyp = dy + dy_off + q * plane, *yp = y + y_off + q * plane;
     float mean = stats[stats_off + 2 * q], rstd = stats[stats_off + 2 * q + 1];
     float2 s_dy = DF(0.0f), s_dyx = DF(0.0f);
     for (size_t i = lid; i < plane; i += ls) {
-        float g = dyp[i], xhat = (xp[i] - mean) * rstd;
+        float g = act && !(yp[i] > 0.0f) ? dyp[i] * slope : dyp[i], xhat = (xp[i] - mean) * rstd;
         s_dy = df_add(s_dy, DF(g));
         s_dyx = df_add(s_dyx, DF(g * xhat));
     }
@@ -65,8 +69,8 @@ __kernel void instance_norm_bwd(__global const float *x, uint x_off, __global co
     float mg = gm * df_div(s_dy, (float)plane), mgx = gm * df_div(s_dyx, (float)plane);
     __global float *dxp = dx + dx_off + q * plane;
     for (size_t i = lid; i < plane; i += ls) {
-        float xhat = (xp[i] - mean) * rstd;
-        dxp[i] += rstd * (gm * dyp[i] - mg - xhat * mgx);
+        float xhat = (xp[i] - mean) * rstd, g = act && !(yp[i] > 0.0f) ? dyp[i] * slope : dyp[i];
+        dxp[i] += rstd * (gm * g - mg - xhat * mgx);
     }
 }
 

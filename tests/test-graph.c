@@ -252,6 +252,65 @@ static void test_backward_releases(mg_backend *be)
     report(before, "backward releases activation gradients as it goes; leaves keep theirs");
 }
 
+/* mg_instance_norm_relu is mg_leaky_relu (or mg_relu) after mg_instance_norm, fused: the same output and the same
+ * gradients of x, gamma and beta, bit for bit (the same float operations in the same order). */
+static void test_norm_relu_fused(mg_backend *be)
+{
+    int before = failures;
+    const int shape[4] = {2, 3, 9, 7};
+    mg_tensor *gamma, *beta;
+    MUST(mg_param_new(be, "gamma", 1, (const int[]){3}, &gamma));
+    MUST(mg_param_new(be, "beta", 1, (const int[]){3}, &beta));
+    fill_uniform(gamma, 61, 0.5f, 1.5f);
+    fill_uniform(beta, 62, -0.3f, 0.3f);
+    for (int k = 0; k < 2; k++) {
+        const float slope = k ? 0.2f : 0.0f;
+        float *out[2], *dx[2], *dg[2], *db[2];
+        for (int fused = 0; fused < 2; fused++) {
+            mg_graph *g;
+            MUST(mg_graph_new(be, &g));
+            mg_tensor *x = mg_graph_tensor(g, 4, shape, NULL), *r = mg_graph_tensor(g, 4, shape, NULL);
+            fill_uniform(x, 63, -1.0f, 1.0f);
+            fill_uniform(r, 64, -1.0f, 1.0f);
+            mg_tensor_set_requires_grad(x, true);
+            MUST(mg_tensor_zero_grad(gamma));
+            MUST(mg_tensor_zero_grad(beta));
+            mg_tensor *y = fused ? mg_instance_norm_relu(g, x, gamma, beta, 1e-5f, slope)
+                                 : mg_leaky_relu(g, mg_instance_norm(g, x, gamma, beta, 1e-5f), slope);
+            MUST(mg_graph_backward_from(g, y, r));
+            out[fused] = read_all(y);
+            dx[fused] = read_all(x->grad);
+            dg[fused] = read_all(gamma->grad);
+            db[fused] = read_all(beta->grad);
+            mg_graph_free(g);
+        }
+        const size_t n = (size_t)shape[0] * shape[1] * shape[2] * shape[3];
+        CHECK(memcmp(out[0], out[1], n * sizeof(float)) == 0, "slope %g: fused output differs", slope);
+        CHECK(memcmp(dx[0], dx[1], n * sizeof(float)) == 0, "slope %g: fused input gradient differs", slope);
+        CHECK(memcmp(dg[0], dg[1], 3 * sizeof(float)) == 0 && memcmp(db[0], db[1], 3 * sizeof(float)) == 0,
+              "slope %g: fused gamma / beta gradients differ", slope);
+        size_t negative = 0;
+        for (size_t i = 0; i < n; i++)
+            negative += out[1][i] < 0.0f;
+        CHECK(k ? negative > n / 4 : negative == 0, "slope %g: %zu negative outputs of %zu", slope, negative, n);
+        for (int f = 0; f < 2; f++) {
+            free(out[f]);
+            free(dx[f]);
+            free(dg[f]);
+            free(db[f]);
+        }
+    }
+    mg_graph *g;
+    MUST(mg_graph_new(be, &g));
+    mg_tensor *x = mg_graph_tensor(g, 4, shape, NULL);
+    CHECK(!mg_instance_norm_relu(g, x, NULL, NULL, 1e-5f, -0.1f) && strstr(mg_graph_error(g), "slope"),
+          "a negative slope was accepted");
+    mg_graph_free(g);
+    mg_tensor_free(gamma);
+    mg_tensor_free(beta);
+    report(before, "instance_norm_relu: the output and gradients of leaky_relu(instance_norm), bit for bit");
+}
+
 /* Freeing a graph frees its activations; a reused graph allocates nothing after its first step. */
 static void test_memory(mg_backend *be)
 {
@@ -550,6 +609,7 @@ int main(int argc, char **argv)
     test_frozen(be);
     test_backward_twice(be);
     test_backward_releases(be);
+    test_norm_relu_fused(be);
     test_memory(be);
     test_errors(be);
     test_bilinear_values(be);

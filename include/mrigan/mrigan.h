@@ -203,6 +203,10 @@ mg_tensor *mg_upsample2d(mg_graph *g, mg_tensor *x, int factor);
 mg_tensor *mg_bilinear2d(mg_graph *g, mg_tensor *x, int factor);
 /* InstanceNorm2d: per (n, c) plane, biased variance; gamma and beta [C] or both NULL. */
 mg_tensor *mg_instance_norm(mg_graph *g, mg_tensor *x, mg_tensor *gamma, mg_tensor *beta, float eps);
+/* mg_leaky_relu(mg_instance_norm(x, ...), slope) (slope 0: mg_relu) as one op, the same values: the normalised
+ * tensor before the activation is never stored (backward takes the activation's slope from the output's sign and
+ * normalises x again from the saved statistics), one pass over memory less each way. slope in [0, 1]. */
+mg_tensor *mg_instance_norm_relu(mg_graph *g, mg_tensor *x, mg_tensor *gamma, mg_tensor *beta, float eps, float slope);
 mg_tensor *mg_relu(mg_graph *g, mg_tensor *x);
 mg_tensor *mg_leaky_relu(mg_graph *g, mg_tensor *x, float slope);
 mg_tensor *mg_tanh(mg_graph *g, mg_tensor *x);

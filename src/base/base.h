@@ -24,6 +24,8 @@ typedef struct mg_op_params {
     int shift[2]; /* shift2d: x, y */
     int box[4];   /* shift2d: the filled box's x0, y0, x1, y1 (x1, y1 excluded; empty when x0 >= x1 or y0 >= y1) */
     float f;      /* leaky_relu slope, instance_norm eps, dropout p, scale factor, ngf_map eps, shift2d fill */
+    bool act;     /* instance_norm: a leaky ReLU of slope `slope` (0: ReLU) applied to its output in the same pass */
+    float slope;
     int factor;   /* upsample2d, bilinear2d: the integer scale */
     uint64_t key; /* dropout: the mask stream's key */
 } mg_op_params;

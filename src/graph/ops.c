@@ -221,7 +221,8 @@ mg_tensor *mg_bilinear2d(mg_graph *g, mg_tensor *x, int factor)
     return upsample_emit(g, MG_OP_BILINEAR2D, x, factor);
 }
 
-mg_tensor *mg_instance_norm(mg_graph *g, mg_tensor *x, mg_tensor *gamma, mg_tensor *beta, float eps)
+static mg_tensor *norm_emit(mg_graph *g, mg_tensor *x, mg_tensor *gamma, mg_tensor *beta, float eps, bool act,
+                            float slope)
 {
     const mg_op op = MG_OP_INSTANCE_NORM;
     mg_tensor *src[3] = {x, gamma, beta};
@@ -237,8 +238,20 @@ mg_tensor *mg_instance_norm(mg_graph *g, mg_tensor *x, mg_tensor *gamma, mg_tens
     if (!(eps > 0.0f))
         return mg_graph_fail(g, mg_error(MG_ERR_ARG, "instance_norm: eps must be positive"));
     int stats[1] = {2 * x->shape[0] * x->shape[1]}; /* mean and 1/std per plane */
-    mg_op_params prm = {.f = eps};
+    if (act && !(slope >= 0.0f && slope <= 1.0f))   /* a negative slope would hide the sign backward reads */
+        return mg_graph_fail(g, mg_error(MG_ERR_ARG, "instance_norm: activation slope %g is not in [0, 1]", slope));
+    mg_op_params prm = {.f = eps, .act = act, .slope = slope};
     return op_emit(g, op, op_like(g, x), src, 3, &prm, mg_graph_new_tensor(g, 1, stats));
+}
+
+mg_tensor *mg_instance_norm(mg_graph *g, mg_tensor *x, mg_tensor *gamma, mg_tensor *beta, float eps)
+{
+    return norm_emit(g, x, gamma, beta, eps, false, 0.0f);
+}
+
+mg_tensor *mg_instance_norm_relu(mg_graph *g, mg_tensor *x, mg_tensor *gamma, mg_tensor *beta, float eps, float slope)
+{
+    return norm_emit(g, x, gamma, beta, eps, true, slope);
 }
 
 mg_tensor *mg_concat(mg_graph *g, mg_tensor *a, mg_tensor *b)

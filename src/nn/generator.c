@@ -95,12 +95,14 @@ static mg_tensor *unet_forward(mg_graph *g, const mg_generator *gen, mg_tensor *
 {
     const mg_gen_config *c = &gen->cfg;
     const int depth = c->depth;
+    /* feats[i]: level i's encoder output after its leaky ReLU, which both the next level and the skip read (the
+     * innermost level's is never used: the decoder starts from its plain output) */
     mg_tensor *feats[MG_UNET_MAX_DEPTH];
     for (int i = 0; i < depth; i++) {
-        x = gen_conv_pad1(g, c, i == 0 ? x : mg_leaky_relu(g, x, 0.2f), gen->w[i], gen->b[i], 2);
-        if (i > 0 && i < depth - 1)
-            x = mg_instance_norm(g, x, NULL, NULL, 1e-5f);
-        feats[i] = x;
+        x = gen_conv_pad1(g, c, i == 0 ? x : feats[i - 1], gen->w[i], gen->b[i], 2);
+        if (i == depth - 1)
+            break;
+        feats[i] = i > 0 ? mg_instance_norm_relu(g, x, NULL, NULL, 1e-5f, 0.2f) : mg_leaky_relu(g, x, 0.2f);
     }
     for (int i = depth - 1; i >= 0; i--) {
         mg_tensor *u =
@@ -112,7 +114,7 @@ static mg_tensor *unet_forward(mg_graph *g, const mg_generator *gen, mg_tensor *
         u = mg_instance_norm(g, u, NULL, NULL, 1e-5f);
         if (c->dropout && i >= 4 && i < depth - 1)
             u = mg_dropout(g, u, 0.5f);
-        x = mg_concat(g, mg_leaky_relu(g, feats[i - 1], 0.2f), u);
+        x = mg_concat(g, feats[i - 1], u);
     }
     return NULL; /* not reached: depth >= 1 */
 }
@@ -179,7 +181,7 @@ static mg_status resnet_layers(mg_backend *be, mg_generator *gen, bool skip)
 static mg_status resnet_build(mg_backend *be, mg_generator *gen) { return resnet_layers(be, gen, false); }
 static mg_status resnet_skip_build(mg_backend *be, mg_generator *gen) { return resnet_layers(be, gen, true); }
 
-static mg_tensor *norm_relu(mg_graph *g, mg_tensor *x) { return mg_relu(g, mg_instance_norm(g, x, NULL, NULL, 1e-5f)); }
+static mg_tensor *norm_relu(mg_graph *g, mg_tensor *x) { return mg_instance_norm_relu(g, x, NULL, NULL, 1e-5f, 0.0f); }
 
 /* Every channel of x [N,C,H,W] blurred by [1 2 1] x [1 2 1] / 16, the edges reflected: one convolution by a constant
  * block-diagonal kernel (C times the multiply-adds a per-channel blur needs, about a tenth more for the default

@@ -50,9 +50,7 @@ mg_tensor *mg_discriminator_forward(mg_graph *g, const mg_discriminator *d, mg_t
 {
     for (int i = 0; i < 4; i++) {
         x = patchgan_conv(g, d, x, i);
-        if (i > 0)
-            x = mg_instance_norm(g, x, NULL, NULL, 1e-5f);
-        x = mg_leaky_relu(g, x, 0.2f);
+        x = i > 0 ? mg_instance_norm_relu(g, x, NULL, NULL, 1e-5f, 0.2f) : mg_leaky_relu(g, x, 0.2f);
     }
     return patchgan_conv(g, d, x, 4);
 }

@@ -3,6 +3,7 @@
  * (col = W^T * x, y = col2im(col)). One sample at a time, and within a sample one band of output rows
  * at a time, so the column workspace stays under CONV_WORK_FLOATS whatever the layer's size (a 7x7
  * conv at 256x256 with 64 channels would otherwise need an 800 MB column matrix). */
+#include <stddef.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -25,6 +26,20 @@ typedef struct col_args {
     float *col;
 } col_args;
 
+/* The output columns ox whose input column ox * sw - pw + j lies inside the image: [*lo, *hi). */
+static void col_span(const conv_geom *g, int j, int *lo, int *hi)
+{
+    int first = g->pw - j, last = g->w - 1 + g->pw - j; /* ox * sw must lie in [first, last] */
+    *lo = first <= 0 ? 0 : (first + g->sw - 1) / g->sw;
+    *hi = last < 0 ? 0 : last / g->sw + 1;
+    if (*hi > g->ow)
+        *hi = g->ow;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* Rows of the column matrix: the padding's zeros around one copy (stride 1) or gather (stride 2) per output row,
+ * with no test per element: this loop is all that stands between a layer and its GEMM. */
 static void im2col_rows(void *p, size_t r0, size_t r1)
 {
     const col_args *a = p;
@@ -32,7 +47,8 @@ static void im2col_rows(void *p, size_t r0, size_t r1)
     const size_t cols = (size_t)(g->y1 - g->y0) * g->ow;
     for (size_t r = r0; r < r1; r++) {
         int j = (int)(r % (size_t)g->kw), i = (int)(r / (size_t)g->kw % (size_t)g->kh);
-        int c = (int)(r / ((size_t)g->kw * g->kh));
+        int c = (int)(r / ((size_t)g->kw * g->kh)), lo, hi;
+        col_span(g, j, &lo, &hi);
         const float *plane = a->img + (size_t)c * g->h * g->w;
         float *out = a->col + r * cols;
         for (int oy = g->y0; oy < g->y1; oy++, out += g->ow) {
@@ -41,11 +57,15 @@ static void im2col_rows(void *p, size_t r0, size_t r1)
                 memset(out, 0, (size_t)g->ow * sizeof *out);
                 continue;
             }
-            const float *row = plane + (size_t)iy * g->w;
-            for (int ox = 0; ox < g->ow; ox++) {
-                int ix = ox * g->sw - g->pw + j;
-                out[ox] = ix >= 0 && ix < g->w ? row[ix] : 0.0f;
-            }
+            const float *row = plane + (size_t)iy * g->w; /* output column ox reads row[ox * sw + shift] */
+            const ptrdiff_t shift = j - g->pw;
+            memset(out, 0, (size_t)lo * sizeof *out);
+            if (g->sw == 1)
+                memcpy(out + lo, row + lo + shift, (size_t)(hi - lo) * sizeof *out);
+            else
+                for (int ox = lo; ox < hi; ox++)
+                    out[ox] = row[(ptrdiff_t)ox * g->sw + shift];
+            memset(out + hi, 0, (size_t)(g->ow - hi) * sizeof *out);
         }
     }
 }
@@ -60,17 +80,21 @@ static void col2im_planes(void *p, size_t c0, size_t c1)
         float *plane = (float *)a->img + c * plane_len;
         for (int i = 0; i < g->kh; i++) {
             for (int j = 0; j < g->kw; j++) {
+                int lo, hi;
+                col_span(g, j, &lo, &hi);
+                const ptrdiff_t shift = j - g->pw;
                 const float *in = a->col + ((c * g->kh + i) * g->kw + j) * cols;
                 for (int oy = g->y0; oy < g->y1; oy++, in += g->ow) {
                     int iy = oy * g->sh - g->ph + i;
                     if (iy < 0 || iy >= g->h)
                         continue;
                     float *row = plane + (size_t)iy * g->w;
-                    for (int ox = 0; ox < g->ow; ox++) {
-                        int ix = ox * g->sw - g->pw + j;
-                        if (ix >= 0 && ix < g->w)
-                            row[ix] += in[ox];
-                    }
+                    if (g->sw == 1)
+                        for (int ox = lo; ox < hi; ox++)
+                            row[ox + shift] += in[ox];
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            row[(ptrdiff_t)ox * g->sw + shift] += in[ox];
                 }
             }
         }
@@ -188,13 +212,6 @@ typedef struct narrow_args {
     float *y, *dx, *dw;
 } narrow_args;
 
-/* Output columns ox whose input column ox - pw + j lies inside the image. */
-static void narrow_span(const conv_geom *g, int j, int *lo, int *hi)
-{
-    *lo = g->pw - j > 0 ? g->pw - j : 0;
-    *hi = g->w + g->pw - j < g->ow ? g->w + g->pw - j : g->ow;
-}
-
 /* Items are output rows (sample, oy). */
 static void narrow_fwd_rows(void *p, size_t q0, size_t q1)
 {
@@ -215,7 +232,7 @@ static void narrow_fwd_rows(void *p, size_t q0, size_t q1)
                     const float *wk = a->w + (((size_t)o * g->c + c) * g->kh + i) * g->kw;
                     for (int j = 0; j < g->kw; j++) {
                         int lo, hi, shift = j - g->pw;
-                        narrow_span(g, j, &lo, &hi);
+                        col_span(g, j, &lo, &hi);
                         const float wv = wk[j];
                         for (int ox = lo; ox < hi; ox++)
                             yrow[ox] += wv * xrow[ox + shift];
@@ -238,7 +255,7 @@ static void narrow_dx_planes(void *p, size_t q0, size_t q1)
                 for (int j = 0; j < g->kw; j++) {
                     const float wv = a->w[(((size_t)o * g->c + c) * g->kh + i) * g->kw + j];
                     int lo, hi, shift = j - g->pw;
-                    narrow_span(g, j, &lo, &hi);
+                    col_span(g, j, &lo, &hi);
                     for (int oy = 0; oy < g->oh; oy++) {
                         int iy = oy - g->ph + i;
                         if (iy < 0 || iy >= g->h)
@@ -276,7 +293,7 @@ static void narrow_dw_pairs(void *p, size_t q0, size_t q1)
         for (int i = 0; i < g->kh; i++)
             for (int j = 0; j < g->kw; j++) {
                 int lo, hi, shift = j - g->pw;
-                narrow_span(g, j, &lo, &hi);
+                col_span(g, j, &lo, &hi);
                 double acc = 0.0;
                 for (int s = 0; s < a->n; s++)
                     for (int oy = 0; oy < g->oh; oy++) {

@@ -1,5 +1,7 @@
 /* Instance normalisation on the CPU: statistics per (n, c) plane in double precision, biased
- * variance, as torch.nn.functional.instance_norm. aux holds mean and 1/std per plane for backward. */
+ * variance, as torch.nn.functional.instance_norm. aux holds mean and 1/std per plane for backward.
+ * With p.act, a leaky ReLU of slope p.slope follows in the same pass; backward reads its slope at each pixel from
+ * the output's sign (slope >= 0 keeps it) and x's normalised value from x and the statistics. */
 #include <math.h>
 
 #include "cpu.h"
@@ -10,6 +12,8 @@ typedef struct norm_args {
     int n, c;
     size_t plane;
     float eps;
+    bool act;
+    float slope;
 } norm_args;
 
 static void norm_fwd_planes(void *p, size_t q0, size_t q1)
@@ -28,8 +32,16 @@ static void norm_fwd_planes(void *p, size_t q0, size_t q1)
         float m = (float)mean;
         size_t ch = q % (size_t)a->c;
         float scale = a->gamma ? a->gamma[ch] * rstd : rstd, shift = a->beta ? a->beta[ch] : 0.0f;
-        for (size_t i = 0; i < a->plane; i++)
-            y[i] = (x[i] - m) * scale + shift;
+        if (a->act) {
+            const float slope = a->slope;
+            for (size_t i = 0; i < a->plane; i++) {
+                float v = (x[i] - m) * scale + shift;
+                y[i] = v > 0.0f ? v : v * slope;
+            }
+        } else {
+            for (size_t i = 0; i < a->plane; i++)
+                y[i] = (x[i] - m) * scale + shift;
+        }
         a->stats[2 * q] = m;
         a->stats[2 * q + 1] = rstd;
     }
@@ -47,13 +59,15 @@ static void norm_bwd_channels(void *p, size_t c0, size_t c1)
         double dgamma = 0.0, dbeta = 0.0;
         for (int n = 0; n < a->n; n++) {
             size_t q = (size_t)n * a->c + ch;
-            const float *x = a->x + q * a->plane, *dy = a->dy + q * a->plane;
+            const float *x = a->x + q * a->plane, *dy = a->dy + q * a->plane, *y = a->y + q * a->plane;
+            const float slope = a->slope;
             float mean = a->stats[2 * q], rstd = a->stats[2 * q + 1];
             double s_dy = 0.0, s_dy_xhat = 0.0;
             for (size_t i = 0; i < a->plane; i++) {
                 double xhat = (double)(x[i] - mean) * rstd;
-                s_dy += dy[i];
-                s_dy_xhat += dy[i] * xhat;
+                float g = a->act && !(y[i] > 0.0f) ? dy[i] * slope : dy[i];
+                s_dy += g;
+                s_dy_xhat += g * xhat;
             }
             dgamma += s_dy_xhat;
             dbeta += s_dy;
@@ -62,8 +76,8 @@ static void norm_bwd_channels(void *p, size_t c0, size_t c1)
             float *dx = a->dx + q * a->plane;
             float mg = (float)(gm * s_dy * inv), mgx = (float)(gm * s_dy_xhat * inv);
             for (size_t i = 0; i < a->plane; i++) {
-                float xhat = (x[i] - mean) * rstd;
-                dx[i] += rstd * (gm * dy[i] - mg - xhat * mgx);
+                float xhat = (x[i] - mean) * rstd, g = a->act && !(y[i] > 0.0f) ? dy[i] * slope : dy[i];
+                dx[i] += rstd * (gm * g - mg - xhat * mgx);
             }
         }
         if (a->dgamma)
@@ -86,6 +100,8 @@ static norm_args norm_args_of(const mg_node *n)
         .c = x->shape[1],
         .plane = (size_t)x->shape[2] * x->shape[3],
         .eps = n->p.f,
+        .act = n->p.act,
+        .slope = n->p.slope,
     };
 }
 

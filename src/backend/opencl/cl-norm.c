@@ -24,11 +24,13 @@ mg_status cl_instance_norm_fwd(void *ctx, mg_node *n)
     buf_or(beta, x, &bb, &bo);
     cl_int has_gamma = gamma != NULL, has_beta = beta != NULL, ch = x->shape[1];
     cl_uint plane = (cl_uint)((size_t)x->shape[2] * x->shape[3]);
-    float eps = n->p.f;
+    float eps = n->p.f, slope = n->p.slope;
+    cl_int act = n->p.act;
     size_t ls = cl_local_size(c, FAMILY, "instance_norm_fwd"), planes = (size_t)x->shape[0] * x->shape[1];
-    return cl_call(c, FAMILY, "instance_norm_fwd", planes * ls, ls, 16, CL_ARG(xb), CL_ARG(xo), CL_ARG(gb), CL_ARG(go),
+    return cl_call(c, FAMILY, "instance_norm_fwd", planes * ls, ls, 18, CL_ARG(xb), CL_ARG(xo), CL_ARG(gb), CL_ARG(go),
                    CL_ARG(has_gamma), CL_ARG(bb), CL_ARG(bo), CL_ARG(has_beta), CL_ARG(yb), CL_ARG(yo), CL_ARG(sb),
-                   CL_ARG(so), CL_ARG(ch), CL_ARG(plane), CL_ARG(eps), 2 * ls * sizeof(float), (const void *)NULL);
+                   CL_ARG(so), CL_ARG(ch), CL_ARG(plane), CL_ARG(eps), CL_ARG(act), CL_ARG(slope),
+                   2 * ls * sizeof(float), (const void *)NULL);
 }
 
 /* dgamma / dbeta from the per-plane sums in `sums`. */
@@ -63,12 +65,15 @@ mg_status cl_instance_norm_bwd(void *ctx, mg_node *n)
     cl_uint xo = cl_off(x), dyo = cl_off(dy), so = cl_off(st), go, dxo;
     buf_or(gamma, x, &gb, &go);
     buf_or(want_dx ? x->grad : NULL, x, &dxb, &dxo);
-    cl_int has_gamma = gamma != NULL, ch = x->shape[1];
-    cl_uint plane = (cl_uint)((size_t)x->shape[2] * x->shape[3]);
-    mg_status s = cl_call(c, FAMILY, "instance_norm_bwd", planes * ls, ls, 17, CL_ARG(xb), CL_ARG(xo), CL_ARG(gb),
-                          CL_ARG(go), CL_ARG(has_gamma), CL_ARG(dyb), CL_ARG(dyo), CL_ARG(sb), CL_ARG(so), CL_ARG(dxb),
-                          CL_ARG(dxo), CL_ARG(want_dx), CL_ARG(sums), CL_ARG(want_sums), CL_ARG(ch), CL_ARG(plane),
-                          2 * ls * sizeof(float), (const void *)NULL);
+    cl_int has_gamma = gamma != NULL, ch = x->shape[1], act = n->p.act;
+    cl_uint plane = (cl_uint)((size_t)x->shape[2] * x->shape[3]), yo = cl_off(n->dst);
+    cl_mem yb = cl_buf(n->dst);
+    float slope = n->p.slope;
+    mg_status s =
+        cl_call(c, FAMILY, "instance_norm_bwd", planes * ls, ls, 21, CL_ARG(xb), CL_ARG(xo), CL_ARG(gb), CL_ARG(go),
+                CL_ARG(has_gamma), CL_ARG(dyb), CL_ARG(dyo), CL_ARG(sb), CL_ARG(so), CL_ARG(dxb), CL_ARG(dxo),
+                CL_ARG(want_dx), CL_ARG(sums), CL_ARG(want_sums), CL_ARG(ch), CL_ARG(plane), CL_ARG(yb), CL_ARG(yo),
+                CL_ARG(act), CL_ARG(slope), 2 * ls * sizeof(float), (const void *)NULL);
     if (s != MG_OK || !want_sums)
         return s;
     return affine_grad(c, n, sums);
