@@ -57,8 +57,8 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ), $model, $(nproc) cores, $threads threads, $
 "$bin" devices | sed -n '/^processor:/,/GEMM/s/^ */# /p'
 [ "$have_ref" = 1 ] && echo "# reference: PyTorch $("$py" -c 'import torch; print(torch.__version__)')"
 
-# field NAME: the number after "NAME": on the line read
-field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" | head -n 1; }
+# field NAME: the number after "NAME": on each line read
+field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p"; }
 # median of the numbers on stdin, one per line ("-" for none)
 median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
                                                 else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
