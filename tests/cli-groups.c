@@ -492,6 +492,10 @@ void test_validation(void)
     rc = mrigan("train", "--resume", out, ARGS_SPLICE, cpu_opts, NULL);
     REQUIRE(chdir(tmp_dir) == 0, "chdir back");
     CHECK(rc == 0, "--resume from another working folder exited with %d", rc);
+    /* the last line says where the time went, validation included */
+    const char *spent = last_err ? strstr(last_err, "%, validation ") : NULL;
+    CHECK(spent && strstr(last_err, "s: iterations ") && atof(spent + strlen("%, validation ")) > 0.0,
+          "train's time line: %.300s", last_err ? last_err : "(none)");
     int rows = 0, best = val_best_epoch(tp("V/val.csv"), &rows);
     CHECK(rows == 3, "val.csv has %d rows, expected one per epoch (3)", rows);
     CHECK(data_lines(tp("V/epochs.csv")) == 3, "epochs.csv has %d rows, expected 3", data_lines(tp("V/epochs.csv")));

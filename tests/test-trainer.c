@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mrigan/blas.h"
@@ -174,15 +175,28 @@ static void test_events(void)
     settings_small(&s, tmp_path("events"));
     tally y = {0};
     mg_trainer *t;
+    struct timespec w0, w1;
+    clock_gettime(CLOCK_MONOTONIC, &w0);
     MUST(mg_trainer_new(&s, be, &(mg_trainer_hooks){.on_event = on_event, .user = &y}, &t));
     mg_train_info in;
     mg_trainer_info(t, &in);
     int n_iter = in.n_iter;
+    CHECK(in.seconds_setup > 0.0 && in.seconds_steps == 0.0 && in.seconds_outputs == 0.0,
+          "a new trainer's time: setup %g, steps %g, outputs %g", in.seconds_setup, in.seconds_steps,
+          in.seconds_outputs);
     CHECK(n_iter == 24 && in.epoch == 1 && in.iteration == 0 && in.saved_iteration == -1, "a new run: %d iterations",
           n_iter);
     mg_train_end why;
     MUST(mg_trainer_run(t, &why));
+    clock_gettime(CLOCK_MONOTONIC, &w1);
     mg_trainer_info(t, &in);
+    /* the time accounted for: each part once, all of them within the time the calls took */
+    double wall = (double)(w1.tv_sec - w0.tv_sec) + 1e-9 * (double)(w1.tv_nsec - w0.tv_nsec);
+    double sum = in.seconds_setup + in.seconds_steps + in.seconds_validation + in.seconds_outputs;
+    CHECK(in.seconds_steps > 0.0 && in.seconds_outputs > 0.0 && in.seconds_validation == 0.0 && sum <= wall &&
+              sum > 0.5 * wall,
+          "time: setup %g, steps %g, validation %g, outputs %g, of %g s", in.seconds_setup, in.seconds_steps,
+          in.seconds_validation, in.seconds_outputs, wall);
     CHECK(why == MG_TRAIN_FINISHED && in.finished && in.iteration == 2L * n_iter && in.n_epochs == 2,
           "the run ends finished after both epochs: why %d, iteration %ld", (int)why, in.iteration);
     CHECK(y.n[MG_TRAIN_BEGIN] == 1 && y.n[MG_TRAIN_ITERATION] == 2 * n_iter && y.n[MG_TRAIN_EPOCH] == 2 &&

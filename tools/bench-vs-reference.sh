@@ -82,6 +82,8 @@ while [ "$r" -le "$rounds" ]; do
 done
 
 of() { [ -f "$tmp/$1" ] && field "$2" <"$tmp/$1" | median || echo "-"; }
+# fmt FORMAT VALUE: printf's rendering of a number, "-" kept
+fmt() { awk -v f="$1" -v v="$2" 'BEGIN { if (v == "-") print "-"; else printf f "\n", v }'; }
 echo "| configuration | mrigan s/it | PyTorch s/it | mrigan / PyTorch | peak RSS MB, mrigan / PyTorch |" \
     "mrigan peak tensors / state MB | system time share | page faults / it |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
@@ -90,11 +92,11 @@ while IFS='|' read -r label mopts ropts; do
     m=$(of "$label.mrigan" train_iter_s_median) p=$(of "$label.torch" train_iter_s_median)
     ratio=$(awk -v a="$m" -v b="$p" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }')
     sys=$(of "$label.mrigan" sys_share)
-    printf '| %s | %s | %s | %s | %s / %s | %s / %s | %s | %s |\n' "$label" "$m" "$p" "$ratio" \
-        "$(of "$label.mrigan" peak_rss_mb)" "$(of "$label.torch" peak_rss_mb)" \
-        "$(of "$label.mrigan" peak_tensor_mb)" "$(of "$label.mrigan" state_mb)" \
+    printf '| %s | %s | %s | %s | %s / %s | %s / %s | %s | %s |\n' "$label" "$(fmt %.3f "$m")" "$(fmt %.3f "$p")" \
+        "$ratio" "$(fmt %.0f "$(of "$label.mrigan" peak_rss_mb)")" "$(fmt %.0f "$(of "$label.torch" peak_rss_mb)")" \
+        "$(fmt %.0f "$(of "$label.mrigan" peak_tensor_mb)")" "$(fmt %.0f "$(of "$label.mrigan" state_mb)")" \
         "$(awk -v s="$sys" 'BEGIN { if (s == "-") print "-"; else printf "%.1f%%", 100 * s }')" \
-        "$(of "$label.mrigan" minor_faults_per_iter)"
+        "$(fmt %.0f "$(of "$label.mrigan" minor_faults_per_iter)")"
 done <"$tmp/configs"
 one=$(of unet256-1thread.mrigan train_iter_s_median) two=$(of unet256.mrigan train_iter_s_median)
 awk -v a="$one" -v b="$two" -v t="$threads" 'BEGIN { if (a > 0 && b > 0)

@@ -220,6 +220,10 @@ typedef struct mg_train_info {
     const mg_val_result *val;
     bool val_paired;
     const mg_val_result *identity; /* paired validation: the inputs scored as they are (score NaN); else NULL */
+    /* Where this trainer's wall-clock time went, in seconds: creating or resuming it (data, model, the folder),
+     * the iterations (drawing the samples included), validation, and the rest of the epochs' ends and saves
+     * (samples, checkpoints, CSV rows, and what the callback renders on their events: loss.png, the report). */
+    double seconds_setup, seconds_steps, seconds_validation, seconds_outputs;
 } mg_train_info;
 
 void mg_trainer_info(const mg_trainer *t, mg_train_info *out);

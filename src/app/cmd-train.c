@@ -196,6 +196,19 @@ static void on_signal(int sig)
         mg_trainer_stop(t);
 }
 
+/* Where this invocation's time went: the iterations against validation and the run's other outputs. */
+static void train_print_time(const mg_train_info *in)
+{
+    double all = in->seconds_setup + in->seconds_steps + in->seconds_validation + in->seconds_outputs;
+    if (!(all > 0.0))
+        return;
+    fprintf(stderr,
+            "mrigan train: %.0f s: iterations %.1f%%, validation %.1f%%, samples, checkpoints and the report %.1f%%, "
+            "setting up %.1f%%\n",
+            all, 100.0 * in->seconds_steps / all, 100.0 * in->seconds_validation / all,
+            100.0 * in->seconds_outputs / all, 100.0 * in->seconds_setup / all);
+}
+
 /* What the trainer ran into, as an exit code: 130/143 for a signal, 0 when it finished or stopped as asked. */
 static int train_finish(mg_trainer *t, mg_status s, mg_train_end why, int sig, train_view *v)
 {
@@ -216,8 +229,10 @@ static int train_finish(mg_trainer *t, mg_status s, mg_train_end why, int sig, t
                     "mrigan train: final adversarial loss %.4f: among runs of other seeds, mrigan pick keeps the "
                     "lowest\n",
                     adv);
+        train_print_time(&in);
         return 0;
     }
+    train_print_time(&in);
     fprintf(stderr,
             "mrigan train: %s after %d iteration%s; saved %s/latest.ckpt at epoch %d, iteration %ld. Continue with: "
             "mrigan train --resume %s\n",

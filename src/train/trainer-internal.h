@@ -149,6 +149,8 @@ struct mg_trainer {
     double last_step_end; /* when the last iteration ended */
     end_stage end_stage;  /* of the epoch whose iterations have all run */
     double end_seconds, end_s_per_it;
+    /* where this trainer's wall-clock time went (mg_train_info's seconds_*) */
+    double time_setup, time_steps, time_val, time_outputs;
     bool in_epoch_end;    /* its end is being written (the callback may be running) */
     bool in_run;          /* mg_trainer_run is running */
     bool in_callback;     /* the hooks' callback is running: no run, step or save from there */

@@ -71,14 +71,21 @@ mg_status mg_trainer_save(mg_trainer *t)
                         t->st.epoch);
     if (trainer_end_pending(t)) /* a state no resume could take: write the epoch's end first, which saves */
         return mg_trainer_step(t);
-    return t->saved_iteration == t->st.iteration ? MG_OK : trainer_save_as(t, "latest.ckpt", true, t->st.epoch);
+    if (t->saved_iteration == t->st.iteration)
+        return MG_OK;
+    const double t0 = mg_now_s();
+    mg_status s = trainer_save_as(t, "latest.ckpt", true, t->st.epoch);
+    t->time_outputs += mg_now_s() - t0;
+    return s;
 }
 
 /* Validation of the finished epoch: its scores into val.csv and the history (then stage END_VALIDATED). */
 static mg_status trainer_validate(mg_trainer *t, int epoch)
 {
     mg_val_result r;
+    const double t0 = mg_now_s();
     mg_status s = val_run(&t->m, &t->val, t->o.best_metric, &r);
+    t->time_val += mg_now_s() - t0;
     if (s != MG_OK)
         return mg_error(s, "validation: %s", mg_last_error());
     if (t->val.paired && !t->identity_written) { /* the baseline the report draws beside the curves */
@@ -202,6 +209,7 @@ static mg_status trainer_end_stages(mg_trainer *t, int finished)
 static mg_status trainer_end_epoch(mg_trainer *t)
 {
     const mg_train_settings *o = &t->o;
+    const double t0 = mg_now_s(), val0 = t->time_val;
     int finished = t->st.epoch;
     t->in_epoch_end = true;
     mg_status s = trainer_end_stages(t, finished);
@@ -220,6 +228,7 @@ static mg_status trainer_end_epoch(mg_trainer *t)
     t->in_epoch_end = false;
     if (s == MG_OK)
         trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_EPOCH_END, .epoch = finished});
+    t->time_outputs += mg_now_s() - t0 - (t->time_val - val0);
     return s;
 }
 
@@ -283,6 +292,7 @@ mg_status mg_trainer_step(mg_trainer *t)
     t->iterations_run++;
     t->run_iterations += t->in_run;
     t->last_step_end = mg_now_s();
+    t->time_steps += t->last_step_end - ts;
     trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_ITERATION,
                                       .iter_in_epoch = k + 1,
                                       .losses = v,
@@ -291,9 +301,11 @@ mg_status mg_trainer_step(mg_trainer *t)
         return trainer_end_epoch(t);
     /* Periodic saves keep what a kill -9 or a power cut loses to N iterations; keyed by the global iteration
      * so that a resumed run saves where the uninterrupted one would. A stop saves anyway (mg_trainer_run). */
-    if (!trainer_stopping(t) && o->save_every_iterations > 0 && t->st.iteration % o->save_every_iterations == 0)
-        return trainer_save_as(t, "latest.ckpt", true, t->st.epoch);
-    return MG_OK;
+    if (!trainer_stopping(t) && o->save_every_iterations > 0 && t->st.iteration % o->save_every_iterations == 0) {
+        s = trainer_save_as(t, "latest.ckpt", true, t->st.epoch);
+        t->time_outputs += mg_now_s() - t->last_step_end;
+    }
+    return s;
 }
 
 mg_status mg_trainer_run(mg_trainer *t, mg_train_end *why)

@@ -261,6 +261,7 @@ static mg_status trainer_profiles(mg_trainer *t)
 
 mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_trainer_hooks *hooks, mg_trainer **out)
 {
+    const double t0 = mg_now_s();
     *out = NULL;
     mg_status st = mg_train_settings_check(s);
     if (st == MG_OK && !s->out)
@@ -298,6 +299,7 @@ mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_tr
         mg_trainer_free(t);
         return st;
     }
+    t->time_setup = mg_now_s() - t0;
     *out = t;
     return MG_OK;
 }
@@ -350,6 +352,7 @@ static mg_status trainer_load(mg_trainer *t, const mg_ckpt *c)
 mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_backend *be,
                             const mg_trainer_hooks *hooks, mg_trainer **out)
 {
+    const double t0 = mg_now_s();
     *out = NULL;
     char path[4200];
     mg_status s = mg_trainer_check_resume(dir);
@@ -394,6 +397,7 @@ mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_b
         mg_trainer_free(t);
         return s;
     }
+    t->time_setup = mg_now_s() - t0;
     *out = t;
     return MG_OK;
 }
@@ -452,6 +456,10 @@ void mg_trainer_info(const mg_trainer *t, mg_train_info *out)
         .val = t->val_hist.items,
         .val_paired = t->have_val ? t->val.paired : t->val_hist.paired,
         .identity = t->identity_written ? &t->identity : NULL,
+        .seconds_setup = t->time_setup,
+        .seconds_steps = t->time_steps,
+        .seconds_validation = t->time_val,
+        .seconds_outputs = t->time_outputs,
     };
 }
 
