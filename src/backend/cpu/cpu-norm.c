@@ -17,8 +17,8 @@ typedef struct norm_args {
 } norm_args;
 
 /* A plane's sums run in NORM_LANES interleaved double partial sums, added pairwise at the end: independent chains
- * that the compiler vectorises, where one running sum waits on every addition (a third of the default network's
- * iteration went into these loops); one thread sums a plane, so the order is the same on every thread count. */
+ * that the compiler vectorises, where one running sum waits on every addition; one thread sums a plane, so the order
+ * is the same on every thread count. */
 #define NORM_LANES 8
 
 static double norm_lanes_total(const double *part)
@@ -45,10 +45,9 @@ static double norm_sum(const float *x, size_t n, bool squares, double mean)
     return s;
 }
 
-/* The gradient reaching the norm's output: dy, times the activation's slope where the fused activation was off (a
- * select of two factors rather than of two products, which the compiler turns into a branch; slope 1 without act).
- * Callers pass act and slope as locals: a store through a float pointer could change a->slope, so a loop that read
- * it there could not be vectorised. */
+/* The gradient reaching the norm's output: dy, times the activation's slope where the fused activation was off (slope
+ * 1 without act): a select that the build's -fno-trapping-math lets the compiler vectorise. Callers pass the slope as
+ * a local: a store through a float pointer could change a->slope, so a loop that read it there would not vectorise. */
 static inline float norm_grad_in(float slope, float y, float dy) { return dy * (y > 0.0f ? 1.0f : slope); }
 
 /* sum(g) and sum(g * xhat) of one plane, g as norm_grad_in: two loops, because GCC 12 vectorises a loop with one set
