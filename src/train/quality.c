@@ -150,5 +150,5 @@ mg_status mg_quality_write_grid(const mg_quality_set *set, mg_cyclegan *model, i
         a[k] = set->a[i];
         b[k] = set->b[i];
     }
-    return run_write_val_samples(path, model, a, b, n_show);
+    return run_write_val_samples(path, model, a, b, n_show, NULL);
 }

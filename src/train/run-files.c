@@ -272,7 +272,8 @@ static mg_status run_difference(const mg_image *y, const mg_image *t, mg_image *
     return s;
 }
 
-mg_status run_write_val_samples(const char *path, mg_cyclegan *m, const mg_image *a, const mg_image *b, int n)
+mg_status run_write_val_samples(const char *path, mg_cyclegan *m, const mg_image *a, const mg_image *b, int n,
+                                const mg_image (*done)[2])
 {
     int cw = 0, ch = 0;
     for (int i = 0; i < n; i++) {
@@ -284,25 +285,27 @@ mg_status run_write_val_samples(const char *path, mg_cyclegan *m, const mg_image
     for (int i = 0; s == MG_OK && i < n; i++)
         for (int d = 0; d < 2 && s == MG_OK; d++) {
             const mg_image *in = d ? &b[i] : &a[i], *target = d ? &a[i] : &b[i];
-            mg_image y = {0}, diff = {0};
+            mg_image own = {0}, diff = {0};
+            const mg_image *y = done && done[i][d].data ? &done[i][d] : &own;
             mg_metrics sc;
             const mg_metrics_options opt = {0};
-            s = mg_cyclegan_translate_image(m, d, in, &y);
+            if (y == &own)
+                s = mg_cyclegan_translate_image(m, d, in, &own);
             if (s == MG_OK)
-                s = mg_metrics_compare(&y, target, &opt, &sc);
+                s = mg_metrics_compare(y, target, &opt, &sc);
             if (s == MG_OK)
-                s = run_difference(&y, target, &diff);
+                s = run_difference(y, target, &diff);
             if (s == MG_OK) {
                 char scores[64];
                 snprintf(scores, sizeof scores, "%s %.1f dB %.3f", d ? "B->A" : "A->B", sc.psnr, sc.ssim);
                 if ((int)strlen(scores) * MG_FONT_ADVANCE > cw - 4) /* a narrow tile keeps the numbers */
                     snprintf(scores, sizeof scores, "%.1f %.3f", sc.psnr, sc.ssim);
                 grid_tile(&grid, 0, 2 * i + d, cw, ch, in, d ? "input B" : "input A");
-                grid_tile(&grid, 1, 2 * i + d, cw, ch, &y, scores);
+                grid_tile(&grid, 1, 2 * i + d, cw, ch, y, scores);
                 grid_tile(&grid, 2, 2 * i + d, cw, ch, target, d ? "target A" : "target B");
                 grid_tile(&grid, 3, 2 * i + d, cw, ch, &diff, "|difference|");
             }
-            mg_image_free(&y);
+            mg_image_free(&own);
             mg_image_free(&diff);
         }
     if (s == MG_OK)

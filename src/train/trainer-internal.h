@@ -28,8 +28,11 @@ typedef struct val_set {
 mg_status val_load(const char *dir_a, const char *dir_b, bool paired, mg_slice_axis axis, val_set *v, int *unmatched,
                    char *first, size_t first_len);
 void val_free(val_set *v);
-/* best_metric: 0 SSIM, 1 PSNR, 2 MAE. */
-mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_val_result *out);
+/* The pairs whose translations the validation grid shows (samples/val_epoch_NNN.png). */
+#define VAL_GRID_PAIRS 3
+/* best_metric: 0 SSIM, 1 PSNR, 2 MAE. keep, when not NULL (paired sets only): the translations of the first
+ * VAL_GRID_PAIRS pairs in both directions, kept for the grid instead of translated again (the caller frees them). */
+mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_image (*keep)[2], mg_val_result *out);
 /* The identity baseline of a paired set: each input scored as it is against its target (val_run without a model;
  * score NaN). */
 mg_status val_identity(const val_set *v, mg_val_result *out);
@@ -113,7 +116,9 @@ mg_status run_csv_append(const char *dir, const char *name, const char *header, 
 mg_status run_write_samples(const char *path, mg_cyclegan *m, const mg_image *a, const mg_image *b);
 /* samples/val_epoch_NNN.png: for each of n validation pairs and both directions, input | translation (labelled with
  * its PSNR and SSIM) | target | |difference|. */
-mg_status run_write_val_samples(const char *path, mg_cyclegan *m, const mg_image *a, const mg_image *b, int n);
+/* done: translations made already (done[i][d] of a[i] for d 0, of b[i] for d 1; an empty one is made here), or NULL. */
+mg_status run_write_val_samples(const char *path, mg_cyclegan *m, const mg_image *a, const mg_image *b, int n,
+                                const mg_image (*done)[2]);
 mg_status run_val_history_add(val_history *h, bool paired, const mg_val_result *r);
 /* The validation results of earlier epochs, from dir/val.csv (none when it does not exist). */
 mg_status run_val_history_load(const char *dir, val_history *h);
@@ -140,6 +145,7 @@ struct mg_trainer {
     int *perm, n_data, n_iter; /* the epoch's order of the n_data slices of the larger set; iterations an epoch */
     int iterations_run;        /* by this trainer */
     val_set val;
+    mg_image val_grid[VAL_GRID_PAIRS][2]; /* the last validation's translations that its grid shows */
     bool have_val;
     bool identity_written;  /* val-identity.csv, by this trainer */
     mg_val_result identity; /* its scores */
@@ -166,5 +172,7 @@ void trainer_emit(mg_trainer *t, mg_train_event *e);
 void trainer_notice(mg_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The learning rate of epoch: lr, then linear decay to 0 over epochs_decay. */
 float trainer_epoch_lr(const mg_train_settings *o, int epoch);
+/* Frees the translations kept for the validation grid (t->val_grid). */
+void trainer_free_val_grid(mg_trainer *t);
 
 #endif

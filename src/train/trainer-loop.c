@@ -84,7 +84,8 @@ static mg_status trainer_validate(mg_trainer *t, int epoch)
 {
     mg_val_result r;
     const double t0 = mg_now_s();
-    mg_status s = val_run(&t->m, &t->val, t->o.best_metric, &r);
+    trainer_free_val_grid(t);
+    mg_status s = val_run(&t->m, &t->val, t->o.best_metric, t->val.paired ? t->val_grid : NULL, &r);
     t->time_val += mg_now_s() - t0;
     if (s != MG_OK)
         return mg_error(s, "validation: %s", mg_last_error());
@@ -195,8 +196,11 @@ static mg_status trainer_end_stages(mg_trainer *t, int finished)
             return mg_error(s, "writing the epoch's samples: %s", mg_last_error());
         if (t->have_val && t->val.paired) { /* translations beside their targets and differences */
             mg_path_fmt(path, sizeof path, "%s/samples/val_epoch_%03d.png", t->o.out, finished);
-            if ((s = run_write_val_samples(path, &t->m, t->val.a, t->val.b, t->val.n < 3 ? t->val.n : 3)) != MG_OK)
+            int n = t->val.n < VAL_GRID_PAIRS ? t->val.n : VAL_GRID_PAIRS;
+            if ((s = run_write_val_samples(path, &t->m, t->val.a, t->val.b, n, (const mg_image(*)[2])t->val_grid)) !=
+                MG_OK)
                 return mg_error(s, "writing the epoch's validation samples: %s", mg_last_error());
+            trainer_free_val_grid(t);
         }
         t->end_stage = END_SAMPLES;
         trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .epoch = finished, .path = path});

@@ -39,10 +39,18 @@ void trainer_notice(mg_trainer *t, const char *fmt, ...)
     trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_NOTICE, .message = msg});
 }
 
+void trainer_free_val_grid(mg_trainer *t)
+{
+    for (int i = 0; i < VAL_GRID_PAIRS; i++)
+        for (int d = 0; d < 2; d++)
+            mg_image_free(&t->val_grid[i][d]); /* and empties it */
+}
+
 void mg_trainer_free(mg_trainer *t)
 {
     if (!t)
         return;
+    trainer_free_val_grid(t);
     if (t->lock_fd >= 0)
         close(t->lock_fd);
     if (t->csv)

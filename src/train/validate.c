@@ -79,7 +79,7 @@ mg_status val_load(const char *dir_a, const char *dir_b, bool paired, mg_slice_a
 /* Scores img's translation (paired: against target; unpaired: the round trip against img itself); without a
  * model, img itself against target. */
 static mg_status val_score(mg_cyclegan *m, bool paired, int d, const mg_image *img, const mg_image *target,
-                           mg_metrics *out)
+                           mg_image *keep, mg_metrics *out)
 {
     if (!m) /* the identity baseline: the input as it is */
         return mg_metrics_compare(img, target, &(mg_metrics_options){0}, out);
@@ -90,12 +90,16 @@ static mg_status val_score(mg_cyclegan *m, bool paired, int d, const mg_image *i
     mg_metrics_options opt = {0};
     if (s == MG_OK)
         s = mg_metrics_compare(paired ? &y : &back, paired ? target : img, &opt, out);
+    if (s == MG_OK && keep && paired) { /* the grid's: handed over, not freed */
+        *keep = y;
+        y = (mg_image){0};
+    }
     mg_image_free(&y);
     mg_image_free(&back);
     return s;
 }
 
-mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_val_result *out)
+mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_image (*keep)[2], mg_val_result *out)
 {
     mg_metrics *items = calloc((size_t)(v->n ? v->n : 1), sizeof *items);
     if (!items)
@@ -107,7 +111,7 @@ mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_val_resu
             const mg_image *img = d ? &v->b[i] : &v->a[i], *target = d ? &v->a[i] : &v->b[i];
             if (!img->data || (v->paired && !target->data))
                 continue;
-            s = val_score(m, v->paired, d, img, target, &items[n++]);
+            s = val_score(m, v->paired, d, img, target, keep && i < VAL_GRID_PAIRS ? &keep[i][d] : NULL, &items[n++]);
         }
         mg_metrics_summary sum;
         mg_metrics_compute_summary(items, n, &sum);
@@ -124,7 +128,7 @@ mg_status val_run(mg_cyclegan *m, const val_set *v, int best_metric, mg_val_resu
 
 mg_status val_identity(const val_set *v, mg_val_result *out)
 {
-    mg_status s = val_run(NULL, v, 0, out);
+    mg_status s = val_run(NULL, v, 0, NULL, out);
     out->score = NAN;
     return s;
 }
