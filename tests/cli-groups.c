@@ -520,4 +520,19 @@ void test_validation(void)
     CHECK(rc == 0, "eval --identity exited with %d", rc);
     rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--val-a", tp("P/T1"), "--out", tp("V2"), NULL);
     CHECK(rc == 2 && err_has("--val-b"), "--val-a without --val-b: exit %d", rc);
+    /* --val-every 2 over three epochs: epochs 2 and 3 (the last) are validated, with their grids; best.txt names one */
+    rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--val-a", tp("P/T1"), "--val-b", tp("P/T2"), "--out",
+                tp("V3"), "--size", "32", "--ngf", "4", "--ndf", "4", "--epochs", "2", "--epochs-decay", "1",
+                "--val-every", "2", ARGS_SPLICE, cpu_opts, NULL);
+    best = val_best_epoch(tp("V3/val.csv"), &rows);
+    char *val3 = (char *)read_file(tp("V3/val.csv"), NULL), *best3 = (char *)read_file(tp("V3/best.txt"), NULL);
+    snprintf(want, sizeof want, "epoch=%d\n", best);
+    CHECK(rc == 0 && rows == 2 && val3 && strstr(val3, "\n2,") && strstr(val3, "\n3,") && best3 &&
+              strstr(best3, want) && data_lines(tp("V3/epochs.csv")) == 3,
+          "--val-every 2: exit %d, %d val.csv rows, best epoch %d", rc, rows, best);
+    CHECK(!exists(tp("V3/samples/val_epoch_001.png")) && exists(tp("V3/samples/val_epoch_002.png")) &&
+              exists(tp("V3/samples/val_epoch_003.png")) && exists(tp("V3/samples/epoch_001.png")),
+          "--val-every 2: validation grids of epochs 2 and 3 only, sample grids of every epoch");
+    free(val3);
+    free(best3);
 }

@@ -10,7 +10,7 @@
  *      matches the library's own pad-translate-crop;
  *   4. error cases exit non-zero with a message naming the problem, and damage nothing;
  *   5. SIGINT saves a checkpoint and exits with status 130, and the run resumes from it;
- *   6. validation: val.csv, best.ckpt and report.html, eval from the best checkpoint;
+ *   6. validation: val.csv, best.ckpt and report.html, eval from the best checkpoint, --val-every;
  *   7. crafted checkpoints and outputs onto inputs are refused without loss; 8. crashes and a full disk;
  *   9 to 12 in cli-volumes.c and cli-conventions.c; 13, mrigan pick, in cli-pick.c.
  * Temporary files live in a mkdtemp folder under /tmp, removed at the end. Prints one "ok ..." line per
@@ -220,7 +220,7 @@ int main(int argc, char **argv)
     group_begin();
     test_validation();
     group_end("6 validation: val.csv and epochs.csv per epoch, best.ckpt at the best score, report.html, eval, resume "
-              "from another folder");
+              "from another folder, --val-every");
     group_begin();
     test_safety();
     group_end("7 safety: crafted checkpoints refused, latest.ckpt kept; outputs never replace inputs; --overwrite; "

@@ -101,6 +101,7 @@ mg_cyclegan_config mg_train_settings_model(const mg_train_settings *s);
 /* ------------------------------------------------------------------ validation */
 /* Scores of one validation pass; index 0: A->B (or A->B->A), 1: B->A (or B->A->B). */
 typedef struct mg_val_result {
+    int epoch; /* the epoch it validated (0: the identity baseline) */
     double psnr[2], ssim[2], mae[2];
     double score; /* higher is better: mean SSIM, mean PSNR or minus mean MAE of both directions */
 } mg_val_result;
@@ -214,7 +215,7 @@ typedef struct mg_train_info {
     int best_epoch;                    /* 0: none yet */
     double best_score;
     bool finished, validates;
-    /* the per-epoch mean losses of epochs 1..n_epochs, and validation results of epochs 1..n_val */
+    /* the per-epoch mean losses of epochs 1..n_epochs, and the n_val validation results (each with its epoch) */
     int n_epochs, n_val;
     const float (*loss_means)[MG_LOSS_COUNT];
     const mg_val_result *val;

@@ -124,13 +124,14 @@ mg_status plot_run(const char *path, const float (*means)[MG_LOSS_COUNT], int n_
     canvas c = {PLOT_W, height, malloc((size_t)PLOT_W * height * 3)};
     /* Columns: epochs, then the losses, then PSNR and SSIM of both directions. */
     int n = n_epochs > n_val ? n_epochs : n_val;
-    double *col = malloc((size_t)(n ? n : 1) * (1 + MG_LOSS_COUNT + 4) * sizeof *col);
+    double *col = malloc((size_t)(n ? n : 1) * (1 + MG_LOSS_COUNT + 5) * sizeof *col);
     mg_status s = MG_OK;
     if (!c.rgb || !col) {
         s = mg_error(MG_ERR_OOM, "%s: out of host memory for the plot", path);
     } else {
         memset(c.rgb, 255, (size_t)PLOT_W * height * 3);
-        double *epochs = col, *loss = col + n, *vcol = col + (size_t)n * (1 + MG_LOSS_COUNT);
+        double *epochs = col, *loss = col + n, *vcol = col + (size_t)n * (1 + MG_LOSS_COUNT),
+               *vx = vcol + 4 * (size_t)n;
         for (int e = 0; e < n; e++)
             epochs[e] = e + 1;
         chart_series ls[MG_LOSS_COUNT];
@@ -153,17 +154,18 @@ mg_status plot_run(const char *path, const float (*means)[MG_LOSS_COUNT], int n_
         if (with_val) {
             chart_series ps[3], ss[3];
             int n_lines = 2;
-            double ix[2] = {1, n_val > 1 ? n_val : 2}, ip[1][2], is[1][2];
+            double ix[2] = {1, n > 1 ? n : 2}, ip[1][2], is[1][2];
             for (int d = 0; d < 2; d++) {
                 double *p = vcol + (size_t)d * n, *q = vcol + (size_t)(2 + d) * n;
                 for (int e = 0; e < n_val; e++) {
                     p[e] = val[e].psnr[d];
                     q[e] = val[e].ssim[d];
+                    vx[e] = val[e].epoch > 0 ? val[e].epoch : e + 1; /* --val-every leaves epochs out */
                 }
                 ps[d] = (chart_series){
-                    .name = val_names[d], .colour = chart_direction_colours[d], .x = epochs, .y = p, .n = n_val};
+                    .name = val_names[d], .colour = chart_direction_colours[d], .x = vx, .y = p, .n = n_val};
                 ss[d] = (chart_series){
-                    .name = val_names[d], .colour = chart_direction_colours[d], .x = epochs, .y = q, .n = n_val};
+                    .name = val_names[d], .colour = chart_direction_colours[d], .x = vx, .y = q, .n = n_val};
             }
             if (identity) { /* PSNR and SSIM are symmetric: one baseline serves both directions */
                 static const uint32_t grey = 0x777777;

@@ -345,6 +345,7 @@ mg_status run_val_history_load(const char *dir, val_history *h)
         if (header || sscanf(line, "%d,%15[^,],%lf,%lf,%lf,%lf,%lf,%lf,%lf", &epoch, kind, &r.psnr[0], &r.ssim[0],
                              &r.mae[0], &r.psnr[1], &r.ssim[1], &r.mae[1], &r.score) != 9)
             continue;
+        r.epoch = epoch;
         rc = run_val_history_add(h, !strcmp(kind, "paired"), &r);
     }
     fclose(f);

@@ -86,6 +86,7 @@ static mg_status trainer_validate(mg_trainer *t, int epoch)
     const double t0 = mg_now_s();
     trainer_free_val_grid(t);
     mg_status s = val_run(&t->m, &t->val, t->o.best_metric, t->val.paired ? t->val_grid : NULL, &r);
+    r.epoch = epoch;
     t->time_val += mg_now_s() - t0;
     if (s != MG_OK)
         return mg_error(s, "validation: %s", mg_last_error());
@@ -182,9 +183,12 @@ static mg_status trainer_end_stages(mg_trainer *t, int finished)
             return s;
         t->end_stage = END_ROW;
     }
-    if (t->have_val && t->end_stage < END_VALIDATED && (s = trainer_validate(t, finished)) != MG_OK)
+    /* --val-every: the epochs it names and the last */
+    const bool validates =
+        t->have_val && (finished % t->o.val_every == 0 || finished == t->o.epochs + t->o.epochs_decay);
+    if (validates && t->end_stage < END_VALIDATED && (s = trainer_validate(t, finished)) != MG_OK)
         return s;
-    if (t->have_val && t->end_stage < END_BEST) {
+    if (validates && t->end_stage < END_BEST) {
         if ((s = trainer_keep_best(t, finished)) != MG_OK)
             return s;
         t->end_stage = END_BEST;
@@ -194,7 +198,7 @@ static mg_status trainer_end_stages(mg_trainer *t, int finished)
         mg_path_fmt(path, sizeof path, "%s/samples/epoch_%03d.png", t->o.out, finished);
         if ((s = run_write_samples(path, &t->m, mg_dataset_image(t->da, 0), mg_dataset_image(t->db, 0))) != MG_OK)
             return mg_error(s, "writing the epoch's samples: %s", mg_last_error());
-        if (t->have_val && t->val.paired) { /* translations beside their targets and differences */
+        if (validates && t->val.paired) { /* translations beside their targets and differences */
             mg_path_fmt(path, sizeof path, "%s/samples/val_epoch_%03d.png", t->o.out, finished);
             int n = t->val.n < VAL_GRID_PAIRS ? t->val.n : VAL_GRID_PAIRS;
             if ((s = run_write_val_samples(path, &t->m, t->val.a, t->val.b, n, (const mg_image(*)[2])t->val_grid)) !=
