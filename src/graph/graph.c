@@ -338,14 +338,11 @@ mg_status mg_graph_backward_from(mg_graph *g, mg_tensor *t, const mg_tensor *see
                 return s;
             any |= n->want_grad[k];
         }
-        if (!any) {
-            grad_release(g, n->dst);
-            continue;
-        }
-        if (!ops->bwd[n->op])
+        if (any && !ops->bwd[n->op])
             return mg_error(MG_ERR_UNSUPPORTED, "%s backward: not available on the %s backend", mg_op_names[n->op],
                             ops->name);
-        s = kernel_call(g, ops->bwd[n->op], n, true);
+        if (any)
+            s = kernel_call(g, ops->bwd[n->op], n, true);
         grad_release(g, n->dst);
     }
     return s;

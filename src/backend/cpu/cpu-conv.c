@@ -149,23 +149,22 @@ static void bias_add_planes(void *p, size_t q0, size_t q1)
     }
 }
 
-/* Each channel's sum over its planes in eight interleaved double partial sums (vectorised; one chain would wait on
- * every addition), in the same order on every thread count. */
+/* Each channel's sum over its planes in CPU_LANES partial sums (cpu.h). */
 static void bias_grad_channels(void *p, size_t c0, size_t c1)
 {
     const bias_args *a = p;
-    const size_t plane = a->plane, end = plane / 8 * 8;
+    const size_t plane = a->plane, end = plane / CPU_LANES * CPU_LANES;
     for (size_t c = c0; c < c1; c++) {
-        double part[8] = {0}, s = 0.0;
+        double part[CPU_LANES] = {0}, s = 0.0;
         for (int n = 0; n < a->n; n++) {
             const float *dy = a->y + ((size_t)n * a->c + c) * plane;
-            for (size_t i = 0; i < end; i += 8)
-                for (int k = 0; k < 8; k++)
+            for (size_t i = 0; i < end; i += CPU_LANES)
+                for (int k = 0; k < CPU_LANES; k++)
                     part[k] += dy[i + k];
             for (size_t i = end; i < plane; i++)
                 s += dy[i];
         }
-        s += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+        s += cpu_lanes_total(part);
         a->b[c] += (float)s;
     }
 }

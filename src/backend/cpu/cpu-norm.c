@@ -16,30 +16,20 @@ typedef struct norm_args {
     float slope;
 } norm_args;
 
-/* A plane's sums run in NORM_LANES interleaved double partial sums, added pairwise at the end: independent chains
- * that the compiler vectorises, where one running sum waits on every addition; one thread sums a plane, so the order
- * is the same on every thread count. */
-#define NORM_LANES 8
-
-static double norm_lanes_total(const double *part)
-{
-    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-}
-
-/* sum(x) and, with mean given, sum((x - mean)^2) */
+/* sum(x) and, with mean given, sum((x - mean)^2), in CPU_LANES partial sums (cpu.h); one thread sums a plane */
 static double norm_sum(const float *x, size_t n, bool squares, double mean)
 {
-    double part[NORM_LANES] = {0};
+    double part[CPU_LANES] = {0};
     size_t i = 0;
     if (squares)
-        for (; i + NORM_LANES <= n; i += NORM_LANES)
-            for (int k = 0; k < NORM_LANES; k++)
+        for (; i + CPU_LANES <= n; i += CPU_LANES)
+            for (int k = 0; k < CPU_LANES; k++)
                 part[k] += (x[i + k] - mean) * (x[i + k] - mean);
     else
-        for (; i + NORM_LANES <= n; i += NORM_LANES)
-            for (int k = 0; k < NORM_LANES; k++)
+        for (; i + CPU_LANES <= n; i += CPU_LANES)
+            for (int k = 0; k < CPU_LANES; k++)
                 part[k] += x[i + k];
-    double s = norm_lanes_total(part);
+    double s = cpu_lanes_total(part);
     for (; i < n; i++)
         s += squares ? (x[i] - mean) * (x[i] - mean) : x[i];
     return s;
@@ -55,17 +45,17 @@ static inline float norm_grad_in(float slope, float y, float dy) { return dy * (
 static void norm_grad_sums(const norm_args *a, const float *x, const float *y, const float *dy, float mean, float rstd,
                            double *s_g, double *s_gx)
 {
-    double pg[NORM_LANES] = {0}, px[NORM_LANES] = {0};
+    double pg[CPU_LANES] = {0}, px[CPU_LANES] = {0};
     const float slope = a->act ? a->slope : 1.0f;
-    const size_t n = a->plane, end = n / NORM_LANES * NORM_LANES;
-    for (size_t i = 0; i < end; i += NORM_LANES)
-        for (int k = 0; k < NORM_LANES; k++)
+    const size_t n = a->plane, end = n / CPU_LANES * CPU_LANES;
+    for (size_t i = 0; i < end; i += CPU_LANES)
+        for (int k = 0; k < CPU_LANES; k++)
             pg[k] += norm_grad_in(slope, y[i + k], dy[i + k]);
-    for (size_t i = 0; i < end; i += NORM_LANES)
-        for (int k = 0; k < NORM_LANES; k++)
+    for (size_t i = 0; i < end; i += CPU_LANES)
+        for (int k = 0; k < CPU_LANES; k++)
             px[k] += norm_grad_in(slope, y[i + k], dy[i + k]) * ((double)(x[i + k] - mean) * rstd);
-    *s_g = norm_lanes_total(pg);
-    *s_gx = norm_lanes_total(px);
+    *s_g = cpu_lanes_total(pg);
+    *s_gx = cpu_lanes_total(px);
     for (size_t i = end; i < n; i++) {
         float g = norm_grad_in(slope, y[i], dy[i]);
         *s_g += g;

@@ -30,6 +30,14 @@ static inline float *cpu_data(const mg_tensor *t) { return (float *)t->buf->hand
  * 16K elements, so small tensors do not pay for waking threads. */
 static inline size_t cpu_grain(size_t work) { return work >= 16384 ? 1 : 16384 / (work ? work : 1); }
 
+/* Sums in CPU_LANES interleaved double partial sums (independent chains the compiler vectorises, where one running
+ * sum waits on every addition), added pairwise by cpu_lanes_total: the same order on every thread count. */
+#define CPU_LANES 8
+static inline double cpu_lanes_total(const double *part)
+{
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
 /* Workspace of at least n floats (contents undefined). */
 mg_status cpu_workspace(cpu_ctx *c, size_t n, float **out);
 /* Deterministic sum of fn's per-block partials: blocks of CPU_BLOCK items, summed in order, so the
