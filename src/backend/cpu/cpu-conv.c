@@ -201,6 +201,11 @@ static bool conv_is_pointwise(const conv_geom *g)
 #define BANDS(g)          for ((g).y0 = 0; (g).y0 < (g).oh; (g).y0 = (g).y1)
 #define BAND_END(g, rows) ((g).y1 = (g).y0 + (rows) < (g).oh ? (g).y0 + (rows) : (g).oh)
 
+static bool conv_is_winograd(const conv_geom *g, int c_out)
+{
+    return cpu_winograd_fits(g->c, c_out, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw);
+}
+
 /* ------------------------------------------------------------------ narrow convolutions */
 /* A convolution with few output channels (a generator's last layer: 64 -> 1, 7x7) is a one-row GEMM, bound by
  * the traffic of its huge column matrix. Computed directly instead, as row-wise multiply-adds over shifted
@@ -360,6 +365,12 @@ mg_status cpu_conv2d_fwd(void *ctx, mg_node *n)
     conv_geom g = conv_geom_of(n, x, y);
     if (conv_is_narrow(&g, y->shape[1]))
         return narrow_fwd(c, n, &g);
+    if (conv_is_winograd(&g, y->shape[1])) {
+        mg_status st = cpu_winograd_fwd(c, x, w, g.ph, y);
+        if (st == MG_OK && b)
+            bias_add(c, b, y);
+        return st;
+    }
     int k = g.c * g.kh * g.kw, cols = g.oh * g.ow, c_out = y->shape[1], rows = conv_band_rows(&g);
     bool direct = conv_is_pointwise(&g);
     float *col = NULL;
@@ -393,6 +404,13 @@ mg_status cpu_conv2d_bwd(void *ctx, mg_node *n)
     conv_geom g = conv_geom_of(n, x, n->dst);
     if (conv_is_narrow(&g, dy->shape[1]))
         return narrow_bwd(c, n, &g);
+    if (conv_is_winograd(&g, dy->shape[1])) {
+        mg_status st =
+            cpu_winograd_bwd(c, x, w, dy, g.ph, n->want_grad[0] ? x->grad : NULL, n->want_grad[1] ? w->grad : NULL);
+        if (st == MG_OK && n->want_grad[2])
+            bias_grad(c, dy, n->src[2]->grad);
+        return st;
+    }
     int k = g.c * g.kh * g.kw, cols = g.oh * g.ow, c_out = dy->shape[1], rows = conv_band_rows(&g);
     bool direct = conv_is_pointwise(&g);
     float *col = NULL;

@@ -55,4 +55,11 @@ void cpu_mse_grad(void *ctx, const float *x, const float *t, size_t n, float g, 
 void cpu_gemm(cpu_ctx *c, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
               const float *b, int ldb, float beta, float *cm, int ldc);
 
+/* 3x3 stride-1 convolutions by Winograd's F(4x4, 3x3) (cpu-winograd.c): whether a layer takes that road, its forward
+ * (y stored, no bias) and backward (gradients added into dx and dw, either may be NULL). */
+bool cpu_winograd_fits(int c_in, int c_out, int kh, int kw, int sh, int sw, int ph, int pw);
+mg_status cpu_winograd_fwd(cpu_ctx *c, const mg_tensor *x, const mg_tensor *w, int pad, mg_tensor *y);
+mg_status cpu_winograd_bwd(cpu_ctx *c, const mg_tensor *x, const mg_tensor *w, const mg_tensor *dy, int pad,
+                           mg_tensor *dx, mg_tensor *dw);
+
 #endif

@@ -1,0 +1,383 @@
+/* 3x3 stride-1 convolutions by Winograd's minimal filtering F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2016). A 4x4 tile of output is A^T [(G w G^T) . (B^T d B)] A, d being the 6x6
+ * input tile under it, so the sum over input channels becomes 36 GEMMs, one per point of the 6x6 transform domain:
+ * [Cout x Cin] by [Cin x tiles], 36 multiplications per 16 outputs where im2col's GEMM does 144. The backward passes
+ * take the same road: dX is the convolution of dY (padded by 2 - pad) with the kernels turned by 180 degrees and
+ * the channel roles swapped; dW = G^T [sum over tiles of (A dY A^T) . (B^T d B)] G, the sum again 36 GEMMs.
+ * The transforms' coefficients (up to 8 in A, 5 in B) round more than a direct sum does: test-ops's winograd mode
+ * holds every result to the bound the arithmetic gives, against a direct sum in double. */
+#include <cblas.h>
+#include <string.h>
+
+#include "cpu.h"
+
+#define WG_T 4 /* output tile */
+#define WG_A 6 /* transform tile: WG_T + 3 - 1 */
+#define WG_N (WG_A * WG_A)
+#define WG_WORK_FLOATS                                                                                                 \
+    (1u << 23) /* transformed sources and results of one band of tile rows: 32 MB, a ResNet-9 residual layer at 256    \
+                * (256 channels, 16 x 16 tiles) in one band */
+
+/* The interpolation points 0, 1, -1, 2, -2 and infinity. */
+static const float wg_bt[WG_A][WG_A] = {
+    {4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
+};
+static const float wg_g[WG_A][3] = {
+    {1.0f / 4, 0, 0},
+    {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+    {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+    {1.0f / 24, 1.0f / 12, 1.0f / 6},
+    {1.0f / 24, -1.0f / 12, 1.0f / 6},
+    {0, 0, 1},
+};
+static const float wg_at[WG_T][WG_A] = {
+    {1, 1, 1, 1, 1, 0},
+    {0, 1, -1, 2, -2, 0},
+    {0, 1, 1, 4, 4, 0},
+    {0, 1, -1, 8, -8, 1},
+};
+
+bool cpu_winograd_fits(int c_in, int c_out, int kh, int kw, int sh, int sw, int ph, int pw)
+{
+    /* With fewer than 8 channels on either side the 36 GEMMs are too thin: 4 -> 16 at 224 x 224 took 1.34 ms forward
+     * this way and 0.94 ms by im2col on one core of a Zen 5 EPYC, 8 -> 8 0.90 against 1.71 ms. */
+    return kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph == pw && ph >= 0 && ph <= 2 && c_in >= 8 && c_out >= 8;
+}
+
+/* A convolution of src planes [n_in][h][w], zero-padded by pad, into dst planes [n_out][oh][ow] (oh = h + 2 pad - 2),
+ * one band of tile rows [ty0, ty1) at a time. */
+typedef struct wg_geom {
+    int n_in, h, w, n_out, oh, ow, pad;
+    int tiles_x, tiles_y, ty0, ty1;
+} wg_geom;
+
+static wg_geom wg_geom_of(int n_in, int h, int w, int n_out, int pad)
+{
+    wg_geom g = {n_in, h, w, n_out, h + 2 * pad - 2, w + 2 * pad - 2, pad, 0, 0, 0, 0};
+    g.tiles_x = (g.ow + WG_T - 1) / WG_T;
+    g.tiles_y = (g.oh + WG_T - 1) / WG_T;
+    return g;
+}
+
+/* Tile rows per band, so that a band's transformed sources and results fit WG_WORK_FLOATS. */
+static int wg_band_rows(const wg_geom *g)
+{
+    size_t per_row = (size_t)WG_N * (size_t)(g->n_in + g->n_out) * (size_t)g->tiles_x;
+    size_t rows = WG_WORK_FLOATS / per_row;
+    return rows < 1 ? 1 : rows > (size_t)g->tiles_y ? g->tiles_y : (int)rows;
+}
+
+typedef struct wg_job {
+    const wg_geom *g;
+    const float *w;   /* the op's weights [Cout][Cin][3][3] */
+    const float *src; /* one sample's source planes */
+    float *dst;       /* one sample's result planes (forward and dX) or dW */
+    const float *dy;  /* dW: one sample's output gradient planes */
+    float *u;         /* [36][n_out][n_in] transformed kernels, or dW's sums [36][Cout][Cin] */
+    float *v, *m;     /* [36][n_in][tiles], [36][n_out][tiles] */
+    size_t tiles;     /* in the band */
+    int c_out, c_in;  /* the op's channels (kernel transforms) */
+    bool flip;        /* the kernels turned, channel roles swapped (dX) */
+    bool accumulate;  /* add into dst instead of storing */
+    float beta;       /* dW's GEMMs: 0 for the first band, then 1 */
+    int slabs;        /* GEMM items per transform point */
+} wg_job;
+
+/* out[i][l] = sum_k m[i][k] in[k][l] (WG_MAT_T: m[k][i]) for the lanes l < n, in[k][l] at in[k * ik + l * il] and
+ * out[i][l] at out[i * oi + l * ol]. The lanes are kernels, columns or tiles side by side, so that the loop over them
+ * vectorises; the loops over the constant matrices unroll (told to: GCC 12 would not unroll the outer one around a loop
+ * of unknown length), their zeros drop out by the test and their ones become additions. Sums start at -0.0f, the one
+ * start that folds away (-0 + x is x for every x; 0 + x is not for -0). */
+#define WG_MAT_AT(m, i, k, T) ((T) ? (m)[k][i] : (m)[i][k])
+#define WG_MAT_ANY(m, rows, cols, T, in, ik, il, out, oi, ol, n)                                                       \
+    _Pragma("GCC unroll 8") for (int i_ = 0; i_ < (rows); i_++) for (size_t l_ = 0; l_ < (size_t)(n); l_++)            \
+    {                                                                                                                  \
+        float s_ = -0.0f;                                                                                              \
+        _Pragma("GCC unroll 8") for (int k_ = 0; k_ < (cols); k_++) if (WG_MAT_AT(m, i_, k_, T) != 0.0f) s_ +=         \
+            WG_MAT_AT(m, i_, k_, T) * (in)[(size_t)k_ * (ik) + l_ * (il)];                                             \
+        (out)[(size_t)i_ * (oi) + l_ * (ol)] = s_;                                                                     \
+    }
+#define WG_MAT(m, rows, cols, in, ik, il, out, oi, ol, n)   WG_MAT_ANY(m, rows, cols, 0, in, ik, il, out, oi, ol, n)
+#define WG_MAT_T(m, rows, cols, in, ik, il, out, oi, ol, n) WG_MAT_ANY(m, rows, cols, 1, in, ik, il, out, oi, ol, n)
+
+/* Kernels and tiles per pass of the transforms: their scratch rows live on the stack. */
+#define WG_LANES 64
+#define WG_ROW   (WG_LANES * WG_T + WG_A - WG_T) /* the columns under WG_LANES tiles */
+
+/* Items are kernels in the order of U's rows: U[p][o][c] = (G w[o][c] G^T)[p], or U[p][c][o] of w[o][c] turned
+ * (dX). WG_LANES kernels at a time, gathered side by side, so that U is written row by row. */
+static void wg_kernels(void *p, size_t q0, size_t q1)
+{
+    const wg_job *a = p;
+    const size_t plane = (size_t)a->c_out * a->c_in, L = WG_LANES;
+    for (size_t q = q0; q < q1; q += L) {
+        size_t n = q1 - q < L ? q1 - q : L;
+        float g[9 * WG_LANES], t[WG_A * 3 * WG_LANES], u[WG_N * WG_LANES];
+        for (size_t l = 0; l < n; l++) {
+            size_t d = q + l, src = a->flip ? d % a->c_out * a->c_in + d / a->c_out : d;
+            for (int e = 0; e < 9; e++)
+                g[e * L + l] = a->w[src * 9 + (a->flip ? 8 - e : e)];
+        }
+        for (int j = 0; j < 3; j++)
+            WG_MAT(wg_g, WG_A, 3, g + j * L, 3 * L, 1, t + j * L, 3 * L, 1, n); /* t = G g */
+        for (int i = 0; i < WG_A; i++)
+            WG_MAT(wg_g, WG_A, 3, t + i * 3 * L, L, 1, u + i * WG_A * L, L, 1, n); /* u = t G^T */
+        for (int i = 0; i < WG_N; i++)
+            memcpy(a->u + i * plane + q, u + i * L, n * sizeof *u);
+    }
+}
+
+/* rows[i][x] = plane[y0 + i][x0 + x] for i < n_rows, x < n_cols, zeros outside the plane (h x w). */
+static void wg_rows(const float *plane, int h, int w, int y0, int x0, int n_rows, int n_cols, float *rows)
+{
+    int lo = x0 < 0 ? -x0 : 0, hi = w - x0 < n_cols ? w - x0 : n_cols; /* columns inside: [lo, hi) */
+    for (int i = 0; i < n_rows; i++) {
+        float *r = rows + (size_t)i * n_cols;
+        int y = y0 + i;
+        if (y < 0 || y >= h || hi <= lo) {
+            memset(r, 0, (size_t)n_cols * sizeof *r);
+            continue;
+        }
+        memset(r, 0, (size_t)lo * sizeof *r);
+        memcpy(r + lo, plane + (size_t)y * w + x0 + lo, (size_t)(hi - lo) * sizeof *r);
+        memset(r + hi, 0, (size_t)(n_cols - hi) * sizeof *r);
+    }
+}
+
+/* Items are source channels: V[p][c][t] = (B^T d B)[p] for every tile t of the band, d its 6x6 source tile;
+ * B^T down the columns of a tile row, then B along it, WG_LANES tiles at a time. */
+static void wg_sources(void *p, size_t c0, size_t c1)
+{
+    const wg_job *a = p;
+    const wg_geom *g = a->g;
+    const size_t plane = (size_t)g->n_in * a->tiles;
+    float rows[WG_A * WG_ROW], s[WG_A * WG_ROW];
+    for (size_t c = c0; c < c1; c++)
+        for (int ty = g->ty0; ty < g->ty1; ty++)
+            for (int tx = 0; tx < g->tiles_x; tx += WG_LANES) {
+                int n = g->tiles_x - tx < WG_LANES ? g->tiles_x - tx : WG_LANES, cols = n * WG_T + WG_A - WG_T;
+                wg_rows(a->src + c * g->h * g->w, g->h, g->w, ty * WG_T - g->pad, tx * WG_T - g->pad, WG_A, cols, rows);
+                WG_MAT(wg_bt, WG_A, WG_A, rows, cols, 1, s, cols, 1, cols); /* s = B^T d */
+                float *v = a->v + c * a->tiles + (size_t)(ty - g->ty0) * g->tiles_x + tx;
+                for (int i = 0; i < WG_A; i++)
+                    WG_MAT(wg_bt, WG_A, WG_A, s + i * cols, 1, WG_T, v + i * WG_A * plane, plane, 1, n); /* s B */
+            }
+}
+
+/* Items are result channels: the tiles A^T m A, A along each tile row, then A^T down its columns; the part inside
+ * the plane stored or added. */
+static void wg_results(void *p, size_t o0, size_t o1)
+{
+    const wg_job *a = p;
+    const wg_geom *g = a->g;
+    const size_t plane = (size_t)g->n_out * a->tiles;
+    float s[WG_A * WG_LANES * WG_T], y[WG_T * WG_LANES * WG_T];
+    for (size_t o = o0; o < o1; o++)
+        for (int ty = g->ty0; ty < g->ty1; ty++)
+            for (int tx = 0; tx < g->tiles_x; tx += WG_LANES) {
+                int n = g->tiles_x - tx < WG_LANES ? g->tiles_x - tx : WG_LANES, cols = n * WG_T;
+                const float *m = a->m + o * a->tiles + (size_t)(ty - g->ty0) * g->tiles_x + tx;
+                for (int i = 0; i < WG_A; i++)
+                    WG_MAT(wg_at, WG_T, WG_A, m + i * WG_A * plane, plane, 1, s + i * cols, 1, WG_T, n); /* m A */
+                WG_MAT(wg_at, WG_T, WG_A, s, cols, 1, y, cols, 1, cols);                                 /* A^T s */
+                int y0 = ty * WG_T, x0 = tx * WG_T;
+                int n_rows = g->oh - y0 < WG_T ? g->oh - y0 : WG_T, n_cols = g->ow - x0 < cols ? g->ow - x0 : cols;
+                for (int i = 0; i < n_rows; i++) {
+                    float *row = a->dst + (o * g->oh + (size_t)(y0 + i)) * g->ow + x0;
+                    const float *yi = y + i * cols;
+                    if (a->accumulate)
+                        for (int j = 0; j < n_cols; j++)
+                            row[j] += yi[j];
+                    else
+                        memcpy(row, yi, (size_t)n_cols * sizeof *row);
+                }
+            }
+}
+
+/* dW: items are output channels: dM[p][o][t] = (A dY A^T)[p] of every tile, zeros beyond the plane; A down the
+ * columns of a tile row, then A^T along it. */
+static void wg_grad_results(void *p, size_t o0, size_t o1)
+{
+    const wg_job *a = p;
+    const wg_geom *g = a->g;
+    const size_t plane = (size_t)g->n_out * a->tiles;
+    float rows[WG_T * WG_LANES * WG_T], s[WG_A * WG_LANES * WG_T];
+    for (size_t o = o0; o < o1; o++)
+        for (int ty = g->ty0; ty < g->ty1; ty++)
+            for (int tx = 0; tx < g->tiles_x; tx += WG_LANES) {
+                int n = g->tiles_x - tx < WG_LANES ? g->tiles_x - tx : WG_LANES, cols = n * WG_T;
+                wg_rows(a->dy + o * g->oh * g->ow, g->oh, g->ow, ty * WG_T, tx * WG_T, WG_T, cols, rows);
+                WG_MAT_T(wg_at, WG_A, WG_T, rows, cols, 1, s, cols, 1, cols); /* s = A dY */
+                float *m = a->m + o * a->tiles + (size_t)(ty - g->ty0) * g->tiles_x + tx;
+                for (int i = 0; i < WG_A; i++)
+                    WG_MAT_T(wg_at, WG_A, WG_T, s + i * cols, 1, WG_T, m + i * WG_A * plane, plane, 1, n); /* s A^T */
+            }
+}
+
+/* dW: items are (o, c) kernels, WG_LANES at a time: dW[o][c] += G^T dU[o][c] G. */
+static void wg_grad_kernels(void *p, size_t q0, size_t q1)
+{
+    const wg_job *a = p;
+    const size_t plane = (size_t)a->c_out * a->c_in, L = WG_LANES;
+    for (size_t q = q0; q < q1; q += L) {
+        size_t n = q1 - q < L ? q1 - q : L;
+        float u[WG_N * WG_LANES], t[3 * WG_A * WG_LANES], k[9 * WG_LANES];
+        for (int i = 0; i < WG_N; i++)
+            memcpy(u + i * L, a->u + i * plane + q, n * sizeof *u);
+        for (int j = 0; j < WG_A; j++)
+            WG_MAT_T(wg_g, 3, WG_A, u + j * L, WG_A * L, 1, t + j * L, WG_A * L, 1, n); /* t = G^T u */
+        for (int i = 0; i < 3; i++)
+            WG_MAT_T(wg_g, 3, WG_A, t + i * WG_A * L, L, 1, k + i * 3 * L, L, 1, n); /* t G */
+        for (size_t l = 0; l < n; l++)
+            for (int e = 0; e < 9; e++)
+                a->dst[(q + l) * 9 + e] += k[e * L + l];
+    }
+}
+
+/* Items are (transform point, slab of result rows): one single-threaded GEMM each, so results do not depend on
+ * which thread ran them. Forward and dX: M[p] = U[p] V[p]; dW: U[p] = beta U[p] + dM[p] V[p]^T. */
+static void wg_products(void *p, size_t q0, size_t q1)
+{
+    const wg_job *a = p;
+    const wg_geom *g = a->g;
+    const int tiles = (int)a->tiles;
+    for (size_t q = q0; q < q1; q++) {
+        int pt = (int)(q / (size_t)a->slabs), slab = (int)(q % (size_t)a->slabs);
+        int r0 = g->n_out * slab / a->slabs, r1 = g->n_out * (slab + 1) / a->slabs;
+        const float *v = a->v + (size_t)pt * g->n_in * tiles;
+        float *m = a->m + (size_t)pt * g->n_out * tiles + (size_t)r0 * tiles;
+        float *u = a->u + (size_t)pt * g->n_out * g->n_in + (size_t)r0 * g->n_in;
+        if (r1 == r0)
+            continue;
+        if (a->dy)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, g->n_in, tiles, 1.0f, m, tiles, v, tiles,
+                        a->beta, u, g->n_in);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, tiles, g->n_in, 1.0f, u, g->n_in, v, tiles,
+                        0.0f, m, tiles);
+    }
+}
+
+static void wg_multiply(cpu_ctx *c, wg_job *a)
+{
+    if (openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
+    /* At least four items per thread, so that 36 GEMMs spread evenly over any thread count. */
+    int want = (4 * c->n_threads + WG_N - 1) / WG_N, most = a->g->n_out / 16; /* slabs of 16 rows or more */
+    a->slabs = want > most ? most : want;
+    if (a->slabs < 1)
+        a->slabs = 1;
+    mg_pool_for(c->pool, (size_t)WG_N * a->slabs, 1, wg_products, a);
+}
+
+/* Splits the workspace: kernels (transformed, 36 Cout Cin), then one band's sources and results. */
+static mg_status wg_workspace(cpu_ctx *c, const wg_geom *g, size_t kernel_floats, wg_job *a)
+{
+    size_t band = (size_t)wg_band_rows(g) * g->tiles_x, pad = 16; /* keeps every region 64-byte aligned */
+    size_t u = (kernel_floats + pad - 1) / pad * pad, v = ((size_t)WG_N * g->n_in * band + pad - 1) / pad * pad;
+    float *work;
+    mg_status st = cpu_workspace(c, u + v + (size_t)WG_N * g->n_out * band, &work);
+    if (st != MG_OK)
+        return st;
+    a->u = work;
+    a->v = work + u;
+    a->m = work + u + v;
+    return MG_OK;
+}
+
+/* Band by band over one sample: sources transformed, multiplied by the kernels in a->u, results written. */
+static void wg_convolve(cpu_ctx *c, wg_geom *g, wg_job *a)
+{
+    const int rows = wg_band_rows(g);
+    for (g->ty0 = 0; g->ty0 < g->tiles_y; g->ty0 = g->ty1) {
+        g->ty1 = g->ty0 + rows < g->tiles_y ? g->ty0 + rows : g->tiles_y;
+        a->tiles = (size_t)(g->ty1 - g->ty0) * g->tiles_x;
+        mg_pool_for(c->pool, (size_t)g->n_in, cpu_grain(a->tiles * 64), wg_sources, a);
+        wg_multiply(c, a);
+        mg_pool_for(c->pool, (size_t)g->n_out, cpu_grain(a->tiles * 64), wg_results, a);
+    }
+}
+
+/* The kernels of w [c_out][c_in][3][3] transformed into a->u (turned for dX). */
+static void wg_transform_kernels(cpu_ctx *c, wg_job *a, const float *w, int c_out, int c_in, bool flip)
+{
+    a->w = w;
+    a->c_out = c_out;
+    a->c_in = c_in;
+    a->flip = flip;
+    mg_pool_for(c->pool, (size_t)c_out * c_in, cpu_grain(WG_N * 16), wg_kernels, a);
+}
+
+mg_status cpu_winograd_fwd(cpu_ctx *c, const mg_tensor *x, const mg_tensor *w, int pad, mg_tensor *y)
+{
+    const int n = x->shape[0], c_in = x->shape[1], h = x->shape[2], wd = x->shape[3], c_out = y->shape[1];
+    wg_geom g = wg_geom_of(c_in, h, wd, c_out, pad);
+    wg_job a = {.g = &g};
+    mg_status st = wg_workspace(c, &g, (size_t)WG_N * c_out * c_in, &a);
+    if (st != MG_OK)
+        return st;
+    wg_transform_kernels(c, &a, cpu_data(w), c_out, c_in, false);
+    for (int s = 0; s < n; s++) {
+        a.src = cpu_data(x) + (size_t)s * c_in * h * wd;
+        a.dst = cpu_data(y) + (size_t)s * c_out * g.oh * g.ow;
+        wg_convolve(c, &g, &a);
+    }
+    return MG_OK;
+}
+
+/* dX: dY [c_out][oh][ow] convolved, padded by 2 - pad, with the turned kernels, added into dx [c_in][h][w]. */
+static mg_status wg_grad_input(cpu_ctx *c, const mg_tensor *w, const mg_tensor *dy, int pad, mg_tensor *dx)
+{
+    const int n = dy->shape[0], c_out = dy->shape[1], oh = dy->shape[2], ow = dy->shape[3], c_in = dx->shape[1];
+    wg_geom g = wg_geom_of(c_out, oh, ow, c_in, 2 - pad);
+    wg_job a = {.g = &g, .accumulate = true};
+    mg_status st = wg_workspace(c, &g, (size_t)WG_N * c_out * c_in, &a);
+    if (st != MG_OK)
+        return st;
+    wg_transform_kernels(c, &a, cpu_data(w), c_out, c_in, true);
+    for (int s = 0; s < n; s++) {
+        a.src = cpu_data(dy) + (size_t)s * c_out * oh * ow;
+        a.dst = cpu_data(dx) + (size_t)s * c_in * g.oh * g.ow;
+        wg_convolve(c, &g, &a);
+    }
+    return MG_OK;
+}
+
+/* dW: the sums dU over every sample's tiles, then G^T dU G added into dw. */
+static mg_status wg_grad_kernels_of(cpu_ctx *c, const mg_tensor *x, const mg_tensor *dy, int pad, mg_tensor *dw)
+{
+    const int n = x->shape[0], c_in = x->shape[1], h = x->shape[2], wd = x->shape[3], c_out = dy->shape[1];
+    wg_geom g = wg_geom_of(c_in, h, wd, c_out, pad);
+    wg_job a = {.g = &g, .beta = 0.0f};
+    mg_status st = wg_workspace(c, &g, (size_t)WG_N * c_out * c_in, &a);
+    if (st != MG_OK)
+        return st;
+    const int rows = wg_band_rows(&g);
+    for (int s = 0; s < n; s++) {
+        a.src = cpu_data(x) + (size_t)s * c_in * h * wd;
+        a.dy = cpu_data(dy) + (size_t)s * c_out * g.oh * g.ow;
+        for (g.ty0 = 0; g.ty0 < g.tiles_y; g.ty0 = g.ty1) {
+            g.ty1 = g.ty0 + rows < g.tiles_y ? g.ty0 + rows : g.tiles_y;
+            a.tiles = (size_t)(g.ty1 - g.ty0) * g.tiles_x;
+            mg_pool_for(c->pool, (size_t)c_in, cpu_grain(a.tiles * 64), wg_sources, &a);
+            mg_pool_for(c->pool, (size_t)c_out, cpu_grain(a.tiles * 64), wg_grad_results, &a);
+            wg_multiply(c, &a);
+            a.beta = 1.0f;
+        }
+    }
+    a.dst = cpu_data(dw);
+    a.c_out = c_out;
+    a.c_in = c_in;
+    mg_pool_for(c->pool, (size_t)c_out * c_in, cpu_grain(WG_N * 16), wg_grad_kernels, &a);
+    return MG_OK;
+}
+
+mg_status cpu_winograd_bwd(cpu_ctx *c, const mg_tensor *x, const mg_tensor *w, const mg_tensor *dy, int pad,
+                           mg_tensor *dx, mg_tensor *dw)
+{
+    mg_status st = dw ? wg_grad_kernels_of(c, x, dy, pad, dw) : MG_OK;
+    if (st == MG_OK && dx)
+        st = wg_grad_input(c, w, dy, pad, dx);
+    return st;
+}
