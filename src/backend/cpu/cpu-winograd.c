@@ -101,13 +101,13 @@ typedef struct wg_job {
 #define WG_MAT(m, rows, cols, in, ik, il, out, oi, ol, n)   WG_MAT_ANY(m, rows, cols, 0, in, ik, il, out, oi, ol, n)
 #define WG_MAT_T(m, rows, cols, in, ik, il, out, oi, ol, n) WG_MAT_ANY(m, rows, cols, 1, in, ik, il, out, oi, ol, n)
 
-/* Kernels and tiles per pass of the transforms: their scratch rows live on the stack. */
+/* Kernels or tiles side by side in a pass of the transforms (their scratch lives on the stack). Tiles are counted
+ * through the band, across its rows, so that a 56 x 56 layer (14 tiles a row) fills the vectors as well. */
 #define WG_LANES 64
-#define WG_ROW   (WG_LANES * WG_T + WG_A - WG_T) /* the columns under WG_LANES tiles */
 
 /* Items are kernels in the order of U's rows: U[p][o][c] = (G w[o][c] G^T)[p], or U[p][c][o] of w[o][c] turned
  * (dX). WG_LANES kernels at a time, gathered side by side, so that U is written row by row. */
-static void wg_kernels(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void wg_kernels(void *p, size_t q0, size_t q1)
 {
     const wg_job *a = p;
     const size_t plane = (size_t)a->c_out * a->c_in, L = WG_LANES;
@@ -128,95 +128,109 @@ static void wg_kernels(void *p, size_t q0, size_t q1)
     }
 }
 
-/* rows[i][x] = plane[y0 + i][x0 + x] for i < n_rows, x < n_cols, zeros outside the plane (h x w). */
-static void wg_rows(const float *plane, int h, int w, int y0, int x0, int n_rows, int n_cols, float *rows)
+/* The size x size tiles of n (at most WG_LANES) consecutive tiles of the band, tile l's element (i, j) at
+ * d[(i * size + j) * WG_LANES + l]: plane (h x w) read from (ty * WG_T + off, tx * WG_T + off) on, zeros outside.
+ * A run of tiles in one tile row reads each of its rows once into a zero-padded copy, from which every (i, j)
+ * takes every fourth element: loops the compiler vectorises, where a tile at a time would not. */
+static inline __attribute__((always_inline)) void wg_gather(const wg_geom *g, const float *plane, int h, int w, int off,
+                                                            int size, size_t t0, size_t n, float *d)
 {
-    int lo = x0 < 0 ? -x0 : 0, hi = w - x0 < n_cols ? w - x0 : n_cols; /* columns inside: [lo, hi) */
-    for (int i = 0; i < n_rows; i++) {
-        float *r = rows + (size_t)i * n_cols;
-        int y = y0 + i;
-        if (y < 0 || y >= h || hi <= lo) {
-            memset(r, 0, (size_t)n_cols * sizeof *r);
-            continue;
+    float row[WG_LANES * WG_T + WG_A];
+    for (size_t l0 = 0, l1; l0 < n; l0 = l1) {
+        size_t t = t0 + l0, tx = t % (size_t)g->tiles_x;
+        l1 = l0 + ((size_t)g->tiles_x - tx) < n ? l0 + ((size_t)g->tiles_x - tx) : n; /* the rest of this tile row */
+        int y0 = (g->ty0 + (int)(t / (size_t)g->tiles_x)) * WG_T + off, x0 = (int)tx * WG_T + off;
+        int cols = (int)(l1 - l0) * WG_T + size - WG_T;
+        int lo = x0 < 0 ? -x0 : 0, hi = w - x0 < cols ? w - x0 : cols; /* the columns inside: [lo, hi) */
+        for (int i = 0; i < size; i++) {
+            int y = y0 + i;
+            if (y < 0 || y >= h || hi <= lo) {
+                memset(row, 0, (size_t)cols * sizeof *row);
+            } else {
+                memset(row, 0, (size_t)lo * sizeof *row);
+                memcpy(row + lo, plane + (size_t)y * w + x0 + lo, (size_t)(hi - lo) * sizeof *row);
+                memset(row + hi, 0, (size_t)(cols - hi) * sizeof *row);
+            }
+            for (int j = 0; j < size; j++) {
+                float *out = d + (size_t)(i * size + j) * WG_LANES;
+                for (size_t l = l0; l < l1; l++)
+                    out[l] = row[(l - l0) * WG_T + (size_t)j];
+            }
         }
-        memset(r, 0, (size_t)lo * sizeof *r);
-        memcpy(r + lo, plane + (size_t)y * w + x0 + lo, (size_t)(hi - lo) * sizeof *r);
-        memset(r + hi, 0, (size_t)(n_cols - hi) * sizeof *r);
     }
 }
 
 /* Items are source channels: V[p][c][t] = (B^T d B)[p] for every tile t of the band, d its 6x6 source tile;
- * B^T down the columns of a tile row, then B along it, WG_LANES tiles at a time. */
-static void wg_sources(void *p, size_t c0, size_t c1)
+ * WG_LANES tiles at a time, side by side. */
+CPU_VECTOR_CLONES static void wg_sources(void *p, size_t c0, size_t c1)
 {
     const wg_job *a = p;
     const wg_geom *g = a->g;
-    const size_t plane = (size_t)g->n_in * a->tiles;
-    float rows[WG_A * WG_ROW], s[WG_A * WG_ROW];
+    const size_t plane = (size_t)g->n_in * a->tiles, L = WG_LANES;
+    float d[WG_N * WG_LANES], s[WG_N * WG_LANES];
     for (size_t c = c0; c < c1; c++)
-        for (int ty = g->ty0; ty < g->ty1; ty++)
-            for (int tx = 0; tx < g->tiles_x; tx += WG_LANES) {
-                int n = g->tiles_x - tx < WG_LANES ? g->tiles_x - tx : WG_LANES, cols = n * WG_T + WG_A - WG_T;
-                wg_rows(a->src + c * g->h * g->w, g->h, g->w, ty * WG_T - g->pad, tx * WG_T - g->pad, WG_A, cols, rows);
-                WG_MAT(wg_bt, WG_A, WG_A, rows, cols, 1, s, cols, 1, cols); /* s = B^T d */
-                float *v = a->v + c * a->tiles + (size_t)(ty - g->ty0) * g->tiles_x + tx;
-                for (int i = 0; i < WG_A; i++)
-                    WG_MAT(wg_bt, WG_A, WG_A, s + i * cols, 1, WG_T, v + i * WG_A * plane, plane, 1, n); /* s B */
-            }
+        for (size_t t0 = 0; t0 < a->tiles; t0 += L) {
+            size_t n = a->tiles - t0 < L ? a->tiles - t0 : L;
+            wg_gather(g, a->src + c * g->h * g->w, g->h, g->w, -g->pad, WG_A, t0, n, d);
+            for (int j = 0; j < WG_A; j++)
+                WG_MAT(wg_bt, WG_A, WG_A, d + j * L, WG_A * L, 1, s + j * L, WG_A * L, 1, n); /* s = B^T d */
+            float *v = a->v + c * a->tiles + t0;
+            for (int i = 0; i < WG_A; i++)
+                WG_MAT(wg_bt, WG_A, WG_A, s + i * WG_A * L, L, 1, v + i * WG_A * plane, plane, 1, n); /* s B */
+        }
 }
 
-/* Items are result channels: the tiles A^T m A, A along each tile row, then A^T down its columns; the part inside
- * the plane stored or added. */
-static void wg_results(void *p, size_t o0, size_t o1)
+/* Items are result channels: the tiles A^T m A, WG_LANES at a time, the part inside the plane stored or added. */
+CPU_VECTOR_CLONES static void wg_results(void *p, size_t o0, size_t o1)
 {
     const wg_job *a = p;
     const wg_geom *g = a->g;
-    const size_t plane = (size_t)g->n_out * a->tiles;
-    float s[WG_A * WG_LANES * WG_T], y[WG_T * WG_LANES * WG_T];
+    const size_t plane = (size_t)g->n_out * a->tiles, L = WG_LANES;
+    float s[WG_A * WG_T * WG_LANES], y[WG_T * WG_T * WG_LANES];
     for (size_t o = o0; o < o1; o++)
-        for (int ty = g->ty0; ty < g->ty1; ty++)
-            for (int tx = 0; tx < g->tiles_x; tx += WG_LANES) {
-                int n = g->tiles_x - tx < WG_LANES ? g->tiles_x - tx : WG_LANES, cols = n * WG_T;
-                const float *m = a->m + o * a->tiles + (size_t)(ty - g->ty0) * g->tiles_x + tx;
-                for (int i = 0; i < WG_A; i++)
-                    WG_MAT(wg_at, WG_T, WG_A, m + i * WG_A * plane, plane, 1, s + i * cols, 1, WG_T, n); /* m A */
-                WG_MAT(wg_at, WG_T, WG_A, s, cols, 1, y, cols, 1, cols);                                 /* A^T s */
-                int y0 = ty * WG_T, x0 = tx * WG_T;
-                int n_rows = g->oh - y0 < WG_T ? g->oh - y0 : WG_T, n_cols = g->ow - x0 < cols ? g->ow - x0 : cols;
-                for (int i = 0; i < n_rows; i++) {
-                    float *row = a->dst + (o * g->oh + (size_t)(y0 + i)) * g->ow + x0;
-                    const float *yi = y + i * cols;
-                    if (a->accumulate)
-                        for (int j = 0; j < n_cols; j++)
-                            row[j] += yi[j];
-                    else
-                        memcpy(row, yi, (size_t)n_cols * sizeof *row);
+        for (size_t t0 = 0; t0 < a->tiles; t0 += L) {
+            size_t n = a->tiles - t0 < L ? a->tiles - t0 : L;
+            const float *m = a->m + o * a->tiles + t0;
+            for (int i = 0; i < WG_A; i++)
+                WG_MAT(wg_at, WG_T, WG_A, m + i * WG_A * plane, plane, 1, s + i * WG_T * L, L, 1, n); /* m A */
+            for (int j = 0; j < WG_T; j++)
+                WG_MAT(wg_at, WG_T, WG_A, s + j * L, WG_T * L, 1, y + j * L, WG_T * L, 1, n); /* A^T s */
+            float *dst = a->dst + o * g->oh * g->ow;
+            for (size_t l = 0; l < n; l++) {
+                size_t t = t0 + l;
+                int y0 = (g->ty0 + (int)(t / (size_t)g->tiles_x)) * WG_T, x0 = (int)(t % (size_t)g->tiles_x) * WG_T;
+                int rows = g->oh - y0 < WG_T ? g->oh - y0 : WG_T, cols = g->ow - x0 < WG_T ? g->ow - x0 : WG_T;
+                for (int i = 0; i < rows; i++) {
+                    float *row = dst + (size_t)(y0 + i) * g->ow + x0;
+                    for (int j = 0; j < cols; j++)
+                        row[j] = (a->accumulate ? row[j] : 0.0f) + y[(i * WG_T + j) * L + l];
                 }
             }
+        }
 }
 
-/* dW: items are output channels: dM[p][o][t] = (A dY A^T)[p] of every tile, zeros beyond the plane; A down the
- * columns of a tile row, then A^T along it. */
-static void wg_grad_results(void *p, size_t o0, size_t o1)
+/* dW: items are output channels: dM[p][o][t] = (A dY A^T)[p] of every tile, zeros beyond the plane, WG_LANES
+ * tiles at a time. */
+CPU_VECTOR_CLONES static void wg_grad_results(void *p, size_t o0, size_t o1)
 {
     const wg_job *a = p;
     const wg_geom *g = a->g;
-    const size_t plane = (size_t)g->n_out * a->tiles;
-    float rows[WG_T * WG_LANES * WG_T], s[WG_A * WG_LANES * WG_T];
+    const size_t plane = (size_t)g->n_out * a->tiles, L = WG_LANES;
+    float d[WG_T * WG_T * WG_LANES], s[WG_A * WG_T * WG_LANES];
     for (size_t o = o0; o < o1; o++)
-        for (int ty = g->ty0; ty < g->ty1; ty++)
-            for (int tx = 0; tx < g->tiles_x; tx += WG_LANES) {
-                int n = g->tiles_x - tx < WG_LANES ? g->tiles_x - tx : WG_LANES, cols = n * WG_T;
-                wg_rows(a->dy + o * g->oh * g->ow, g->oh, g->ow, ty * WG_T, tx * WG_T, WG_T, cols, rows);
-                WG_MAT_T(wg_at, WG_A, WG_T, rows, cols, 1, s, cols, 1, cols); /* s = A dY */
-                float *m = a->m + o * a->tiles + (size_t)(ty - g->ty0) * g->tiles_x + tx;
-                for (int i = 0; i < WG_A; i++)
-                    WG_MAT_T(wg_at, WG_A, WG_T, s + i * cols, 1, WG_T, m + i * WG_A * plane, plane, 1, n); /* s A^T */
-            }
+        for (size_t t0 = 0; t0 < a->tiles; t0 += L) {
+            size_t n = a->tiles - t0 < L ? a->tiles - t0 : L;
+            wg_gather(g, a->dy + o * g->oh * g->ow, g->oh, g->ow, 0, WG_T, t0, n, d);
+            for (int j = 0; j < WG_T; j++)
+                WG_MAT_T(wg_at, WG_A, WG_T, d + j * L, WG_T * L, 1, s + j * L, WG_T * L, 1, n); /* s = A dY */
+            float *m = a->m + o * a->tiles + t0;
+            for (int i = 0; i < WG_A; i++)
+                WG_MAT_T(wg_at, WG_A, WG_T, s + i * WG_T * L, L, 1, m + i * WG_A * plane, plane, 1, n); /* s A^T */
+        }
 }
 
 /* dW: items are (o, c) kernels, WG_LANES at a time: dW[o][c] += G^T dU[o][c] G. */
-static void wg_grad_kernels(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void wg_grad_kernels(void *p, size_t q0, size_t q1)
 {
     const wg_job *a = p;
     const size_t plane = (size_t)a->c_out * a->c_in, L = WG_LANES;

@@ -26,6 +26,15 @@ static inline float *cpu_data(const mg_tensor *t) { return (float *)t->buf->hand
 #include "base/ops.def"
 #undef OP
 
+/* A loop-heavy kernel compiled also for AVX2 and AVX-512, the copy the processor can run chosen when the program
+ * loads (GCC's and clang's function multiversioning), where the build otherwise targets baseline x86-64's SSE2. The
+ * copies compute the same operations on each element, only more lanes at once, so results do not change. */
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#define CPU_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CPU_VECTOR_CLONES
+#endif
+
 /* Items per parallel chunk for loops whose items cost about `work` elements each: chunks of at least
  * 16K elements, so small tensors do not pay for waking threads. */
 static inline size_t cpu_grain(size_t work) { return work >= 16384 ? 1 : 16384 / (work ? work : 1); }
