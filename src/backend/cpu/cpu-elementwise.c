@@ -64,8 +64,10 @@ static void ew_bwd_chunk(void *arg, size_t b, size_t e)
     float *dx = a->out, f = a->p->f;
     switch (a->op) {
     case MG_OP_RELU:
-        for (size_t i = b; i < e; i++)
-            dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+        for (size_t i = b; i < e; i++) { /* dy read whatever the sign: a load under the select kept this loop scalar */
+            float g = dy[i];
+            dx[i] += x[i] > 0.0f ? g : 0.0f;
+        }
         break;
     case MG_OP_LEAKY_RELU:
         for (size_t i = b; i < e; i++)
