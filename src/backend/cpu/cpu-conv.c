@@ -42,7 +42,7 @@ static void col_span(const conv_geom *g, int j, int *lo, int *hi)
 
 /* Rows of the column matrix: the padding's zeros around one copy (stride 1) or gather (stride 2) per output row,
  * with no test per element: this loop is all that stands between a layer and its GEMM. */
-static void im2col_rows(void *p, size_t r0, size_t r1)
+CPU_VECTOR_CLONES static void im2col_rows(void *p, size_t r0, size_t r1)
 {
     const col_args *a = p;
     const conv_geom *g = a->g;
@@ -64,6 +64,9 @@ static void im2col_rows(void *p, size_t r0, size_t r1)
             memset(out, 0, (size_t)lo * sizeof *out);
             if (g->sw == 1)
                 memcpy(out + lo, row + lo + shift, (size_t)(hi - lo) * sizeof *out);
+            else if (g->sw == 2) /* the constant stride lets the compiler vectorise the gather */
+                for (int ox = lo; ox < hi; ox++)
+                    out[ox] = row[(ptrdiff_t)ox * 2 + shift];
             else
                 for (int ox = lo; ox < hi; ox++)
                     out[ox] = row[(ptrdiff_t)ox * g->sw + shift];
@@ -73,7 +76,7 @@ static void im2col_rows(void *p, size_t r0, size_t r1)
 }
 
 /* One thread per channel plane, so no two threads add into the same pixel. */
-static void col2im_planes(void *p, size_t c0, size_t c1)
+CPU_VECTOR_CLONES static void col2im_planes(void *p, size_t c0, size_t c1)
 {
     const col_args *a = p;
     const conv_geom *g = a->g;
@@ -139,7 +142,7 @@ typedef struct bias_args {
     size_t plane;
 } bias_args;
 
-static void bias_add_planes(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void bias_add_planes(void *p, size_t q0, size_t q1)
 {
     const bias_args *a = p;
     for (size_t q = q0; q < q1; q++) {
@@ -150,7 +153,7 @@ static void bias_add_planes(void *p, size_t q0, size_t q1)
 }
 
 /* Each channel's sum over its planes in CPU_LANES partial sums (cpu.h). */
-static void bias_grad_channels(void *p, size_t c0, size_t c1)
+CPU_VECTOR_CLONES static void bias_grad_channels(void *p, size_t c0, size_t c1)
 {
     const bias_args *a = p;
     const size_t plane = a->plane, end = plane / CPU_LANES * CPU_LANES;
@@ -226,7 +229,7 @@ typedef struct narrow_args {
 } narrow_args;
 
 /* Items are output rows (sample, oy). */
-static void narrow_fwd_rows(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void narrow_fwd_rows(void *p, size_t q0, size_t q1)
 {
     const narrow_args *a = p;
     const conv_geom *g = a->g;
@@ -256,7 +259,7 @@ static void narrow_fwd_rows(void *p, size_t q0, size_t q1)
 }
 
 /* Items are input planes (sample, c): each thread owns the dx planes it writes. */
-static void narrow_dx_planes(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void narrow_dx_planes(void *p, size_t q0, size_t q1)
 {
     const narrow_args *a = p;
     const conv_geom *g = a->g;
@@ -297,7 +300,7 @@ static float narrow_dot(const float *a, const float *b, int n)
 }
 
 /* Items are (o, c) weight planes: kh * kw dot products over every sample's rows. */
-static void narrow_dw_pairs(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void narrow_dw_pairs(void *p, size_t q0, size_t q1)
 {
     const narrow_args *a = p;
     const conv_geom *g = a->g;

@@ -13,7 +13,7 @@ typedef struct ew_args {
 
 #define EW_GRAIN 16384
 
-static void ew_fwd_chunk(void *arg, size_t b, size_t e)
+CPU_VECTOR_CLONES static void ew_fwd_chunk(void *arg, size_t b, size_t e)
 {
     const ew_args *a = arg;
     const float *x = a->x;
@@ -57,7 +57,7 @@ static void ew_fwd_chunk(void *arg, size_t b, size_t e)
 }
 
 /* Adds each op's local derivative times dy into dx (and dx2 for add). */
-static void ew_bwd_chunk(void *arg, size_t b, size_t e)
+CPU_VECTOR_CLONES static void ew_bwd_chunk(void *arg, size_t b, size_t e)
 {
     const ew_args *a = arg;
     const float *x = a->x, *y = a->y, *dy = a->dy;

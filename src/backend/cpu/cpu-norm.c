@@ -63,7 +63,7 @@ static void norm_grad_sums(const norm_args *a, const float *x, const float *y, c
     }
 }
 
-static void norm_fwd_planes(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void norm_fwd_planes(void *p, size_t q0, size_t q1)
 {
     const norm_args *a = p;
     for (size_t q = q0; q < q1; q++) {
@@ -88,7 +88,7 @@ static void norm_fwd_planes(void *p, size_t q0, size_t q1)
 /* One thread per channel: it owns dgamma[c] and dbeta[c] and every plane (n, c). With
  * xhat = (x - mean) * rstd and g = dy * gamma:
  * dx = rstd * (g - mean(g) - xhat * mean(g * xhat)). */
-static void norm_bwd_channels(void *p, size_t c0, size_t c1)
+CPU_VECTOR_CLONES static void norm_bwd_channels(void *p, size_t c0, size_t c1)
 {
     const norm_args *a = p;
     const double inv = 1.0 / (double)a->plane;

@@ -13,7 +13,7 @@ typedef struct pad_args {
 /* PyTorch's ReflectionPad: index -k maps to k and (n-1)+k maps to (n-1)-k. */
 static inline int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; }
 
-static void pad_fwd_planes(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void pad_fwd_planes(void *p, size_t q0, size_t q1)
 {
     const pad_args *a = p;
     for (size_t q = q0; q < q1; q++) {
@@ -28,7 +28,7 @@ static void pad_fwd_planes(void *p, size_t q0, size_t q1)
 }
 
 /* Scatter-add, one thread per plane. */
-static void pad_bwd_planes(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void pad_bwd_planes(void *p, size_t q0, size_t q1)
 {
     const pad_args *a = p;
     for (size_t q = q0; q < q1; q++) {
@@ -192,7 +192,7 @@ typedef struct up_args {
 } up_args;
 
 /* y[q, oy, ox] = x[q, oy / f, ox / f], one plane per item. */
-static void up_fwd_planes(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void up_fwd_planes(void *p, size_t q0, size_t q1)
 {
     const up_args *a = p;
     const int wo = a->w * a->f;
@@ -210,7 +210,7 @@ static void up_fwd_planes(void *p, size_t q0, size_t q1)
 }
 
 /* dx[q, iy, ix] += the f x f block of dy above it, summed row by row (the OpenCL kernel's order). */
-static void up_bwd_planes(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void up_bwd_planes(void *p, size_t q0, size_t q1)
 {
     const up_args *a = p;
     const int wo = a->w * a->f;
@@ -250,7 +250,7 @@ static inline float bilinear_weight(int o, int i, int n, int f)
     return (i == i0 ? 1.0f - l : 0.0f) + (i == i1 ? l : 0.0f);
 }
 
-static void bilinear_fwd_planes(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void bilinear_fwd_planes(void *p, size_t q0, size_t q1)
 {
     const up_args *a = p;
     const int wo = a->w * a->f, ho = a->h * a->f;
@@ -275,7 +275,7 @@ static void bilinear_fwd_planes(void *p, size_t q0, size_t q1)
 
 /* dx[q, iy, ix] += the sum of dy over the outputs that read it, each times its weight, gathered (no two threads
  * write one input) in the OpenCL kernel's order: the outputs within f of the input's own block, row by row. */
-static void bilinear_bwd_planes(void *p, size_t q0, size_t q1)
+CPU_VECTOR_CLONES static void bilinear_bwd_planes(void *p, size_t q0, size_t q1)
 {
     const up_args *a = p;
     const int wo = a->w * a->f, ho = a->h * a->f;

@@ -52,7 +52,7 @@ static void fill_chunk(void *p, size_t b, size_t e)
         a->y[i] = a->v;
 }
 
-static void accumulate_chunk(void *p, size_t b, size_t e)
+CPU_VECTOR_CLONES static void accumulate_chunk(void *p, size_t b, size_t e)
 {
     fill_args *a = p;
     for (size_t i = b; i < e; i++)
@@ -111,7 +111,7 @@ typedef struct adam_args {
 } adam_args;
 
 /* The same float operations, in the same order, as torch.optim.Adam's single-tensor path. */
-static void adam_chunk(void *arg, size_t b, size_t e)
+CPU_VECTOR_CLONES static void adam_chunk(void *arg, size_t b, size_t e)
 {
     adam_args *a = arg;
     const mg_adam_update u = a->u;

@@ -29,7 +29,8 @@ static inline float *cpu_data(const mg_tensor *t) { return (float *)t->buf->hand
 /* A loop-heavy kernel compiled also for AVX2 and AVX-512, the copy the processor can run chosen when the program
  * loads (GCC's and clang's function multiversioning), where the build otherwise targets baseline x86-64's SSE2. The
  * copies compute the same operations on each element, only more lanes at once, so results do not change. */
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) &&                          \
+    !defined(CPU_NO_VECTOR_CLONES) /* -Dc_args=-DCPU_NO_VECTOR_CLONES: baseline only, to compare */
 #define CPU_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define CPU_VECTOR_CLONES
