@@ -1,7 +1,8 @@
 /* mrigan bench: convolution throughput of the CycleGAN generators against plain OpenBLAS SGEMM.
  *
  * For every distinct convolution shape of the ResNet-9 generator and of the U-Net generator (unet_256),
- * both at 256x256 with one image channel and ngf 64, batch 1, it times mrigan's conv op (forward, then
+ * both at 256x256 with one image channel and ngf 64, and of mrigan train's default generator (ResNet, ngf 16,
+ * 6 blocks, resize-and-convolve upsampling, at 224x224), batch 1, it times mrigan's conv op (forward, then
  * backward from a seed of ones, which computes dX and dW) and a bare cblas_sgemm of the same GEMM sizes
  * on the same number of threads. Every figure is the median of the repetitions after one warm-up; all conv
  * shapes are timed first, then all sgemm ones, so the two thread pools never run interleaved.
@@ -56,6 +57,14 @@ static const bench_layer bench_layers[] = {
     {"resnet9", "u128", true, 256, 128, 3, 2, 1, 1, 64, 1, true},
     {"resnet9", "u64", true, 128, 64, 3, 2, 1, 1, 128, 1, false},
     {"resnet9", "c7s1-1", false, 64, 1, 7, 1, 0, 0, 262, 1, false},
+    /* mrigan train's default generator at 224: ngf 16, 6 blocks, upsampling by a resize and a 3x3 convolution */
+    {"default", "c7s1-16", false, 1, 16, 7, 1, 0, 0, 230, 1, false},
+    {"default", "d32", false, 16, 32, 3, 2, 1, 0, 224, 1, false},
+    {"default", "d64", false, 32, 64, 3, 2, 1, 0, 112, 1, false},
+    {"default", "R64", false, 64, 64, 3, 1, 0, 0, 58, 12, true},
+    {"default", "u32", false, 64, 32, 3, 1, 0, 0, 114, 1, false},
+    {"default", "u16", false, 32, 16, 3, 1, 0, 0, 226, 1, false},
+    {"default", "c7s1-1", false, 16, 1, 7, 1, 0, 0, 230, 1, false},
     {"unet256", "down1", false, 1, 64, 4, 2, 1, 0, 256, 1, false},
     {"unet256", "down2", false, 64, 128, 4, 2, 1, 0, 128, 1, false},
     {"unet256", "down3", false, 128, 256, 4, 2, 1, 0, 64, 1, true},
@@ -418,7 +427,8 @@ static void bench_print_usage(void)
     printf("usage: mrigan bench [--threads N] [--reps N] [--quick] [--json] [--backend cpu|opencl|auto] [--device N]\n"
            "       mrigan bench train [options]   (whole training iterations; see mrigan bench train --help)\n"
            "Times mrigan's conv forward/backward for every layer shape of the ResNet-9 and U-Net\n"
-           "generators (256x256, 1 channel, ngf 64) next to cblas_sgemm of the same GEMM sizes.\n"
+           "generators (256x256, 1 channel, ngf 64) and of mrigan train's default one (224x224, ngf 16)\n"
+           "next to cblas_sgemm of the same GEMM sizes.\n"
            "  --threads N  threads for the backend and OpenBLAS (default: all cores)\n"
            "  --reps N     timed repetitions per shape (default: adaptive, ~0.3 s per shape)\n"
            "  --quick      a few representative shapes only, ~0.05 s each\n"
