@@ -2,7 +2,9 @@
  * dX = col2im(W^T * dY); the transposed convolution is the same pair run the other way round
  * (col = W^T * x, y = col2im(col)). One sample at a time, and within a sample one band of output rows
  * at a time, so the column workspace stays under CONV_WORK_FLOATS whatever the layer's size (a 7x7
- * conv at 256x256 with 64 channels would otherwise need an 800 MB column matrix). */
+ * conv at 256x256 with 64 channels would otherwise need an 800 MB column matrix). Two roads leave it: convolutions with
+ * at most four outputs run as direct multiply-adds (below), 3x3 stride-1 ones as Winograd's F(4x4, 3x3)
+ * (cpu-winograd.c). */
 #include <stddef.h>
 #include <string.h>
 

@@ -4,8 +4,8 @@
  * [Cout x Cin] by [Cin x tiles], 36 multiplications per 16 outputs where im2col's GEMM does 144. The backward passes
  * take the same road: dX is the convolution of dY (padded by 2 - pad) with the kernels turned by 180 degrees and
  * the channel roles swapped; dW = G^T [sum over tiles of (A dY A^T) . (B^T d B)] G, the sum again 36 GEMMs.
- * The transforms' coefficients (up to 8 in A, 5 in B) round more than a direct sum does: test-ops's winograd mode
- * holds every result to the bound the arithmetic gives, against a direct sum in double. */
+ * The transforms' coefficients (up to 8 in A, 5 in B) round more than a direct sum does: tests/test-conv.c holds
+ * every result to the bound the arithmetic gives, against a direct sum in double. */
 #include <cblas.h>
 #include <string.h>
 
@@ -202,8 +202,10 @@ CPU_VECTOR_CLONES static void wg_results(void *p, size_t o0, size_t o1)
                 int rows = g->oh - y0 < WG_T ? g->oh - y0 : WG_T, cols = g->ow - x0 < WG_T ? g->ow - x0 : WG_T;
                 for (int i = 0; i < rows; i++) {
                     float *row = dst + (size_t)(y0 + i) * g->ow + x0;
-                    for (int j = 0; j < cols; j++)
-                        row[j] = (a->accumulate ? row[j] : 0.0f) + y[(i * WG_T + j) * L + l];
+                    for (int j = 0; j < cols; j++) {
+                        float v = y[(i * WG_T + j) * L + l];
+                        row[j] = a->accumulate ? row[j] + v : v;
+                    }
                 }
             }
         }
@@ -323,39 +325,29 @@ static void wg_transform_kernels(cpu_ctx *c, wg_job *a, const float *w, int c_ou
     mg_pool_for(c->pool, (size_t)c_out * c_in, cpu_grain(WG_N * 16), wg_kernels, a);
 }
 
-mg_status cpu_winograd_fwd(cpu_ctx *c, const mg_tensor *x, const mg_tensor *w, int pad, mg_tensor *y)
+/* n samples of src [n_in][h][w] convolved (padding pad) into dst [n_out][oh][ow], stored or added: the forward with
+ * w [n_out][n_in][3][3], or dX (flip) with w [n_in][n_out][3][3] turned. */
+static mg_status wg_conv(cpu_ctx *c, int n, int n_in, int h, int w, int n_out, int pad, const float *src,
+                         const float *kern, bool flip, float *dst, bool accumulate)
 {
-    const int n = x->shape[0], c_in = x->shape[1], h = x->shape[2], wd = x->shape[3], c_out = y->shape[1];
-    wg_geom g = wg_geom_of(c_in, h, wd, c_out, pad);
-    wg_job a = {.g = &g};
-    mg_status st = wg_workspace(c, &g, (size_t)WG_N * c_out * c_in, &a);
+    wg_geom g = wg_geom_of(n_in, h, w, n_out, pad);
+    wg_job a = {.g = &g, .accumulate = accumulate};
+    mg_status st = wg_workspace(c, &g, (size_t)WG_N * n_out * n_in, &a);
     if (st != MG_OK)
         return st;
-    wg_transform_kernels(c, &a, cpu_data(w), c_out, c_in, false);
+    wg_transform_kernels(c, &a, kern, flip ? n_in : n_out, flip ? n_out : n_in, flip);
     for (int s = 0; s < n; s++) {
-        a.src = cpu_data(x) + (size_t)s * c_in * h * wd;
-        a.dst = cpu_data(y) + (size_t)s * c_out * g.oh * g.ow;
+        a.src = src + (size_t)s * n_in * h * w;
+        a.dst = dst + (size_t)s * n_out * g.oh * g.ow;
         wg_convolve(c, &g, &a);
     }
     return MG_OK;
 }
 
-/* dX: dY [c_out][oh][ow] convolved, padded by 2 - pad, with the turned kernels, added into dx [c_in][h][w]. */
-static mg_status wg_grad_input(cpu_ctx *c, const mg_tensor *w, const mg_tensor *dy, int pad, mg_tensor *dx)
+mg_status cpu_winograd_fwd(cpu_ctx *c, const mg_tensor *x, const mg_tensor *w, int pad, mg_tensor *y)
 {
-    const int n = dy->shape[0], c_out = dy->shape[1], oh = dy->shape[2], ow = dy->shape[3], c_in = dx->shape[1];
-    wg_geom g = wg_geom_of(c_out, oh, ow, c_in, 2 - pad);
-    wg_job a = {.g = &g, .accumulate = true};
-    mg_status st = wg_workspace(c, &g, (size_t)WG_N * c_out * c_in, &a);
-    if (st != MG_OK)
-        return st;
-    wg_transform_kernels(c, &a, cpu_data(w), c_out, c_in, true);
-    for (int s = 0; s < n; s++) {
-        a.src = cpu_data(dy) + (size_t)s * c_out * oh * ow;
-        a.dst = cpu_data(dx) + (size_t)s * c_in * g.oh * g.ow;
-        wg_convolve(c, &g, &a);
-    }
-    return MG_OK;
+    return wg_conv(c, x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1], pad, cpu_data(x), cpu_data(w),
+                   false, cpu_data(y), false);
 }
 
 /* dW: the sums dU over every sample's tiles, then G^T dU G added into dw. */
@@ -391,7 +383,8 @@ mg_status cpu_winograd_bwd(cpu_ctx *c, const mg_tensor *x, const mg_tensor *w, c
                            mg_tensor *dx, mg_tensor *dw)
 {
     mg_status st = dw ? wg_grad_kernels_of(c, x, dy, pad, dw) : MG_OK;
-    if (st == MG_OK && dx)
-        st = wg_grad_input(c, w, dy, pad, dx);
+    if (st == MG_OK && dx) /* dY [c_out][oh][ow] convolved, padded by 2 - pad, with the turned kernels */
+        st = wg_conv(c, dy->shape[0], dy->shape[1], dy->shape[2], dy->shape[3], dx->shape[1], 2 - pad, cpu_data(dy),
+                     cpu_data(w), true, cpu_data(dx), true);
     return st;
 }
