@@ -281,9 +281,10 @@ static void run_case(mg_backend *be, const conv_case *k)
         direct(k, xa, wa, dya, e_y, e_dx, e_dw);
     }
     /* Terms per element: direct sums over the taps; Winograd over the channels (or tiles) plus the transforms. */
-    double taps = (double)k->k * k->k, tiles = (double)k->n * ((oh + 3) / 4) * ((ow + 3) / 4) * (wino ? 1 : 0);
-    double n_y = fmax(k->c_in * taps, wino ? k->c_in + 32.0 : 0) + 1, n_dx = fmax(k->c_out * taps, k->c_out + 32.0);
-    double n_dw = fmax((double)k->n * oh * ow, tiles + 32.0) + 1;
+    double taps = (double)k->k * k->k, tiles = (double)k->n * ((oh + 3) / 4) * ((ow + 3) / 4);
+    double n_y = fmax(k->c_in * taps, wino ? k->c_in + 32.0 : 0) + 1;
+    double n_dx = fmax(k->c_out * taps, wino ? k->c_out + 32.0 : 0) + 1; /* + 1: added into the gradient */
+    double n_dw = fmax((double)k->n * oh * ow, wino ? tiles + 32.0 : 0) + 1;
     for (size_t i = 0; i < ny; i++) /* the bias: one more term of y */
         e_y[i] += fabs(b[i / ((size_t)oh * ow) % (size_t)k->c_out]);
     double ry = compare(k->name, "y", y, want_y, e_y, ny, n_y);

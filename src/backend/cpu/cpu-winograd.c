@@ -89,15 +89,18 @@ typedef struct wg_job {
  * vectorises; the loops over the constant matrices unroll (told to: GCC 12 would not unroll the outer one around a loop
  * of unknown length), their zeros drop out by the test and their ones become additions. Sums start at -0.0f, the one
  * start that folds away (-0 + x is x for every x; 0 + x is not for -0). */
+// clang-format off
 #define WG_MAT_AT(m, i, k, T) ((T) ? (m)[k][i] : (m)[i][k])
 #define WG_MAT_ANY(m, rows, cols, T, in, ik, il, out, oi, ol, n)                                                       \
-    _Pragma("GCC unroll 8") for (int i_ = 0; i_ < (rows); i_++) for (size_t l_ = 0; l_ < (size_t)(n); l_++)            \
-    {                                                                                                                  \
-        float s_ = -0.0f;                                                                                              \
-        _Pragma("GCC unroll 8") for (int k_ = 0; k_ < (cols); k_++) if (WG_MAT_AT(m, i_, k_, T) != 0.0f) s_ +=         \
-            WG_MAT_AT(m, i_, k_, T) * (in)[(size_t)k_ * (ik) + l_ * (il)];                                             \
-        (out)[(size_t)i_ * (oi) + l_ * (ol)] = s_;                                                                     \
-    }
+    _Pragma("GCC unroll 8") for (int i_ = 0; i_ < (rows); i_++)                                                        \
+        for (size_t l_ = 0; l_ < (size_t)(n); l_++) {                                                                  \
+            float s_ = -0.0f;                                                                                          \
+            _Pragma("GCC unroll 8") for (int k_ = 0; k_ < (cols); k_++)                                                \
+                if (WG_MAT_AT(m, i_, k_, T) != 0.0f)                                                                   \
+                    s_ += WG_MAT_AT(m, i_, k_, T) * (in)[(size_t)k_ * (ik) + l_ * (il)];                               \
+            (out)[(size_t)i_ * (oi) + l_ * (ol)] = s_;                                                                 \
+        }
+// clang-format on
 #define WG_MAT(m, rows, cols, in, ik, il, out, oi, ol, n)   WG_MAT_ANY(m, rows, cols, 0, in, ik, il, out, oi, ol, n)
 #define WG_MAT_T(m, rows, cols, in, ik, il, out, oi, ol, n) WG_MAT_ANY(m, rows, cols, 1, in, ik, il, out, oi, ol, n)
 
@@ -302,13 +305,23 @@ static mg_status wg_workspace(cpu_ctx *c, const wg_geom *g, size_t kernel_floats
     return MG_OK;
 }
 
+/* Moves g to the band of tile rows after [ty0, ty1) (the first when ty1 is 0), its tile count into a->tiles; false
+ * past the last. */
+static bool wg_next_band(wg_geom *g, int rows, wg_job *a)
+{
+    g->ty0 = g->ty1;
+    if (g->ty0 >= g->tiles_y)
+        return false;
+    g->ty1 = g->ty0 + rows < g->tiles_y ? g->ty0 + rows : g->tiles_y;
+    a->tiles = (size_t)(g->ty1 - g->ty0) * g->tiles_x;
+    return true;
+}
+
 /* Band by band over one sample: sources transformed, multiplied by the kernels in a->u, results written. */
 static void wg_convolve(cpu_ctx *c, wg_geom *g, wg_job *a)
 {
     const int rows = wg_band_rows(g);
-    for (g->ty0 = 0; g->ty0 < g->tiles_y; g->ty0 = g->ty1) {
-        g->ty1 = g->ty0 + rows < g->tiles_y ? g->ty0 + rows : g->tiles_y;
-        a->tiles = (size_t)(g->ty1 - g->ty0) * g->tiles_x;
+    for (g->ty1 = 0; wg_next_band(g, rows, a);) {
         mg_pool_for(c->pool, (size_t)g->n_in, cpu_grain(a->tiles * 64), wg_sources, a);
         wg_multiply(c, a);
         mg_pool_for(c->pool, (size_t)g->n_out, cpu_grain(a->tiles * 64), wg_results, a);
@@ -363,9 +376,7 @@ static mg_status wg_grad_kernels_of(cpu_ctx *c, const mg_tensor *x, const mg_ten
     for (int s = 0; s < n; s++) {
         a.src = cpu_data(x) + (size_t)s * c_in * h * wd;
         a.dy = cpu_data(dy) + (size_t)s * c_out * g.oh * g.ow;
-        for (g.ty0 = 0; g.ty0 < g.tiles_y; g.ty0 = g.ty1) {
-            g.ty1 = g.ty0 + rows < g.tiles_y ? g.ty0 + rows : g.tiles_y;
-            a.tiles = (size_t)(g.ty1 - g.ty0) * g.tiles_x;
+        for (g.ty1 = 0; wg_next_band(&g, rows, &a);) {
             mg_pool_for(c->pool, (size_t)c_in, cpu_grain(a.tiles * 64), wg_sources, &a);
             mg_pool_for(c->pool, (size_t)c_out, cpu_grain(a.tiles * 64), wg_grad_results, &a);
             wg_multiply(c, &a);
