@@ -131,34 +131,87 @@ CPU_VECTOR_CLONES static void wg_kernels(void *p, size_t q0, size_t q1)
     }
 }
 
+/* Gathered and scattered tiles move WG_STEP lanes at a time, so that a run of tiles inside one tile row (14 for a
+ * 56-wide layer) fills whole vectors instead of ending in a scalar loop; the lanes past a run are scratch, which the
+ * next run overwrites or nothing reads. A gathered tile's planes are therefore WG_DS lanes apart. */
+#define WG_STEP 16
+#define WG_DS   (WG_LANES + WG_STEP)
+
+/* The lanes a run of len tiles moves: len rounded up to WG_STEP. */
+static inline size_t wg_run_lanes(size_t len) { return (len + WG_STEP - 1) / WG_STEP * WG_STEP; }
+
+/* The run of tiles [l0, l1) of the n tiles from t0 on that lie in one tile row, and its top-left position. */
+static inline size_t wg_run(const wg_geom *g, size_t t0, size_t l0, size_t n, int *y0, int *x0)
+{
+    size_t t = t0 + l0, tx = t % (size_t)g->tiles_x;
+    *y0 = (g->ty0 + (int)(t / (size_t)g->tiles_x)) * WG_T;
+    *x0 = (int)tx * WG_T;
+    return l0 + ((size_t)g->tiles_x - tx) < n ? l0 + ((size_t)g->tiles_x - tx) : n;
+}
+
 /* The size x size tiles of n (at most WG_LANES) consecutive tiles of the band, tile l's element (i, j) at
- * d[(i * size + j) * WG_LANES + l]: plane (h x w) read from (ty * WG_T + off, tx * WG_T + off) on, zeros outside.
+ * d[(i * size + j) * WG_DS + l]: plane (h x w) read from (ty * WG_T + off, tx * WG_T + off) on, zeros outside.
  * A run of tiles in one tile row reads each of its rows once into a zero-padded copy, from which every (i, j)
  * takes every fourth element: loops the compiler vectorises, where a tile at a time would not. */
 static inline __attribute__((always_inline)) void wg_gather(const wg_geom *g, const float *plane, int h, int w, int off,
                                                             int size, size_t t0, size_t n, float *d)
 {
-    float row[WG_LANES * WG_T + WG_A];
+    float row[WG_DS * WG_T];
     for (size_t l0 = 0, l1; l0 < n; l0 = l1) {
-        size_t t = t0 + l0, tx = t % (size_t)g->tiles_x;
-        l1 = l0 + ((size_t)g->tiles_x - tx) < n ? l0 + ((size_t)g->tiles_x - tx) : n; /* the rest of this tile row */
-        int y0 = (g->ty0 + (int)(t / (size_t)g->tiles_x)) * WG_T + off, x0 = (int)tx * WG_T + off;
-        int cols = (int)(l1 - l0) * WG_T + size - WG_T;
+        int y0, x0;
+        l1 = wg_run(g, t0, l0, n, &y0, &x0);
+        y0 += off;
+        x0 += off;
+        const size_t lanes = wg_run_lanes(l1 - l0 + (size > WG_T));
+        int cols = (int)(l1 - l0) * WG_T + size - WG_T, span = (int)lanes * WG_T;
         int lo = x0 < 0 ? -x0 : 0, hi = w - x0 < cols ? w - x0 : cols; /* the columns inside: [lo, hi) */
         for (int i = 0; i < size; i++) {
             int y = y0 + i;
             if (y < 0 || y >= h || hi <= lo) {
-                memset(row, 0, (size_t)cols * sizeof *row);
+                memset(row, 0, (size_t)span * sizeof *row);
             } else {
                 memset(row, 0, (size_t)lo * sizeof *row);
                 memcpy(row + lo, plane + (size_t)y * w + x0 + lo, (size_t)(hi - lo) * sizeof *row);
-                memset(row + hi, 0, (size_t)(cols - hi) * sizeof *row);
+                memset(row + hi, 0, (size_t)(span - hi) * sizeof *row);
             }
-            for (int j = 0; j < size; j++) {
-                float *out = d + (size_t)(i * size + j) * WG_LANES;
-                for (size_t l = l0; l < l1; l++)
-                    out[l] = row[(l - l0) * WG_T + (size_t)j];
-            }
+            /* Columns 0-3 of every tile in one loop, which the compiler turns into whole-vector permutes (one
+             * loop per column would read with gaps, element by element); one lane more than the run, so that
+             * columns 4 and 5, which are columns 0 and 1 of the next tile, are copies. */
+            float *o = d + (size_t)i * size * WG_DS + l0;
+            for (size_t l = 0; l < lanes; l++)
+                for (int j = 0; j < WG_T; j++)
+                    o[(size_t)j * WG_DS + l] = row[l * WG_T + (size_t)j];
+            for (int j = WG_T; j < size; j++)
+                memcpy(o + (size_t)j * WG_DS, o + (size_t)(j - WG_T) * WG_DS + 1, (l1 - l0) * sizeof *o);
+        }
+    }
+}
+
+/* The inverse for results: the WG_T x WG_T tiles y (element (i, j) of tile l at y[(i * WG_T + j) * WG_DS + l]) of n
+ * consecutive tiles stored into (or added to) the output planes dst, the part inside the plane only. Each row of a run
+ * is interleaved into a copy first, then stored in one piece. */
+static inline __attribute__((always_inline)) void wg_scatter(const wg_geom *g, const float *y, float *dst,
+                                                             bool accumulate, size_t t0, size_t n)
+{
+    float row[WG_LANES * WG_T];
+    for (size_t l0 = 0, l1; l0 < n; l0 = l1) {
+        int y0, x0;
+        l1 = wg_run(g, t0, l0, n, &y0, &x0);
+        const size_t lanes = wg_run_lanes(l1 - l0);
+        int rows = g->oh - y0 < WG_T ? g->oh - y0 : WG_T;
+        int cols = g->ow - x0 < (int)(l1 - l0) * WG_T ? g->ow - x0 : (int)(l1 - l0) * WG_T;
+        for (int i = 0; i < rows; i++) {
+            const float *yi = y + (size_t)i * WG_T * WG_DS + l0;
+            for (size_t b = 0; b < lanes; b += WG_STEP)
+                for (size_t l = b; l < b + WG_STEP; l++)
+                    for (int j = 0; j < WG_T; j++)
+                        row[l * WG_T + (size_t)j] = yi[(size_t)j * WG_DS + l];
+            float *out = dst + (size_t)(y0 + i) * g->ow + x0;
+            if (accumulate)
+                for (int x = 0; x < cols; x++)
+                    out[x] += row[x];
+            else
+                memcpy(out, row, (size_t)cols * sizeof *row);
         }
     }
 }
@@ -170,13 +223,13 @@ CPU_VECTOR_CLONES static void wg_sources(void *p, size_t c0, size_t c1)
     const wg_job *a = p;
     const wg_geom *g = a->g;
     const size_t plane = (size_t)g->n_in * a->tiles, L = WG_LANES;
-    float d[WG_N * WG_LANES], s[WG_N * WG_LANES];
+    float d[WG_N * WG_DS], s[WG_N * WG_LANES];
     for (size_t c = c0; c < c1; c++)
         for (size_t t0 = 0; t0 < a->tiles; t0 += L) {
             size_t n = a->tiles - t0 < L ? a->tiles - t0 : L;
             wg_gather(g, a->src + c * g->h * g->w, g->h, g->w, -g->pad, WG_A, t0, n, d);
             for (int j = 0; j < WG_A; j++)
-                WG_MAT(wg_bt, WG_A, WG_A, d + j * L, WG_A * L, 1, s + j * L, WG_A * L, 1, n); /* s = B^T d */
+                WG_MAT(wg_bt, WG_A, WG_A, d + j * WG_DS, WG_A * WG_DS, 1, s + j * L, WG_A * L, 1, n); /* s = B^T d */
             float *v = a->v + c * a->tiles + t0;
             for (int i = 0; i < WG_A; i++)
                 WG_MAT(wg_bt, WG_A, WG_A, s + i * WG_A * L, L, 1, v + i * WG_A * plane, plane, 1, n); /* s B */
@@ -189,7 +242,7 @@ CPU_VECTOR_CLONES static void wg_results(void *p, size_t o0, size_t o1)
     const wg_job *a = p;
     const wg_geom *g = a->g;
     const size_t plane = (size_t)g->n_out * a->tiles, L = WG_LANES;
-    float s[WG_A * WG_T * WG_LANES], y[WG_T * WG_T * WG_LANES];
+    float s[WG_A * WG_T * WG_LANES], y[WG_T * WG_T * WG_DS];
     for (size_t o = o0; o < o1; o++)
         for (size_t t0 = 0; t0 < a->tiles; t0 += L) {
             size_t n = a->tiles - t0 < L ? a->tiles - t0 : L;
@@ -197,20 +250,8 @@ CPU_VECTOR_CLONES static void wg_results(void *p, size_t o0, size_t o1)
             for (int i = 0; i < WG_A; i++)
                 WG_MAT(wg_at, WG_T, WG_A, m + i * WG_A * plane, plane, 1, s + i * WG_T * L, L, 1, n); /* m A */
             for (int j = 0; j < WG_T; j++)
-                WG_MAT(wg_at, WG_T, WG_A, s + j * L, WG_T * L, 1, y + j * L, WG_T * L, 1, n); /* A^T s */
-            float *dst = a->dst + o * g->oh * g->ow;
-            for (size_t l = 0; l < n; l++) {
-                size_t t = t0 + l;
-                int y0 = (g->ty0 + (int)(t / (size_t)g->tiles_x)) * WG_T, x0 = (int)(t % (size_t)g->tiles_x) * WG_T;
-                int rows = g->oh - y0 < WG_T ? g->oh - y0 : WG_T, cols = g->ow - x0 < WG_T ? g->ow - x0 : WG_T;
-                for (int i = 0; i < rows; i++) {
-                    float *row = dst + (size_t)(y0 + i) * g->ow + x0;
-                    for (int j = 0; j < cols; j++) {
-                        float v = y[(i * WG_T + j) * L + l];
-                        row[j] = a->accumulate ? row[j] + v : v;
-                    }
-                }
-            }
+                WG_MAT(wg_at, WG_T, WG_A, s + j * L, WG_T * L, 1, y + j * WG_DS, WG_T * WG_DS, 1, n); /* A^T s */
+            wg_scatter(g, y, a->dst + o * g->oh * g->ow, a->accumulate, t0, n);
         }
 }
 
@@ -221,13 +262,13 @@ CPU_VECTOR_CLONES static void wg_grad_results(void *p, size_t o0, size_t o1)
     const wg_job *a = p;
     const wg_geom *g = a->g;
     const size_t plane = (size_t)g->n_out * a->tiles, L = WG_LANES;
-    float d[WG_T * WG_T * WG_LANES], s[WG_A * WG_T * WG_LANES];
+    float d[WG_T * WG_T * WG_DS], s[WG_A * WG_T * WG_LANES];
     for (size_t o = o0; o < o1; o++)
         for (size_t t0 = 0; t0 < a->tiles; t0 += L) {
             size_t n = a->tiles - t0 < L ? a->tiles - t0 : L;
             wg_gather(g, a->dy + o * g->oh * g->ow, g->oh, g->ow, 0, WG_T, t0, n, d);
             for (int j = 0; j < WG_T; j++)
-                WG_MAT_T(wg_at, WG_A, WG_T, d + j * L, WG_T * L, 1, s + j * L, WG_T * L, 1, n); /* s = A dY */
+                WG_MAT_T(wg_at, WG_A, WG_T, d + j * WG_DS, WG_T * WG_DS, 1, s + j * L, WG_T * L, 1, n); /* s = A dY */
             float *m = a->m + o * a->tiles + t0;
             for (int i = 0; i < WG_A; i++)
                 WG_MAT_T(wg_at, WG_A, WG_T, s + i * WG_T * L, L, 1, m + i * WG_A * plane, plane, 1, n); /* s A^T */
