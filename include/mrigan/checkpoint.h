@@ -19,8 +19,9 @@ typedef struct mg_ckpt_entry {
     int ndim;
     int shape[MG_MAX_DIMS];
     size_t numel;
-    float *data; /* owned by the checkpoint */
-    bool half;   /* stored in the file as float16 (mg_ckpt_store_half): data holds the float16 values */
+    float *data;           /* owned by the checkpoint; NULL for a view */
+    const mg_tensor *view; /* a view (mg_ckpt.views): the tensor whose values mg_ckpt_save writes */
+    bool half;             /* stored in the file as float16 (mg_ckpt_store_half): data holds the float16 values */
 } mg_ckpt_entry;
 
 typedef struct mg_ckpt {
@@ -28,6 +29,10 @@ typedef struct mg_ckpt {
     int n_entries;
     mg_ckpt_entry *entries;
     int cap_entries;
+    /* Set before adding: mg_ckpt_add_tensor records the tensor instead of copying its values, and mg_ckpt_save
+     * reads them (and checks that they are finite) as it writes. For a checkpoint built only to be saved at once:
+     * no copy of a whole model in memory. The tensors must stay as they are until then. */
+    bool views;
 } mg_ckpt;
 
 /* An empty checkpoint. */
@@ -47,7 +52,8 @@ mg_status mg_ckpt_set_long(mg_ckpt *c, const char *key, long value);
 mg_status mg_ckpt_get_long(const mg_ckpt *c, const char *key, long lo, long hi, long *out);
 /* Copies a tensor's data (read through its backend, mg_tensor_read) into a new entry named name, or
  * t->name when name is NULL. A checkpoint holds only finite values: MG_ERR_NONFINITE naming the entry (and
- * no entry added) when one is NaN or infinite, here and in mg_ckpt_add. */
+ * no entry added) when one is NaN or infinite, here and in mg_ckpt_add. With c->views, records t instead: its
+ * values are read, and checked, by mg_ckpt_save, which then fails with MG_ERR_NONFINITE and writes nothing. */
 mg_status mg_ckpt_add_tensor(mg_ckpt *c, const char *name, const mg_tensor *t);
 /* Copies host data into a new entry. MG_ERR_ARG for a bad name or shape, or a name already present. */
 mg_status mg_ckpt_add(mg_ckpt *c, const char *name, int ndim, const int *shape, const float *data);
@@ -59,7 +65,8 @@ mg_status mg_ckpt_load_tensor(const mg_ckpt *c, const char *name, mg_tensor *t);
 
 /* Stores every entry as float16 (IEEE binary16, about 3 significant digits): half the file, for models that only
  * translate. The values are rounded to float16 in memory too, so the checkpoint holds what a reload gives.
- * MG_ERR_ARG naming the entry when a value is outside float16's +-65504 (nothing changed then). */
+ * MG_ERR_ARG naming the entry when a value is outside float16's +-65504, or when an entry is a view (nothing changed
+ * then). */
 mg_status mg_ckpt_store_half(mg_ckpt *c);
 /* Writes "<path>.tmp-XXXXXX" next to path (mode 0644), fsyncs it, renames it onto path and fsyncs the
  * folder. On failure: MG_ERR_IO naming the path and the system's reason, path untouched, the temporary

@@ -3,9 +3,9 @@
  *
  * File format, versions 1 and 2. Integers are unsigned little-endian; a float32 is its IEEE-754 bit pattern
  * written as a little-endian uint32, a float16 its binary16 pattern as a uint16. Every field is written and read
- * byte by byte, never as a struct. Version 2 differs only in a type byte before each entry's data; a file is
- * written as version 1 unless an entry is stored as float16 (mg_ckpt_store_half), so float32 checkpoints are
- * those of earlier versions, byte for byte.
+ * byte by byte, never as a struct (float32 data on a little-endian host excepted: its bytes in memory are those).
+ * Version 2 differs only in a type byte before each entry's data; a file is written as version 1 unless an entry is
+ * stored as float16 (mg_ckpt_store_half), so float32 checkpoints are those of earlier versions, byte for byte.
  *
  *   size         field
  *   8            magic "MRIGANCK"
@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -263,8 +264,10 @@ const mg_ckpt_entry *mg_ckpt_find(const mg_ckpt *c, const char *name)
     return NULL;
 }
 
-/* Appends an entry with uninitialised data after checking the name, the shape and uniqueness. */
-static mg_status ckpt_append_entry(mg_ckpt *c, const char *name, int ndim, const int *shape, mg_ckpt_entry **out)
+/* Appends an entry with uninitialised data (or a view of a tensor) after checking the name, the shape and uniqueness.
+ */
+static mg_status ckpt_append_entry(mg_ckpt *c, const char *name, int ndim, const int *shape, const mg_tensor *view,
+                                   mg_ckpt_entry **out)
 {
     size_t numel;
     mg_status s = ckpt_check_entry(name, ndim, shape, &numel);
@@ -284,9 +287,10 @@ static mg_status ckpt_append_entry(mg_ckpt *c, const char *name, int ndim, const
     }
     mg_ckpt_entry *e = &c->entries[c->n_entries];
     memset(e, 0, sizeof *e);
-    e->data = malloc(numel * sizeof(float));
-    if (!e->data)
+    e->data = view ? NULL : malloc(numel * sizeof(float));
+    if (!view && !e->data)
         return mg_error(MG_ERR_OOM, "checkpoint entry '%s': out of host memory for %zu floats", name, numel);
+    e->view = view;
     snprintf(e->name, sizeof e->name, "%s", name);
     e->ndim = ndim;
     memcpy(e->shape, shape, (size_t)ndim * sizeof *shape);
@@ -297,19 +301,32 @@ static mg_status ckpt_append_entry(mg_ckpt *c, const char *name, int ndim, const
 }
 
 /* A model whose values are NaN or infinite has diverged: saving it would replace a good checkpoint with a
- * useless one. The entry e (the last one of c) is dropped again when it holds such a value. */
-static mg_status ckpt_check_finite(mg_ckpt *c, mg_ckpt_entry *e)
+ * useless one. MG_ERR_NONFINITE naming entry name and the first such value. The test runs a block at a time
+ * without a branch per value, so that it vectorises. */
+static mg_status ckpt_check_values(const char *name, const float *v, size_t n)
 {
-    for (size_t k = 0; k < e->numel; k++) {
-        if (isfinite(e->data[k]))
-            continue;
-        mg_status s = mg_error(MG_ERR_NONFINITE, "checkpoint entry '%s': value %zu is %g; nothing is saved", e->name, k,
-                               (double)e->data[k]);
-        free(e->data);
-        c->n_entries--;
-        return s;
+    for (size_t b = 0; b < n; b += 4096) {
+        size_t e = n - b < 4096 ? n : b + 4096;
+        int bad = 0;
+        for (size_t k = b; k < e; k++)
+            bad |= !(fabsf(v[k]) <= FLT_MAX);
+        for (size_t k = b; bad && k < e; k++)
+            if (!isfinite(v[k]))
+                return mg_error(MG_ERR_NONFINITE, "checkpoint entry '%s': value %zu is %g; nothing is saved", name, k,
+                                (double)v[k]);
     }
     return MG_OK;
+}
+
+/* The entry e (the last one of c) is dropped again when it holds a value that is not finite. */
+static mg_status ckpt_check_finite(mg_ckpt *c, mg_ckpt_entry *e)
+{
+    mg_status s = ckpt_check_values(e->name, e->data, e->numel);
+    if (s != MG_OK) {
+        free(e->data);
+        c->n_entries--;
+    }
+    return s;
 }
 
 mg_status mg_ckpt_add(mg_ckpt *c, const char *name, int ndim, const int *shape, const float *data)
@@ -317,7 +334,7 @@ mg_status mg_ckpt_add(mg_ckpt *c, const char *name, int ndim, const int *shape, 
     if (!c || !data)
         return mg_error(MG_ERR_ARG, "checkpoint entry '%s': no checkpoint or no data", name ? name : "(null)");
     mg_ckpt_entry *e = NULL;
-    mg_status s = ckpt_append_entry(c, name, ndim, shape, &e);
+    mg_status s = ckpt_append_entry(c, name, ndim, shape, NULL, &e);
     if (s != MG_OK)
         return s;
     memcpy(e->data, data, e->numel * sizeof(float));
@@ -331,8 +348,8 @@ mg_status mg_ckpt_add_tensor(mg_ckpt *c, const char *name, const mg_tensor *t)
     if (!name)
         name = t->name;
     mg_ckpt_entry *e = NULL;
-    mg_status s = ckpt_append_entry(c, name, t->ndim, t->shape, &e);
-    if (s != MG_OK)
+    mg_status s = ckpt_append_entry(c, name, t->ndim, t->shape, c->views ? t : NULL, &e);
+    if (s != MG_OK || c->views)
         return s;
     s = mg_tensor_read(t, e->data, e->numel);
     if (s != MG_OK) {
@@ -356,16 +373,20 @@ mg_status mg_ckpt_load_tensor(const mg_ckpt *c, const char *name, mg_tensor *t)
         return mg_error(MG_ERR_SHAPE, "checkpoint tensor '%s' has shape %s, the tensor to load it into has %s", name,
                         ckpt_shape_str(e->ndim, e->shape, es, sizeof es), mg_shape_str(t, ts, sizeof ts));
     }
-    return mg_tensor_write(t, e->data, e->numel);
+    return e->view ? mg_tensor_copy(t, e->view) : mg_tensor_write(t, e->data, e->numel);
 }
 
 /* ------------------------------------------------------------------ saving */
 
-/* A FILE writer that keeps the running CRC32 and the errno of the first failed write. */
+/* A FILE writer that keeps the running CRC32 and the errno of the first failed write; views are read into scratch
+ * (as large as the largest), and the first of them that fails to read or holds a value that is not finite ends
+ * the writing with its status. */
 typedef struct ckpt_writer {
     FILE *f;
     uLong crc;
     int err;
+    float *scratch;
+    mg_status status;
 } ckpt_writer;
 
 static void ckpt_write_bytes(ckpt_writer *w, const void *p, size_t n)
@@ -386,8 +407,12 @@ static void ckpt_write_uint(ckpt_writer *w, uint64_t v, int n_bytes)
     ckpt_write_bytes(w, b, (size_t)n_bytes);
 }
 
+/* The values as little-endian float32 bit patterns: on a little-endian host, the bytes as they are in memory. */
 static void ckpt_write_floats(ckpt_writer *w, const float *v, size_t n)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    ckpt_write_bytes(w, v, n * sizeof *v);
+#else
     unsigned char b[CKPT_CHUNK * 4];
     for (size_t done = 0; done < n && !w->err;) {
         size_t chunk = n - done < CKPT_CHUNK ? n - done : CKPT_CHUNK;
@@ -400,6 +425,25 @@ static void ckpt_write_floats(ckpt_writer *w, const float *v, size_t n)
         ckpt_write_bytes(w, b, 4 * chunk);
         done += chunk;
     }
+#endif
+}
+
+/* Entry e's float32 values: its data, or its view's values read now and checked. */
+static void ckpt_write_values(ckpt_writer *w, const mg_ckpt_entry *e)
+{
+    if (!e->view) {
+        ckpt_write_floats(w, e->data, e->numel);
+        return;
+    }
+    mg_status s = mg_tensor_read(e->view, w->scratch, e->numel);
+    if (s == MG_OK)
+        s = ckpt_check_values(e->name, w->scratch, e->numel);
+    if (s != MG_OK) {
+        w->status = s;
+        w->err = EINVAL; /* stops the writing */
+        return;
+    }
+    ckpt_write_floats(w, w->scratch, e->numel);
 }
 
 /* Checks what mg_ckpt_save is about to write (callers may have edited the structure by hand). */
@@ -415,8 +459,10 @@ static mg_status ckpt_check_for_save(const mg_ckpt *c, const char *path)
         mg_status s = ckpt_check_entry(e->name, e->ndim, e->shape, &numel);
         if (s != MG_OK)
             return s;
-        if (numel != e->numel || !e->data)
-            return mg_error(MG_ERR_ARG, "checkpoint %s: entry '%s' has %zu values for its shape of %zu, or no data",
+        if (numel != e->numel || (!e->data && !e->view) || (e->view && (e->half || e->view->numel != numel)))
+            return mg_error(MG_ERR_ARG,
+                            "checkpoint %s: entry '%s' has %zu values for its shape of %zu, or no data (or a view "
+                            "of another size or as float16)",
                             path, e->name, e->numel, numel);
     }
     return MG_OK;
@@ -469,7 +515,7 @@ static void ckpt_write_all(ckpt_writer *w, const mg_ckpt *c)
         if (e->half)
             ckpt_write_halves(w, e->data, e->numel);
         else
-            ckpt_write_floats(w, e->data, e->numel);
+            ckpt_write_values(w, e);
     }
     ckpt_write_uint(w, (uint32_t)w->crc, 4);
 }
@@ -482,9 +528,18 @@ typedef struct ckpt_save_args {
 static mg_status ckpt_write_stream(FILE *f, void *arg)
 {
     const ckpt_save_args *a = arg;
-    ckpt_writer w = {f, crc32(0L, Z_NULL, 0), 0};
+    ckpt_writer w = {f, crc32(0L, Z_NULL, 0), 0, NULL, MG_OK};
+    size_t most = 0;
+    for (int i = 0; i < a->c->n_entries; i++)
+        if (a->c->entries[i].view && a->c->entries[i].numel > most)
+            most = a->c->entries[i].numel;
+    if (most && !(w.scratch = malloc(most * sizeof *w.scratch)))
+        return mg_error(MG_ERR_OOM, "checkpoint %s: out of host memory for %zu floats", a->path, most);
     ckpt_write_all(&w, a->c);
+    free(w.scratch);
     char es[128];
+    if (w.status != MG_OK)
+        return w.status;
     return w.err ? mg_error(MG_ERR_IO, "checkpoint %s: writing failed: %s (an existing file there is unchanged)",
                             a->path, ckpt_errstr(w.err, es, sizeof es))
                  : MG_OK;
@@ -492,6 +547,10 @@ static mg_status ckpt_write_stream(FILE *f, void *arg)
 
 mg_status mg_ckpt_store_half(mg_ckpt *c)
 {
+    for (int i = 0; i < c->n_entries; i++)
+        if (c->entries[i].view)
+            return mg_error(MG_ERR_ARG, "checkpoint entry '%s': a view of a tensor cannot be stored as float16",
+                            c->entries[i].name);
     for (int i = 0; i < c->n_entries; i++)
         for (size_t k = 0; k < c->entries[i].numel; k++)
             if (!(fabsf(c->entries[i].data[k]) <= 65504.0f))

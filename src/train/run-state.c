@@ -113,6 +113,7 @@ mg_status run_save(const char *dir, const char *name, const mg_cyclegan *m, cons
 {
     mg_ckpt c;
     mg_ckpt_init(&c);
+    c.views = true; /* saved at once, from the tensors themselves: no copy of the model and its moments */
     mg_status s = mg_ckpt_set(&c, "format", "mrigan-cyclegan");
 #define SAVE(key, field, lo, hi)                                                                                       \
     if (s == MG_OK)                                                                                                    \
