@@ -100,8 +100,9 @@ void history_free(loss_history *h)
  * key is an error, not a silent default (a run resumed at another crop size or seed). */
 static bool run_key_is_newer(const char *key)
 {
-    static const char *const newer[] = {"run.save_every_iterations", "run.slice_axis", "run.batch_size", "run.shift",
-                                        "run.val_every"};
+    static const char *const newer[] = {
+        "run.save_every_iterations",  "run.slice_axis", "run.batch_size", "run.shift", "run.val_every",
+        "run.sample_every_iterations"};
     for (size_t i = 0; i < sizeof newer / sizeof *newer; i++)
         if (!strcmp(key, newer[i]))
             return true;

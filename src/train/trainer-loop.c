@@ -158,6 +158,16 @@ static mg_status trainer_epoch_row(mg_trainer *t, int epoch, double seconds, dou
     return run_csv_append(t->o.out, "epochs.csv", header, line);
 }
 
+/* Whether the finished epoch writes its sample grid (--sample-every-iterations): the first and the last, and each
+ * that passes a multiple of N iterations. Keyed by the global iteration, so that a resumed run writes the grids
+ * the uninterrupted one would; a grid costs the translations of two images there and back (0.07 s of the first
+ * command's 5 s epochs), which an epoch of the phantom's 24 iterations need not pay every time. */
+static bool trainer_samples_due(const mg_trainer *t, int finished)
+{
+    const long n = t->o.sample_every_iterations, end = t->st.iteration, start = end - t->n_iter;
+    return n == 0 || finished == 1 || finished == t->o.epochs + t->o.epochs_decay || end / n != start / n;
+}
+
 /* The stages of an epoch's end up to latest.ckpt, in order; t->end_stage says which are written, so that an end
  * that failed (a full disk) is taken up again where it stopped, never written twice. */
 static mg_status trainer_end_stages(mg_trainer *t, int finished)
@@ -195,9 +205,12 @@ static mg_status trainer_end_stages(mg_trainer *t, int finished)
     }
     if (t->end_stage < END_SAMPLES) {
         char path[4200];
-        mg_path_fmt(path, sizeof path, "%s/samples/epoch_%03d.png", t->o.out, finished);
-        if ((s = run_write_samples(path, &t->m, mg_dataset_image(t->da, 0), mg_dataset_image(t->db, 0))) != MG_OK)
-            return mg_error(s, "writing the epoch's samples: %s", mg_last_error());
+        if (trainer_samples_due(t, finished)) {
+            mg_path_fmt(path, sizeof path, "%s/samples/epoch_%03d.png", t->o.out, finished);
+            if ((s = run_write_samples(path, &t->m, mg_dataset_image(t->da, 0), mg_dataset_image(t->db, 0))) != MG_OK)
+                return mg_error(s, "writing the epoch's samples: %s", mg_last_error());
+            trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .epoch = finished, .path = path});
+        }
         if (validates && t->val.paired) { /* translations beside their targets and differences */
             mg_path_fmt(path, sizeof path, "%s/samples/val_epoch_%03d.png", t->o.out, finished);
             int n = t->val.n < VAL_GRID_PAIRS ? t->val.n : VAL_GRID_PAIRS;
@@ -205,9 +218,9 @@ static mg_status trainer_end_stages(mg_trainer *t, int finished)
                 MG_OK)
                 return mg_error(s, "writing the epoch's validation samples: %s", mg_last_error());
             trainer_free_val_grid(t);
+            trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .epoch = finished, .path = path});
         }
         t->end_stage = END_SAMPLES;
-        trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_SAVED, .epoch = finished, .path = path});
     }
     return MG_OK;
 }
