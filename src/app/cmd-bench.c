@@ -25,6 +25,7 @@
 
 #include <mrigan/blas.h>
 #include <mrigan/mrigan.h>
+#include <mrigan/opencl.h>
 
 #include <cblas.h>
 #include <errno.h>
@@ -142,6 +143,30 @@ static void bench_gemm_dims(const bench_layer *l, int *m, int *n, int *k)
     *m = l->transposed ? l->cout * l->k * l->k : l->cout;
     *n = l->transposed ? l->hw * l->hw : out * out;
     *k = l->transposed ? l->cin : l->cin * l->k * l->k;
+}
+
+int bench_gemm_shapes(const char *net, mg_gemm_shape *out, int max)
+{
+    int n = 0;
+    for (size_t i = 0; i < BENCH_N_LAYERS; i++) {
+        const bench_layer *l = &bench_layers[i];
+        if (strcmp(l->net, net))
+            continue;
+        int m, p, k, side = l->transposed ? l->hw : bench_out_hw(l);
+        bench_gemm_dims(l, &m, &p, &k);
+        long rows = (1L << 21) / ((long)k * side); /* the OpenCL backend's band of output rows (CONV_WORK_FLOATS) */
+        if (rows >= 1 && rows * side < p)
+            p = (int)rows * side;
+        const mg_gemm_shape three[3] = {{m, p, k, false, false}, {m, k, p, false, true}, {k, p, m, true, false}};
+        for (int j = 0; j < 3; j++) {
+            int d = 0;
+            while (d < n && memcmp(&out[d], &three[j], sizeof three[j]))
+                d++;
+            if (d == n && n < max)
+                out[n++] = three[j];
+        }
+    }
+    return n;
 }
 
 static bool bench_same_shape(const bench_layer *a, const bench_layer *b)
@@ -426,6 +451,7 @@ static void bench_print_usage(void)
 {
     printf("usage: mrigan bench [--threads N] [--reps N] [--quick] [--json] [--backend cpu|opencl|auto] [--device N]\n"
            "       mrigan bench train [options]   (whole training iterations; see mrigan bench train --help)\n"
+           "       mrigan bench tune [options]    (CLBlast's GEMM parameters for an OpenCL device; see --help)\n"
            "Times mrigan's conv forward/backward for every layer shape of the ResNet-9 and U-Net\n"
            "generators (256x256, 1 channel, ngf 64) and of mrigan train's default one (224x224, ngf 16)\n"
            "next to cblas_sgemm of the same GEMM sizes.\n"
@@ -479,6 +505,8 @@ int cmd_bench(int argc, char **argv)
         return cmd_bench_train(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "quality"))
         return cmd_bench_quality(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "tune"))
+        return cmd_bench_tune(argc - 1, argv + 1);
     bench_ctx ctx = {.opt = {.device = -1}};
     int rc = bench_parse_args(argc, argv, &ctx.opt);
     if (rc >= 0)

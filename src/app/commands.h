@@ -11,6 +11,12 @@ int cmd_bench(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 /* mrigan bench train: seconds per whole training iteration. */
 int cmd_bench_train(int argc, char **argv);
+/* mrigan bench tune: CLBlast's GEMM parameters chosen for an OpenCL device and kept for it. */
+int cmd_bench_tune(int argc, char **argv);
+/* The GEMMs the OpenCL backend runs for network's layers in mrigan bench ("default", "unet256", "resnet9"): forward,
+ * dW and dX of each, distinct, at most max; how many. */
+struct mg_gemm_shape;
+int bench_gemm_shapes(const char *net, struct mg_gemm_shape *out, int max);
 /* mrigan bench quality: translations of the paired sets scored against the truth, beside the baselines. */
 int cmd_bench_quality(int argc, char **argv);
 /* mrigan phantom: writes a synthetic paired T1/T2 brain slice set. */

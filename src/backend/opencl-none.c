@@ -21,3 +21,19 @@ mg_status mg_backend_opencl_new(int device, mg_backend **out)
                                         "-Dopencl=disabled, or the OpenCL ICD loader and CLBlast were missing); "
                                         "use --backend cpu, or rebuild with ocl-icd-opencl-dev and libclblast-dev");
 }
+
+mg_status mg_opencl_tune(const mg_opencl_tune_opts *o, mg_opencl_tune_result *r)
+{
+    (void)o;
+    (void)r;
+    return mg_backend_opencl_new(0, &(mg_backend *){NULL});
+}
+
+mg_status mg_opencl_tuning_path(int device, const char *dir, char *buf, size_t len)
+{
+    (void)device;
+    (void)dir;
+    if (len)
+        buf[0] = '\0';
+    return mg_backend_opencl_new(0, &(mg_backend *){NULL});
+}

@@ -242,6 +242,10 @@ mg_status mg_backend_opencl_new(int device, mg_backend **out)
         cl_destroy(c);
         return s;
     }
+    if ((s = cl_tune_apply(c, c->tuning_path, sizeof c->tuning_path)) != MG_OK) {
+        cl_destroy(c);
+        return s;
+    }
     c->local_size = 1;
     while (c->local_size * 2 <= 256 && c->local_size * 2 <= c->info.max_work_group)
         c->local_size *= 2;

@@ -39,7 +39,11 @@ typedef struct cl_ctx {
         bool convgemm;
     } conv_choices[64];
     int n_conv_choices;
+    char tuning_path[4096]; /* the tuning file applied, "" for none */
 } cl_ctx;
+
+/* Applies the device's tuning file (cl-tune.c) to CLBlast, its path into path ("" when there is none). */
+mg_status cl_tune_apply(cl_ctx *c, char *path, size_t len);
 
 const char *mg_cl_error_name(cl_int err);
 void mg_cl_device_describe(cl_platform_id p, cl_device_id d, int index, mg_device_info *out);
