@@ -3,29 +3,32 @@
  * c*kh*kw rows and (y1-y0)*ow columns. col2im gathers each pixel's contributions in (i, j) order, the
  * order the CPU backend adds them, so both give the same sums. */
 
+/* Work-item (ox, band row, channel x kernel row) writes its kw columns: no division per element (a division of the
+ * flat index per element had taken most of a training step on a CPU device), and neighbouring work-items write
+ * neighbouring elements. */
 __kernel void im2col(__global const float *img, uint img_off, __global float *col, int c, int h, int w, int kh, int kw,
                      int sh, int sw, int ph, int pw, int ow, int y0, int y1)
 {
-    size_t gid = get_global_id(0);
-    size_t cols = (size_t)(y1 - y0) * ow;
-    if (gid >= (size_t)c * kh * kw * cols)
-        return;
-    int r = (int)(gid / cols), q = (int)(gid % cols);
-    int oy = y0 + q / ow, ox = q % ow;
-    int j = r % kw, i = (r / kw) % kh, ch = r / (kw * kh);
-    int iy = oy * sh - ph + i, ix = ox * sw - pw + j;
-    col[gid] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? img[img_off + ((size_t)ch * h + iy) * w + ix] : 0.0f;
+    const int ox = (int)get_global_id(0), by = (int)get_global_id(1), ci = (int)get_global_id(2);
+    const int ch = ci / kh, i = ci - ch * kh, iy = (y0 + by) * sh - ph + i;
+    const size_t cols = (size_t)(y1 - y0) * ow;
+    const bool row_in = iy >= 0 && iy < h;
+    __global const float *src = img + img_off + ((size_t)ch * h + (row_in ? iy : 0)) * w;
+    __global float *dst = col + (size_t)ci * kw * cols + (size_t)by * ow + ox;
+    for (int j = 0; j < kw; j++) {
+        const int ix = ox * sw - pw + j;
+        dst[(size_t)j * cols] = row_in && ix >= 0 && ix < w ? src[ix] : 0.0f;
+    }
 }
 
+/* Work-item (x, a row the band's windows cover, channel) adds its pixel's contributions. */
 __kernel void col2im(__global const float *col, __global float *img, uint img_off, int c, int h, int w, int kh, int kw,
                      int sh, int sw, int ph, int pw, int ow, int y0, int y1)
 {
-    size_t gid = get_global_id(0);
-    if (gid >= (size_t)c * h * w)
-        return;
-    int x = (int)(gid % w), y = (int)((gid / w) % h), ch = (int)(gid / ((size_t)w * h));
-    size_t cols = (size_t)(y1 - y0) * ow;
-    float acc = img[img_off + gid];
+    const int lo = y0 * sh - ph > 0 ? y0 * sh - ph : 0;
+    const int x = (int)get_global_id(0), y = lo + (int)get_global_id(1), ch = (int)get_global_id(2);
+    const size_t cols = (size_t)(y1 - y0) * ow, at = img_off + ((size_t)ch * h + y) * w + x;
+    float acc = img[at];
     for (int i = 0; i < kh; i++) {
         int ty = y + ph - i;
         if (ty < 0 || ty % sh)
@@ -43,7 +46,7 @@ __kernel void col2im(__global const float *col, __global float *img, uint img_of
             acc += col[((size_t)(ch * kh + i) * kw + j) * cols + (size_t)(oy - y0) * ow + ox];
         }
     }
-    img[img_off + gid] = acc;
+    img[at] = acc;
 }
 
 /* y[n, c, :] += b[c] */

@@ -42,8 +42,8 @@ static void test_tune_run(void)
     mg_opencl_tune_opts o = {.device = 0, .shapes = shapes, .n_shapes = 3, .candidates = 2, .seed = 3};
     mg_opencl_tune_result r;
     MUST(mg_opencl_tune(&o, &r));
-    CHECK(r.tried == 2 && r.failed == 0, "%d sets tried, %d failed (want 2 and 0: the first two kinds are valid)",
-          r.tried, r.failed);
+    /* two of Xgemm (the first two kinds, valid), then up to two each of the pad-and-transpose kernels */
+    CHECK(r.tried >= 2 && r.tried <= 6 && r.failed <= r.tried - 2, "%d sets tried, %d failed", r.tried, r.failed);
     CHECK(r.default_s > 0 && r.best_s > 0 && r.best_s <= r.default_s, "default %g s, best %g s", r.default_s, r.best_s);
     char expect[4096];
     MUST(mg_opencl_tuning_path(0, NULL, expect, sizeof expect));

@@ -132,7 +132,7 @@ static mg_status cl_sync(void *ctx)
 static size_t cl_workspace_bytes(void *ctx)
 {
     cl_ctx *c = ctx;
-    return (c->work_cap + c->partials_cap) * sizeof(float);
+    return (c->work_cap + c->partials_cap + c->gemm_temp_cap) * sizeof(float);
 }
 
 static void cl_workspace_release(void *ctx)
@@ -142,16 +142,29 @@ static void cl_workspace_release(void *ctx)
         clReleaseMemObject(c->work);
     if (c->partials)
         clReleaseMemObject(c->partials);
-    c->work = c->partials = NULL;
-    c->work_cap = c->partials_cap = 0;
+    if (c->gemm_temp)
+        clReleaseMemObject(c->gemm_temp);
+    c->work = c->partials = c->gemm_temp = NULL;
+    c->work_cap = c->partials_cap = c->gemm_temp_cap = 0;
 }
 
 mg_status cl_gemm(cl_ctx *c, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t a_off,
                   size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem cm, size_t c_off, size_t ldc)
 {
-    CLBlastStatusCode st = CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-                                        tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, a_off, lda, b,
-                                        b_off, ldb, beta, cm, c_off, ldc, &c->queue, NULL);
+    /* CLBlast's indirect kernel copies the matrices it has to pad or transpose into a temporary buffer, which it
+     * would allocate (and the driver fault in, page by page, on a CPU device) at every call: one buffer of the most
+     * any of them can need (each side rounded up to 128, past any tile size) is kept instead. */
+    const size_t mr = (m + 127) / 128 * 128, nr = (n + 127) / 128 * 128, kr = (k + 127) / 128 * 128;
+    mg_status s = grow(c, &c->gemm_temp, &c->gemm_temp_cap, mr * kr + kr * nr + mr * nr, sizeof(float));
+    if (s != MG_OK)
+        return s;
+    const CLBlastTranspose tra = ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                           trb = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+    CLBlastStatusCode st = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, tra, trb, m, n, k, alpha, a, a_off, lda, b,
+                                                      b_off, ldb, beta, cm, c_off, ldc, &c->queue, NULL, c->gemm_temp);
+    if (st == CLBlastInsufficientMemoryTemp) /* a layout this bound missed: CLBlast's own buffer */
+        st = CLBlastSgemm(CLBlastLayoutRowMajor, tra, trb, m, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, cm,
+                          c_off, ldc, &c->queue, NULL);
     if (st != CLBlastSuccess)
         return mg_error(st == CLBlastTempBufferAllocFailure || st == CLBlastOpenCLOutOfResources ? MG_ERR_OOM
                                                                                                  : MG_ERR_BACKEND,

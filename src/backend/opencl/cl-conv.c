@@ -27,21 +27,26 @@ static int band_rows(const geom *g)
     return rows < 1 ? 1 : rows > (size_t)g->oh ? g->oh : (int)rows;
 }
 
+/* 3-D ranges (cl/conv.cl says why): im2col over (output column, row of the band, channel x kernel row), col2im over
+ * (column, the image rows the band touches, channel). */
 static mg_status im2col(cl_ctx *c, const geom *g, cl_mem img, cl_uint img_off, cl_mem col)
 {
-    size_t n = (size_t)g->c * g->kh * g->kw * (size_t)(g->y1 - g->y0) * g->ow;
-    return cl_call(c, "conv", "im2col", n, 0, 15, CL_ARG(img), CL_ARG(img_off), CL_ARG(col), CL_ARG(g->c), CL_ARG(g->h),
-                   CL_ARG(g->w), CL_ARG(g->kh), CL_ARG(g->kw), CL_ARG(g->sh), CL_ARG(g->sw), CL_ARG(g->ph),
-                   CL_ARG(g->pw), CL_ARG(g->ow), CL_ARG(g->y0), CL_ARG(g->y1));
+    const size_t global[3] = {(size_t)g->ow, (size_t)(g->y1 - g->y0), (size_t)g->c * g->kh};
+    return cl_call_3d(c, "conv", "im2col", global, 15, CL_ARG(img), CL_ARG(img_off), CL_ARG(col), CL_ARG(g->c),
+                      CL_ARG(g->h), CL_ARG(g->w), CL_ARG(g->kh), CL_ARG(g->kw), CL_ARG(g->sh), CL_ARG(g->sw),
+                      CL_ARG(g->ph), CL_ARG(g->pw), CL_ARG(g->ow), CL_ARG(g->y0), CL_ARG(g->y1));
 }
 
 /* Adds the band's columns into the image. */
 static mg_status col2im(cl_ctx *c, const geom *g, cl_mem col, cl_mem img, cl_uint img_off)
 {
-    size_t n = (size_t)g->c * g->h * g->w;
-    return cl_call(c, "conv", "col2im", n, 0, 15, CL_ARG(col), CL_ARG(img), CL_ARG(img_off), CL_ARG(g->c), CL_ARG(g->h),
-                   CL_ARG(g->w), CL_ARG(g->kh), CL_ARG(g->kw), CL_ARG(g->sh), CL_ARG(g->sw), CL_ARG(g->ph),
-                   CL_ARG(g->pw), CL_ARG(g->ow), CL_ARG(g->y0), CL_ARG(g->y1));
+    int lo = g->y0 * g->sh - g->ph, hi = (g->y1 - 1) * g->sh - g->ph + g->kh; /* rows the band's windows cover */
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > g->h ? g->h : hi;
+    const size_t global[3] = {(size_t)g->w, hi > lo ? (size_t)(hi - lo) : 0, (size_t)g->c};
+    return cl_call_3d(c, "conv", "col2im", global, 15, CL_ARG(col), CL_ARG(img), CL_ARG(img_off), CL_ARG(g->c),
+                      CL_ARG(g->h), CL_ARG(g->w), CL_ARG(g->kh), CL_ARG(g->kw), CL_ARG(g->sh), CL_ARG(g->sw),
+                      CL_ARG(g->ph), CL_ARG(g->pw), CL_ARG(g->ow), CL_ARG(g->y0), CL_ARG(g->y1));
 }
 
 static mg_status bias_add(cl_ctx *c, const mg_tensor *bias, mg_tensor *y)

@@ -30,6 +30,8 @@ typedef struct cl_ctx {
     size_t work_cap;
     cl_mem partials; /* per-block partial sums */
     size_t partials_cap;
+    cl_mem gemm_temp; /* CLBlast's padded and transposed copies of a GEMM's matrices, kept from one GEMM to the next */
+    size_t gemm_temp_cap;
     size_t local_size; /* work-group size of the reduction kernels, a power of two */
     /* Forward convolutions: im2col + SGEMM or CLBlast's convgemm, whichever measured faster for the shape
      * ($MRIGAN_CL_CONV=im2col|convgemm forces one). */
@@ -78,6 +80,9 @@ mg_status cl_partials(cl_ctx *c, size_t n, cl_mem *out);
  * given as a variable (its address and size are taken). */
 #define CL_ARG(v) sizeof(v), (const void *)&(v)
 mg_status cl_call(cl_ctx *c, const char *family, const char *name, size_t global, size_t local, int n_args, ...);
+/* The same over a 3-D range of global[0] x global[1] x global[2] work-items, in work-groups the driver chooses
+ * (nothing runs when one of them is 0). */
+mg_status cl_call_3d(cl_ctx *c, const char *family, const char *name, const size_t global[3], int n_args, ...);
 
 /* Forward and backward kernels of every op, one pair per line of ops.def. */
 #define OP(e, name, n_src)                                                                                             \

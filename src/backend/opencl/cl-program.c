@@ -228,24 +228,30 @@ mg_status cl_run(cl_ctx *c, cl_kernel k, size_t global, size_t local)
     return MG_OK;
 }
 
+/* The kernel `name` of cl/<family>.cl with its arguments set from ap's (size, pointer) pairs. */
+static mg_status cl_kernel_with_args(cl_ctx *c, const char *family, const char *name, cl_kernel *k, int n_args,
+                                     va_list ap)
+{
+    mg_status s = cl_kernel_get(c, family, name, k);
+    for (int i = 0; s == MG_OK && i < n_args; i++) {
+        size_t size = va_arg(ap, size_t);
+        const void *value = va_arg(ap, const void *);
+        cl_int err = clSetKernelArg(*k, (cl_uint)i, size, value);
+        if (err != CL_SUCCESS)
+            s = mg_error(MG_ERR_BACKEND, "opencl: %s argument %d: %s (%d)", name, i, mg_cl_error_name(err), err);
+    }
+    return s;
+}
+
 mg_status cl_call(cl_ctx *c, const char *family, const char *name, size_t global, size_t local, int n_args, ...)
 {
     cl_kernel k;
-    mg_status s = cl_kernel_get(c, family, name, &k);
-    if (s != MG_OK)
-        return s;
     va_list ap;
     va_start(ap, n_args);
-    for (int i = 0; i < n_args; i++) {
-        size_t size = va_arg(ap, size_t);
-        const void *value = va_arg(ap, const void *);
-        cl_int err = clSetKernelArg(k, (cl_uint)i, size, value);
-        if (err != CL_SUCCESS) {
-            va_end(ap);
-            return mg_error(MG_ERR_BACKEND, "opencl: %s argument %d: %s (%d)", name, i, mg_cl_error_name(err), err);
-        }
-    }
+    mg_status s = cl_kernel_with_args(c, family, name, &k, n_args, ap);
     va_end(ap);
+    if (s != MG_OK)
+        return s;
     size_t k_max = 0;
     if (local &&
         clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof k_max, &k_max, NULL) == CL_SUCCESS &&
@@ -255,4 +261,17 @@ mg_status cl_call(cl_ctx *c, const char *family, const char *name, size_t global
                         "(CL_KERNEL_WORK_GROUP_SIZE)",
                         name, family, local, c->info.name, k_max);
     return cl_run(c, k, global, local);
+}
+
+mg_status cl_call_3d(cl_ctx *c, const char *family, const char *name, const size_t global[3], int n_args, ...)
+{
+    cl_kernel k;
+    va_list ap;
+    va_start(ap, n_args);
+    mg_status s = cl_kernel_with_args(c, family, name, &k, n_args, ap);
+    va_end(ap);
+    if (s != MG_OK || !global[0] || !global[1] || !global[2])
+        return s;
+    CL_CHECK(clEnqueueNDRangeKernel(c->queue, k, 3, NULL, global, NULL, 0, NULL, NULL));
+    return MG_OK;
 }

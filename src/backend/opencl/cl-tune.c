@@ -70,6 +70,38 @@ static const size_t tune_xgemm_first[][TUNE_MAX_PARAMS] = {
 
 static size_t tune_pick(mg_rng *r, const size_t *choices, uint32_t n) { return choices[mg_rng_below(r, n)]; }
 
+/* The kernels that pad and transpose a GEMM's matrices for Xgemm when it needs them (a transposed operand, sizes off
+ * its tiles): on a CPU device they took as long as Xgemm itself. Each parameter's choices; the work-group is the
+ * square of the one at `dim`. */
+typedef struct tune_small {
+    const char *kernel;
+    int n, dim;
+    const char *names[4];
+    size_t choices[4][5];
+    uint32_t n_choices[4];
+} tune_small;
+static const tune_small tune_smalls[] = {
+    {"Transpose",
+     4,
+     0,
+     {"TRA_DIM", "TRA_PAD", "TRA_SHUFFLE", "TRA_WPT"},
+     {{4, 8, 16, 32}, {0, 1}, {0, 1}, {1, 2, 4, 8, 16}},
+     {4, 2, 2, 5}},
+    {"Padtranspose",
+     3,
+     1,
+     {"PADTRA_PAD", "PADTRA_TILE", "PADTRA_WPT"},
+     {{0, 1}, {8, 16, 32, 64}, {1, 2, 4, 8, 16}},
+     {2, 4, 5}},
+};
+#define TUNE_N_SMALL ((int)(sizeof tune_smalls / sizeof *tune_smalls))
+
+/* What a tuning run chose, for the file. */
+typedef struct tune_choice {
+    bool xgemm_set, small_set[TUNE_N_SMALL];
+    size_t xgemm[TUNE_MAX_PARAMS], small[TUNE_N_SMALL][4];
+} tune_choice;
+
 /* A random parameter set that satisfies the constraints (false when none came up in many draws). */
 static bool tune_xgemm_draw(mg_rng *r, size_t max_wg, uint64_t local_mem, size_t *v)
 {
@@ -190,7 +222,7 @@ mg_status cl_tune_apply(cl_ctx *c, char *path, size_t len)
 typedef struct tune_file {
     const mg_device_info *info;
     const mg_opencl_tune_result *r;
-    const size_t *xgemm; /* NULL: CLBlast's own were fastest */
+    const tune_choice *ch;
 } tune_file;
 
 static mg_status tune_write(FILE *f, void *arg)
@@ -200,16 +232,24 @@ static mg_status tune_write(FILE *f, void *arg)
             t->info->name, t->info->driver);
     fprintf(f, "# the timed GEMMs: %.4f s with CLBlast's own parameters, %.4f s with these\n", t->r->default_s,
             t->r->best_s);
-    if (!t->xgemm) {
+    if (!t->ch->xgemm_set) {
         fputs("# none of the sets tried was faster: CLBlast's own are kept\n", f);
         return MG_OK;
     }
     fputs("Xgemm", f);
     for (int i = 0; i < TUNE_MAX_PARAMS; i++)
-        fprintf(f, " %s=%zu", tune_xgemm_names[i], t->xgemm[i]);
+        fprintf(f, " %s=%zu", tune_xgemm_names[i], t->ch->xgemm[i]);
     fputc('\n', f);
     if (t->r->min_indirect >= 0)
         fprintf(f, "GemmRoutine XGEMM_MIN_INDIRECT_SIZE=%d\n", t->r->min_indirect);
+    for (int k = 0; k < TUNE_N_SMALL; k++) {
+        if (!t->ch->small_set[k])
+            continue;
+        fputs(tune_smalls[k].kernel, f);
+        for (int i = 0; i < tune_smalls[k].n; i++)
+            fprintf(f, " %s=%zu", tune_smalls[k].names[i], t->ch->small[k][i]);
+        fputc('\n', f);
+    }
     return MG_OK;
 }
 
@@ -221,12 +261,12 @@ typedef struct tune_run {
     const mg_opencl_tune_opts *o;
 } tune_run;
 
-static CLBlastStatusCode tune_gemm(tune_run *t, const mg_gemm_shape *g, cl_mem a, cl_mem b, cl_mem y)
+/* Through the backend's own call, with its kept temporary buffer. */
+static bool tune_gemm(tune_run *t, const mg_gemm_shape *g, cl_mem a, cl_mem b, cl_mem y)
 {
     size_t lda = g->ta ? (size_t)g->m : (size_t)g->k, ldb = g->tb ? (size_t)g->k : (size_t)g->n;
-    return CLBlastSgemm(CLBlastLayoutRowMajor, g->ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-                        g->tb ? CLBlastTransposeYes : CLBlastTransposeNo, (size_t)g->m, (size_t)g->n, (size_t)g->k,
-                        1.0f, a, 0, lda, b, 0, ldb, 0.0f, y, 0, (size_t)g->n, &t->c.queue, NULL);
+    return cl_gemm(&t->c, g->ta, g->tb, (size_t)g->m, (size_t)g->n, (size_t)g->k, 1.0f, a, 0, lda, b, 0, ldb, 0.0f, y,
+                   0, (size_t)g->n) == MG_OK;
 }
 
 /* The shapes' total seconds, each the faster of two runs after one that may compile; HUGE_VAL when CLBlast fails. */
@@ -237,7 +277,7 @@ static double tune_time(tune_run *t)
         double best = HUGE_VAL;
         for (int run = 0; run < 3; run++) {
             double t0 = mg_now_s();
-            if (tune_gemm(t, &t->o->shapes[i], t->a, t->b, t->y) != CLBlastSuccess || clFinish(t->c.queue))
+            if (!tune_gemm(t, &t->o->shapes[i], t->a, t->b, t->y) || clFinish(t->c.queue))
                 return HUGE_VAL;
             if (run > 0)
                 best = fmin(best, mg_now_s() - t0);
@@ -264,7 +304,7 @@ static bool tune_check(tune_run *t)
         mg_gemm_shape g = {M, N, K, tr == 1, tr == 1};
         ok = clEnqueueWriteBuffer(t->c.queue, t->a, CL_TRUE, 0, sizeof a, a, 0, NULL, NULL) == CL_SUCCESS &&
              clEnqueueWriteBuffer(t->c.queue, t->b, CL_TRUE, 0, sizeof b, b, 0, NULL, NULL) == CL_SUCCESS &&
-             tune_gemm(t, &g, t->a, t->b, t->y) == CLBlastSuccess &&
+             tune_gemm(t, &g, t->a, t->b, t->y) &&
              clEnqueueReadBuffer(t->c.queue, t->y, CL_TRUE, 0, sizeof y, y, 0, NULL, NULL) == CL_SUCCESS;
         for (int i = 0; ok && i < M; i++)
             for (int j = 0; ok && j < N; j++) {
@@ -322,8 +362,8 @@ static mg_status tune_open(tune_run *t)
 
 static void tune_close(tune_run *t)
 {
-    cl_mem m[3] = {t->a, t->b, t->y};
-    for (int i = 0; i < 3; i++)
+    cl_mem m[4] = {t->a, t->b, t->y, t->c.gemm_temp};
+    for (int i = 0; i < 4; i++)
         if (m[i])
             clReleaseMemObject(m[i]);
     if (t->c.queue)
@@ -350,6 +390,41 @@ static int tune_min_indirect(tune_run *t, double *best_s)
     return best;
 }
 
+/* With Xgemm and the direct kernel's limit chosen: random parameter sets of the pad-and-transpose kernels, draws of
+ * each, kept where they beat best_s; the check runs with every size through Xgemm, which uses them. */
+static void tune_small_kernels(tune_run *t, mg_rng *rng, int draws, int min_indirect, tune_choice *ch,
+                               mg_opencl_tune_result *r)
+{
+    static const char *const indirect[] = {"XGEMM_MIN_INDIRECT_SIZE"};
+    const size_t zero = 0, chosen = min_indirect < 0 ? 0 : (size_t)min_indirect;
+    for (int k = 0; k < TUNE_N_SMALL; k++) {
+        const tune_small *sm = &tune_smalls[k];
+        size_t v[4];
+        for (int d = 0; d < draws; d++) {
+            for (int i = 0; i < sm->n; i++)
+                v[i] = tune_pick(rng, sm->choices[i], sm->n_choices[i]);
+            if (v[sm->dim] * v[sm->dim] > t->c.info.max_work_group)
+                continue;
+            r->tried++;
+            double secs = HUGE_VAL;
+            if (tune_override(t->c.device, sm->kernel, (size_t)sm->n, sm->names, v) == MG_OK &&
+                tune_override(t->c.device, "GemmRoutine", 1, indirect, &zero) == MG_OK && tune_check(t) &&
+                tune_override(t->c.device, "GemmRoutine", 1, indirect, &chosen) == MG_OK)
+                secs = tune_time(t);
+            if (secs == HUGE_VAL)
+                r->failed++;
+            else if (secs < r->best_s) {
+                r->best_s = secs;
+                memcpy(ch->small[k], v, sizeof v);
+                ch->small_set[k] = true;
+            }
+        }
+        if (ch->small_set[k]) /* the best, for the next kernel's trials */
+            tune_override(t->c.device, sm->kernel, (size_t)sm->n, sm->names, ch->small[k]);
+    }
+    tune_override(t->c.device, "GemmRoutine", 1, indirect, &chosen);
+}
+
 mg_status mg_opencl_tune(const mg_opencl_tune_opts *o, mg_opencl_tune_result *r)
 {
     memset(r, 0, sizeof *r);
@@ -369,8 +444,8 @@ mg_status mg_opencl_tune(const mg_opencl_tune_opts *o, mg_opencl_tune_result *r)
     static const char *const indirect[] = {"XGEMM_MIN_INDIRECT_SIZE"};
     const size_t zero = 0; /* every size through Xgemm while its parameters are compared */
     s = tune_override(t.c.device, "GemmRoutine", 1, indirect, &zero);
-    size_t v[TUNE_MAX_PARAMS], best[TUNE_MAX_PARAMS];
-    bool have = false;
+    size_t v[TUNE_MAX_PARAMS];
+    tune_choice ch = {0};
     uint64_t local_mem = 0;
     clGetDeviceInfo(t.c.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
     mg_rng rng;
@@ -391,17 +466,19 @@ mg_status mg_opencl_tune(const mg_opencl_tune_opts *o, mg_opencl_tune_result *r)
             r->failed++;
         else if (secs < r->best_s) {
             r->best_s = secs;
-            memcpy(best, v, sizeof best);
-            have = true;
+            memcpy(ch.xgemm, v, sizeof v);
+            ch.xgemm_set = true;
         }
         if (o->progress)
             o->progress(i + 1, o->candidates, r->best_s, r->default_s, o->user);
     }
-    if (s == MG_OK && have &&
-        (s = tune_override(t.c.device, "Xgemm", TUNE_MAX_PARAMS, tune_xgemm_names, best)) == MG_OK)
+    if (s == MG_OK && ch.xgemm_set &&
+        (s = tune_override(t.c.device, "Xgemm", TUNE_MAX_PARAMS, tune_xgemm_names, ch.xgemm)) == MG_OK) {
         r->min_indirect = tune_min_indirect(&t, &r->best_s);
-    if (s == MG_OK && !(have && r->best_s < r->default_s)) { /* CLBlast's own stay */
-        have = false;
+        tune_small_kernels(&t, &rng, o->candidates / 4 > 2 ? o->candidates / 4 : 2, r->min_indirect, &ch, r);
+    }
+    if (s == MG_OK && !(ch.xgemm_set && r->best_s < r->default_s)) { /* CLBlast's own stay */
+        memset(&ch, 0, sizeof ch);
         r->best_s = r->default_s;
         r->min_indirect = -1;
     }
@@ -411,7 +488,7 @@ mg_status mg_opencl_tune(const mg_opencl_tune_opts *o, mg_opencl_tune_result *r)
     *strrchr(dir, '/') = '\0'; /* tune_path_of put one there */
     if (s == MG_OK && mg_file_make_dirs(dir) != 0)
         s = mg_error(MG_ERR_IO, "opencl tuning: cannot make the folder %s: %s", dir, strerror(errno));
-    tune_file file = {&t.c.info, r, have ? best : NULL};
+    tune_file file = {&t.c.info, r, &ch};
     if (s == MG_OK)
         s = mg_file_write_atomic("opencl tuning file ", r->path, tune_write, &file);
     return s;
