@@ -58,7 +58,7 @@ typedef struct mg_opencl_tune_result {
 } mg_opencl_tune_result;
 
 mg_status mg_opencl_tune(const mg_opencl_tune_opts *o, mg_opencl_tune_result *r);
-/* The tuning file of device `device`, whether it exists or not: in dir, or else $MRIGAN_TUNING_DIR,
+/* The tuning file of device `device`, whether it exists or not: in dir, or else $MRIGAN_CACHE_DIR,
  * $XDG_CACHE_HOME/mrigan or ~/.cache/mrigan, named after the device and its driver version. */
 mg_status mg_opencl_tuning_path(int device, const char *dir, char *buf, size_t len);
 

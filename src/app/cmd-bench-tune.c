@@ -22,8 +22,8 @@ static void tune_usage(void)
            "  --network NAME   whose layers' GEMMs are timed (default: default, mrigan train's generator at 224)\n"
            "  --candidates N   parameter sets tried (default: 40)\n"
            "  --seed N         of the random draw (default: 1)\n"
-           "  --dir DIR        where the file goes (default: $MRIGAN_TUNING_DIR, $XDG_CACHE_HOME/mrigan or\n"
-           "                   ~/.cache/mrigan)\n");
+           "  --dir DIR        where the file goes (default: the compiled kernels' folder, $MRIGAN_CACHE_DIR,\n"
+           "                   $XDG_CACHE_HOME/mrigan or ~/.cache/mrigan)\n");
 }
 
 static void tune_progress(int done, int total, double best_s, double default_s, void *user)

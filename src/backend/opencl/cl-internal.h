@@ -44,6 +44,9 @@ typedef struct cl_ctx {
     char tuning_path[4096]; /* the tuning file applied, "" for none */
 } cl_ctx;
 
+/* The folder of the compiled programs and tuning files: $MRIGAN_CACHE_DIR, $XDG_CACHE_HOME/mrigan or ~/.cache/mrigan;
+ * false when none is set (or the path does not fit). */
+bool cl_cache_dir(char *dir, size_t len);
 /* Applies the device's tuning file (cl-tune.c) to CLBlast, its path into path ("" when there is none). */
 mg_status cl_tune_apply(cl_ctx *c, char *path, size_t len);
 

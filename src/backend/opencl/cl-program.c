@@ -61,17 +61,20 @@ static mg_status source_get(int fi, char **text, size_t *len, bool *owned)
     return MG_OK;
 }
 
-static bool cache_path(const cl_ctx *c, const char *const *texts, const size_t *lens, char *path, size_t path_len)
+bool cl_cache_dir(char *dir, size_t len)
 {
     const char *base = getenv("MRIGAN_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char dir[3072];
     if (base && *base)
-        snprintf(dir, sizeof dir, "%s", base);
-    else if (xdg && *xdg)
-        snprintf(dir, sizeof dir, "%s/mrigan", xdg);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.cache/mrigan", home);
-    else
+        return mg_path_fmt(dir, len, "%s", base);
+    if (xdg && *xdg)
+        return mg_path_fmt(dir, len, "%s/mrigan", xdg);
+    return home && *home && mg_path_fmt(dir, len, "%s/.cache/mrigan", home);
+}
+
+static bool cache_path(const cl_ctx *c, const char *const *texts, const size_t *lens, char *path, size_t path_len)
+{
+    char dir[3072];
+    if (!cl_cache_dir(dir, sizeof dir))
         return false;
     uint64_t h = 0xCBF29CE484222325ull;
     const char *parts[] = {c->info.platform, c->info.name, c->info.vendor, c->info.driver, BUILD_OPTIONS};

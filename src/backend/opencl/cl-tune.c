@@ -1,8 +1,8 @@
 /* CLBlast's GEMM parameters per device: chosen by measurement (mg_opencl_tune, `mrigan bench tune`), kept in a
  * small text file per device and driver, and handed to CLBlast (CLBlastOverrideParameters) when the backend opens
  * the device. CLBlast ships parameters for the devices its authors tuned; any other device (PoCL on a CPU, a new
- * integrated GPU) runs its defaults, which on PoCL reach a fifth of what the same kernel does with parameters
- * that fit the device.
+ * integrated GPU) runs its defaults, which on PoCL reach a quarter or less of what the same kernel does with
+ * parameters that fit the device.
  *
  * The file: '#' comments, then lines "<kernel> NAME=VALUE ...", e.g. "Xgemm GEMMK=0 KREG=1 KWG=32 ...". */
 #include <clblast_c.h>
@@ -20,27 +20,13 @@
 
 /* Xgemm's parameters in CLBlast's order, and the values tried: those of CLBlast's own random-sampling tuner for its
  * kernel 0, widened to 4 threads a side and 16-wide vectors, which suit CPUs. */
-enum {
-    P_GEMMK,
-    P_KREG,
-    P_KWG,
-    P_KWI,
-    P_MDIMA,
-    P_MDIMC,
-    P_MWG,
-    P_NDIMB,
-    P_NDIMC,
-    P_NWG,
-    P_SA,
-    P_SB,
-    P_STRM,
-    P_STRN,
-    P_VWM,
-    P_VWN
-};
-static const char *const tune_xgemm_names[TUNE_MAX_PARAMS] = {"GEMMK", "KREG",  "KWG",   "KWI", "MDIMA", "MDIMC",
-                                                              "MWG",   "NDIMB", "NDIMC", "NWG", "SA",    "SB",
-                                                              "STRM",  "STRN",  "VWM",   "VWN"};
+// clang-format off
+enum { P_GEMMK, P_KREG, P_KWG, P_KWI, P_MDIMA, P_MDIMC, P_MWG, P_NDIMB, P_NDIMC, P_NWG, P_SA, P_SB, P_STRM, P_STRN,
+       P_VWM, P_VWN };
+static const char *const tune_xgemm_names[TUNE_MAX_PARAMS] = {
+    "GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB", "NDIMC", "NWG", "SA", "SB", "STRM", "STRN", "VWM",
+    "VWN"};
+// clang-format on
 
 /* The constraints of Xgemm's kernel 0 (integer work per thread, whole unrolled loops, the reshaped tiles of A and B
  * fitting KWG), the device's work-group size and its local memory. */
@@ -151,19 +137,10 @@ static void tune_sanitise(const char *in, char *out, size_t len)
 
 static mg_status tune_path_of(const mg_device_info *info, const char *dir, char *buf, size_t len)
 {
-    const char *env = getenv("MRIGAN_TUNING_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char base[4096], name[160], driver[80];
-    if (dir && *dir)
-        snprintf(base, sizeof base, "%s", dir);
-    else if (env && *env)
-        snprintf(base, sizeof base, "%s", env);
-    else if (xdg && *xdg)
-        snprintf(base, sizeof base, "%s/mrigan", xdg);
-    else if (home && *home)
-        snprintf(base, sizeof base, "%s/.cache/mrigan", home);
-    else
-        return mg_error(MG_ERR_ARG, "opencl tuning: no folder for the tuning file ($MRIGAN_TUNING_DIR, "
-                                    "$XDG_CACHE_HOME and $HOME are unset)");
+    char base[3072], name[160], driver[80];
+    if (dir && *dir ? !mg_path_fmt(base, sizeof base, "%s", dir) : !cl_cache_dir(base, sizeof base))
+        return mg_error(MG_ERR_ARG, "opencl tuning: no folder for the tuning file (--dir too long, or "
+                                    "$MRIGAN_CACHE_DIR, $XDG_CACHE_HOME and $HOME unset)");
     tune_sanitise(info->name, name, sizeof name);
     tune_sanitise(info->driver, driver, sizeof driver);
     if (!mg_path_fmt(buf, len, "%s/clblast-%s-%s.txt", base, name, driver))
@@ -391,7 +368,9 @@ static int tune_min_indirect(tune_run *t, double *best_s)
 }
 
 /* With Xgemm and the direct kernel's limit chosen: random parameter sets of the pad-and-transpose kernels, draws of
- * each, kept where they beat best_s; the check runs with every size through Xgemm, which uses them. */
+ * each, kept where they beat best_s; the check runs with every size through Xgemm, which uses them. (CLBlast cannot
+ * be given its own parameters back: a kernel none of whose sets won keeps the last one tried while the next
+ * kernel's are timed, and the file leaves it out.) */
 static void tune_small_kernels(tune_run *t, mg_rng *rng, int draws, int min_indirect, tune_choice *ch,
                                mg_opencl_tune_result *r)
 {
