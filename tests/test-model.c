@@ -1,6 +1,7 @@
 /* The CycleGAN model through a checkpoint: save, load into a fresh model, identical translations and
  * identical next training steps; a weights-only checkpoint translates the same; architecture mismatches
- * are refused by name. Also the model's size before allocating, and the step's guard against NaN. */
+ * are refused by name; a checkpoint of views (mg_ckpt.views) is the same file. Also the model's size before allocating,
+ * and the step's guard against NaN. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,21 @@
 
 #include "check.h"
 #include "model-util.h"
+
+/* Whether files a and b hold the same bytes (and could both be read). */
+static bool same_bytes(const char *a, const char *b)
+{
+    FILE *f = fopen(a, "rb"), *g = fopen(b, "rb");
+    int x = 0, y = 0;
+    while (f && g && (x = getc(f)) == (y = getc(g)) && x != EOF)
+        ;
+    bool same = f && g && x == EOF && y == EOF;
+    if (f)
+        fclose(f);
+    if (g)
+        fclose(g);
+    return same;
+}
 
 /* Trains a few steps (filling the pools past their size), saves, loads into a new model; both then
  * translate identically and take an identical next step. With a resize upsampling (nearest or bilinear), the
@@ -58,13 +74,19 @@ static void test_round_trip(mg_backend *be, mg_gen_kind kind, mg_upsample up, co
         fill(xb, S * S, 20 + (uint64_t)i);
         MUST(mg_cyclegan_step(&a, xa, xb, S, S, &r, (uint64_t)i, &la));
     }
-    char path[256];
+    char path[256], viewed[256];
     snprintf(path, sizeof path, "%s/model.ckpt", dir);
+    snprintf(viewed, sizeof viewed, "%s/model-views.ckpt", dir);
     mg_ckpt c;
-    mg_ckpt_init(&c);
-    MUST(mg_cyclegan_save(&a, &c, true));
-    MUST(mg_ckpt_save(&c, path));
-    mg_ckpt_free(&c);
+    for (int k = 0; k < 2; k++) { /* copies, and views as the trainer saves: the same file */
+        mg_ckpt_init(&c);
+        c.views = k == 1;
+        MUST(mg_cyclegan_save(&a, &c, true));
+        MUST(mg_ckpt_save(&c, k ? viewed : path));
+        mg_ckpt_free(&c);
+    }
+    CHECK(same_bytes(path, viewed), "a checkpoint of views is not the file of copies");
+    unlink(viewed);
 
     mg_cyclegan_config cfg2;
     MUST(mg_ckpt_load(path, &c));
