@@ -28,6 +28,11 @@ mg_status mg_opencl_devices(mg_device_info *out, int max, int *count);
  * cannot be read or applied is an error naming it and the line. */
 mg_status mg_backend_opencl_new(int device, mg_backend **out);
 
+/* The OpenCL backend's column workspace in floats: convolutions run in bands of output rows whose im2col columns fit
+ * it, so a layer's GEMMs are at most this wide (what mrigan bench tune times). Smaller than the CPU backend's, so that
+ * the tests exercise several bands on both. */
+#define MG_OPENCL_CONV_WORK_FLOATS (1u << 21)
+
 /* A GEMM as the backend runs it: C [m x n] = op(A) op(B), row-major, op the transpose where ta or tb. */
 typedef struct mg_gemm_shape {
     int m, n, k;

@@ -154,7 +154,7 @@ int bench_gemm_shapes(const char *net, mg_gemm_shape *out, int max)
             continue;
         int m, p, k, side = l->transposed ? l->hw : bench_out_hw(l);
         bench_gemm_dims(l, &m, &p, &k);
-        long rows = (1L << 21) / ((long)k * side); /* the OpenCL backend's band of output rows (CONV_WORK_FLOATS) */
+        long rows = (long)MG_OPENCL_CONV_WORK_FLOATS / ((long)k * side); /* the OpenCL backend's band of rows */
         if (rows >= 1 && rows * side < p)
             p = (int)rows * side;
         const mg_gemm_shape three[3] = {{m, p, k, false, false}, {m, k, p, false, true}, {k, p, m, true, false}};

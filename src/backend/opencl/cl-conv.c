@@ -1,13 +1,11 @@
 /* Convolutions on OpenCL, the CPU backend's recipe with CLBlast for the GEMMs: conv = im2col + SGEMM,
  * dW = dY * col^T, dX = col2im(W^T * dY); transposed conv = col2im(W^T * x). Bands of output rows keep
- * the column workspace under CONV_WORK_FLOATS. Tensors are passed to CLBlast as cl_mem + offset. */
+ * the column workspace under MG_OPENCL_CONV_WORK_FLOATS. Tensors are passed to CLBlast as cl_mem + offset. */
 #include <clblast_c.h>
 #include <string.h>
 #include <time.h>
 
 #include "cl-internal.h"
-
-#define CONV_WORK_FLOATS (1u << 21) /* as the CPU backend, so the tests exercise bands on both */
 
 typedef struct geom {
     cl_int c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, y0, y1;
@@ -23,7 +21,7 @@ static geom geom_of(const mg_node *n, const mg_tensor *img, const mg_tensor *out
 
 static int band_rows(const geom *g)
 {
-    size_t per_row = (size_t)g->c * g->kh * g->kw * g->ow, rows = CONV_WORK_FLOATS / per_row;
+    size_t per_row = (size_t)g->c * g->kh * g->kw * g->ow, rows = MG_OPENCL_CONV_WORK_FLOATS / per_row;
     return rows < 1 ? 1 : rows > (size_t)g->oh ? g->oh : (int)rows;
 }
 

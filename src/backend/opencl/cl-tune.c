@@ -232,10 +232,17 @@ static mg_status tune_write(FILE *f, void *arg)
 
 /* ------------------------------------------------------------------ measuring */
 
+/* The check's products: odd sizes, every tile cut short. */
+enum { CHECK_M = 67, CHECK_N = 131, CHECK_K = 97 };
+
 typedef struct tune_run {
     cl_ctx c;
     cl_mem a, b, y;
     const mg_opencl_tune_opts *o;
+    /* The check's operands, and per transposition (none, both) each product's double sum and its rounding bound:
+     * made once, for every parameter set to be held to. */
+    float check_a[CHECK_M * CHECK_K], check_b[CHECK_K * CHECK_N], check_y[CHECK_M * CHECK_N];
+    double want[2][CHECK_M * CHECK_N], bound[2][CHECK_M * CHECK_N];
 } tune_run;
 
 /* Through the backend's own call, with its kept temporary buffer. */
@@ -264,35 +271,46 @@ static double tune_time(tune_run *t)
     return total;
 }
 
-/* Two products of odd sizes (plain and both transposed) against double sums: each element within the bound
- * k u sum|a||b| that any order of summing k products in float keeps (u = 2^-24), with a factor 2 to spare. */
-static bool tune_check(tune_run *t)
+/* The check's operands and, for A B and A^T B^T (a read as [K][M], b as [N][K]), each element's double sum and the
+ * bound k u sum|a||b| that any order of summing k products in float keeps (u = 2^-24), with a factor 2 to spare. */
+static void tune_check_prepare(tune_run *t)
 {
-    enum { M = 67, N = 131, K = 97 };
-    static float a[M * K], b[K * N], y[M * N];
+    enum { M = CHECK_M, N = CHECK_N, K = CHECK_K };
+    const float *a = t->check_a, *b = t->check_b;
     mg_rng r;
     mg_rng_seed(&r, 5, 9);
     for (int i = 0; i < M * K; i++)
-        a[i] = 2.0f * mg_rng_uniform(&r) - 1.0f;
+        t->check_a[i] = 2.0f * mg_rng_uniform(&r) - 1.0f;
     for (int i = 0; i < K * N; i++)
-        b[i] = 2.0f * mg_rng_uniform(&r) - 1.0f;
-    bool ok = true;
-    for (int tr = 0; tr < 2 && ok; tr++) {
-        mg_gemm_shape g = {M, N, K, tr == 1, tr == 1};
-        ok = clEnqueueWriteBuffer(t->c.queue, t->a, CL_TRUE, 0, sizeof a, a, 0, NULL, NULL) == CL_SUCCESS &&
-             clEnqueueWriteBuffer(t->c.queue, t->b, CL_TRUE, 0, sizeof b, b, 0, NULL, NULL) == CL_SUCCESS &&
-             tune_gemm(t, &g, t->a, t->b, t->y) &&
-             clEnqueueReadBuffer(t->c.queue, t->y, CL_TRUE, 0, sizeof y, y, 0, NULL, NULL) == CL_SUCCESS;
-        for (int i = 0; ok && i < M; i++)
-            for (int j = 0; ok && j < N; j++) {
+        t->check_b[i] = 2.0f * mg_rng_uniform(&r) - 1.0f;
+    for (int tr = 0; tr < 2; tr++)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
                 double sum = 0.0, abs_sum = 0.0;
-                for (int k = 0; k < K; k++) { /* transposed, a is read as [K][M] and b as [N][K] */
+                for (int k = 0; k < K; k++) {
                     double p = (double)(tr ? a[k * M + i] : a[i * K + k]) * (tr ? b[j * K + k] : b[k * N + j]);
                     sum += p;
                     abs_sum += fabs(p);
                 }
-                ok = fabs((double)y[i * N + j] - sum) <= 2.0 * K * ldexp(1.0, -24) * abs_sum;
+                t->want[tr][i * N + j] = sum;
+                t->bound[tr][i * N + j] = 2.0 * K * ldexp(1.0, -24) * abs_sum;
             }
+}
+
+/* The two products through the parameters in force, each element within its bound. */
+static bool tune_check(tune_run *t)
+{
+    float *y = t->check_y;
+    bool ok =
+        clEnqueueWriteBuffer(t->c.queue, t->a, CL_TRUE, 0, sizeof t->check_a, t->check_a, 0, NULL, NULL) ==
+            CL_SUCCESS &&
+        clEnqueueWriteBuffer(t->c.queue, t->b, CL_TRUE, 0, sizeof t->check_b, t->check_b, 0, NULL, NULL) == CL_SUCCESS;
+    for (int tr = 0; tr < 2 && ok; tr++) {
+        mg_gemm_shape g = {CHECK_M, CHECK_N, CHECK_K, tr == 1, tr == 1};
+        ok = tune_gemm(t, &g, t->a, t->b, t->y) &&
+             clEnqueueReadBuffer(t->c.queue, t->y, CL_TRUE, 0, sizeof t->check_y, y, 0, NULL, NULL) == CL_SUCCESS;
+        for (int e = 0; ok && e < CHECK_M * CHECK_N; e++)
+            ok = fabs((double)y[e] - t->want[tr][e]) <= t->bound[tr][e];
     }
     return ok;
 }
@@ -305,7 +323,7 @@ static mg_status tune_open(tune_run *t)
     if (s != MG_OK)
         return s;
     mg_cl_device_describe(t->c.platform, t->c.device, o->device, &t->c.info);
-    size_t na = 97 * 67, nb = 97 * 131, ny = 67 * 131; /* the check's */
+    size_t na = CHECK_M * CHECK_K, nb = CHECK_K * CHECK_N, ny = CHECK_M * CHECK_N; /* the check's */
     for (int i = 0; i < o->n_shapes; i++) {
         const mg_gemm_shape *g = &o->shapes[i];
         if (g->m < 1 || g->n < 1 || g->k < 1)
@@ -410,37 +428,42 @@ mg_status mg_opencl_tune(const mg_opencl_tune_opts *o, mg_opencl_tune_result *r)
     r->min_indirect = -1;
     if (!o || !o->shapes || o->n_shapes < 1 || o->candidates < 1)
         return mg_error(MG_ERR_ARG, "opencl tuning: no GEMM shapes or no candidates");
-    tune_run t = {.o = o};
-    mg_status s = tune_open(&t);
+    tune_run *t = calloc(1, sizeof *t); /* the check's sums make it large for a stack */
+    if (!t)
+        return mg_error(MG_ERR_OOM, "opencl tuning: out of host memory");
+    t->o = o;
+    mg_status s = tune_open(t);
     if (s == MG_OK)
-        s = tune_path_of(&t.c.info, o->dir, r->path, sizeof r->path);
+        s = tune_path_of(&t->c.info, o->dir, r->path, sizeof r->path);
     if (s != MG_OK) {
-        tune_close(&t);
+        tune_close(t);
+        free(t);
         return s;
     }
-    r->default_s = tune_time(&t);
+    tune_check_prepare(t);
+    r->default_s = tune_time(t);
     r->best_s = HUGE_VAL;
     static const char *const indirect[] = {"XGEMM_MIN_INDIRECT_SIZE"};
     const size_t zero = 0; /* every size through Xgemm while its parameters are compared */
-    s = tune_override(t.c.device, "GemmRoutine", 1, indirect, &zero);
+    s = tune_override(t->c.device, "GemmRoutine", 1, indirect, &zero);
     size_t v[TUNE_MAX_PARAMS];
     tune_choice ch = {0};
     uint64_t local_mem = 0;
-    clGetDeviceInfo(t.c.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
+    clGetDeviceInfo(t->c.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
     mg_rng rng;
     mg_rng_seed(&rng, o->seed, 17);
     for (int i = 0; s == MG_OK && i < o->candidates; i++) {
         if (i < TUNE_N_FIRST) {
             memcpy(v, tune_xgemm_first[i], sizeof v);
-            if (!tune_xgemm_valid(v, t.c.info.max_work_group, local_mem))
+            if (!tune_xgemm_valid(v, t->c.info.max_work_group, local_mem))
                 continue;
-        } else if (!tune_xgemm_draw(&rng, t.c.info.max_work_group, local_mem, v)) {
+        } else if (!tune_xgemm_draw(&rng, t->c.info.max_work_group, local_mem, v)) {
             break;
         }
         r->tried++;
         double secs = HUGE_VAL;
-        if (tune_override(t.c.device, "Xgemm", TUNE_MAX_PARAMS, tune_xgemm_names, v) == MG_OK && tune_check(&t))
-            secs = tune_time(&t);
+        if (tune_override(t->c.device, "Xgemm", TUNE_MAX_PARAMS, tune_xgemm_names, v) == MG_OK && tune_check(t))
+            secs = tune_time(t);
         if (secs == HUGE_VAL)
             r->failed++;
         else if (secs < r->best_s) {
@@ -452,24 +475,25 @@ mg_status mg_opencl_tune(const mg_opencl_tune_opts *o, mg_opencl_tune_result *r)
             o->progress(i + 1, o->candidates, r->best_s, r->default_s, o->user);
     }
     if (s == MG_OK && ch.xgemm_set &&
-        (s = tune_override(t.c.device, "Xgemm", TUNE_MAX_PARAMS, tune_xgemm_names, ch.xgemm)) == MG_OK) {
-        r->min_indirect = tune_min_indirect(&t, &r->best_s);
-        tune_small_kernels(&t, &rng, o->candidates / 4 > 2 ? o->candidates / 4 : 2, r->min_indirect, &ch, r);
+        (s = tune_override(t->c.device, "Xgemm", TUNE_MAX_PARAMS, tune_xgemm_names, ch.xgemm)) == MG_OK) {
+        r->min_indirect = tune_min_indirect(t, &r->best_s);
+        tune_small_kernels(t, &rng, o->candidates / 4 > 2 ? o->candidates / 4 : 2, r->min_indirect, &ch, r);
     }
     if (s == MG_OK && !(ch.xgemm_set && r->best_s < r->default_s)) { /* CLBlast's own stay */
         memset(&ch, 0, sizeof ch);
         r->best_s = r->default_s;
         r->min_indirect = -1;
     }
-    tune_close(&t);
+    tune_file file = {&t->c.info, r, &ch};
+    tune_close(t);
     char dir[sizeof r->path];
     snprintf(dir, sizeof dir, "%s", r->path);
     *strrchr(dir, '/') = '\0'; /* tune_path_of put one there */
     if (s == MG_OK && mg_file_make_dirs(dir) != 0)
         s = mg_error(MG_ERR_IO, "opencl tuning: cannot make the folder %s: %s", dir, strerror(errno));
-    tune_file file = {&t.c.info, r, &ch};
     if (s == MG_OK)
         s = mg_file_write_atomic("opencl tuning file ", r->path, tune_write, &file);
+    free(t);
     return s;
 }
 
