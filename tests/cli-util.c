@@ -171,8 +171,8 @@ pid_t spawn(char **argv)
             _exit(126);
         close(err);
         close(out);
-        execv(mrigan_bin, argv);
-        dprintf(2, "test-cli: cannot run %s: %s\n", mrigan_bin, strerror(errno));
+        execvp(argv[0], argv); /* mrigan_bin, or a launcher found on PATH (mpirun) */
+        dprintf(2, "test-cli: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     return pid;

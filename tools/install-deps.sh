@@ -3,7 +3,7 @@
 # skipping those already present.
 # Runs apt-get through sudo when not root.
 set -eu
-packages="gcc libc6-dev meson ninja-build pkg-config libopenblas-dev libpng-dev zlib1g-dev libnifti2-dev ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd chromium clang libclang-rt-14-dev"
+packages="gcc libc6-dev meson ninja-build pkg-config libopenblas-dev libpng-dev zlib1g-dev libnifti2-dev ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd libopenmpi-dev openmpi-bin chromium clang libclang-rt-14-dev"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

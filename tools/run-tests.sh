@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds mrigan three times, as a release build (build/), with AddressSanitizer + UndefinedBehaviorSanitizer
-# (build-asan/), and as a release build without the OpenCL backend (build-nocl/, -Dopencl=disabled), runs the
-# whole test suite in each, then fuzzes the input parsers for FUZZ_SECONDS (60) per target with tools/fuzz.sh
+# (build-asan/), and as a release build without the OpenCL backend and MPI (build-nocl/, -Dopencl=disabled
+# -Dmpi=disabled), runs the whole test suite in each (the MPI test under mpirun where MPI is built), then fuzzes the input parsers for FUZZ_SECONDS (60) per target with tools/fuzz.sh
 # (build-fuzz/; each target counts as one test; FUZZ_SECONDS=0 leaves the fuzzing out), and ends with one line:
 # "N passed, N failed, N skipped".
 set -u
@@ -42,7 +42,7 @@ run_fuzz() { # seconds per target
 
 run_suite build --buildtype=release || { status=1; failed=$((failed + 1)); }
 run_suite build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined || { status=1; failed=$((failed + 1)); }
-run_suite build-nocl --buildtype=release -Dopencl=disabled || { status=1; failed=$((failed + 1)); }
+run_suite build-nocl --buildtype=release -Dopencl=disabled -Dmpi=disabled || { status=1; failed=$((failed + 1)); }
 run_fuzz "${FUZZ_SECONDS:-60}" || { status=1; failed=$((failed + 1)); }
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed, $skipped skipped"

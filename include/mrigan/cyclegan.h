@@ -5,6 +5,7 @@
 
 #include "mrigan/baselines.h"
 #include "mrigan/checkpoint.h"
+#include "mrigan/dist.h"
 #include "mrigan/image.h"
 #include "mrigan/nets.h"
 #include "mrigan/volume.h"
@@ -117,7 +118,6 @@ void mg_losses_to_array(const mg_losses *l, float *out);
 typedef struct mg_image_pool {
     int cap, n;
     mg_tensor **items;
-    mg_tensor *spare;
 } mg_image_pool;
 
 typedef struct mg_cyclegan {
@@ -144,6 +144,12 @@ typedef struct mg_cyclegan {
      * serves both, as mg_graph_tensor copies its data when called. */
     float *scratch;
     size_t scratch_cap;
+    /* The processes training this model together (mg_cyclegan_set_dist; NULL: this one alone), and the host memory
+     * a batch step exchanges with them (the translations, the losses, the gradients in pieces). */
+    mg_dist *dist;
+    float *batch;
+    size_t batch_cap;
+    mg_tensor **held; /* a batch's gradient sums while a later sample computes its own (both optimisers' params) */
 } mg_cyclegan;
 
 /* The most parameter values a model may have, all four networks together: 2^30 (4 GiB of weights). */
@@ -202,11 +208,17 @@ mg_status mg_cyclegan_backward(mg_cyclegan *m, const float *a, const float *b, i
  * the samples' gradients, which are gathered one sample at a time, so memory does not grow with n. Instance norm
  * keeps samples independent, so this is the gradient of a batch of n; each sample queries the history pools and
  * draws its dropout masks (seeded dropout_seed + i * 0x9E3779B97F4A7C15) on its own, as in the reference
- * implementation. out holds the means of the samples' losses. n = 1 is mg_cyclegan_backward / _step exactly. */
+ * implementation. out holds the means of the samples' losses. n = 1 is mg_cyclegan_backward / _step exactly.
+ * With processes training together (mg_cyclegan_set_dist), every one of them passes the whole batch and computes
+ * its share, samples rank * n / P to (rank + 1) * n / P - 1 (n a multiple of P); backward ends with every
+ * process holding the batch's losses and gradients, the pools the same everywhere (MG_ERR_PEER when another
+ * process failed). */
 mg_status mg_cyclegan_backward_batch(mg_cyclegan *m, const float *a, const float *b, int n, int h, int w, mg_rng *rng,
                                      uint64_t dropout_seed, mg_losses *out);
 mg_status mg_cyclegan_step_batch(mg_cyclegan *m, const float *a, const float *b, int n, int h, int w, mg_rng *rng,
                                  uint64_t dropout_seed, mg_losses *out);
+/* The processes that train m together from here on (mrigan/dist.h; NULL: this one alone); d stays the caller's. */
+void mg_cyclegan_set_dist(mg_cyclegan *m, mg_dist *d);
 /* Both Adam steps, then (cfg.ema > 0) the generators' moving averages: avg += (1 - ema) * (g - avg). */
 mg_status mg_cyclegan_update(mg_cyclegan *m);
 /* Sets the moving averages (when the model keeps them) to the generators' current weights. */

@@ -32,6 +32,7 @@ typedef enum mg_status {
     MG_ERR_BACKEND,     /* the backend failed (driver, library) */
     MG_ERR_UNSUPPORTED, /* valid request this build or backend cannot do */
     MG_ERR_NONFINITE,   /* a loss, weight or value to save is NaN or infinite */
+    MG_ERR_PEER,        /* another process of a distributed run failed (its own message says why) */
 } mg_status;
 
 const char *mg_status_name(mg_status s);
@@ -118,6 +119,8 @@ mg_status mg_tensor_fill(mg_tensor *t, float value);
 mg_status mg_tensor_copy(mg_tensor *dst, const mg_tensor *src);
 /* dst += t * (src - dst), elementwise (a moving average's step); equal shapes on one backend. */
 mg_status mg_tensor_lerp(mg_tensor *dst, const mg_tensor *src, float t);
+/* dst += src, elementwise; equal shapes on one backend. */
+mg_status mg_tensor_add(mg_tensor *dst, const mg_tensor *src);
 /* Dimension i counted from the right for i < 0 (mg_tensor_dim(t, -1) is the width). */
 int mg_tensor_dim(const mg_tensor *t, int i);
 bool mg_tensor_same_shape(const mg_tensor *a, const mg_tensor *b);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "mrigan/cyclegan.h"
+#include "mrigan/dist.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -150,6 +151,11 @@ typedef struct mg_trainer_hooks {
     /* What started the run, recorded in config.txt as "command=mrigan <command>" (mrigan train passes its own
      * arguments); NULL: "(library)". Copied. */
     const char *command;
+    /* The processes that train this run together (mrigan/dist.h; NULL: this one alone). Each passes the same
+     * settings (batch_size a multiple of their number) and takes its share of every batch; the first (rank 0) alone
+     * writes the run folder, the others only read (a resume's latest.ckpt). mg_trainer_new, _resume, _step, _run and
+     * _save are then collective: every process calls them, in the same order. The caller's; not copied. */
+    mg_dist *dist;
 } mg_trainer_hooks;
 
 /* A new run of s (checked with mg_train_settings_check) in s->out on be, which the caller keeps and frees after

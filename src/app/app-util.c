@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "app-util.h"
+#include "mrigan/opencl.h"
 #include "mrigan/trainer.h"
 
 const char *app_base_name(const char *path)
@@ -23,6 +24,28 @@ mg_status app_open_backend(const char *cmd, int kind, int device, int threads, m
         fprintf(stderr, "mrigan %s: --backend auto chose %s (%s)\n", cmd, mg_backend_name(*out),
                 mg_backend_device(*out));
     return s;
+}
+
+int app_rank_device(int kind, int device, const mg_dist *d)
+{
+    if (device >= 0 || getenv("MRIGAN_DEVICE") || mg_dist_size(d) == 1 || kind == 1)
+        return device;
+    mg_device_info list[32];
+    int n = 0, pick[32], n_pick = 0;
+    if (mg_opencl_devices(list, 32, &n) != MG_OK)
+        return device;
+    for (int i = 0; i < n && i < 32; i++)
+        if (kind == 2 || list[i].gpu) /* auto takes GPUs only, or else the CPU backend */
+            pick[n_pick++] = i;
+    return n_pick ? pick[mg_dist_local_rank(d) % n_pick] : device;
+}
+
+int app_agree(mg_dist *d, int rc)
+{
+    int failed = rc != 0;
+    if (mg_dist_max(d, &failed, 1) != MG_OK)
+        return rc ? rc : 1;
+    return rc ? rc : failed;
 }
 
 void app_apply_translation(mg_cyclegan *m, int flip_average, int guide_radius, int background)

@@ -6,12 +6,20 @@
 #include <sys/types.h>
 
 #include "mrigan/cyclegan.h"
+#include "mrigan/dist.h"
 #include "mrigan/image.h"
 
 const char *app_base_name(const char *path);
 /* The backend of --backend (0 auto, 1 cpu, 2 opencl), --device and --threads; with auto, says on stderr which
  * it chose ("mrigan <cmd>: --backend auto chose ..."). */
 mg_status app_open_backend(const char *cmd, int kind, int device, int threads, mg_backend **out);
+/* The --device of a process of a distributed run where neither --device nor MRIGAN_DEVICE says: its local rank's
+ * turn among the machine's OpenCL devices (GPUs only with --backend auto), so that the processes of one machine
+ * spread over them; else device as given. */
+int app_rank_device(int kind, int device, const mg_dist *d);
+/* An exit code agreed by the processes of a distributed run before they go on together: this one's own (it has said
+ * why), else 1 when another's failed (which has said why), else 0. */
+int app_agree(mg_dist *d, int rc);
 
 /* How the commands that translate with a checkpoint translate (options.h's table entries): --flip-average, 0
  * auto, as the model was trained (mrigan train --no-flip-average), 1 on, 2 off; --guide-radius, the guided filter's

@@ -28,6 +28,19 @@ typedef struct train_cli {
     char out[4096], a[4096], b[4096], command[8192];
 } train_cli;
 
+/* What messages start with: "mrigan train", or on the other processes of a distributed run "mrigan train (process R
+ * of P)". */
+static char who[64] = "mrigan train";
+
+/* A failure's message, and its exit code; a process told only that another failed (MG_ERR_PEER) says nothing, as
+ * that one says why. */
+static int train_fail(mg_status s, int rc)
+{
+    if (s != MG_ERR_PEER || !strcmp(who, "mrigan train"))
+        fprintf(stderr, "%s: %s\n", who, mg_last_error());
+    return rc;
+}
+
 /* The option table from the settings' descriptors, pointing into c->s. */
 static void train_options(train_cli *c) { app_settings_options(&c->s, c->table, c->defaults); }
 
@@ -104,6 +117,7 @@ static mg_status phantom_render(const train_cli *c)
 
 /* ------------------------------------------------------------------ rendering the trainer's events */
 typedef struct train_view {
+    bool quiet;         /* another process of a distributed run than the first: it says nothing of the run */
     bool tty, bar;      /* stderr is a terminal; a progress bar is on its last line */
     bool plot_fails;    /* the last loss.png was not written */
     int max_iterations; /* of this invocation (0: none), for the ETA */
@@ -188,9 +202,16 @@ static void view_event(mg_trainer *t, const mg_train_event *e, void *user)
 static _Atomic(mg_trainer *) running;
 static volatile sig_atomic_t caught_signal;
 
+/* A distributed run's word on a signal, written at once: mpirun sends SIGTERM to every process when one of them ends
+ * or the job is cancelled, and SIGKILL a second later, before a process waiting on the one gone could say anything. */
+static char signal_note[4608];
+static size_t signal_note_len;
+
 static void on_signal(int sig)
 {
     caught_signal = sig;
+    if (signal_note_len && write(2, signal_note, signal_note_len) < 0)
+        caught_signal = sig; /* nothing else a signal handler could do */
     mg_trainer *t = atomic_load(&running);
     if (t)
         mg_trainer_stop(t);
@@ -216,7 +237,9 @@ static int train_finish(mg_trainer *t, mg_status s, mg_train_end why, int sig, t
     mg_trainer_info(t, &in);
     view_end_bar(v);
     if (s != MG_OK)
-        return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1;
+        return train_fail(s, 1);
+    if (v->quiet) /* another process of the run: the first says how it went */
+        return why == MG_TRAIN_STOPPED ? 128 + (sig ? sig : SIGINT) : 0;
     if (why == MG_TRAIN_FINISHED) {
         fprintf(stderr,
                 "mrigan train: done. In %s/: latest.ckpt, epoch_*.ckpt%s, losses.csv, epochs.csv%s%s, samples/, "
@@ -241,15 +264,19 @@ static int train_finish(mg_trainer *t, mg_status s, mg_train_end why, int sig, t
     return why == MG_TRAIN_STOPPED ? 128 + (sig ? sig : SIGINT) : 0;
 }
 
-static int train_run(train_cli *c, mg_backend *be)
+static int train_run(train_cli *c, mg_backend *be, mg_dist *d)
 {
-    train_view view = {.tty = isatty(2), .max_iterations = c->s.max_iterations, .log_every = c->s.log_every};
-    mg_trainer_hooks hooks = {.on_event = view_event, .user = &view, .command = c->command};
+    train_view view = {.quiet = mg_dist_rank(d) > 0,
+                       .tty = isatty(2),
+                       .max_iterations = c->s.max_iterations,
+                       .log_every = c->s.log_every};
+    mg_trainer_hooks hooks = {
+        .on_event = view.quiet ? NULL : view_event, .user = &view, .command = c->command, .dist = d};
     mg_trainer *t;
     mg_status s =
         c->s.resume ? mg_trainer_resume(c->s.resume, &c->s, be, &hooks, &t) : mg_trainer_new(&c->s, be, &hooks, &t);
     if (s != MG_OK)
-        return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1;
+        return train_fail(s, 1);
     mg_train_info in;
     mg_trainer_info(t, &in);
     if (c->s.resume && (c->table[MG_SET_EPOCHS].seen || c->table[MG_SET_EPOCHS_DECAY].seen)) {
@@ -258,18 +285,31 @@ static int train_run(train_cli *c, mg_backend *be)
                               c->table[MG_SET_EPOCHS_DECAY].seen ? c->s.epochs_decay : in.settings->epochs_decay);
         if (s != MG_OK) {
             mg_trainer_free(t);
-            return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 2;
+            return train_fail(s, 2);
         }
         mg_trainer_info(t, &in);
-        fprintf(stderr, "mrigan train: the schedule is now %d + %d epochs\n", in.settings->epochs,
-                in.settings->epochs_decay);
+        if (!view.quiet)
+            fprintf(stderr, "mrigan train: the schedule is now %d + %d epochs\n", in.settings->epochs,
+                    in.settings->epochs_decay);
     }
-    fprintf(stderr,
-            "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d %s, %d iterations per "
-            "epoch, %s backend; outputs in %s/\n",
-            in.settings->a, in.n_a, in.settings->b, in.n_b, mg_generator_names[in.settings->generator], in.crop_width,
-            in.crop_height, in.settings->size ? "crops" : "whole slices (padded)", in.n_iter, mg_backend_name(be),
-            in.out);
+    char procs[200] = "";
+    if (mg_dist_size(d) > 1)
+        snprintf(procs, sizeof procs, " (%s, %d crop%s each a step)", mg_dist_name(d),
+                 in.settings->batch_size / mg_dist_size(d), in.settings->batch_size / mg_dist_size(d) == 1 ? "" : "s");
+    if (!view.quiet)
+        fprintf(stderr,
+                "mrigan train: A = %s (%d images), B = %s (%d images), %s generator, %dx%d %s, %d iterations per "
+                "epoch, %s backend%s; outputs in %s/\n",
+                in.settings->a, in.n_a, in.settings->b, in.n_b, mg_generator_names[in.settings->generator],
+                in.crop_width, in.crop_height, in.settings->size ? "crops" : "whole slices (padded)", in.n_iter,
+                mg_backend_name(be), procs, in.out);
+    if (mg_dist_size(d) > 1)
+        signal_note_len = (size_t)snprintf(
+            signal_note, sizeof signal_note,
+            "%s: stopping on a signal (under mpirun: another process of the run ended, as mpirun says, or the job "
+            "was cancelled); %s/latest.ckpt keeps the last save: mrigan train --resume %s continues from there\n",
+            who, in.out, in.out);
+    signal_note_len = signal_note_len < sizeof signal_note ? signal_note_len : sizeof signal_note - 1;
     atomic_store(&running, t);
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -285,53 +325,78 @@ static int train_run(train_cli *c, mg_backend *be)
     return rc;
 }
 
+static int train_main(train_cli *c, mg_dist *d, int argc, char **argv);
+
 int cmd_train(int argc, char **argv)
 {
     static train_cli c;
-    train_options(&c);
+    mg_dist *d;
+    if (mg_dist_open(&argc, &argv, &d) != MG_OK)
+        return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1;
+    if (mg_dist_size(d) > 1 && mg_dist_rank(d) > 0)
+        snprintf(who, sizeof who, "mrigan train (process %d of %d)", mg_dist_rank(d), mg_dist_size(d));
+    int rc = train_main(&c, d, argc, argv);
+    mg_dist_close(d);
+    return rc;
+}
+
+/* Processes of a distributed run give the same arguments and check the same things, so that all return where one
+ * does, except for what only the first touches (the run folder) and each one's own device: those they agree on. */
+static int train_main(train_cli *c, mg_dist *d, int argc, char **argv)
+{
+    train_options(c);
     const char *pos[1];
     int n_pos;
-    app_parse_result pr = app_parse("train", argc, argv, c.table, MG_SET_COUNT, pos, 0, &n_pos);
+    app_parse_result pr = app_parse("train", argc, argv, c->table, MG_SET_COUNT, pos, 0, &n_pos);
     if (pr == APP_PARSE_HELP)
-        return usage(c.table), 0;
+        return usage(c->table), 0;
     if (pr == APP_PARSE_ERROR)
         return 2;
-    if (c.table[MG_SET_A].seen != c.table[MG_SET_B].seen) {
+    if (c->table[MG_SET_A].seen != c->table[MG_SET_B].seen) {
         fprintf(stderr, "mrigan train: give both --a and --b, or neither (to train on the phantom)\n");
         return 2;
     }
-    int len = snprintf(c.command, sizeof c.command, "%s", argv[0]);
-    for (int i = 1; i < argc && len < (int)sizeof c.command; i++)
-        len += snprintf(c.command + len, sizeof c.command - (size_t)len, " %s", argv[i]);
-    if (c.s.resume) {
-        int rc = check_resume_options(c.table);
+    int len = snprintf(c->command, sizeof c->command, "%s", argv[0]);
+    for (int i = 1; i < argc && len < (int)sizeof c->command; i++)
+        len += snprintf(c->command + len, sizeof c->command - (size_t)len, " %s", argv[i]);
+    if (c->s.resume) {
+        int rc = check_resume_options(c->table);
         if (rc)
             return rc;
-        if (mg_trainer_check_resume(c.s.resume) != MG_OK) /* before a backend starts */
-            return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), 1;
+        if (mg_trainer_check_resume(c->s.resume) != MG_OK) /* before a backend starts */
+            return fprintf(stderr, "%s: %s\n", who, mg_last_error()), 1;
     } else {
-        if (!c.s.out) {
+        if (!c->s.out) {
             char stamp[32];
             time_t now = time(NULL);
             strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
-            snprintf(c.out, sizeof c.out, "runs/train-%s", stamp);
-            c.s.out = c.out;
+            snprintf(c->out, sizeof c->out, "runs/train-%s", stamp);
+            c->s.out = c->out;
+            if (mg_dist_broadcast(d, c->out, sizeof c->out, 0) != MG_OK) /* the first's clock names the folder */
+                return fprintf(stderr, "%s: %s\n", who, mg_last_error()), 1;
         }
         bool render = false;
-        if (!c.s.a)
-            phantom_data(&c, &render);
-        mg_status s = mg_train_settings_check(&c.s);
-        if (s == MG_OK)
-            s = mg_trainer_check_folder(c.s.out, c.s.overwrite);
-        if (s != MG_OK) /* a usage error, or a folder that cannot be read */
-            return fprintf(stderr, "mrigan train: %s\n", mg_last_error()), s == MG_ERR_ARG ? 2 : 1;
-        if (render && phantom_render(&c) != MG_OK)
-            return fprintf(stderr, "mrigan train: cannot prepare the phantom: %s\n", mg_last_error()), 1;
+        if (!c->s.a)
+            phantom_data(c, &render);
+        mg_status s = mg_train_settings_check(&c->s);
+        if (s != MG_OK)
+            return fprintf(stderr, "%s: %s\n", who, mg_last_error()), s == MG_ERR_ARG ? 2 : 1;
+        int rc = 0; /* the folder and the phantom are the first process's */
+        if (mg_dist_rank(d) == 0 && (s = mg_trainer_check_folder(c->s.out, c->s.overwrite)) != MG_OK)
+            rc = (fprintf(stderr, "mrigan train: %s\n", mg_last_error()), s == MG_ERR_ARG ? 2 : 1);
+        if (!rc && mg_dist_rank(d) == 0 && render && phantom_render(c) != MG_OK)
+            rc = (fprintf(stderr, "mrigan train: cannot prepare the phantom: %s\n", mg_last_error()), 1);
+        if ((rc = app_agree(d, rc)) != 0)
+            return rc;
     }
-    mg_backend *be;
-    if (app_open_backend("train", c.s.backend, c.s.device, c.s.threads, &be) != MG_OK)
-        return fprintf(stderr, "mrigan train: cannot open the backend: %s\n", mg_last_error()), 1;
-    int rc = train_run(&c, be);
+    mg_backend *be = NULL;
+    int rc = 0;
+    const int device = app_rank_device(c->s.backend, c->s.device, d);
+    if (app_open_backend(mg_dist_rank(d) ? who + strlen("mrigan ") : "train", c->s.backend, device, c->s.threads,
+                         &be) != MG_OK)
+        rc = (fprintf(stderr, "%s: cannot open the backend: %s\n", who, mg_last_error()), 1);
+    if ((rc = app_agree(d, rc)) == 0)
+        rc = train_run(c, be, d);
     mg_backend_free(be);
     return rc;
 }

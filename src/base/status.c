@@ -20,6 +20,7 @@ const char *mg_status_name(mg_status s)
     case MG_ERR_BACKEND: return "backend failure";
     case MG_ERR_UNSUPPORTED: return "unsupported";
     case MG_ERR_NONFINITE: return "not finite";
+    case MG_ERR_PEER: return "another process failed";
     }
     return "unknown status";
 }

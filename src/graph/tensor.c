@@ -104,6 +104,16 @@ mg_status mg_tensor_lerp(mg_tensor *dst, const mg_tensor *src, float t)
     return dst->be->iface->tensor_lerp(dst->be->ctx, dst, src, t);
 }
 
+mg_status mg_tensor_add(mg_tensor *dst, const mg_tensor *src)
+{
+    if (dst->be != src->be || !mg_tensor_same_shape(dst, src)) {
+        char a[64], b[64];
+        return mg_error(MG_ERR_SHAPE, "add: %s to %s needs equal shapes on one backend", mg_shape_str(src, b, sizeof b),
+                        mg_shape_str(dst, a, sizeof a));
+    }
+    return dst->be->iface->tensor_accumulate(dst->be->ctx, dst, src);
+}
+
 int mg_tensor_dim(const mg_tensor *t, int i)
 {
     if (i < 0)

@@ -164,6 +164,11 @@ struct mg_trainer {
     long saved_iteration; /* the iteration latest.ckpt was saved at; -1: none yet */
     int lock_fd;          /* holds the run folder's lock; -1: none */
     atomic_int stop;      /* mg_trainer_stop: from a signal handler or another thread */
+    /* The processes training together (hooks.dist; NULL: alone). Only the writer (rank 0) touches the run folder:
+     * CSVs, samples, validation, checkpoints; every process agrees after each step on failures and stops. */
+    mg_dist *dist;
+    bool writer;
+    bool stop_agreed; /* a stop asked of any process, as the last agreement found */
 };
 
 /* Tells the hooks about e (kind and message filled in by the caller; the rest from t). */
@@ -172,6 +177,10 @@ void trainer_emit(mg_trainer *t, mg_train_event *e);
 void trainer_notice(mg_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The learning rate of epoch: lr, then linear decay to 0 over epochs_decay. */
 float trainer_epoch_lr(const mg_train_settings *o, int epoch);
+/* s agreed over the processes of a run, which start, fail and stop as one: this process's own failure, else
+ * MG_ERR_PEER when another's failed; with stop, its value is raised to the largest of theirs. Alone: s. Every
+ * process calls it at the same points. */
+mg_status trainer_agree(mg_dist *d, mg_status s, int *stop);
 /* Frees the translations kept for the validation grid (t->val_grid). */
 void trainer_free_val_grid(mg_trainer *t);
 

@@ -42,6 +42,10 @@ static const char *trainer_kept(const mg_trainer *t, char *buf, size_t len)
  * the one the SAVED event concerns. */
 static mg_status trainer_save_as(mg_trainer *t, const char *name, bool with_state, int epoch)
 {
+    if (!t->writer) { /* where the writer saved: the point a failure leaves to resume from */
+        t->saved_iteration = with_state ? t->st.iteration : t->saved_iteration;
+        return MG_OK;
+    }
     mg_status s = run_save(t->o.out, name, &t->m, &t->o, &t->st, with_state);
     char kept[4400], path[4400];
     if (s == MG_OK) {
@@ -72,11 +76,11 @@ mg_status mg_trainer_save(mg_trainer *t)
     if (trainer_end_pending(t)) /* a state no resume could take: write the epoch's end first, which saves */
         return mg_trainer_step(t);
     if (t->saved_iteration == t->st.iteration)
-        return MG_OK;
+        return trainer_agree(t->dist, MG_OK, NULL); /* once per call on every process, whichever way it goes */
     const double t0 = mg_now_s();
     mg_status s = trainer_save_as(t, "latest.ckpt", true, t->st.epoch);
     t->time_outputs += mg_now_s() - t0;
-    return s;
+    return trainer_agree(t->dist, s, NULL);
 }
 
 /* Validation of the finished epoch: its scores into val.csv and the history (then stage END_VALIDATED). */
@@ -233,7 +237,7 @@ static mg_status trainer_end_epoch(mg_trainer *t)
     const double t0 = mg_now_s(), val0 = t->time_val;
     int finished = t->st.epoch;
     t->in_epoch_end = true;
-    mg_status s = trainer_end_stages(t, finished);
+    mg_status s = t->writer ? trainer_end_stages(t, finished) : MG_OK;
     if (s == MG_OK) {
         t->st.epoch++;
         t->st.iter_in_epoch = 0;
@@ -253,14 +257,21 @@ static mg_status trainer_end_epoch(mg_trainer *t)
     return s;
 }
 
+/* Whether a stop was asked: of this process, or of any of the processes training together as of the last step (so
+ * that all stop after the same iteration). */
+static bool trainer_stop_asked(const mg_trainer *t)
+{
+    return mg_dist_size(t->dist) == 1 ? atomic_load(&t->stop) != 0 : t->stop_agreed;
+}
+
 /* Whether mg_trainer_run is about to stop (it saves then, so a periodic save would be a second one). */
 static bool trainer_stopping(const mg_trainer *t)
 {
     return t->in_run &&
-           (atomic_load(&t->stop) || (t->o.max_iterations > 0 && t->run_iterations >= t->o.max_iterations));
+           (trainer_stop_asked(t) || (t->o.max_iterations > 0 && t->run_iterations >= t->o.max_iterations));
 }
 
-mg_status mg_trainer_step(mg_trainer *t)
+static mg_status trainer_step(mg_trainer *t)
 {
     const mg_train_settings *o = &t->o;
     if (t->st.epoch > o->epochs + o->epochs_decay)
@@ -293,6 +304,8 @@ mg_status mg_trainer_step(mg_trainer *t)
         s = mg_cyclegan_step_batch(&t->m, t->buf_a, t->buf_b, o->batch_size, t->crop.height, t->crop.width, &r,
                                    (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->st.iteration, &l);
     char kept[4400];
+    if (s == MG_ERR_PEER)
+        return s;
     if (s == MG_ERR_NONFINITE)
         return mg_error(s, "training diverged at iteration %ld (epoch %d): %s; %s", t->st.iteration, t->st.epoch,
                         mg_last_error(), trainer_kept(t, kept, sizeof kept));
@@ -300,13 +313,15 @@ mg_status mg_trainer_step(mg_trainer *t)
         return mg_error(s, "training step failed: %s", mg_last_error());
     float v[MG_LOSS_COUNT];
     mg_losses_to_array(&l, v);
-    fprintf(t->csv, "%ld,%d,%.6g", t->st.iteration, t->st.epoch, trainer_epoch_lr(o, t->st.epoch));
-    for (int i = 0; i < MG_LOSS_COUNT; i++) {
-        fprintf(t->csv, ",%.9g", v[i]); /* 9 digits: a resume reads back exactly these floats */
+    for (int i = 0; i < MG_LOSS_COUNT; i++)
         t->sums.loss[i] += v[i];
+    if (t->csv) { /* the writer's */
+        fprintf(t->csv, "%ld,%d,%.6g", t->st.iteration, t->st.epoch, trainer_epoch_lr(o, t->st.epoch));
+        for (int i = 0; i < MG_LOSS_COUNT; i++)
+            fprintf(t->csv, ",%.9g", v[i]); /* 9 digits: a resume reads back exactly these floats */
+        fprintf(t->csv, ",%.4f\n", mg_now_s() - ts);
+        fflush(t->csv); /* a row a write: after a crash losses.csv shows how far the run got */
     }
-    fprintf(t->csv, ",%.4f\n", mg_now_s() - ts);
-    fflush(t->csv); /* a row a write: after a crash losses.csv shows how far the run got */
     t->sums.n++;
     t->st.iteration++;
     t->st.iter_in_epoch = k + 1;
@@ -329,6 +344,19 @@ mg_status mg_trainer_step(mg_trainer *t)
     return s;
 }
 
+/* One iteration, its outcome agreed by the processes training together: a failure of any ends it for all, a stop
+ * asked of any stops all after it. */
+mg_status mg_trainer_step(mg_trainer *t)
+{
+    mg_status s = trainer_step(t);
+    if (mg_dist_size(t->dist) > 1) {
+        int stop = atomic_load(&t->stop);
+        s = trainer_agree(t->dist, s, &stop);
+        t->stop_agreed = stop != 0;
+    }
+    return s;
+}
+
 mg_status mg_trainer_run(mg_trainer *t, mg_train_end *why)
 {
     const mg_train_settings *o = &t->o;
@@ -345,7 +373,7 @@ mg_status mg_trainer_run(mg_trainer *t, mg_train_end *why)
     mg_train_end end = MG_TRAIN_FINISHED;
     mg_status s = MG_OK;
     while (s == MG_OK && t->st.epoch <= o->epochs + o->epochs_decay) {
-        if (atomic_load(&t->stop))
+        if (trainer_stop_asked(t))
             end = MG_TRAIN_STOPPED;
         else if (o->max_iterations > 0 && t->run_iterations >= o->max_iterations)
             end = MG_TRAIN_LIMIT;
@@ -356,6 +384,7 @@ mg_status mg_trainer_run(mg_trainer *t, mg_train_end *why)
         t->in_run = false;
         s = mg_trainer_save(t);
         atomic_store(&t->stop, 0); /* asked for once: a later mg_trainer_run goes on */
+        t->stop_agreed = false;
         break;
     }
     t->in_run = false;

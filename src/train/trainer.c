@@ -85,6 +85,8 @@ static mg_status trainer_alloc(mg_backend *be, const mg_trainer_hooks *hooks, mg
     t->saved_iteration = -1;
     if (hooks)
         t->hooks = *hooks;
+    t->dist = t->hooks.dist;
+    t->writer = mg_dist_rank(t->dist) == 0;
     if (!(t->command = strdup(hooks && hooks->command ? hooks->command : "(library)"))) {
         mg_trainer_free(t);
         *out = NULL;
@@ -159,7 +161,7 @@ static mg_status trainer_data(mg_trainer *t, mg_gen_config *gen, bool fit)
         return mg_error(s, "cannot load the training data: %s", mg_last_error());
     if (t->have_model && (s = run_check_pools(&t->m, t->crop.height, t->crop.width)) != MG_OK)
         return mg_error(s, "cannot resume: %s", mg_last_error());
-    if (o->val_a && o->val_b) {
+    if (o->val_a && o->val_b && t->writer) {
         int unmatched;
         char first[256];
         if ((s = val_load(o->val_a, o->val_b, !o->val_unpaired, (mg_slice_axis)o->slice_axis, &t->val, &unmatched,
@@ -170,6 +172,10 @@ static mg_status trainer_data(mg_trainer *t, mg_gen_config *gen, bool fit)
             trainer_notice(t, "note: %d image%s of %s without a counterpart in %s not scored (%s%s)", unmatched,
                            unmatched == 1 ? "" : "s", o->val_b, o->val_a, first, unmatched > 1 ? ", ..." : "");
     }
+    const int procs = mg_dist_size(t->dist);
+    if (o->batch_size % procs)
+        return mg_error(MG_ERR_ARG, "--batch-size %d cannot be shared by %d processes: give a multiple of %d",
+                        o->batch_size, procs, procs);
     int na = mg_dataset_count(t->da), nb = mg_dataset_count(t->db);
     /* an epoch sees every slice of the larger set once, batch_size of them an iteration (the last batch is
      * completed from the epoch's first slices) */
@@ -195,6 +201,11 @@ static mg_status trainer_data(mg_trainer *t, mg_gen_config *gen, bool fit)
 static mg_status trainer_prepare(mg_trainer *t, bool clear_old)
 {
     const char *out = t->o.out;
+    mg_cyclegan_set_dist(&t->m, t->dist);
+    if (!t->writer) { /* the folder is the first process's */
+        trainer_emit(t, &(mg_train_event){.kind = MG_TRAIN_BEGIN});
+        return MG_OK;
+    }
     int cleared, stale;
     long short_rows;
     mg_status s = run_folder_prepare(out, clear_old, t->lock_fd, &cleared, &stale);
@@ -267,14 +278,15 @@ static mg_status trainer_profiles(mg_trainer *t)
     return MG_OK;
 }
 
-mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_trainer_hooks *hooks, mg_trainer **out)
+static mg_status trainer_start(const mg_train_settings *s, mg_backend *be, const mg_trainer_hooks *hooks,
+                               mg_trainer **out)
 {
     const double t0 = mg_now_s();
     *out = NULL;
     mg_status st = mg_train_settings_check(s);
     if (st == MG_OK && !s->out)
         st = mg_error(MG_ERR_ARG, "no run folder (--out) given");
-    if (st == MG_OK)
+    if (st == MG_OK && mg_dist_rank(hooks ? hooks->dist : NULL) == 0)
         st = mg_trainer_check_folder(s->out, s->overwrite);
     mg_trainer *t = NULL;
     if (st == MG_OK)
@@ -299,7 +311,7 @@ mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_tr
         st = trainer_profiles(t);
     /* Only now: a run refused for its settings, data or model leaves nothing behind. Checked again under the
      * lock: another run may have started there since. */
-    if (st == MG_OK && (st = run_folder_lock(t->o.out, true, &t->lock_fd)) == MG_OK)
+    if (st == MG_OK && t->writer && (st = run_folder_lock(t->o.out, true, &t->lock_fd)) == MG_OK)
         st = mg_trainer_check_folder(t->o.out, t->o.overwrite);
     if (st == MG_OK)
         st = trainer_prepare(t, t->o.overwrite);
@@ -310,6 +322,16 @@ mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_tr
     t->time_setup = mg_now_s() - t0;
     *out = t;
     return MG_OK;
+}
+
+mg_status mg_trainer_new(const mg_train_settings *s, mg_backend *be, const mg_trainer_hooks *hooks, mg_trainer **out)
+{
+    mg_status st = trainer_agree(hooks ? hooks->dist : NULL, trainer_start(s, be, hooks, out), NULL);
+    if (st != MG_OK && *out) {
+        mg_trainer_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 mg_status mg_trainer_check_resume(const char *dir)
@@ -357,8 +379,8 @@ static mg_status trainer_load(mg_trainer *t, const mg_ckpt *c)
     return s;
 }
 
-mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_backend *be,
-                            const mg_trainer_hooks *hooks, mg_trainer **out)
+static mg_status trainer_continue(const char *dir, const mg_train_settings *each, mg_backend *be,
+                                  const mg_trainer_hooks *hooks, mg_trainer **out)
 {
     const double t0 = mg_now_s();
     *out = NULL;
@@ -385,7 +407,7 @@ mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_b
 #undef SETTING
     snprintf(t->str->v[MG_SET_OUT], sizeof t->str->v[0], "%s", dir);
     t->o.out = t->o.resume = t->str->v[MG_SET_OUT];
-    s = run_folder_lock(dir, false, &t->lock_fd);
+    s = t->writer ? run_folder_lock(dir, false, &t->lock_fd) : MG_OK;
     mg_ckpt c;
     if (s == MG_OK && (s = mg_ckpt_load(path, &c)) != MG_OK)
         s = mg_error(s, "cannot resume: %s", mg_last_error());
@@ -410,6 +432,17 @@ mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_b
     return MG_OK;
 }
 
+mg_status mg_trainer_resume(const char *dir, const mg_train_settings *each, mg_backend *be,
+                            const mg_trainer_hooks *hooks, mg_trainer **out)
+{
+    mg_status s = trainer_agree(hooks ? hooks->dist : NULL, trainer_continue(dir, each, be, hooks, out), NULL);
+    if (s != MG_OK && *out) {
+        mg_trainer_free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
 mg_status mg_trainer_extend(mg_trainer *t, int epochs, int epochs_decay)
 {
     if (!t)
@@ -432,8 +465,8 @@ mg_status mg_trainer_extend(mg_trainer *t, int epochs, int epochs_decay)
     mg_train_settings was = t->o;
     t->o.epochs = o.epochs;
     t->o.epochs_decay = o.epochs_decay;
-    s = run_write_config(t->o.out, &t->o, t->be, t->command);
-    if (s != MG_OK)
+    s = t->writer ? run_write_config(t->o.out, &t->o, t->be, t->command) : MG_OK;
+    if ((s = trainer_agree(t->dist, s, NULL)) != MG_OK)
         t->o = was;
     return s;
 }
@@ -474,3 +507,16 @@ void mg_trainer_info(const mg_trainer *t, mg_train_info *out)
 mg_cyclegan *mg_trainer_model(mg_trainer *t) { return t->have_model ? &t->m : NULL; }
 
 void mg_trainer_stop(mg_trainer *t) { atomic_store(&t->stop, 1); }
+
+mg_status trainer_agree(mg_dist *d, mg_status s, int *stop)
+{
+    if (mg_dist_size(d) == 1)
+        return s;
+    int v[2] = {s != MG_OK, stop ? *stop : 0};
+    mg_status g = mg_dist_max(d, v, 2);
+    if (stop)
+        *stop = v[1];
+    if (s != MG_OK || g != MG_OK)
+        return s != MG_OK ? s : g;
+    return v[0] ? mg_error(MG_ERR_PEER, "another process of the run failed (its own message says why)") : MG_OK;
+}

@@ -1,0 +1,232 @@
+/* Data-parallel training over MPI, end to end (suite mpi: built where the build has MPI and mpirun is found), two
+ * processes on this machine (mpirun --oversubscribe -np 2, one thread each):
+ *   1. two processes with one crop each train what one process trains with --batch-size 2, bit for bit: the same
+ *      per-sample arithmetic, and one sum of two whole gradients (exact whichever way round), so every loss of the
+ *      steps and every weight after them are equal, which is more than the 1e-4 asked;
+ *   2. a run stopped and resumed under mpirun, and one resumed by a single process, end as the uninterrupted run;
+ *   3. a process killed mid-run ends the job, with a message saying how to resume; latest.ckpt is intact and the
+ *      resumed run ends as the uninterrupted one;
+ *   4. a batch the processes cannot share, and a run folder the first refuses, end every process with a message.
+ * Usage: test-dist PATH/TO/mrigan PATH/TO/data/phantom */
+#define _XOPEN_SOURCE 700
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "tmpdir.h"
+
+static char dir_a[PATH_MAX], dir_b[PATH_MAX];
+/* A run of 2 + 2 epochs of 12 iterations (24 phantom slices, 2 a step), saving every 3 iterations. */
+/* clang-format off */
+static char *run_opts[] = {"train", "--a", dir_a, "--b", dir_b, "--size", "64", "--ngf", "8", "--ndf", "16",
+                           "--epochs", "2", "--epochs-decay", "2", "--batch-size", "2", "--threads", "1", "--seed", "5",
+                           "--pool-size", "4", "--save-every-iterations", "3", NULL};
+/* clang-format on */
+
+/* Starts "mpirun -np NP mrigan ARGS...". */
+static pid_t launch_start(const char *np, const char *first, ...)
+{
+    char *argv[MAX_ARGS + 8], *tail[MAX_ARGS];
+    va_list ap;
+    va_start(ap, first);
+    build_argv(tail, first, ap);
+    va_end(ap);
+    int n = 0;
+    argv[n++] = "mpirun";
+    argv[n++] = "--oversubscribe";
+    argv[n++] = "-np";
+    argv[n++] = (char *)np;
+    for (int i = 0; tail[i]; i++)
+        argv[n++] = tail[i];
+    argv[n] = NULL;
+    /* Under AddressSanitizer, no leak report for the processes MPI starts: Open MPI unloads its components at
+     * MPI_Finalize, and what they allocated once then has no module to be attributed to (or suppressed by). The
+     * memory errors are still caught, and the same code's own allocations are leak-checked in the runs of one
+     * process here and in every other test. */
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *saved = asan ? strdup(asan) : NULL;
+    if (asan) {
+        char opts[512];
+        snprintf(opts, sizeof opts, "%s:detect_leaks=0", asan);
+        setenv("ASAN_OPTIONS", opts, 1);
+    }
+    pid_t pid = spawn(argv);
+    if (saved)
+        setenv("ASAN_OPTIONS", saved, 1);
+    free(saved);
+    return pid;
+}
+
+#define LAUNCH(np, ...) finish(launch_start(np, __VA_ARGS__))
+
+/* The largest relative difference between the losses of two losses.csv files' first n rows (-1: unreadable). */
+static double losses_max_rel(const char *a, const char *b, int n)
+{
+    static double x[64][CSV_COLS], y[64][CSV_COLS];
+    if (read_csv(a, x, 64) < n || read_csv(b, y, 64) < n)
+        return -1.0;
+    double worst = 0.0;
+    for (int i = 0; i < n; i++)
+        for (int k = 3; k < 3 + MG_LOSS_COUNT; k++) {
+            double d = fabs(x[i][k] - y[i][k]), m = fmax(fabs(x[i][k]), fabs(y[i][k]));
+            worst = fmax(worst, m > 0.0 ? d / m : d);
+        }
+    return worst;
+}
+
+static void dist_same_as_batch(void)
+{
+    char why[256];
+    REQUIRE(mrigan(ARGS_SPLICE, run_opts, "--out", tp("one"), "--max-iterations", "4", NULL) == 0,
+            "one process, --batch-size 2");
+    REQUIRE(LAUNCH("2", ARGS_SPLICE, run_opts, "--out", tp("two"), "--max-iterations", "4", NULL) == 0,
+            "mpirun -np 2, --batch-size 2");
+    CHECK(err_has("2 ranks, 1 crop each a step"), "the run says it has two processes of one crop each");
+    CHECK(csv_rows(tp("two/losses.csv")) == 4, "the first process alone wrote losses.csv: %d rows for 4 steps",
+          csv_rows(tp("two/losses.csv")));
+    double rel = losses_max_rel(tp("one/losses.csv"), tp("two/losses.csv"), 4);
+    CHECK(rel >= 0.0 && rel <= 1e-4, "every loss of the 4 steps within 1e-4: largest relative difference %g", rel);
+    CHECK(csv_equal_but_clocks(tp("one/losses.csv"), tp("two/losses.csv"), "seconds", why, sizeof why),
+          "every loss of the 4 steps bit for bit: %s", why);
+    CHECK(ckpt_files_equal(tp("one/latest.ckpt"), tp("two/latest.ckpt"), why, sizeof why),
+          "the weights, Adam's moments and the pools after them bit for bit: %s", why);
+    CHECK(count_files(tp("one")) == count_files(tp("two")), "the same files: %d against %d", count_files(tp("one")),
+          count_files(tp("two")));
+}
+
+static void dist_resume(void)
+{
+    char why[256];
+    REQUIRE(LAUNCH("2", ARGS_SPLICE, run_opts, "--out", tp("full"), NULL) == 0, "the uninterrupted run");
+    REQUIRE(LAUNCH("2", ARGS_SPLICE, run_opts, "--out", tp("part"), "--max-iterations", "7", NULL) == 0,
+            "a run stopped after 7 iterations");
+    CHECK(ckpt_long(tp("part/latest.ckpt"), "run.iteration") == 7, "latest.ckpt stands at iteration 7: %ld",
+          ckpt_long(tp("part/latest.ckpt"), "run.iteration"));
+    REQUIRE(LAUNCH("2", "train", "--resume", tp("part"), "--threads", "1", NULL) == 0, "resumed under mpirun");
+    CHECK(ckpt_files_equal(tp("full/latest.ckpt"), tp("part/latest.ckpt"), why, sizeof why),
+          "resumed under mpirun, the run ends as the uninterrupted one: %s", why);
+    CHECK(csv_equal_but_clocks(tp("full/losses.csv"), tp("part/losses.csv"), "seconds", why, sizeof why),
+          "and its losses.csv: %s", why);
+    /* the same state on every process: one process takes it up with the whole batch of two */
+    REQUIRE(LAUNCH("2", ARGS_SPLICE, run_opts, "--out", tp("half"), "--max-iterations", "13", NULL) == 0,
+            "a run stopped after 13 iterations");
+    REQUIRE(mrigan("train", "--resume", tp("half"), "--threads", "1", NULL) == 0, "resumed by one process");
+    CHECK(ckpt_files_equal(tp("full/latest.ckpt"), tp("half/latest.ckpt"), why, sizeof why),
+          "resumed by one process, the run ends as the uninterrupted one: %s", why);
+}
+
+/* The process of rank `rank` whose command line names `marker`, or -1. */
+static pid_t find_rank(const char *marker, int rank)
+{
+    char want[64];
+    snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", rank);
+    DIR *d = opendir("/proc");
+    pid_t found = -1;
+    for (struct dirent *e; d && found < 0 && (e = readdir(d));) {
+        char path[300];
+        size_t n = 0, m = 0;
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        char *cmd = (char *)read_file(path, &n);
+        snprintf(path, sizeof path, "/proc/%s/environ", e->d_name);
+        char *env = (char *)read_file(path, &m);
+        bool has_marker = false, has_rank = false; /* not the launcher (argv[0] mpirun) */
+        for (size_t i = 0; cmd && !strstr(cmd, "mpirun") && i < n; i += strlen(cmd + i) + 1)
+            has_marker |= strstr(cmd + i, marker) != NULL;
+        for (size_t i = 0; env && i < m; i += strlen(env + i) + 1)
+            has_rank |= strcmp(env + i, want) == 0;
+        if (has_marker && has_rank)
+            found = (pid_t)atol(e->d_name);
+        free(cmd);
+        free(env);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+static void dist_killed(void)
+{
+    char why[256];
+    pid_t job = launch_start("2", ARGS_SPLICE, run_opts, "--out", tp("killed"), NULL);
+    REQUIRE(job > 0, "mpirun started");
+    pid_t victim = -1;
+    for (double t0 = now_s(); now_s() - t0 < 120.0 && csv_rows(tp("killed/losses.csv")) < 8;)
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    victim = find_rank(tp("killed"), 1);
+    if (victim > 0)
+        kill(victim, SIGKILL);
+    int rc = finish(job);
+    REQUIRE(victim > 0, "found the process of rank 1 after 8 iterations");
+    CHECK(rc != 0, "the job ends with a failure when a process is killed: exit %d", rc);
+    CHECK(err_has("stopping on a signal") && err_has("--resume"), "the other process says it stops and how to resume");
+    long at = ckpt_long(tp("killed/latest.ckpt"), "run.iteration");
+    CHECK(at >= 6 && at % 3 == 0 && at < 48, "latest.ckpt loads, at a save of the run: iteration %ld", at);
+    REQUIRE(LAUNCH("2", "train", "--resume", tp("killed"), "--threads", "1", NULL) == 0, "resumed under mpirun");
+    CHECK(ckpt_files_equal(tp("full/latest.ckpt"), tp("killed/latest.ckpt"), why, sizeof why),
+          "the resumed run ends as the uninterrupted one: %s", why);
+}
+
+static void dist_refused(void)
+{
+    int rc = LAUNCH("2", ARGS_SPLICE, run_opts, "--out", tp("odd"), "--batch-size", "3", NULL);
+    CHECK(rc != 0 && err_has("--batch-size 3 cannot be shared by 2 processes"),
+          "a batch of 3 over 2 processes refused: exit %d", rc);
+    CHECK(!exists(tp("odd/latest.ckpt")), "nothing trained");
+    /* a folder only the first process checks: the other learns of it and ends too, instead of waiting for it */
+    rc = LAUNCH("2", ARGS_SPLICE, run_opts, "--out", tp("full"), NULL);
+    CHECK(rc != 0 && err_has("full"), "a run folder in use refused by name: exit %d", rc);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s PATH/TO/mrigan PATH/TO/data/phantom\n", argv[0]);
+        return 2;
+    }
+    if (!realpath(argv[1], mrigan_bin) || access(mrigan_bin, X_OK) != 0) {
+        fprintf(stderr, "%s: not an executable: %s\n", argv[0], argv[1]);
+        return 2;
+    }
+    snprintf(dir_a, sizeof dir_a, "%s/T1", argv[2]);
+    snprintf(dir_b, sizeof dir_b, "%s/T2", argv[2]);
+    /* Open MPI refuses root without these, and CI containers often forbid the cross-process memory copies of its
+     * shared-memory transport */
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/mrigan-dist-XXXXXX");
+    if (!mkdtemp(tmp_dir) || chdir(tmp_dir) != 0) {
+        perror("mkdtemp");
+        return 1;
+    }
+    group_begin();
+    dist_same_as_batch();
+    group_end("1 two processes of one crop each train what one process does with --batch-size 2, bit for bit");
+    group_begin();
+    dist_resume();
+    group_end("2 stopped and resumed under mpirun, or by one process: the uninterrupted run's checkpoint");
+    group_begin();
+    dist_killed();
+    group_end("3 a process killed mid-run: the job ends saying how to resume, latest.ckpt intact, resumed as before");
+    group_begin();
+    dist_refused();
+    group_end("4 a batch the processes cannot share, a run folder in use: every process ends with a message");
+    free(last_err);
+    if (chdir("/") != 0)
+        perror("chdir");
+    if (getenv("MRIGAN_TEST_KEEP"))
+        fprintf(stderr, "kept %s (MRIGAN_TEST_KEEP is set)\n", tmp_dir);
+    else
+        remove_tree(tmp_dir);
+    if (failures)
+        fprintf(stderr, "%d check%s failed\n", failures, failures == 1 ? "" : "s");
+    return failures ? 1 : 0;
+}
