@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mrigan/dist.h"
 
 static char *small[] = {"--size", "32", "--ngf", "4", "--ndf", "4", "--backend", "cpu", "--threads", THREADS, NULL};
 
@@ -52,7 +53,19 @@ static bool help_aligned(const char *cmd, char *why, size_t len)
 void test_conventions(void)
 {
     int rc = mrigan("--version", NULL);
-    CHECK(rc == 0, "--version: exit %d", rc);
+    char *version = (char *)read_file(tp(".stdout"), NULL);
+    CHECK(rc == 0 && version && strstr(version, mg_dist_built() ? "over MPI" : "built without MPI"),
+          "--version: exit %d, says whether it trains over MPI: %s", rc, version ? version : "");
+    free(version);
+    /* Started by an MPI launcher as one of two processes, a build without MPI says so rather than training twice
+     * into one folder (a build with MPI would start MPI here: the suite mpi runs it under a real launcher). */
+    if (!mg_dist_built()) {
+        setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+        rc = mrigan("train", "--a", tp("P/T1"), "--b", tp("P/T2"), "--out", tp("X-mpi"), NULL);
+        unsetenv("OMPI_COMM_WORLD_SIZE");
+        CHECK(rc == 1 && err_has("one of 2 processes") && err_has("built without MPI") && !exists(tp("X-mpi")),
+              "a build without MPI under a launcher of 2: exit %d, saying why, nothing written", rc);
+    }
     rc = mrigan("help", "translate", NULL);
     CHECK(rc == 0, "mrigan help translate: exit %d", rc);
     rc = mrigan("help", "tranlsate", NULL);

@@ -121,6 +121,9 @@ mg_status mg_tensor_copy(mg_tensor *dst, const mg_tensor *src);
 mg_status mg_tensor_lerp(mg_tensor *dst, const mg_tensor *src, float t);
 /* dst += src, elementwise; equal shapes on one backend. */
 mg_status mg_tensor_add(mg_tensor *dst, const mg_tensor *src);
+/* The tensor's numel floats where they lie in the host's own memory (the CPU backend's tensors), to be read and
+ * written in place until the next op on it; NULL where they do not (OpenCL: mg_tensor_read / _write). */
+float *mg_tensor_host_data(mg_tensor *t);
 /* Dimension i counted from the right for i < 0 (mg_tensor_dim(t, -1) is the width). */
 int mg_tensor_dim(const mg_tensor *t, int i);
 bool mg_tensor_same_shape(const mg_tensor *a, const mg_tensor *b);

@@ -11,6 +11,7 @@
 #include "base/base.h"
 #include "commands.h"
 #include "mrigan/trainer.h"
+#include "app-util.h"
 #include "options.h"
 
 static int cmp_double(const void *a, const void *b)
@@ -26,7 +27,7 @@ enum { RECIPE_STANDARD, RECIPE_DEFAULT };
 #define RECIPE_CHOICES "standard|default"
 
 typedef struct bench_train_opts {
-    int recipe, generator, size, ngf, ndf, blocks, warmup, iters, profile, threads, backend, device;
+    int recipe, generator, size, ngf, ndf, blocks, warmup, iters, profile, threads, backend, device, batch;
     bool dropout;
 } bench_train_opts;
 
@@ -59,19 +60,31 @@ static mg_cyclegan_config bench_recipe_config(const bench_train_opts *o)
 
 static double tv_s(struct timeval tv) { return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec; }
 
-static int run(const bench_train_opts *o)
+/* Under mpirun every process runs this with its share of each batch (o->batch crops in all); the first prints. */
+static int run(const bench_train_opts *o, mg_dist *d)
 {
     mg_backend *be = NULL;
     mg_cyclegan m = {0};
     mg_cyclegan_config cfg = bench_recipe_config(o);
+    const int n = o->batch;
     size_t px = (size_t)o->size * o->size;
-    float *a = malloc(px * sizeof *a), *b = malloc(px * sizeof *b), *y = malloc(px * sizeof *y);
+    float *a = malloc(n * px * sizeof *a), *b = malloc(n * px * sizeof *b), *y = malloc(px * sizeof *y);
     double *t = malloc((size_t)(o->iters + 1) * sizeof *t), *tf = malloc((size_t)(o->iters + 1) * sizeof *tf);
     char kind[32];
     mg_setting_choice_name(MG_BACKEND_CHOICES, o->backend, kind, sizeof kind);
-    mg_status s = a && b && y && t && tf ? mg_backend_open(kind, o->device, o->threads, &be) : MG_ERR_OOM;
+    mg_status s = a && b && y && t && tf
+                      ? mg_backend_open(kind, app_rank_device(o->backend, o->device, d), o->threads, &be)
+                      : MG_ERR_OOM;
+    if (app_agree(d, s != MG_OK) != 0) { /* every process goes on, or none */
+        if (s != MG_OK)
+            fprintf(stderr, "mrigan bench train: %s\n", mg_last_error());
+        mg_backend_free(be);
+        free(a), free(b), free(y), free(t), free(tf);
+        return 1;
+    }
+    s = mg_cyclegan_new(be, &cfg, 1, &m);
     if (s == MG_OK)
-        s = mg_cyclegan_new(be, &cfg, 1, &m);
+        mg_cyclegan_set_dist(&m, d);
     /* The contrast prior's maps (the trainer fits them to the data): an inversion, which costs what any map does. */
     mg_intensity_map inv;
     for (int k = 0; k < MG_MAP_LEVELS; k++)
@@ -80,7 +93,7 @@ static int run(const bench_train_opts *o)
         mg_cyclegan_set_prior(&m, &inv, &inv);
     mg_rng r;
     mg_rng_seed(&r, 1, 1);
-    for (size_t i = 0; s == MG_OK && i < px; i++) {
+    for (size_t i = 0; s == MG_OK && i < n * px; i++) {
         a[i] = 2.0f * mg_rng_uniform(&r) - 1.0f;
         b[i] = 2.0f * mg_rng_uniform(&r) - 1.0f;
     }
@@ -90,7 +103,7 @@ static int run(const bench_train_opts *o)
         if (i == o->warmup)
             getrusage(RUSAGE_SELF, &ru0);
         double t0 = mg_now_s();
-        s = mg_cyclegan_step(&m, a, b, o->size, o->size, &r, (uint64_t)i, &l);
+        s = mg_cyclegan_step_batch(&m, a, b, n, o->size, o->size, &r, (uint64_t)i, &l);
         if (i >= o->warmup)
             t[i - o->warmup] = mg_now_s() - t0;
     }
@@ -109,13 +122,13 @@ static int run(const bench_train_opts *o)
     }
     for (int i = 0; s == MG_OK && i < prof_iters; i++) {
         mg_losses l;
-        s = mg_cyclegan_step(&m, a, b, o->size, o->size, &r, 1000 + (uint64_t)i, &l);
+        s = mg_cyclegan_step_batch(&m, a, b, n, o->size, o->size, &r, 1000 + (uint64_t)i, &l);
     }
     if (m.be) {
         mg_graph_set_profile(m.graph_g, NULL);
         mg_graph_set_profile(m.graph_d, NULL);
     }
-    if (s == MG_OK) {
+    if (s == MG_OK && mg_dist_rank(d) == 0) {
         qsort(t, (size_t)o->iters, sizeof *t, cmp_double);
         qsort(tf, (size_t)o->iters, sizeof *tf, cmp_double);
         struct rusage ru;
@@ -124,7 +137,8 @@ static int run(const bench_train_opts *o)
         size_t pg = mg_net_param_count(&m.g_ab.net), pd = mg_net_param_count(&m.d_a.net);
         printf("{\"impl\": \"mrigan\", \"recipe\": \"%s\", \"backend\": \"%s\", \"generator\": \"%s\", "
                "\"size\": %d, \"ngf\": %d, \"ndf\": %d, \"blocks\": %d, \"dropout\": %s, \"threads\": %d, "
-               "\"warmup\": %d, \"iters\": %d, "
+               "\"processes\": %d, \"batch\": %d, \"warmup\": %d, \"iters\": %d, "
+               "\"images_per_s\": %.3f, "
                "\"train_iter_s_median\": %.4f, \"train_iter_s_min\": %.4f, \"train_iter_s_max\": %.4f, "
                "\"g_forward_s_median\": %.5f, \"params_G\": %zu, \"params_D\": %zu, \"params_total\": %zu, "
                "\"peak_rss_mb\": %.1f, \"state_mb\": %.1f, \"cpu_user_s_per_iter\": %.4f, "
@@ -132,7 +146,7 @@ static int run(const bench_train_opts *o)
                o->recipe == RECIPE_STANDARD ? "standard" : "default", mg_backend_name(be),
                mg_generator_names[cfg.gen.kind], o->size, cfg.gen.ngf, cfg.ndf,
                cfg.gen.kind != MG_GEN_UNET ? cfg.gen.blocks : 0, cfg.gen.dropout ? "true" : "false",
-               mg_backend_threads(be), o->warmup, o->iters, t[o->iters / 2], t[0], t[o->iters - 1], tf[o->iters / 2],
+               mg_backend_threads(be), mg_dist_size(d), n, o->warmup, o->iters, n / t[o->iters / 2], t[o->iters / 2], t[0], t[o->iters - 1], tf[o->iters / 2],
                pg, pd, 2 * pg + 2 * pd, (double)ru.ru_maxrss / 1024.0,
                /* the training state: parameters, gradients and Adam's two moments */
                4.0 * (double)(2 * pg + 2 * pd) * sizeof(float) / 1048576.0, user / o->iters, sys / o->iters,
@@ -151,7 +165,7 @@ static int run(const bench_train_opts *o)
         }
         printf("}}\n");
     }
-    if (s != MG_OK)
+    if (s != MG_OK && s != MG_ERR_PEER)
         fprintf(stderr, "mrigan bench train: %s\n", mg_last_error());
     if (m.be)
         mg_cyclegan_free(&m);
@@ -164,10 +178,23 @@ static int run(const bench_train_opts *o)
     return s == MG_OK ? 0 : 1;
 }
 
+static int bench_train_main(bench_train_opts *op, mg_dist *d, int argc, char **argv);
+
 int cmd_bench_train(int argc, char **argv)
 {
     bench_train_opts o = {
         .generator = -1, .device = -1, .size = 128, .warmup = 2, .iters = 10, .profile = 2, .dropout = true};
+    mg_dist *d;
+    if (mg_dist_open(&argc, &argv, &d) != MG_OK)
+        return fprintf(stderr, "mrigan bench train: %s\n", mg_last_error()), 1;
+    int rc = bench_train_main(&o, d, argc, argv);
+    mg_dist_close(d);
+    return rc;
+}
+
+static int bench_train_main(bench_train_opts *op, mg_dist *d, int argc, char **argv)
+{
+    bench_train_opts o = *op;
     app_option table[] = {
         APP_CHOICE("recipe", &o.recipe, RECIPE_CHOICES,
                    "standard: the PyTorch reference's (unet, ngf 64, ndf 64, transposed convolutions, cycle 10, "
@@ -184,6 +211,8 @@ int cmd_bench_train(int argc, char **argv)
         APP_INT("threads", &o.threads, 0, 1024, "CPU threads (0: one per core)"),
         APP_CHOICE("backend", &o.backend, MG_BACKEND_CHOICES, "compute backend (default: auto)"),
         APP_INT("device", &o.device, 0, 1000, "OpenCL device (see mrigan devices; MRIGAN_DEVICE)"),
+        APP_INT("batch-size", &o.batch, 0, 4096,
+                "crops a step (0: one per process; under mpirun the processes share them)"),
     };
     const int n = sizeof table / sizeof *table;
     const char *pos[1];
@@ -205,5 +234,11 @@ int cmd_bench_train(int argc, char **argv)
                 mult, mg_generator_names[cfg.gen.kind]);
         return 2;
     }
-    return run(&o);
+    o.batch = o.batch ? o.batch : mg_dist_size(d);
+    if (o.batch % mg_dist_size(d)) {
+        fprintf(stderr, "mrigan bench train: --batch-size %d cannot be shared by %d processes\n", o.batch,
+                mg_dist_size(d));
+        return 2;
+    }
+    return run(&o, d);
 }

@@ -28,6 +28,9 @@ typedef struct mg_backend_iface {
     mg_status (*tensor_lerp)(void *ctx, mg_tensor *dst, const mg_tensor *src, float t); /* dst += t * (src - dst) */
     mg_status (*adam_update)(void *ctx, mg_tensor *param, const mg_tensor *grad, mg_tensor *m, mg_tensor *v,
                              const mg_adam_update *u);
+    /* The tensor's storage where it is the host's own memory (the CPU backend), for what can work on it in place
+     * (a sum over processes); NULL, or no function: it is not. */
+    float *(*tensor_host)(void *ctx, mg_tensor *t);
     const char *(*device_name)(void *ctx);
     mg_status (*sync)(void *ctx);
     size_t (*workspace_bytes)(void *ctx);

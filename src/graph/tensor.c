@@ -114,6 +114,12 @@ mg_status mg_tensor_add(mg_tensor *dst, const mg_tensor *src)
     return dst->be->iface->tensor_accumulate(dst->be->ctx, dst, src);
 }
 
+float *mg_tensor_host_data(mg_tensor *t)
+{
+    const mg_backend_iface *i = t->be->iface;
+    return t->buf && i->tensor_host ? i->tensor_host(t->be->ctx, t) : NULL;
+}
+
 int mg_tensor_dim(const mg_tensor *t, int i)
 {
     if (i < 0)

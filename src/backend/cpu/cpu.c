@@ -104,6 +104,12 @@ static mg_status cpu_tensor_accumulate(void *ctx, mg_tensor *dst, const mg_tenso
     return MG_OK;
 }
 
+static float *cpu_tensor_host(void *ctx, mg_tensor *t)
+{
+    (void)ctx;
+    return cpu_data(t);
+}
+
 typedef struct adam_args {
     float *p, *m, *v;
     const float *g;
@@ -274,6 +280,7 @@ static const mg_backend_iface cpu_iface = {
     .tensor_read = cpu_tensor_read,
     .tensor_fill = cpu_tensor_fill,
     .tensor_accumulate = cpu_tensor_accumulate,
+    .tensor_host = cpu_tensor_host,
     .tensor_copy = cpu_tensor_copy,
     .tensor_lerp = cpu_tensor_lerp,
     .adam_update = cpu_adam_update,
