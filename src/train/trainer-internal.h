@@ -169,6 +169,7 @@ struct mg_trainer {
     mg_dist *dist;
     bool writer;
     bool stop_agreed; /* a stop asked of any process, as the last agreement found */
+    bool dist_failed; /* an agreed failure: the processes may stand at different points, so none goes on */
 };
 
 /* Tells the hooks about e (kind and message filled in by the caller; the rest from t). */

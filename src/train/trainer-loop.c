@@ -63,11 +63,22 @@ static mg_status trainer_save_as(mg_trainer *t, const char *name, bool with_stat
                     mg_last_error());
 }
 
+/* A distributed run after a failure: one process may have stood in an epoch's end that failed while the others went
+ * on, so that going on could pair one's exchanges with another's; latest.ckpt is where they agree. (Alone, a failed
+ * end is taken up again by the next call.) */
+static mg_status trainer_failed(const mg_trainer *t)
+{
+    return mg_error(MG_ERR_PEER, "the processes of this run stopped at a failure: resume it from %s/latest.ckpt",
+                    t->o.out);
+}
+
 /* Whether the epoch's iterations have all run but its end (trainer_end_epoch) has not been written. */
 static bool trainer_end_pending(const mg_trainer *t) { return t->st.iter_in_epoch >= t->n_iter; }
 
 mg_status mg_trainer_save(mg_trainer *t)
 {
+    if (t->dist_failed)
+        return trainer_failed(t);
     if (t->in_callback)
         return mg_error(MG_ERR_ARG, "mg_trainer_save: not from the trainer's own callback");
     if (t->in_epoch_end)
@@ -75,12 +86,15 @@ mg_status mg_trainer_save(mg_trainer *t)
                         t->st.epoch);
     if (trainer_end_pending(t)) /* a state no resume could take: write the epoch's end first, which saves */
         return mg_trainer_step(t);
-    if (t->saved_iteration == t->st.iteration)
-        return trainer_agree(t->dist, MG_OK, NULL); /* once per call on every process, whichever way it goes */
-    const double t0 = mg_now_s();
-    mg_status s = trainer_save_as(t, "latest.ckpt", true, t->st.epoch);
-    t->time_outputs += mg_now_s() - t0;
-    return trainer_agree(t->dist, s, NULL);
+    mg_status s = MG_OK;
+    if (t->saved_iteration != t->st.iteration) {
+        const double t0 = mg_now_s();
+        s = trainer_save_as(t, "latest.ckpt", true, t->st.epoch);
+        t->time_outputs += mg_now_s() - t0;
+    }
+    s = trainer_agree(t->dist, s, NULL); /* once per call on every process, whichever way it goes */
+    t->dist_failed = s != MG_OK && mg_dist_size(t->dist) > 1;
+    return s;
 }
 
 /* Validation of the finished epoch: its scores into val.csv and the history (then stage END_VALIDATED). */
@@ -348,11 +362,14 @@ static mg_status trainer_step(mg_trainer *t)
  * asked of any stops all after it. */
 mg_status mg_trainer_step(mg_trainer *t)
 {
+    if (t->dist_failed)
+        return trainer_failed(t);
     mg_status s = trainer_step(t);
     if (mg_dist_size(t->dist) > 1) {
         int stop = atomic_load(&t->stop);
         s = trainer_agree(t->dist, s, &stop);
         t->stop_agreed = stop != 0;
+        t->dist_failed = s != MG_OK;
     }
     return s;
 }
