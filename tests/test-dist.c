@@ -6,7 +6,8 @@
  *   2. a run stopped and resumed under mpirun, and one resumed by a single process, end as the uninterrupted run;
  *   3. a process killed mid-run ends the job, with a message saying how to resume; latest.ckpt is intact and the
  *      resumed run ends as the uninterrupted one;
- *   4. a batch the processes cannot share, and a run folder the first refuses, end every process with a message.
+ *   4. a batch the processes cannot share, a run folder the first refuses, processes given other settings (before the
+ *      first touches the folder) and a resume one of them cannot find end every process with a message.
  * Usage: test-dist PATH/TO/mrigan PATH/TO/data/phantom */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
@@ -64,6 +65,26 @@ static pid_t launch_start(const char *np, const char *first, ...)
 }
 
 #define LAUNCH(np, ...) finish(launch_start(np, __VA_ARGS__))
+
+/* "mpirun -np 1 mrigan A... : -np 1 mrigan B...": two processes given different arguments (NULL-terminated lists). */
+static int launch_two(char **a, char **b)
+{
+    char *argv[3 * MAX_ARGS];
+    int n = 0;
+    argv[n++] = "mpirun";
+    argv[n++] = "--oversubscribe";
+    for (int k = 0; k < 2; k++) {
+        if (k)
+            argv[n++] = ":";
+        argv[n++] = "-np";
+        argv[n++] = "1";
+        argv[n++] = mrigan_bin;
+        for (char **p = k ? b : a; *p && n < 3 * MAX_ARGS - 1; p++)
+            argv[n++] = *p;
+    }
+    argv[n] = NULL;
+    return finish(spawn(argv));
+}
 
 /* The largest relative difference between the losses of two losses.csv files' first n rows (-1: unreadable). */
 static double losses_max_rel(const char *a, const char *b, int n)
@@ -183,6 +204,26 @@ static void dist_refused(void)
     /* a folder only the first process checks: the other learns of it and ends too, instead of waiting for it */
     rc = LAUNCH("2", ARGS_SPLICE, run_opts, "--out", tp("full"), NULL);
     CHECK(rc != 0 && err_has("full"), "a run folder in use refused by name: exit %d", rc);
+    /* processes given different settings, with --overwrite of a finished run: refused before the first touches it */
+    REQUIRE(copy_file(tp("full/latest.ckpt"), tp("full-latest.ckpt")), "a copy of the finished run's checkpoint");
+    char *a[MAX_ARGS], *b[MAX_ARGS];
+    int n = 0;
+    for (; run_opts[n]; n++)
+        a[n] = b[n] = run_opts[n];
+    char *tail_a[] = {"--out", (char *)tp("full"), "--overwrite", "--seed", "5", NULL};
+    char *tail_b[] = {"--out", (char *)tp("full"), "--overwrite", "--seed", "6", NULL};
+    for (int k = 0; k < 6; k++)
+        a[n + k] = tail_a[k], b[n + k] = tail_b[k];
+    rc = launch_two(a, b);
+    CHECK(rc != 0 && err_has("process 1 of 2 would train something else than process 0"),
+          "processes of other seeds refused, saying so: exit %d", rc);
+    CHECK(files_equal(tp("full/latest.ckpt"), tp("full-latest.ckpt")) && csv_rows(tp("full/losses.csv")) == 48,
+          "the run in the folder untouched");
+    /* a resume one process cannot find: both end, neither waits */
+    char *resume_a[] = {"train", "--resume", (char *)tp("full"), "--threads", "1", NULL};
+    char *resume_b[] = {"train", "--resume", (char *)tp("nowhere"), "--threads", "1", NULL};
+    rc = launch_two(resume_a, resume_b);
+    CHECK(rc != 0 && err_has("nowhere/latest.ckpt"), "a resume the second process cannot find ends both: exit %d", rc);
 }
 
 int main(int argc, char **argv)
@@ -218,7 +259,8 @@ int main(int argc, char **argv)
     group_end("3 a process killed mid-run: the job ends saying how to resume, latest.ckpt intact, resumed as before");
     group_begin();
     dist_refused();
-    group_end("4 a batch the processes cannot share, a run folder in use: every process ends with a message");
+    group_end("4 a batch the processes cannot share, a folder in use, other settings, a missing resume: every process "
+              "ends with a message, the folder untouched");
     free(last_err);
     if (chdir("/") != 0)
         perror("chdir");

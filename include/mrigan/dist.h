@@ -37,7 +37,8 @@ const char *mg_dist_name(const mg_dist *d);
 /* Whether this build can train over MPI (meson -Dmpi=enabled|auto with MPI found). */
 bool mg_dist_built(void);
 
-/* data[0..n) replaced by its sum over the ranks (the same bits on every rank). */
+/* data[0..n) replaced by its sum over the ranks. MPI advises implementations to give every rank the same bits (Open
+ * MPI's and MPICH's reductions do); the processes' copies of a model stay equal only where they do. */
 mg_status mg_dist_sum(mg_dist *d, float *data, size_t n);
 /* Every rank's `bytes` bytes of mine, in rank order, into all (size * bytes). */
 mg_status mg_dist_gather(mg_dist *d, const void *mine, void *all, size_t bytes);

@@ -8,10 +8,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "app-util.h"
 #include "base/base.h"
 #include "commands.h"
 #include "mrigan/trainer.h"
-#include "app-util.h"
 #include "options.h"
 
 static int cmp_double(const void *a, const void *b)
@@ -85,6 +85,8 @@ static int run(const bench_train_opts *o, mg_dist *d)
     s = mg_cyclegan_new(be, &cfg, 1, &m);
     if (s == MG_OK)
         mg_cyclegan_set_dist(&m, d);
+    if (app_agree(d, s != MG_OK) && s == MG_OK) /* another process could not build it: it said why */
+        s = MG_ERR_PEER;
     /* The contrast prior's maps (the trainer fits them to the data): an inversion, which costs what any map does. */
     mg_intensity_map inv;
     for (int k = 0; k < MG_MAP_LEVELS; k++)
@@ -106,6 +108,8 @@ static int run(const bench_train_opts *o, mg_dist *d)
         s = mg_cyclegan_step_batch(&m, a, b, n, o->size, o->size, &r, (uint64_t)i, &l);
         if (i >= o->warmup)
             t[i - o->warmup] = mg_now_s() - t0;
+        if (mg_dist_size(d) > 1 && app_agree(d, s != MG_OK) && s == MG_OK) /* an update failed elsewhere */
+            s = MG_ERR_PEER;
     }
     getrusage(RUSAGE_SELF, &ru1);
     for (int i = 0; s == MG_OK && i < 2 + o->iters; i++) {
@@ -114,6 +118,8 @@ static int run(const bench_train_opts *o, mg_dist *d)
         if (i >= 2)
             tf[i - 2] = mg_now_s() - t0;
     }
+    if (mg_dist_size(d) > 1 && app_agree(d, s != MG_OK) && s == MG_OK) /* the translations are each process's own */
+        s = MG_ERR_PEER;
     mg_profile prof = {0};
     const int prof_iters = o->profile;
     if (s == MG_OK && prof_iters > 0) { /* no graphs without a model */
@@ -123,6 +129,8 @@ static int run(const bench_train_opts *o, mg_dist *d)
     for (int i = 0; s == MG_OK && i < prof_iters; i++) {
         mg_losses l;
         s = mg_cyclegan_step_batch(&m, a, b, n, o->size, o->size, &r, 1000 + (uint64_t)i, &l);
+        if (mg_dist_size(d) > 1 && app_agree(d, s != MG_OK) && s == MG_OK)
+            s = MG_ERR_PEER;
     }
     if (m.be) {
         mg_graph_set_profile(m.graph_g, NULL);
@@ -146,8 +154,8 @@ static int run(const bench_train_opts *o, mg_dist *d)
                o->recipe == RECIPE_STANDARD ? "standard" : "default", mg_backend_name(be),
                mg_generator_names[cfg.gen.kind], o->size, cfg.gen.ngf, cfg.ndf,
                cfg.gen.kind != MG_GEN_UNET ? cfg.gen.blocks : 0, cfg.gen.dropout ? "true" : "false",
-               mg_backend_threads(be), mg_dist_size(d), n, o->warmup, o->iters, n / t[o->iters / 2], t[o->iters / 2], t[0], t[o->iters - 1], tf[o->iters / 2],
-               pg, pd, 2 * pg + 2 * pd, (double)ru.ru_maxrss / 1024.0,
+               mg_backend_threads(be), mg_dist_size(d), n, o->warmup, o->iters, n / t[o->iters / 2], t[o->iters / 2],
+               t[0], t[o->iters - 1], tf[o->iters / 2], pg, pd, 2 * pg + 2 * pd, (double)ru.ru_maxrss / 1024.0,
                /* the training state: parameters, gradients and Adam's two moments */
                4.0 * (double)(2 * pg + 2 * pd) * sizeof(float) / 1048576.0, user / o->iters, sys / o->iters,
                user + sys > 0.0 ? sys / (user + sys) : 0.0, (double)(ru1.ru_minflt - ru0.ru_minflt) / o->iters);

@@ -238,8 +238,8 @@ static int train_finish(mg_trainer *t, mg_status s, mg_train_end why, int sig, t
     view_end_bar(v);
     if (s != MG_OK)
         return train_fail(s, 1);
-    if (v->quiet) /* another process of the run: the first says how it went */
-        return why == MG_TRAIN_STOPPED ? 128 + (sig ? sig : SIGINT) : 0;
+    if (v->quiet) /* another process of the run: the first says how it went; a stop it only agreed to is no failure */
+        return why == MG_TRAIN_STOPPED && sig ? 128 + sig : 0;
     if (why == MG_TRAIN_FINISHED) {
         fprintf(stderr,
                 "mrigan train: done. In %s/: latest.ckpt, epoch_*.ckpt%s, losses.csv, epochs.csv%s%s, samples/, "
@@ -306,8 +306,9 @@ static int train_run(train_cli *c, mg_backend *be, mg_dist *d)
     if (mg_dist_size(d) > 1)
         signal_note_len = (size_t)snprintf(
             signal_note, sizeof signal_note,
-            "%s: stopping on a signal (under mpirun: another process of the run ended, as mpirun says, or the job "
-            "was cancelled); %s/latest.ckpt keeps the last save: mrigan train --resume %s continues from there\n",
+            "%s: stopping on a signal: after this iteration, saving, where every process of the run takes part; "
+            "where mpirun ends the job first (as when another process ended, which mpirun then names), "
+            "%s/latest.ckpt stays at its last save: mrigan train --resume %s goes on from there\n",
             who, in.out, in.out);
     signal_note_len = signal_note_len < sizeof signal_note ? signal_note_len : sizeof signal_note - 1;
     atomic_store(&running, t);
@@ -356,15 +357,18 @@ static int train_main(train_cli *c, mg_dist *d, int argc, char **argv)
         fprintf(stderr, "mrigan train: give both --a and --b, or neither (to train on the phantom)\n");
         return 2;
     }
-    int len = snprintf(c->command, sizeof c->command, "%s", argv[0]);
+    int rc, len = snprintf(c->command, sizeof c->command, "%s", argv[0]);
     for (int i = 1; i < argc && len < (int)sizeof c->command; i++)
         len += snprintf(c->command + len, sizeof c->command - (size_t)len, " %s", argv[i]);
     if (c->s.resume) {
-        int rc = check_resume_options(c->table);
+        rc = check_resume_options(c->table);
         if (rc)
             return rc;
-        if (mg_trainer_check_resume(c->s.resume) != MG_OK) /* before a backend starts */
-            return fprintf(stderr, "%s: %s\n", who, mg_last_error()), 1;
+        rc = mg_trainer_check_resume(c->s.resume) != MG_OK /* before a backend starts */
+                 ? (fprintf(stderr, "%s: %s\n", who, mg_last_error()), 1)
+                 : 0;
+        if ((rc = app_agree(d, rc)) != 0) /* a process on a machine that cannot see the folder */
+            return rc;
     } else {
         if (!c->s.out) {
             char stamp[32];
@@ -381,7 +385,7 @@ static int train_main(train_cli *c, mg_dist *d, int argc, char **argv)
         mg_status s = mg_train_settings_check(&c->s);
         if (s != MG_OK)
             return fprintf(stderr, "%s: %s\n", who, mg_last_error()), s == MG_ERR_ARG ? 2 : 1;
-        int rc = 0; /* the folder and the phantom are the first process's */
+        rc = 0; /* the folder and the phantom are the first process's */
         if (mg_dist_rank(d) == 0 && (s = mg_trainer_check_folder(c->s.out, c->s.overwrite)) != MG_OK)
             rc = (fprintf(stderr, "mrigan train: %s\n", mg_last_error()), s == MG_ERR_ARG ? 2 : 1);
         if (!rc && mg_dist_rank(d) == 0 && render && phantom_render(c) != MG_OK)
@@ -390,7 +394,7 @@ static int train_main(train_cli *c, mg_dist *d, int argc, char **argv)
             return rc;
     }
     mg_backend *be = NULL;
-    int rc = 0;
+    rc = 0;
     const int device = app_rank_device(c->s.backend, c->s.device, d);
     if (app_open_backend(mg_dist_rank(d) ? who + strlen("mrigan ") : "train", c->s.backend, device, c->s.threads,
                          &be) != MG_OK)

@@ -67,8 +67,8 @@ static int version(void)
         if (mg_backend_built(mg_backend_names[i]))
             printf(" %s", mg_backend_names[i]);
     printf("\ninputs: PNG slices, NIfTI-1 and NIfTI-2 volumes (.nii, .nii.gz)\n");
-    printf("processes: %s\n", mg_dist_built() ? "one, or many over MPI (mpirun -np P mrigan train)"
-                                               : "one (built without MPI)");
+    printf("processes: %s\n",
+           mg_dist_built() ? "one, or many over MPI (mpirun -np P mrigan train)" : "one (built without MPI)");
     return 0;
 }
 

@@ -162,12 +162,11 @@ static void graph_augment(const mg_cyclegan *m, mg_graph *g, mg_tensor **xs, int
 }
 
 /* The generator half of a step; leaves the fakes in *fake_a, *fake_b (storage in graph_g). */
-/* weight scales the loss whose gradients are taken (1/n of a batch of n, gathered one sample at a time); zero:
- * this is the batch's first sample, whose backward starts from zeroed gradients; seed: the sample's (noise); a, b:
+/* weight scales the loss whose gradients are taken (1/n of a batch of n, gathered one sample at a time), from zeroed
+ * gradients (the sum of a batch's samples is kept aside: grads_aside); seed: the sample's (noise); a, b:
  * the host copies of real_a, real_b (the contrast prior's maps apply to them). */
 static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *real_b, const float *a, const float *b,
-                                 float weight, bool zero, uint64_t seed, mg_tensor **fake_a, mg_tensor **fake_b,
-                                 mg_losses *out)
+                                 float weight, uint64_t seed, mg_tensor **fake_a, mg_tensor **fake_b, mg_losses *out)
 {
     mg_graph *g = m->graph_g;
     const float lc = m->cfg.lambda_cycle, li = m->cfg.lambda_identity * m->cfg.lambda_cycle,
@@ -233,7 +232,7 @@ static mg_status step_generators(mg_cyclegan *m, mg_tensor *real_a, mg_tensor *r
     }
     mg_tensor *scaled = weight != 1.0f ? mg_scale(g, total, weight) : total; /* n = 1 adds no op */
     mg_status s = mg_graph_check(g, "generator step");
-    if (s == MG_OK && zero)
+    if (s == MG_OK)
         s = mg_adam_zero_grad(m->opt_g);
     if (s == MG_OK)
         s = mg_graph_backward(g, scaled);
@@ -265,7 +264,7 @@ static mg_tensor *disc_loss(mg_graph *g, const mg_cyclegan *m, const mg_discrimi
 
 /* One sample's discriminator pass on the real a, b and the fakes the pools showed for them (pa, pb; host images). */
 static mg_status step_discriminators(mg_cyclegan *m, const float *a, const float *b, const float *pa, const float *pb,
-                                     const int *shape, uint64_t seed, float weight, bool zero, mg_losses *out)
+                                     const int *shape, uint64_t seed, float weight, mg_losses *out)
 {
     mg_graph *g = m->graph_d;
     mg_graph_reset(g);
@@ -284,7 +283,7 @@ static mg_status step_discriminators(mg_cyclegan *m, const float *a, const float
     mg_tensor *total = mg_add(g, d_a, d_b); /* disjoint parameters: the same gradients as two backwards */
     mg_tensor *scaled = weight != 1.0f ? mg_scale(g, total, weight) : total;
     mg_status s = mg_graph_check(g, "discriminator step");
-    if (s == MG_OK && zero)
+    if (s == MG_OK)
         s = mg_adam_zero_grad(m->opt_d);
     if (s == MG_OK)
         s = mg_graph_backward(g, scaled);
@@ -294,9 +293,9 @@ static mg_status step_discriminators(mg_cyclegan *m, const float *a, const float
 }
 
 /* One sample's generator pass: its losses into out, its translations G_BA(b) and G_AB(a) into the host images fake_a
- * and fake_b (for the pools), its gradients added with weight (zero: the first sample of this process's share). */
+ * and fake_b (for the pools), its gradients weighted by weight. */
 static mg_status sample_generators(mg_cyclegan *m, const float *a, const float *b, int h, int w, uint64_t seed,
-                                   float weight, bool zero, float *fake_a, float *fake_b, mg_losses *out)
+                                   float weight, float *fake_a, float *fake_b, mg_losses *out)
 {
     const int shape[4] = {1, 1, h, w};
     mg_graph *g = m->graph_g;
@@ -307,7 +306,7 @@ static mg_status sample_generators(mg_cyclegan *m, const float *a, const float *
     mg_tensor *real_a = mg_graph_tensor(g, 4, shape, a);
     mg_tensor *real_b = mg_graph_tensor(g, 4, shape, b);
     mg_tensor *fa = NULL, *fb = NULL;
-    mg_status s = step_generators(m, real_a, real_b, a, b, weight, zero, seed, &fa, &fb, out);
+    mg_status s = step_generators(m, real_a, real_b, a, b, weight, seed, &fa, &fb, out);
     if (s == MG_OK)
         s = mg_tensor_read(fa, fake_a, (size_t)h * (size_t)w);
     if (s == MG_OK)
@@ -362,31 +361,8 @@ static mg_status batch_exchange(mg_cyclegan *m, mg_status s, float *mine, float 
  * G0 + G1 + ... added whole, as the processes' sums are added whole over MPI, so that two processes with one sample
  * each compute one process's batch of two bit for bit (a backward adding into the old sum directly rounds its partial
  * products another way). */
-static mg_status grads_aside(mg_cyclegan *m, int which, bool *swapped)
-{
-    const mg_adam *opt = which ? m->opt_d : m->opt_g;
-    const int base = which ? mg_adam_param_count(m->opt_g) : 0;
-    if (!m->held &&
-        !(m->held = calloc((size_t)(mg_adam_param_count(m->opt_g) + mg_adam_param_count(m->opt_d)), sizeof *m->held)))
-        return mg_error(MG_ERR_OOM, "batch step: out of host memory");
-    for (int i = 0; i < mg_adam_param_count(opt); i++) {
-        mg_tensor *p = mg_adam_param(opt, i), **h = &m->held[base + i];
-        swapped[i] = p->grad != NULL;
-        if (!swapped[i])
-            continue;
-        if (!*h) {
-            mg_status s = mg_tensor_new(m->be, p->ndim, p->shape, h);
-            if (s != MG_OK)
-                return s;
-        }
-        mg_tensor *sum = p->grad;
-        p->grad = *h;
-        *h = sum;
-    }
-    return MG_OK;
-}
-
-static mg_status grads_add_back(mg_cyclegan *m, int which, const bool *swapped)
+/* The sample's gradients added to the sums set aside (add; else only put back), which return to their places. */
+static mg_status grads_add_back(mg_cyclegan *m, int which, const bool *swapped, bool add)
 {
     const mg_adam *opt = which ? m->opt_d : m->opt_g;
     const int base = which ? mg_adam_param_count(m->opt_g) : 0;
@@ -395,13 +371,39 @@ static mg_status grads_add_back(mg_cyclegan *m, int which, const bool *swapped)
         mg_tensor *p = mg_adam_param(opt, i), **h = &m->held[base + i];
         if (!swapped[i])
             continue;
-        if (s == MG_OK)
+        if (add && s == MG_OK)
             s = mg_tensor_add(*h, p->grad);
         mg_tensor *sum = *h; /* back in place even after a failure, so that nothing is lost or freed twice */
         *h = p->grad;
         p->grad = sum;
     }
     return s;
+}
+
+static mg_status grads_aside(mg_cyclegan *m, int which, bool *swapped)
+{
+    const mg_adam *opt = which ? m->opt_d : m->opt_g;
+    const int base = which ? mg_adam_param_count(m->opt_g) : 0, n = mg_adam_param_count(opt);
+    for (int i = 0; i < n; i++)
+        swapped[i] = false;
+    if (!m->held &&
+        !(m->held = calloc((size_t)(mg_adam_param_count(m->opt_g) + mg_adam_param_count(m->opt_d)), sizeof *m->held)))
+        return mg_error(MG_ERR_OOM, "batch step: out of host memory");
+    for (int i = 0; i < n; i++) {
+        mg_tensor *p = mg_adam_param(opt, i), **h = &m->held[base + i];
+        if (!p->grad)
+            continue;
+        mg_status s = *h ? MG_OK : mg_tensor_new(m->be, p->ndim, p->shape, h);
+        if (s != MG_OK) { /* the gradients already aside go back as they were */
+            grads_add_back(m, which, swapped, false);
+            return mg_error(s, "a batch's gradient sums: %s", mg_last_error());
+        }
+        mg_tensor *sum = p->grad;
+        p->grad = *h;
+        *h = sum;
+        swapped[i] = true;
+    }
+    return MG_OK;
 }
 
 /* The gradients of both optimisers summed over the processes (each holds its share of the batch's mean), in the same
@@ -415,7 +417,8 @@ static mg_status grads_sum(mg_cyclegan *m)
     const mg_adam *opt[2] = {m->opt_g, m->opt_d};
     int n = 0;
     size_t cap = (size_t)1 << 22;
-    mg_status s = MG_OK;
+    mg_status s = MG_OK, own = MG_OK; /* own: a read or write of this process's that failed; its sums go on, so that
+                                       * the other processes are not left waiting in theirs */
     for (int o = 0; o < 2; o++)
         for (int i = 0; i < mg_adam_param_count(opt[o]) && s == MG_OK; i++) {
             mg_tensor *g = mg_adam_param(opt[o], i)->grad;
@@ -432,14 +435,15 @@ static mg_status grads_sum(mg_cyclegan *m)
     for (int i = 0; i < n && s == MG_OK;) {
         int j = i;
         size_t fill = 0;
-        for (; j < n && fill + grads[j]->numel <= cap && s == MG_OK; fill += grads[j++]->numel)
-            s = mg_tensor_read(grads[j], m->batch + fill, grads[j]->numel);
-        if (s == MG_OK)
-            s = mg_dist_sum(m->dist, m->batch, fill);
+        for (; j < n && fill + grads[j]->numel <= cap; fill += grads[j++]->numel)
+            if (own == MG_OK)
+                own = mg_tensor_read(grads[j], m->batch + fill, grads[j]->numel);
+        s = mg_dist_sum(m->dist, m->batch, fill);
         for (size_t at = 0; i < j && s == MG_OK; at += grads[i++]->numel)
-            s = mg_tensor_write(grads[i], m->batch + at, grads[i]->numel);
+            if (own == MG_OK)
+                own = mg_tensor_write(grads[i], m->batch + at, grads[i]->numel);
     }
-    return s;
+    return s != MG_OK ? s : own;
 }
 
 mg_status mg_cyclegan_backward(mg_cyclegan *m, const float *a, const float *b, int h, int w, mg_rng *rng,
@@ -475,9 +479,9 @@ mg_status mg_cyclegan_backward_batch(mg_cyclegan *m, const float *a, const float
         s = j > 0 ? grads_aside(m, 0, swapped) : MG_OK;
         if (s == MG_OK)
             s = sample_generators(m, a + (size_t)(first + j) * px, b + (size_t)(first + j) * px, h, w,
-                                  sample_seed(dropout_seed, first + j), 1.0f / (float)n, true, f, f + px, &l);
+                                  sample_seed(dropout_seed, first + j), 1.0f / (float)n, f, f + px, &l);
         if (j > 0) {
-            mg_status back = grads_add_back(m, 0, swapped);
+            mg_status back = grads_add_back(m, 0, swapped, s == MG_OK);
             s = s == MG_OK ? back : s;
         }
         mg_losses_to_array(&l, my_losses + 1 + (size_t)j * MG_LOSS_COUNT);
@@ -496,9 +500,9 @@ mg_status mg_cyclegan_backward_batch(mg_cyclegan *m, const float *a, const float
         s = j > 0 ? grads_aside(m, 1, swapped) : MG_OK;
         if (s == MG_OK)
             s = step_discriminators(m, a + (size_t)(first + j) * px, b + (size_t)(first + j) * px, p, p + px, shape,
-                                    sample_seed(dropout_seed, first + j), 1.0f / (float)n, true, &l);
+                                    sample_seed(dropout_seed, first + j), 1.0f / (float)n, &l);
         if (j > 0) {
-            mg_status back = grads_add_back(m, 1, swapped);
+            mg_status back = grads_add_back(m, 1, swapped, s == MG_OK);
             s = s == MG_OK ? back : s;
         }
         v[MG_LOSS_D_A] = l.d_a;

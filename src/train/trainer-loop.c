@@ -314,6 +314,8 @@ static mg_status trainer_step(mg_trainer *t)
             s = mg_dataset_sample(t->db, ib, &t->crop, &r, t->buf_b + (size_t)j * px);
     }
     mg_cyclegan_set_iteration(&t->m, t->st.iteration);
+    if (mg_dist_size(t->dist) > 1 && (s = trainer_agree(t->dist, s, NULL)) != MG_OK)
+        return s; /* every process drew the same batch: one that could not leaves the step to none */
     if (s == MG_OK)
         s = mg_cyclegan_step_batch(&t->m, t->buf_a, t->buf_b, o->batch_size, t->crop.height, t->crop.width, &r,
                                    (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->st.iteration, &l);

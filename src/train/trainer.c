@@ -4,6 +4,8 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -278,39 +280,105 @@ static mg_status trainer_profiles(mg_trainer *t)
     return MG_OK;
 }
 
+/* What the processes of a run must share for their exchanges to fit and their copies of the model to stay equal: the
+ * settings a checkpoint keeps, the per-invocation limit, the data's counts and crop, where the run stands, the kind of
+ * backend (whose Adam kernels must round alike). */
+typedef struct run_print {
+    int status; /* this process's own failure so far (it says why) */
+    int crop_w, crop_h, n_a, n_b, n_iter, max_iterations;
+    long iteration;
+    uint64_t settings; /* FNV-1a of the settings of scopes RUN and MODEL as text */
+    char backend[16];
+} run_print;
+
+static void trainer_print(const mg_trainer *t, mg_status s, run_print *p)
+{
+    memset(p, 0, sizeof *p);
+    p->status = s != MG_OK;
+    if (!t || s != MG_OK)
+        return;
+    p->crop_w = t->crop.width; /* field by field: the padding stays zero for the comparison */
+    p->crop_h = t->crop.height;
+    p->n_a = mg_dataset_count(t->da);
+    p->n_b = mg_dataset_count(t->db);
+    p->n_iter = t->n_iter;
+    p->max_iterations = t->o.max_iterations;
+    p->iteration = t->st.iteration;
+    p->settings = 0xcbf29ce484222325ull;
+    snprintf(p->backend, sizeof p->backend, "%s", mg_backend_name(t->be));
+    for (int i = 0; i < MG_SET_COUNT; i++) {
+        char buf[4200];
+        if (mg_settings[i].scope != MG_SCOPE_RUN && mg_settings[i].scope != MG_SCOPE_MODEL)
+            continue;
+        for (const char *c = mg_setting_format(&t->o, (mg_setting_id)i, buf, sizeof buf); c && *c; c++)
+            p->settings = (p->settings ^ (unsigned char)*c) * 0x100000001b3ull;
+        p->settings = (p->settings ^ 0xff) * 0x100000001b3ull; /* a separator */
+    }
+}
+
+/* s agreed over the processes of the run before the first of them touches the run folder, and what they are about to
+ * train compared: every process computes the same verdict from everyone's print. Alone: s. */
+static mg_status trainer_agree_print(mg_dist *d, const mg_trainer *t, mg_status s)
+{
+    const int n = mg_dist_size(d);
+    if (n == 1)
+        return s;
+    run_print mine, *all = calloc((size_t)n, sizeof *all);
+    trainer_print(t, s, &mine);
+    mg_status g = all ? mg_dist_gather(d, &mine, all, sizeof mine) : mg_error(MG_ERR_OOM, "out of host memory");
+    for (int r = 0; s == MG_OK && g == MG_OK && r < n; r++) {
+        const run_print *a = &all[r], *z = &all[0];
+        if (a->status)
+            g = mg_error(MG_ERR_PEER, "process %d of %d could not start the run (its own message says why)", r, n);
+        else if (memcmp(a, z, sizeof *a))
+            g = mg_error(MG_ERR_ARG,
+                         "process %d of %d would train something else than process 0 (crop %dx%d against %dx%d, "
+                         "%d + %d images against %d + %d, iteration %ld against %ld, the %s backend against %s, "
+                         "%s settings, --max-iterations %d against %d): every process needs the same arguments, "
+                         "data and kind of device",
+                         r, n, a->crop_w, a->crop_h, z->crop_w, z->crop_h, a->n_a, a->n_b, z->n_a, z->n_b, a->iteration,
+                         z->iteration, a->backend, z->backend, a->settings == z->settings ? "the same" : "other",
+                         a->max_iterations, z->max_iterations);
+    }
+    free(all);
+    return s != MG_OK ? s : g;
+}
+
 static mg_status trainer_start(const mg_train_settings *s, mg_backend *be, const mg_trainer_hooks *hooks,
                                mg_trainer **out)
 {
     const double t0 = mg_now_s();
     *out = NULL;
+    mg_dist *d = hooks ? hooks->dist : NULL;
     mg_status st = mg_train_settings_check(s);
     if (st == MG_OK && !s->out)
         st = mg_error(MG_ERR_ARG, "no run folder (--out) given");
-    if (st == MG_OK && mg_dist_rank(hooks ? hooks->dist : NULL) == 0)
+    if (st == MG_OK && mg_dist_rank(d) == 0)
         st = mg_trainer_check_folder(s->out, s->overwrite);
     mg_trainer *t = NULL;
     if (st == MG_OK)
         st = trainer_alloc(be, hooks, &t);
-    if (st != MG_OK)
-        return st;
-    t->o = *s;
-    t->o.resume = NULL;
-    for (int i = 0; i < MG_SET_COUNT; i++)
-        if (mg_settings[i].kind == MG_SETTING_STRING)
-            trainer_keep_path(t, (mg_setting_id)i);
-    t->st = (run_state){.epoch = 1};
-    mg_cyclegan_config cfg = mg_train_settings_model(&t->o);
-    st = trainer_data(t, &cfg.gen, true);
-    /* the settings say what the model does, as a resume reads them back from its configuration: the fitted
-     * generator drops --dropout where it has none (config.txt stays the same across a resume) */
-    t->o.dropout = cfg.gen.dropout;
-    if (st == MG_OK && (st = mg_cyclegan_new(be, &cfg, (uint64_t)t->o.seed, &t->m)) != MG_OK)
-        st = mg_error(st, "cannot build the model: %s", mg_last_error());
-    t->have_model = st == MG_OK;
-    if (st == MG_OK)
-        st = trainer_profiles(t);
-    /* Only now: a run refused for its settings, data or model leaves nothing behind. Checked again under the
-     * lock: another run may have started there since. */
+    if (st == MG_OK) {
+        t->o = *s;
+        t->o.resume = NULL;
+        for (int i = 0; i < MG_SET_COUNT; i++)
+            if (mg_settings[i].kind == MG_SETTING_STRING)
+                trainer_keep_path(t, (mg_setting_id)i);
+        t->st = (run_state){.epoch = 1};
+        mg_cyclegan_config cfg = mg_train_settings_model(&t->o);
+        st = trainer_data(t, &cfg.gen, true);
+        /* the settings say what the model does, as a resume reads them back from its configuration: the fitted
+         * generator drops --dropout where it has none (config.txt stays the same across a resume) */
+        t->o.dropout = cfg.gen.dropout;
+        if (st == MG_OK && (st = mg_cyclegan_new(be, &cfg, (uint64_t)t->o.seed, &t->m)) != MG_OK)
+            st = mg_error(st, "cannot build the model: %s", mg_last_error());
+        t->have_model = st == MG_OK;
+        if (st == MG_OK)
+            st = trainer_profiles(t);
+    }
+    /* Only now, and only when every process could start: a run refused for its settings, data or model leaves
+     * nothing behind. Checked again under the lock: another run may have started there since. */
+    st = trainer_agree_print(d, t, st);
     if (st == MG_OK && t->writer && (st = run_folder_lock(t->o.out, true, &t->lock_fd)) == MG_OK)
         st = mg_trainer_check_folder(t->o.out, t->o.overwrite);
     if (st == MG_OK)
@@ -385,42 +453,42 @@ static mg_status trainer_continue(const char *dir, const mg_train_settings *each
     const double t0 = mg_now_s();
     *out = NULL;
     char path[4200];
+    mg_trainer *t = NULL;
     mg_status s = mg_trainer_check_resume(dir);
-    if (s != MG_OK)
-        return s;
     mg_path_fmt(path, sizeof path, "%s/latest.ckpt", dir);
-    mg_trainer *t;
-    s = trainer_alloc(be, hooks, &t);
-    if (s != MG_OK)
-        return s;
-    /* The per-invocation settings are the caller's; the rest come from the checkpoint (the defaults stand for
-     * settings newer than it). */
-    mg_train_settings_default(&t->o);
+    if (s == MG_OK)
+        s = trainer_alloc(be, hooks, &t);
+    if (s == MG_OK) {
+        /* The per-invocation settings are the caller's; the rest come from the checkpoint (the defaults stand for
+         * settings newer than it). */
+        mg_train_settings_default(&t->o);
 #define EACH_FROM_CALLER_RUN(f)
 #define EACH_FROM_CALLER_MODEL(f)
 #define EACH_FROM_CALLER_ONCE(f)
 #define EACH_FROM_CALLER_EACH(f)                                             t->o.f = each->f;
 #define SETTING(e, f, kind, name, lo, hi, choices, def, scope, member, help) EACH_FROM_CALLER_##scope(f)
-    if (each) {
+        if (each) {
 #include "mrigan/settings.def"
-    }
+        }
 #undef SETTING
-    snprintf(t->str->v[MG_SET_OUT], sizeof t->str->v[0], "%s", dir);
-    t->o.out = t->o.resume = t->str->v[MG_SET_OUT];
-    s = t->writer ? run_folder_lock(dir, false, &t->lock_fd) : MG_OK;
-    mg_ckpt c;
-    if (s == MG_OK && (s = mg_ckpt_load(path, &c)) != MG_OK)
-        s = mg_error(s, "cannot resume: %s", mg_last_error());
-    else if (s == MG_OK) {
-        if ((s = trainer_load(t, &c)) != MG_OK)
-            s = mg_error(s, "%s: %s", path, mg_last_error());
-        mg_ckpt_free(&c);
+        snprintf(t->str->v[MG_SET_OUT], sizeof t->str->v[0], "%s", dir);
+        t->o.out = t->o.resume = t->str->v[MG_SET_OUT];
+        s = t->writer ? run_folder_lock(dir, false, &t->lock_fd) : MG_OK;
+        mg_ckpt c;
+        if (s == MG_OK && (s = mg_ckpt_load(path, &c)) != MG_OK)
+            s = mg_error(s, "cannot resume: %s", mg_last_error());
+        else if (s == MG_OK) {
+            if ((s = trainer_load(t, &c)) != MG_OK)
+                s = mg_error(s, "%s: %s", path, mg_last_error());
+            mg_ckpt_free(&c);
+        }
+        t->saved_iteration = t->st.iteration;
+        if (s == MG_OK)
+            s = trainer_data(t, &t->m.cfg.gen, false);
+        if (s == MG_OK)
+            s = trainer_profiles(t);
     }
-    t->saved_iteration = t->st.iteration;
-    if (s == MG_OK)
-        s = trainer_data(t, &t->m.cfg.gen, false);
-    if (s == MG_OK)
-        s = trainer_profiles(t);
+    s = trainer_agree_print(hooks ? hooks->dist : NULL, t, s); /* before the folder's CSVs are trimmed */
     if (s == MG_OK)
         s = trainer_prepare(t, false);
     if (s != MG_OK) {
