@@ -1,5 +1,7 @@
 /* Data-parallel training over MPI, end to end (suite mpi: built where the build has MPI and mpirun is found), two
  * processes on this machine (mpirun --oversubscribe -np 2, one thread each):
+ *   0. the library's batch step, a batch of 4 over the two: ((g0 + g1) + (g2 + g3)) / 4 bit for bit on both, and
+ *      within the bound of the regrouping from one process's ((g0 + g1) + g2) + g3 (grads_mode);
  *   1. two processes with one crop each train what one process trains with --batch-size 2, bit for bit: the same
  *      per-sample arithmetic, and one sum of two whole gradients (exact whichever way round), so every loss of the
  *      steps and every weight after them are equal, which is more than the 1e-4 asked;
@@ -11,6 +13,7 @@
  * Usage: test-dist PATH/TO/mrigan PATH/TO/data/phantom */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mrigan/dist.h"
 #include "tmpdir.h"
 
 static char dir_a[PATH_MAX], dir_b[PATH_MAX];
@@ -29,6 +33,26 @@ static char *run_opts[] = {"train", "--a", dir_a, "--b", dir_b, "--size", "64", 
                            "--epochs", "2", "--epochs-decay", "2", "--batch-size", "2", "--threads", "1", "--seed", "5",
                            "--pool-size", "4", "--save-every-iterations", "3", NULL};
 /* clang-format on */
+
+/* spawn() of an mpirun command line. Under AddressSanitizer, no leak report for the processes MPI starts: Open MPI
+ * unloads its components at MPI_Finalize, and what they allocated once then has no module to be attributed to (or
+ * suppressed by). The memory errors are still caught, and the same code's own allocations are leak-checked in the
+ * runs of one process here and in every other test. */
+static pid_t spawn_mpi(char **argv)
+{
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *saved = asan ? strdup(asan) : NULL;
+    if (asan) {
+        char opts[512];
+        snprintf(opts, sizeof opts, "%s:detect_leaks=0", asan);
+        setenv("ASAN_OPTIONS", opts, 1);
+    }
+    pid_t pid = spawn(argv);
+    if (saved)
+        setenv("ASAN_OPTIONS", saved, 1);
+    free(saved);
+    return pid;
+}
 
 /* Starts "mpirun -np NP mrigan ARGS...". */
 static pid_t launch_start(const char *np, const char *first, ...)
@@ -46,22 +70,7 @@ static pid_t launch_start(const char *np, const char *first, ...)
     for (int i = 0; tail[i]; i++)
         argv[n++] = tail[i];
     argv[n] = NULL;
-    /* Under AddressSanitizer, no leak report for the processes MPI starts: Open MPI unloads its components at
-     * MPI_Finalize, and what they allocated once then has no module to be attributed to (or suppressed by). The
-     * memory errors are still caught, and the same code's own allocations are leak-checked in the runs of one
-     * process here and in every other test. */
-    const char *asan = getenv("ASAN_OPTIONS");
-    char *saved = asan ? strdup(asan) : NULL;
-    if (asan) {
-        char opts[512];
-        snprintf(opts, sizeof opts, "%s:detect_leaks=0", asan);
-        setenv("ASAN_OPTIONS", opts, 1);
-    }
-    pid_t pid = spawn(argv);
-    if (saved)
-        setenv("ASAN_OPTIONS", saved, 1);
-    free(saved);
-    return pid;
+    return spawn_mpi(argv);
 }
 
 #define LAUNCH(np, ...) finish(launch_start(np, __VA_ARGS__))
@@ -83,7 +92,7 @@ static int launch_two(char **a, char **b)
             argv[n++] = *p;
     }
     argv[n] = NULL;
-    return finish(spawn(argv));
+    return finish(spawn_mpi(argv));
 }
 
 /* The largest relative difference between the losses of two losses.csv files' first n rows (-1: unreadable). */
@@ -226,8 +235,129 @@ static void dist_refused(void)
     CHECK(rc != 0 && err_has("nowhere/latest.ckpt"), "a resume the second process cannot find ends both: exit %d", rc);
 }
 
+/* ------------------------------------------------------------------ under mpirun: the library's batch step */
+/* The model's gradients, the four networks' in order (n values). */
+static float *model_grads(const mg_cyclegan *m, size_t *n)
+{
+    const mg_net *nets[4] = {&m->g_ab.net, &m->g_ba.net, &m->d_a.net, &m->d_b.net};
+    *n = 0;
+    for (int k = 0; k < 4; k++)
+        *n += mg_net_param_count(nets[k]);
+    float *v = calloc(*n, sizeof *v), *p = v;
+    for (int k = 0; v && k < 4; k++)
+        for (int i = 0; i < nets[k]->n_params; p += nets[k]->params[i++]->numel)
+            if (nets[k]->params[i]->grad && mg_tensor_read(nets[k]->params[i]->grad, p, nets[k]->params[i]->numel))
+                return free(v), NULL;
+    return v;
+}
+
+/* Run as "mpirun -np 2 test-dist --grads": a batch of 4, two crops a process, against what one process computes.
+ * Every backward op is linear in the gradient it receives and the losses are weighted by 1/4, a power of two, so
+ * each sample's gradient is exactly a quarter of its own backward's, g_i / 4; a process adds its second sample's
+ * whole to its first's and the two processes' sums are added (one addition, exact whichever way round), so the
+ * batch's gradient is ((g0 + g1) + (g2 + g3)) / 4 in float, bit for bit, on both processes. One process adds the
+ * four in a row, ((g0 + g1) + g2) + g3, sharing only the first rounding: each of the other four roundings is at most
+ * u times a partial sum of at most sum |g_i| / 4 (u = 2^-24), and the first cannot differ, so the two differ by at
+ * most 4 u sum |g_i| / 4; the test allows 6 u, and 8 smallest normals where quartering may round. Losses: the samples',
+ * summed in the batch's order, the same bits everywhere. Pools off: with them a sample alone would not see the fakes of
+ * those before it. Prints one line, "grads ok" or what failed. */
+static int grads_mode(int argc, char **argv)
+{
+    mg_dist *d = NULL;
+    mg_backend *be = NULL;
+    if (mg_dist_open(&argc, &argv, &d) != MG_OK || mg_backend_cpu_new(1, &be) != MG_OK)
+        return fprintf(stderr, "grads: %s\n", mg_last_error()), 1;
+    enum { S = 32, B = 4 };
+    mg_cyclegan_config cfg = {.gen = {.kind = MG_GEN_RESNET, .ngf = 4, .blocks = 2, .dropout = false},
+                              .ndf = 4,
+                              .gan_mode = MG_GAN_LSGAN,
+                              .lambda_cycle = 10.0f,
+                              .lambda_identity = 0.5f,
+                              .lr = 2e-4f,
+                              .beta1 = 0.5f,
+                              .beta2 = 0.999f};
+    static float xa[B * S * S], xb[B * S * S];
+    mg_rng r;
+    mg_rng_seed(&r, 11, 1);
+    for (int i = 0; i < B * S * S; i++) {
+        xa[i] = 2.0f * mg_rng_uniform(&r) - 1.0f;
+        xb[i] = 2.0f * mg_rng_uniform(&r) - 1.0f;
+    }
+    const uint64_t seed = 5, step = 0x9E3779B97F4A7C15ull;
+    mg_cyclegan dm, one;
+    mg_losses ld, l1, li;
+    int bad = mg_cyclegan_new(be, &cfg, 3, &dm) != MG_OK || mg_cyclegan_new(be, &cfg, 3, &one) != MG_OK;
+    mg_cyclegan_set_dist(&dm, d);
+    bad = bad || mg_cyclegan_backward_batch(&dm, xa, xb, B, S, S, &r, seed, &ld) != MG_OK;
+    size_t n = 0;
+    float *g = bad ? NULL : model_grads(&dm, &n), *mine = NULL, *theirs = NULL;
+    /* alone: the batch of four, then each sample by itself */
+    bad = bad || !g || mg_cyclegan_backward_batch(&one, xa, xb, B, S, S, &r, seed, &l1) != MG_OK;
+    float *seq = bad ? NULL : model_grads(&one, &n), *gi[B] = {NULL};
+    float v[MG_LOSS_COUNT], sum[MG_LOSS_COUNT] = {0};
+    for (int i = 0; i < B && !bad; i++) {
+        bad = mg_cyclegan_backward(&one, xa + i * S * S, xb + i * S * S, S, S, &r, seed + i * step, &li) != MG_OK ||
+              !(gi[i] = model_grads(&one, &n));
+        mg_losses_to_array(&li, v);
+        for (int k = 0; k < MG_LOSS_COUNT; k++)
+            sum[k] += v[k];
+    }
+    size_t exact = 0, near = 0, nonzero = 0;
+    for (size_t j = 0; j < n && !bad; j++) {
+        const float want = ((gi[0][j] + gi[1][j]) + (gi[2][j] + gi[3][j])) / 4.0f;
+        double mag = 0.0;
+        for (int i = 0; i < B; i++)
+            mag += fabs((double)gi[i][j]) / 4.0;
+        exact += g[j] != want && mag >= 4.0 * FLT_MIN; /* quartering stays exact above the smallest normals */
+        near += fabs((double)g[j] - (double)seq[j]) > 6.0 * 0x1p-24 * mag + 8.0 * FLT_MIN;
+        nonzero += g[j] != 0.0f;
+    }
+    /* the other process holds the same bits */
+    int rank = mg_dist_rank(d), size = mg_dist_size(d);
+    mine = malloc(n * sizeof *mine);
+    theirs = calloc((size_t)size * n, sizeof *theirs);
+    if (!bad && mine && theirs) {
+        memcpy(mine, g, n * sizeof *mine);
+        bad = mg_dist_gather(d, mine, theirs, n * sizeof *mine) != MG_OK;
+    }
+    const bool same = !bad && theirs && !memcmp(theirs, theirs + (size_t)(size - 1) * n, n * sizeof *theirs);
+    float vd[MG_LOSS_COUNT];
+    mg_losses_to_array(&ld, vd);
+    int loss_bad = 0;
+    for (int k = 0; k < MG_LOSS_COUNT && !bad; k++)
+        loss_bad += vd[k] != sum[k] / B;
+    if (rank == 0) {
+        if (!bad && size == 2 && exact == 0 && near == 0 && nonzero > n / 2 && same && loss_bad == 0)
+            printf("grads ok: %zu values\n", n);
+        else
+            printf("grads failed: %d processes, %zu of %zu values not ((g0 + g1) + (g2 + g3)) / 4, %zu beyond the "
+                   "bound from one process's, %zu nonzero, processes %s, %d losses differ%s\n",
+                   size, exact, n, near, nonzero, same ? "agree" : "differ", loss_bad, bad ? ", a step failed" : "");
+    }
+    for (int i = 0; i < B; i++)
+        free(gi[i]);
+    free(g), free(seq), free(mine), free(theirs);
+    mg_cyclegan_free(&dm);
+    mg_cyclegan_free(&one);
+    mg_backend_free(be);
+    mg_dist_close(d);
+    return 0;
+}
+
+static void dist_grads(const char *self)
+{
+    char *argv[] = {"mpirun", "--oversubscribe", "-np", "2", (char *)self, "--grads", NULL};
+    int rc = finish(spawn_mpi(argv));
+    char *out = (char *)read_file(tp(".stdout"), NULL);
+    CHECK(rc == 0 && out && strstr(out, "grads ok"), "mpirun -np 2 test-dist --grads: exit %d: %s", rc,
+          out ? out : "(no output)");
+    free(out);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "--grads"))
+        return grads_mode(argc, argv);
     if (argc != 3) {
         fprintf(stderr, "usage: %s PATH/TO/mrigan PATH/TO/data/phantom\n", argv[0]);
         return 2;
@@ -248,6 +378,15 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
+    char self[PATH_MAX];
+    if (!realpath("/proc/self/exe", self)) {
+        perror("/proc/self/exe");
+        return 1;
+    }
+    group_begin();
+    dist_grads(self);
+    group_end("0 a batch of 4 over 2 processes: ((g0 + g1) + (g2 + g3)) / 4 bit for bit on both, within the bound of "
+              "the regrouping of one process's");
     group_begin();
     dist_same_as_batch();
     group_end("1 two processes of one crop each train what one process does with --batch-size 2, bit for bit");
