@@ -18,6 +18,7 @@
 #include "mrigan/image.h"
 
 #include "cli.h"
+#include "tmpdir.h"
 
 int failures, group_failures;
 char tmp_dir[64];
@@ -42,6 +43,20 @@ double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int tests_end(void)
+{
+    free(last_err);
+    if (chdir("/") != 0)
+        perror("chdir");
+    if (getenv("MRIGAN_TEST_KEEP"))
+        fprintf(stderr, "kept %s (MRIGAN_TEST_KEEP is set)\n", tmp_dir);
+    else
+        remove_tree(tmp_dir);
+    if (failures)
+        fprintf(stderr, "%d check%s failed\n", failures, failures == 1 ? "" : "s");
+    return failures ? 1 : 0;
 }
 
 void group_begin(void)

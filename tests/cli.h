@@ -53,6 +53,9 @@ void report_command(void);
 extern double group_t0;
 double now_s(void);
 void group_begin(void);
+/* The end of a test program: the temporary folder removed (kept with MRIGAN_TEST_KEEP), the failures counted; the
+ * exit status. */
+int tests_end(void);
 void group_end(const char *name);
 const char *tp(const char *fmt, ...);
 bool exists(const char *path);

@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include "mrigan/image.h"
-#include "tmpdir.h"
 
 #include "cli.h"
 
@@ -259,14 +258,5 @@ int main(int argc, char **argv)
     group_end("13 pick: of runs that differ in seed only, the lowest final adversarial loss in any order; unfinished "
               "runs, another recipe, NaN losses and slice folders refused; nothing written");
 
-    free(last_err);
-    if (chdir("/") != 0)
-        perror("chdir");
-    if (getenv("MRIGAN_TEST_KEEP"))
-        fprintf(stderr, "kept %s (MRIGAN_TEST_KEEP is set)\n", tmp_dir);
-    else
-        remove_tree(tmp_dir);
-    if (failures)
-        fprintf(stderr, "%d check%s failed\n", failures, failures == 1 ? "" : "s");
-    return failures ? 1 : 0;
+    return tests_end();
 }

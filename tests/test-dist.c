@@ -24,7 +24,6 @@
 
 #include "cli.h"
 #include "mrigan/dist.h"
-#include "tmpdir.h"
 
 static char dir_a[PATH_MAX], dir_b[PATH_MAX];
 /* A run of 2 + 2 epochs of 12 iterations (24 phantom slices, 2 a step), saving every 3 iterations. */
@@ -400,14 +399,5 @@ int main(int argc, char **argv)
     dist_refused();
     group_end("4 a batch the processes cannot share, a folder in use, other settings, a missing resume: every process "
               "ends with a message, the folder untouched");
-    free(last_err);
-    if (chdir("/") != 0)
-        perror("chdir");
-    if (getenv("MRIGAN_TEST_KEEP"))
-        fprintf(stderr, "kept %s (MRIGAN_TEST_KEEP is set)\n", tmp_dir);
-    else
-        remove_tree(tmp_dir);
-    if (failures)
-        fprintf(stderr, "%d check%s failed\n", failures, failures == 1 ? "" : "s");
-    return failures ? 1 : 0;
+    return tests_end();
 }
