@@ -2,7 +2,9 @@
  * discriminator step) of the standard or the default recipe and per generator forward, on random 1-channel inputs, as
  * one JSON line with the same keys as the PyTorch reference's `bench`, so the two can be compared directly; then the
  * device's name, its peak tensor memory, and per-op forward and backward milliseconds per iteration from extra profiled
- * iterations (profiling synchronises after every kernel, so it runs apart from the timed iterations). */
+ * iterations (profiling synchronises after every kernel, so it runs apart from the timed iterations). Under mpirun
+ * the processes share each batch (--batch-size crops, one per process by default) as mrigan train's do, and the first
+ * prints the line, images per second included (tools/bench-scaling.sh sets it beside one process). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -227,8 +229,8 @@ static int bench_train_main(bench_train_opts *op, mg_dist *d, int argc, char **a
     int n_pos;
     app_parse_result pr = app_parse("bench train", argc, argv, table, n, pos, 0, &n_pos);
     if (pr == APP_PARSE_HELP) {
-        printf("usage: mrigan bench train [options]\nTimes whole CycleGAN training iterations; prints one JSON "
-               "line.\n\n");
+        printf("usage: mrigan bench train [options]\n       mpirun -np P mrigan bench train [options]\nTimes whole "
+               "CycleGAN training iterations; prints one JSON line (under mpirun, the first process).\n\n");
         app_print_options(table, n);
         return 0;
     }

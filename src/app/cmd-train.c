@@ -47,7 +47,8 @@ static void train_options(train_cli *c) { app_settings_options(&c->s, c->table, 
 static void usage(const app_option *t)
 {
     printf("usage: mrigan train [--a DIR --b DIR] [--out DIR] [options]\n"
-           "       mrigan train --resume DIR [--epochs N] [--epochs-decay N] [--threads N] [--max-iterations N]\n\n"
+           "       mrigan train --resume DIR [--epochs N] [--epochs-decay N] [--threads N] [--max-iterations N]\n"
+           "       mpirun -np P mrigan train ... --batch-size N    (N a multiple of P: the processes share each batch)\n\n"
            "Trains a CycleGAN between two folders of unpaired PNG slices and/or NIfTI volumes (.nii, .nii.gz; cut\n"
            "into slices along --slice-axis, the empty ones skipped, each volume normalised by its percentiles).\n"
            "Without --a and --b it trains on the embedded phantom (data/phantom), validated on its own pairs.\n"
